@@ -1,0 +1,25 @@
+/* keys.h -- Redis key names of DESIGN.md. Every key of one coupon carries the
+ * hash tag {c<ID>}, so a coupon's keys live in one Redis Cluster slot and the
+ * admission script may touch them together. */
+#ifndef COUPONQ_KEYS_H
+#define COUPONQ_KEYS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define KEYS_MAX 64 /* enough for any key below */
+
+static inline int keys_meta(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:meta", (long long)coupon_id);
+}
+static inline int keys_issued(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:issued", (long long)coupon_id);
+}
+static inline int keys_persisted(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:persisted", (long long)coupon_id);
+}
+
+#endif
