@@ -1,0 +1,109 @@
+# tests/lib.sh -- sourced by every integration test (tests/integration/*.sh).
+#
+# Gives each test: strict mode, the build and source dirs, clients for the
+# stack's servers, unique coupon ids and private Kafka topics (so tests never
+# collide, even when run in parallel), background processes that are killed
+# when the test exits (their output goes to log files, never the terminal),
+# and small assertions that print what differed.
+set -euo pipefail
+
+COUPONQ_SRC=${COUPONQ_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+COUPONQ_BUILD=${COUPONQ_BUILD:-$COUPONQ_SRC/build}
+export COUPONQ_REDIS=${COUPONQ_REDIS:-redis://127.0.0.1:16379}
+export COUPONQ_MYSQL=${COUPONQ_MYSQL:-mysql://root@127.0.0.1:13306/couponq}
+export COUPONQ_KAFKA=${COUPONQ_KAFKA:-127.0.0.1:19092}
+REDIS_PORT=$(sed -E 's#^.*:([0-9]+)(/.*)?$#\1#' <<<"$COUPONQ_REDIS")
+MYSQL_PORT=$(sed -E 's#^.*:([0-9]+)/.*$#\1#' <<<"$COUPONQ_MYSQL")
+TEST_NAME=$(basename "${0%.sh}")
+TEST_TMP=$(mktemp -d "/tmp/couponq-$TEST_NAME.XXXXXX")
+BG_PIDS=()
+
+log() { echo "[$TEST_NAME] $*"; }
+fail() {
+  echo "[$TEST_NAME] FAIL: $*" >&2
+  exit 1
+}
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$1', got '$2'"; }
+assert_le() { (("$2" <= "$1")) || fail "$3: expected <= $1, got $2"; }
+assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in '$1'"; }
+
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# sql 'SELECT ...' -> tab-separated rows, no header.
+sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
+kafka_java() {
+  java -Xmx256m -Dlog4j.configuration="file:$COUPONQ_SRC/.stack/kafka/tools-log4j.properties" \
+    -cp "$COUPONQ_SRC/.stack/kafka/libs/*" "$@"
+}
+
+# A coupon id no other test or run uses: time-based, > 1,000,000.
+new_coupon_id() {
+  local ns
+  ns=$(date +%s%N)
+  echo $(((ns / 1000) % 900000000000 + 1000000 + RANDOM))
+}
+
+# coupon_create_raw ID QUANTITY [START_MS END_MS] -- the MySQL row and the
+# Redis meta, written directly (for tests that do not exercise couponqctl).
+# QUANTITY -1 = unlimited. Default window: open now, for one hour.
+coupon_create_raw() {
+  local id=$1 qty=$2 now start end total
+  now=$(($(date +%s%3N)))
+  start=${3:-$((now - 60000))}
+  end=${4:-$((now + 3600000))}
+  if [[ $qty == -1 ]]; then total=NULL; else total=$qty; fi
+  sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
+       VALUES ($id, 'test $TEST_NAME', $total, FROM_UNIXTIME($start/1000), FROM_UNIXTIME($end/1000), 'open')"
+  rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms "$start" end_ms "$end" state open >/dev/null
+}
+
+# new_topic NAME -> prints a fresh topic couponq.test.NAME.<n> (and its .dlq).
+new_topic() {
+  local t="couponq.test.$1.$(date +%s%N)"
+  "$COUPONQ_SRC/scripts/stack" topic "$t" "${2:-6}" >/dev/null
+  echo "$t"
+}
+
+# topic_count TOPIC -> number of messages (sum over partitions).
+topic_count() {
+  kcat -b "$COUPONQ_KAFKA" -C -t "$1" -e -q -f '.\n' 2>/dev/null | wc -l
+}
+
+# free_port -> a TCP port free on 127.0.0.1 right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_bg NAME CMD... -- runs CMD in the background, output to
+# $TEST_TMP/NAME.log; killed at exit. The pid is in $BG_PID.
+start_bg() {
+  local name=$1
+  shift
+  "$@" </dev/null >"$TEST_TMP/$name.log" 2>&1 &
+  BG_PID=$!
+  BG_PIDS+=("$BG_PID")
+}
+
+# wait_http PORT [PATH] -- until the URL answers (any status), 30 s at most.
+wait_http() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -s -o /dev/null "http://127.0.0.1:$1${2:-/healthz}"; then return 0; fi
+    sleep 0.1
+  done
+  fail "nothing answers on 127.0.0.1:$1 after 30 s"
+}
+
+cleanup_lib() {
+  local p
+  for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${BG_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [[ ${KEEP_TMP:-0} != 1 ]]; then rm -rf "$TEST_TMP"; fi
+}
+trap cleanup_lib EXIT
+
+"$COUPONQ_SRC/scripts/stack" status >/dev/null 2>&1 ||
+  fail "the stack is not up: run scripts/stack up ($("$COUPONQ_SRC/scripts/stack" status 2>&1 | tr '\n' ' '))"
