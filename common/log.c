@@ -55,7 +55,7 @@ static size_t log_timestamp(char *buf, size_t n)
     gmtime_r(&ts.tv_sec, &tm);
     len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                   tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+                   tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000));
     return len < 0 ? 0 : (size_t)len;
 }
 
@@ -75,7 +75,7 @@ static void log_write_all(const char *buf, size_t len)
 
 void log_write(int level, const char *fmt, ...)
 {
-    char line[LOG_LINE_MAX], ts[32];
+    char line[LOG_LINE_MAX], ts[64];
     va_list ap;
     int saved = errno; /* callers may log between a failure and strerror */
     int len;
