@@ -1,0 +1,319 @@
+/* event.c -- coupon.issue.requested v1 codec. See event.h.
+ *
+ * Encoding is a single snprintf: it runs once per accepted request on the
+ * api's event loop, and every field is a number or a string we validated
+ * (ULID and timestamp need no escaping). Decoding runs on untrusted Kafka
+ * payloads, so it uses a real JSON parser (jansson, duplicate keys
+ * rejected) and checks every field; the first problem found is reported
+ * with the field's name, and its reason becomes the DLQ `reason` header. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "event.h"
+
+#define EVENT_MAX_PAYLOAD 65536
+
+/* Years 0000..9999 are what the text form can hold. */
+#define EVENT_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
+#define EVENT_MAX_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
+
+static const char *const reason_names[] = {
+    "ok",           "bad_json",  "wrong_type", "wrong_version",
+    "missing_field", "bad_field", "unknown_field", "too_big",
+};
+
+const char *event_reason_name(event_reason_t r)
+{
+    if ((unsigned)r >= sizeof(reason_names) / sizeof(reason_names[0]))
+        return "unknown";
+    return reason_names[r];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), valid for negative results too. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+int event_format_time(int64_t ms, char *buf, size_t n)
+{
+    int64_t days, rem, y;
+    int m, d, len;
+
+    if (ms < EVENT_MIN_MS || ms > EVENT_MAX_MS)
+        return -1;
+    days = floor_div(ms, 86400000);
+    rem = ms - days * 86400000;
+    civil_from_days(days, &y, &m, &d);
+    len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m,
+                   d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
+                   (int)(rem / 1000 % 60), (int)(rem % 1000));
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+/* Fixed-width decimal field of s; -1 when any char is not a digit. */
+static int digits(const char *s, int width)
+{
+    int v = 0, i;
+
+    for (i = 0; i < width; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30,
+                                31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 ? 28 + leap : dim[m - 1];
+}
+
+int event_parse_time(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, milli;
+
+    /* YYYY-MM-DDTHH:MM:SS.mmmZ, exactly 24 chars. */
+    if (strlen(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z')
+        return -1;
+    y = digits(s, 4);
+    mo = digits(s + 5, 2);
+    d = digits(s + 8, 2);
+    h = digits(s + 11, 2);
+    mi = digits(s + 14, 2);
+    sec = digits(s + 17, 2);
+    milli = digits(s + 20, 3);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 ||
+        milli < 0)
+        return -1;
+    *ms = days_from_civil(y, mo, d) * 86400000 +
+          (int64_t)((h * 60 + mi) * 60 + sec) * 1000 + milli;
+    return 0;
+}
+
+int event_encode(const event_t *ev, char *buf, size_t n)
+{
+    char ts[32];
+    int len;
+
+    if (!ulid_valid(ev->event_id, strnlen(ev->event_id, ULID_LEN + 1)) ||
+        ev->coupon_id <= 0 || ev->user_id <= 0 || ev->seq < 1 ||
+        event_format_time(ev->requested_at_ms, ts, sizeof(ts)) < 0)
+        return -1;
+    len = snprintf(buf, n,
+                   "{\"type\":\"" EVENT_TYPE "\",\"v\":%d,\"event_id\":\"%s\","
+                   "\"coupon_id\":%lld,\"user_id\":%lld,\"seq\":%lld,"
+                   "\"requested_at\":\"%s\"}",
+                   EVENT_VERSION, ev->event_id, (long long)ev->coupon_id,
+                   (long long)ev->user_id, (long long)ev->seq, ts);
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+/* Compact JSON of v for error messages, cut to fit. */
+static void describe(const json_t *v, char *out, size_t n)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+    if (s == NULL) {
+        snprintf(out, n, "?");
+        return;
+    }
+    if (strlen(s) > 64)
+        snprintf(out, n, "%.61s...", s);
+    else
+        snprintf(out, n, "%s", s);
+    free(s);
+}
+
+/* Formats "<field>: <why>, got <value>" and returns reason. */
+static event_reason_t field_err(event_reason_t reason, const char *field,
+                                const char *why, const json_t *v,
+                                char *errstr, size_t n)
+{
+    char got[72];
+
+    describe(v, got, sizeof(got));
+    snprintf(errstr, n, "%s: %s, got %s", field, why, got);
+    return reason;
+}
+
+static event_reason_t need(const json_t *obj, const char *field, json_t **v,
+                           char *errstr, size_t n)
+{
+    *v = json_object_get(obj, field);
+    if (*v == NULL) {
+        snprintf(errstr, n, "%s: missing", field);
+        return EVENT_ERR_MISSING;
+    }
+    return EVENT_OK;
+}
+
+/* A JSON integer >= min (rejects reals, strings, booleans). */
+static event_reason_t get_int(const json_t *obj, const char *field,
+                              int64_t min, const char *why, int64_t *out,
+                              char *errstr, size_t n)
+{
+    json_t *v;
+    event_reason_t r = need(obj, field, &v, errstr, n);
+
+    if (r != EVENT_OK)
+        return r;
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return field_err(EVENT_ERR_FIELD, field, why, v, errstr, n);
+    *out = (int64_t)json_integer_value(v);
+    return EVENT_OK;
+}
+
+static event_reason_t check_header(const json_t *obj, char *errstr, size_t n)
+{
+    json_t *v;
+    event_reason_t r = need(obj, "type", &v, errstr, n);
+
+    if (r != EVENT_OK)
+        return r;
+    if (!json_is_string(v) || strcmp(json_string_value(v), EVENT_TYPE) != 0)
+        return field_err(EVENT_ERR_TYPE, "type",
+                         "must be \"" EVENT_TYPE "\"", v, errstr, n);
+    r = need(obj, "v", &v, errstr, n);
+    if (r != EVENT_OK)
+        return r;
+    if (!json_is_integer(v) || json_integer_value(v) != EVENT_VERSION)
+        return field_err(EVENT_ERR_VERSION, "v", "must be the integer 1", v,
+                         errstr, n);
+    return EVENT_OK;
+}
+
+static event_reason_t get_strings(const json_t *obj, event_t *ev,
+                                  char *errstr, size_t n)
+{
+    json_t *v;
+    event_reason_t r = need(obj, "event_id", &v, errstr, n);
+
+    if (r != EVENT_OK)
+        return r;
+    if (!json_is_string(v) ||
+        !ulid_valid(json_string_value(v), json_string_length(v)))
+        return field_err(EVENT_ERR_FIELD, "event_id",
+                         "must be a ULID (26 Crockford base32 chars)", v,
+                         errstr, n);
+    memcpy(ev->event_id, json_string_value(v), ULID_LEN + 1);
+    r = need(obj, "requested_at", &v, errstr, n);
+    if (r != EVENT_OK)
+        return r;
+    if (!json_is_string(v) ||
+        strlen(json_string_value(v)) != json_string_length(v) ||
+        event_parse_time(json_string_value(v), &ev->requested_at_ms) != 0)
+        return field_err(EVENT_ERR_FIELD, "requested_at",
+                         "must be an RFC 3339 UTC time with milliseconds "
+                         "(YYYY-MM-DDTHH:MM:SS.mmmZ)",
+                         v, errstr, n);
+    return EVENT_OK;
+}
+
+static event_reason_t check_extra(const json_t *obj, char *errstr, size_t n)
+{
+    static const char *const known[] = {"type",    "v",   "event_id",
+                                        "coupon_id", "user_id", "seq",
+                                        "requested_at"};
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (strcmp(key, known[i]) == 0)
+                break;
+        if (i == sizeof(known) / sizeof(known[0])) {
+            snprintf(errstr, n, "%.64s: unknown field", key);
+            return EVENT_ERR_EXTRA;
+        }
+    }
+    return EVENT_OK;
+}
+
+static event_reason_t check_object(const json_t *obj, event_t *ev,
+                                   char *errstr, size_t n)
+{
+    event_reason_t r;
+
+    if ((r = check_header(obj, errstr, n)) != EVENT_OK ||
+        (r = get_strings(obj, ev, errstr, n)) != EVENT_OK ||
+        (r = get_int(obj, "coupon_id", 1, "must be an integer > 0",
+                     &ev->coupon_id, errstr, n)) != EVENT_OK ||
+        (r = get_int(obj, "user_id", 1, "must be an integer > 0",
+                     &ev->user_id, errstr, n)) != EVENT_OK ||
+        (r = get_int(obj, "seq", 1, "must be an integer >= 1", &ev->seq,
+                     errstr, n)) != EVENT_OK)
+        return r;
+    return check_extra(obj, errstr, n);
+}
+
+event_reason_t event_decode(const char *buf, size_t len, event_t *ev,
+                            char *errstr, size_t n)
+{
+    json_error_t jerr;
+    json_t *root;
+    event_reason_t r;
+
+    memset(ev, 0, sizeof(*ev));
+    if (buf == NULL) /* an empty Kafka message has no payload pointer */
+        buf = "", len = 0;
+    if (len > EVENT_MAX_PAYLOAD) {
+        snprintf(errstr, n, "payload: %zu bytes is over the %d-byte limit",
+                 len, EVENT_MAX_PAYLOAD);
+        return EVENT_ERR_TOO_BIG;
+    }
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        snprintf(errstr, n, "json: %s at line %d column %d", jerr.text,
+                 jerr.line, jerr.column);
+        return EVENT_ERR_JSON;
+    }
+    if (!json_is_object(root)) {
+        snprintf(errstr, n, "json: expected an object");
+        r = EVENT_ERR_JSON;
+    } else {
+        r = check_object(root, ev, errstr, n);
+    }
+    json_decref(root);
+    if (r != EVENT_OK)
+        memset(ev, 0, sizeof(*ev));
+    return r;
+}
