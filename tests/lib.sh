@@ -12,6 +12,7 @@ COUPONQ_BUILD=${COUPONQ_BUILD:-$COUPONQ_SRC/build}
 export COUPONQ_REDIS=${COUPONQ_REDIS:-redis://127.0.0.1:16379}
 export COUPONQ_MYSQL=${COUPONQ_MYSQL:-mysql://root@127.0.0.1:13306/couponq}
 export COUPONQ_KAFKA=${COUPONQ_KAFKA:-127.0.0.1:19092}
+export COUPONQ_STACK_DIR=${COUPONQ_STACK_DIR:-$COUPONQ_SRC/.stack}
 REDIS_PORT=$(sed -E 's#^.*:([0-9]+)(/.*)?$#\1#' <<<"$COUPONQ_REDIS")
 MYSQL_PORT=$(sed -E 's#^.*:([0-9]+)/.*$#\1#' <<<"$COUPONQ_MYSQL")
 TEST_NAME=$(basename "${0%.sh}")
@@ -32,8 +33,8 @@ rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # sql 'SELECT ...' -> tab-separated rows, no header.
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
 kafka_java() {
-  java -Xmx256m -Dlog4j.configuration="file:$COUPONQ_SRC/.stack/kafka/tools-log4j.properties" \
-    -cp "$COUPONQ_SRC/.stack/kafka/libs/*" "$@"
+  java -Xmx256m -Dlog4j.configuration="file:$COUPONQ_STACK_DIR/kafka/tools-log4j.properties" \
+    -cp "$COUPONQ_STACK_DIR/kafka/libs/*" "$@"
 }
 
 # A coupon id no other test or run uses: time-based, > 1,000,000.
