@@ -238,6 +238,12 @@ void metric_observe(metric_t *x, double v)
     atomic_add_double(&x->value, v);
 }
 
+static double metric_value_sum(const metric_t *x)
+{
+    return bits_to_double(
+        atomic_load_explicit(&x->value, memory_order_relaxed));
+}
+
 static uint64_t hist_count(const metric_t *x)
 {
     uint64_t n = 0;
@@ -252,6 +258,155 @@ double metric_value(const metric_t *x)
 {
     if (x->type == M_HISTOGRAM)
         return (double)hist_count(x);
-    return bits_to_double(
-        atomic_load_explicit(&x->value, memory_order_relaxed));
+    return metric_value_sum(x);
+}
+
+/* A growing output buffer; on out of memory it sets oom and stops. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf_t;
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    int need;
+
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    need = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (need < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)need >= b->cap - b->len) {
+        size_t cap = (b->cap + (size_t)need + 1) * 2;
+        char *p = realloc(b->p, cap);
+
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)need;
+}
+
+/* Shortest text that reads back as the same double; Prometheus spellings
+ * for the infinities and NaN. */
+static void fmt_double(double v, char *out, size_t n)
+{
+    if (isnan(v)) {
+        snprintf(out, n, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, n, "%s", v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    snprintf(out, n, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        snprintf(out, n, "%.17g", v);
+}
+
+/* HELP text escapes backslash and newline (exposition format 0.0.4). */
+static void render_header(sbuf_t *b, const metric_t *x)
+{
+    const char *s;
+
+    sb_printf(b, "# HELP %s ", x->name);
+    for (s = x->help; *s != '\0'; s++) {
+        if (*s == '\\')
+            sb_printf(b, "\\\\");
+        else if (*s == '\n')
+            sb_printf(b, "\\n");
+        else
+            sb_printf(b, "%c", *s);
+    }
+    sb_printf(b, "\n# TYPE %s %s\n", x->name, type_names[x->type]);
+}
+
+static void render_histogram(sbuf_t *b, const metric_t *x)
+{
+    const char *sep = x->labels[0] != '\0' ? "," : "";
+    uint64_t cum = 0;
+    char num[40];
+    size_t i;
+
+    for (i = 0; i <= x->nbounds; i++) {
+        cum += atomic_load_explicit(&x->buckets[i], memory_order_relaxed);
+        if (i < x->nbounds)
+            fmt_double(x->bounds[i], num, sizeof(num));
+        else
+            snprintf(num, sizeof(num), "+Inf");
+        sb_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", x->name, x->labels,
+                  sep, num, (unsigned long long)cum);
+    }
+    fmt_double(metric_value_sum(x), num, sizeof(num));
+    if (x->labels[0] != '\0') {
+        sb_printf(b, "%s_sum{%s} %s\n", x->name, x->labels, num);
+        sb_printf(b, "%s_count{%s} %llu\n", x->name, x->labels,
+                  (unsigned long long)cum);
+    } else {
+        sb_printf(b, "%s_sum %s\n%s_count %llu\n", x->name, num, x->name,
+                  (unsigned long long)cum);
+    }
+}
+
+static void render_series(sbuf_t *b, const metric_t *x)
+{
+    char num[40];
+
+    if (x->type == M_HISTOGRAM) {
+        render_histogram(b, x);
+        return;
+    }
+    fmt_double(metric_value(x), num, sizeof(num));
+    if (x->labels[0] != '\0')
+        sb_printf(b, "%s{%s} %s\n", x->name, x->labels, num);
+    else
+        sb_printf(b, "%s %s\n", x->name, num);
+}
+
+/* Families in order of first registration, each with all its series. */
+char *metrics_render(metrics_t *m, size_t *len)
+{
+    sbuf_t b = {NULL, 0, 0, 0};
+    const metric_t *x, *y, *z;
+
+    b.p = malloc(4096);
+    if (b.p == NULL)
+        return NULL;
+    b.cap = 4096;
+    b.p[0] = '\0';
+    pthread_mutex_lock(&m->mu);
+    for (x = m->head; x != NULL; x = x->next) {
+        for (y = m->head; y != x; y = y->next)
+            if (strcmp(y->name, x->name) == 0)
+                break;
+        if (y != x)
+            continue; /* family already rendered */
+        render_header(&b, x);
+        for (z = x; z != NULL; z = z->next)
+            if (strcmp(z->name, x->name) == 0)
+                render_series(&b, z);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (len != NULL)
+        *len = b.len;
+    return b.p;
 }
