@@ -25,7 +25,7 @@ t=$(new_topic stack 1)
 echo "k:hello" | kcat -b "$COUPONQ_KAFKA" -P -t "$t" -K: 2>/dev/null
 assert_eq "hello" "$(kcat -b "$COUPONQ_KAFKA" -C -t "$t" -e -q -c 1 2>/dev/null)" "kafka round trip"
 # Listening on loopback only.
-ss -ltnH | awk '{print $4}' | grep -E ":(${REDIS_PORT}|${MYSQL_PORT}|${COUPONQ_KAFKA##*:})$" | grep -v '^127\.0\.0\.1:' &&
+ss -ltnH | awk '{print $4}' | grep -E ":(${REDIS_PORT}|${MYSQL_PORT}|${COUPONQ_KAFKA##*:})$" | grep -vE '^(127\.[0-9.]+|\[::ffff:127\.[0-9.]+\]|\[::1\]):' &&
   fail "a stack server listens beyond loopback"
 "$COUPONQ_SRC/scripts/stack" status >/dev/null || fail "stack status not ok"
 log "stack ok"
