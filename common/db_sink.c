@@ -1,0 +1,557 @@
+/* db_sink.c -- decoded events -> one MySQL transaction. See sink.h.
+ *
+ * Per coupon of the batch, inside one transaction:
+ *   SELECT total_quantity, issued_quantity ... FOR UPDATE   (lock + budget)
+ *   SELECT user_id ... WHERE coupon_id=? AND user_id IN (...) (who exists)
+ *   INSERT ... ON DUPLICATE KEY UPDATE id=id                 (array-bound)
+ *   UPDATE coupons SET issued_quantity = issued_quantity + ?
+ * then one COMMIT. Every writer of coupon_issues locks the coupon row first,
+ * so under that lock the existence check is exact; the INSERT's affected-rows
+ * count (1 per new row, 0 per untouched duplicate) double-checks it, and a
+ * mismatch rolls back as a transient error instead of miscounting. The
+ * session runs READ COMMITTED so each statement sees the latest commits. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db_internal.h"
+#include "sink.h"
+
+#define SINK_EXIST_CHUNK 500 /* user ids per existence query */
+
+typedef struct sink_row { /* one coupon_issues row, row-wise array binding */
+    long long coupon_id;
+    long long user_id;
+    char event_id[ULID_LEN + 1];
+    unsigned long event_id_len;
+    MYSQL_TIME issued;
+} sink_row_t;
+
+struct sink {
+    db_t *db;
+    MYSQL *prepared_on; /* connection the statements belong to, or NULL */
+    MYSQL_STMT *st_lock, *st_exist, *st_insert, *st_update;
+    char *exist_sql;
+    int bulk;           /* the server executes array-bound statements */
+    int mismatch;       /* last error: affected rows disagreed (transient) */
+    long long p_coupon; /* bound parameters of st_lock/st_exist/st_update */
+    long long p_count;
+    long long p_ids[SINK_EXIST_CHUNK];
+    size_t cap;        /* capacity of the arrays below */
+    size_t *ord;       /* event indices by (coupon, seq) */
+    size_t *byuser;    /* one coupon's events by (user, seq) */
+    size_t *rep;       /* rep[i]: first event of evs[i]'s (coupon, user) */
+    long long *exist;  /* existing user ids of the current coupon, sorted */
+    size_t nexist;
+    sink_row_t *rows;
+};
+
+static const char *const outcome_names[] = {"inserted", "duplicate",
+                                            "over_quantity", "unknown_coupon"};
+
+const char *sink_outcome_name(sink_outcome_t o)
+{
+    return (unsigned)o < 4 ? outcome_names[o] : "unknown";
+}
+
+/* ------------------------------------------------------------ statements */
+
+static MYSQL_STMT *stmt_prepare(db_t *db, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(db->my);
+
+    if (st == NULL) {
+        db_fail(db);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        db_stmt_fail(db, st);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void sink_drop(sink_t *s)
+{
+    MYSQL_STMT **sts[] = {&s->st_lock, &s->st_exist, &s->st_insert,
+                          &s->st_update};
+    size_t i;
+
+    for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+        if (*sts[i] != NULL)
+            mysql_stmt_close(*sts[i]);
+        *sts[i] = NULL;
+    }
+    s->prepared_on = NULL;
+}
+
+static void bind_ll(MYSQL_BIND *b, long long *v)
+{
+    memset(b, 0, sizeof(*b));
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = v;
+}
+
+/* Parameters that live in the sink are bound once per preparation. */
+static int sink_bind_fixed(sink_t *s)
+{
+    MYSQL_BIND p[SINK_EXIST_CHUNK + 1];
+    size_t i;
+
+    bind_ll(&p[0], &s->p_coupon);
+    if (mysql_stmt_bind_param(s->st_lock, p) != 0)
+        return db_stmt_fail(s->db, s->st_lock);
+    for (i = 0; i < SINK_EXIST_CHUNK; i++)
+        bind_ll(&p[i + 1], &s->p_ids[i]);
+    if (mysql_stmt_bind_param(s->st_exist, p) != 0)
+        return db_stmt_fail(s->db, s->st_exist);
+    bind_ll(&p[0], &s->p_count);
+    bind_ll(&p[1], &s->p_coupon);
+    if (mysql_stmt_bind_param(s->st_update, p) != 0)
+        return db_stmt_fail(s->db, s->st_update);
+    return 0;
+}
+
+static int sink_prepare(sink_t *s)
+{
+    db_t *db = s->db;
+    unsigned long caps = 0;
+
+    if (db->my == NULL)
+        return db_exec(db, "SELECT 1"); /* records "not connected" */
+    if (s->prepared_on == db->my)
+        return 0;
+    sink_drop(s);
+    if (db_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+        return -1;
+    s->st_lock = stmt_prepare(db, "SELECT total_quantity, issued_quantity "
+                                  "FROM coupons WHERE id = ? FOR UPDATE");
+    s->st_exist = s->st_lock ? stmt_prepare(db, s->exist_sql) : NULL;
+    s->st_insert =
+        s->st_exist
+            ? stmt_prepare(db, "INSERT INTO coupon_issues (coupon_id, "
+                               "user_id, event_id, date_issued) VALUES "
+                               "(?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id")
+            : NULL;
+    s->st_update = s->st_insert
+                       ? stmt_prepare(db, "UPDATE coupons SET issued_quantity "
+                                          "= issued_quantity + ? WHERE id = ?")
+                       : NULL;
+    if (s->st_update == NULL || sink_bind_fixed(s) != 0) {
+        sink_drop(s);
+        return -1;
+    }
+    /* MariaDB executes an array-bound INSERT in one round trip; a server
+     * without that capability gets one execution per row. */
+    mariadb_get_infov(db->my, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES,
+                      &caps);
+    s->bulk = (caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+    s->prepared_on = db->my;
+    return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static char *exist_sql_new(void)
+{
+    static const char head[] = "SELECT user_id FROM coupon_issues WHERE "
+                               "coupon_id = ? AND user_id IN (";
+    size_t len = sizeof(head) + 2 * SINK_EXIST_CHUNK + 2;
+    char *sql = malloc(len), *p;
+    size_t i;
+
+    if (sql == NULL)
+        return NULL;
+    memcpy(sql, head, sizeof(head) - 1);
+    p = sql + sizeof(head) - 1;
+    for (i = 0; i < SINK_EXIST_CHUNK; i++) {
+        *p++ = i == 0 ? '?' : ',';
+        if (i > 0)
+            *p++ = '?';
+    }
+    *p++ = ')';
+    *p = '\0';
+    return sql;
+}
+
+sink_t *sink_new(db_t *db, char *errstr, size_t n)
+{
+    sink_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL || (s->exist_sql = exist_sql_new()) == NULL) {
+        snprintf(errstr, n, "sink: out of memory");
+        free(s);
+        return NULL;
+    }
+    s->db = db;
+    return s;
+}
+
+void sink_free(sink_t *s)
+{
+    if (s == NULL)
+        return;
+    sink_drop(s);
+    free(s->exist_sql);
+    free(s->ord);
+    free(s->byuser);
+    free(s->rep);
+    free(s->exist);
+    free(s->rows);
+    free(s);
+}
+
+static int sink_grow(sink_t *s, size_t n)
+{
+    size_t cap = s->cap ? s->cap : 256;
+    void *p[5];
+
+    if (n <= s->cap)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    p[0] = realloc(s->ord, cap * sizeof(*s->ord));
+    if (p[0] != NULL)
+        s->ord = p[0];
+    p[1] = realloc(s->byuser, cap * sizeof(*s->byuser));
+    if (p[1] != NULL)
+        s->byuser = p[1];
+    p[2] = realloc(s->rep, cap * sizeof(*s->rep));
+    if (p[2] != NULL)
+        s->rep = p[2];
+    p[3] = realloc(s->exist, cap * sizeof(*s->exist));
+    if (p[3] != NULL)
+        s->exist = p[3];
+    p[4] = realloc(s->rows, cap * sizeof(*s->rows));
+    if (p[4] != NULL)
+        s->rows = p[4];
+    if (!p[0] || !p[1] || !p[2] || !p[3] || !p[4])
+        return db_failf(s->db, "sink: out of memory for %zu events", n);
+    s->cap = cap;
+    return 0;
+}
+
+/* ------------------------------------------------------------ ordering */
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
+/* By coupon, then seq (admission order), then arrival: the order in which
+ * the remaining quantity is handed out. */
+static int cmp_coupon_seq(const void *a, const void *b, void *ctx)
+{
+    const event_t *evs = ctx;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = cmp_i64(evs[i].coupon_id, evs[j].coupon_id);
+
+    if (c == 0)
+        c = cmp_i64(evs[i].seq, evs[j].seq);
+    return c != 0 ? c : (i > j) - (i < j);
+}
+
+static int cmp_user_seq(const void *a, const void *b, void *ctx)
+{
+    const event_t *evs = ctx;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = cmp_i64(evs[i].user_id, evs[j].user_id);
+
+    if (c == 0)
+        c = cmp_i64(evs[i].seq, evs[j].seq);
+    return c != 0 ? c : (i > j) - (i < j);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* rep[i] for one coupon's events: the user's first event (lowest seq). */
+static void mark_reps(sink_t *s, const event_t *evs, const size_t *grp,
+                      size_t n)
+{
+    size_t k, first = 0;
+
+    memcpy(s->byuser, grp, n * sizeof(*grp));
+    qsort_r(s->byuser, n, sizeof(*s->byuser), cmp_user_seq, (void *)evs);
+    for (k = 0; k < n; k++) {
+        size_t i = s->byuser[k];
+
+        if (k == 0 || evs[i].user_id != evs[first].user_id)
+            first = i;
+        s->rep[i] = first;
+    }
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* Locks the coupon row. *found = 0 when there is none; *left = -1 when the
+ * coupon is unlimited, else what is left of its total. */
+static int lock_coupon(sink_t *s, int64_t coupon_id, int *found,
+                       long long *left)
+{
+    long long total = 0, issued = 0;
+    my_bool total_null = 0;
+    MYSQL_BIND r[2];
+    int rc;
+
+    s->p_coupon = coupon_id;
+    if (mysql_stmt_execute(s->st_lock) != 0 ||
+        mysql_stmt_store_result(s->st_lock) != 0)
+        return db_stmt_fail(s->db, s->st_lock);
+    bind_ll(&r[0], &total);
+    r[0].is_null = &total_null;
+    bind_ll(&r[1], &issued);
+    if (mysql_stmt_bind_result(s->st_lock, r) != 0)
+        return db_stmt_fail(s->db, s->st_lock);
+    rc = mysql_stmt_fetch(s->st_lock);
+    mysql_stmt_free_result(s->st_lock);
+    if (rc == 1)
+        return db_stmt_fail(s->db, s->st_lock);
+    *found = rc != MYSQL_NO_DATA;
+    if (total_null)
+        *left = -1;
+    else
+        *left = total > issued ? total - issued : 0;
+    return 0;
+}
+
+/* One existence query for up to SINK_EXIST_CHUNK ids (s->p_ids, padded);
+ * appends the ids found to s->exist. */
+static int exist_chunk(sink_t *s)
+{
+    long long uid = 0;
+    MYSQL_BIND r[1];
+    int rc;
+
+    if (mysql_stmt_execute(s->st_exist) != 0 ||
+        mysql_stmt_store_result(s->st_exist) != 0)
+        return db_stmt_fail(s->db, s->st_exist);
+    bind_ll(&r[0], &uid);
+    if (mysql_stmt_bind_result(s->st_exist, r) != 0)
+        return db_stmt_fail(s->db, s->st_exist);
+    while ((rc = mysql_stmt_fetch(s->st_exist)) == 0)
+        s->exist[s->nexist++] = uid;
+    mysql_stmt_free_result(s->st_exist);
+    if (rc == 1)
+        return db_stmt_fail(s->db, s->st_exist);
+    return 0;
+}
+
+/* s->exist = the sorted user ids of this coupon's representatives that
+ * already have a row. */
+static int load_existing(sink_t *s, const event_t *evs, const size_t *grp,
+                         size_t n)
+{
+    size_t k, m = 0;
+
+    s->nexist = 0;
+    s->p_coupon = evs[grp[0]].coupon_id;
+    for (k = 0; k < n; k++) {
+        size_t i = grp[k];
+
+        if (s->rep[i] != i)
+            continue;
+        s->p_ids[m++] = evs[i].user_id;
+        if (m == SINK_EXIST_CHUNK) {
+            if (exist_chunk(s) != 0)
+                return -1;
+            m = 0;
+        }
+    }
+    if (m > 0) {
+        for (k = m; k < SINK_EXIST_CHUNK; k++) /* pad with a repeat */
+            s->p_ids[k] = s->p_ids[m - 1];
+        if (exist_chunk(s) != 0)
+            return -1;
+    }
+    qsort(s->exist, s->nexist, sizeof(*s->exist), cmp_ll);
+    return 0;
+}
+
+static void ms_to_mysql_time(int64_t ms, MYSQL_TIME *t)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    memset(t, 0, sizeof(*t));
+    t->year = (unsigned)tm.tm_year + 1900;
+    t->month = (unsigned)tm.tm_mon + 1;
+    t->day = (unsigned)tm.tm_mday;
+    t->hour = (unsigned)tm.tm_hour;
+    t->minute = (unsigned)tm.tm_min;
+    t->second = (unsigned)tm.tm_sec;
+    t->second_part = (unsigned long)(ms % 1000) * 1000;
+    t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+static void bind_row(MYSQL_BIND *p, sink_row_t *row)
+{
+    memset(p, 0, 4 * sizeof(*p));
+    p[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    p[0].buffer = &row->coupon_id;
+    p[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    p[1].buffer = &row->user_id;
+    p[2].buffer_type = MYSQL_TYPE_STRING;
+    p[2].buffer = row->event_id;
+    p[2].length = &row->event_id_len;
+    p[3].buffer_type = MYSQL_TYPE_DATETIME;
+    p[3].buffer = &row->issued;
+}
+
+/* Inserts s->rows[0..n); *affected = rows the server really inserted. */
+static int insert_rows(sink_t *s, size_t n, unsigned long long *affected)
+{
+    MYSQL_STMT *st = s->st_insert;
+    unsigned int array = s->bulk ? (unsigned int)n : 0;
+    size_t row_size = sizeof(sink_row_t), i;
+    MYSQL_BIND p[4];
+
+    *affected = 0;
+    if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &array) != 0 ||
+        mysql_stmt_attr_set(st, STMT_ATTR_ROW_SIZE, &row_size) != 0)
+        return db_stmt_fail(s->db, st);
+    for (i = 0; i < n; i++) {
+        bind_row(p, &s->rows[i]);
+        if (mysql_stmt_bind_param(st, p) != 0 || mysql_stmt_execute(st) != 0)
+            return db_stmt_fail(s->db, st);
+        *affected += mysql_stmt_affected_rows(st);
+        if (s->bulk)
+            break; /* row 0's binding + row size covered all n rows */
+    }
+    return 0;
+}
+
+static int user_exists(const sink_t *s, long long uid)
+{
+    return bsearch(&uid, s->exist, s->nexist, sizeof(*s->exist), cmp_ll) !=
+           NULL;
+}
+
+/* Decides each event of one coupon (grp: its events in seq order) given
+ * what is left (-1 = unlimited); fills s->rows with the new rows. */
+static size_t decide(sink_t *s, const event_t *evs, const size_t *grp,
+                     size_t n, long long left, sink_outcome_t *out)
+{
+    size_t k, nrows = 0;
+
+    for (k = 0; k < n; k++) {
+        size_t i = grp[k];
+        sink_row_t *row;
+
+        if (s->rep[i] != i)
+            continue; /* decided below, after its representative */
+        if (user_exists(s, evs[i].user_id)) {
+            out[i] = SINK_DUPLICATE;
+            continue;
+        }
+        if (left == 0) {
+            out[i] = SINK_OVER_QUANTITY;
+            continue;
+        }
+        if (left > 0)
+            left--;
+        out[i] = SINK_INSERTED;
+        row = &s->rows[nrows++];
+        row->coupon_id = evs[i].coupon_id;
+        row->user_id = evs[i].user_id;
+        memcpy(row->event_id, evs[i].event_id, ULID_LEN + 1);
+        row->event_id_len = strlen(row->event_id);
+        ms_to_mysql_time(evs[i].requested_at_ms, &row->issued);
+    }
+    for (k = 0; k < n; k++) { /* repeats of a user follow their first */
+        size_t i = grp[k], r = s->rep[i];
+
+        if (r != i)
+            out[i] = out[r] == SINK_INSERTED ? SINK_DUPLICATE : out[r];
+    }
+    return nrows;
+}
+
+/* One coupon's share of the transaction: grp = its events in seq order. */
+static int apply_coupon(sink_t *s, const event_t *evs, const size_t *grp,
+                        size_t n, sink_outcome_t *out)
+{
+    unsigned long long affected;
+    long long left;
+    size_t k, nrows;
+    int found;
+
+    if (lock_coupon(s, evs[grp[0]].coupon_id, &found, &left) != 0)
+        return -1;
+    if (!found) {
+        for (k = 0; k < n; k++)
+            out[grp[k]] = SINK_UNKNOWN_COUPON;
+        return 0;
+    }
+    mark_reps(s, evs, grp, n);
+    if (load_existing(s, evs, grp, n) != 0)
+        return -1;
+    nrows = decide(s, evs, grp, n, left, out);
+    if (nrows == 0)
+        return 0;
+    if (insert_rows(s, nrows, &affected) != 0)
+        return -1;
+    if (affected != nrows) {
+        /* Someone wrote this coupon's rows without its lock: our count
+         * would be wrong. Roll back; the retry sees their rows. */
+        s->mismatch = 1;
+        return db_failf(s->db,
+                        "sink: coupon %lld: inserted %llu rows, expected %zu",
+                        (long long)evs[grp[0]].coupon_id, affected, nrows);
+    }
+    s->p_coupon = evs[grp[0]].coupon_id;
+    s->p_count = (long long)nrows;
+    if (mysql_stmt_execute(s->st_update) != 0)
+        return db_stmt_fail(s->db, s->st_update);
+    return 0;
+}
+
+static int apply_all(sink_t *s, const event_t *evs, size_t n,
+                     sink_outcome_t *out)
+{
+    size_t a = 0, b, i;
+
+    for (i = 0; i < n; i++)
+        s->ord[i] = i;
+    qsort_r(s->ord, n, sizeof(*s->ord), cmp_coupon_seq, (void *)evs);
+    if (db_begin(s->db) != 0)
+        return -1;
+    while (a < n) {
+        b = a + 1;
+        while (b < n && evs[s->ord[b]].coupon_id == evs[s->ord[a]].coupon_id)
+            b++;
+        if (apply_coupon(s, evs, s->ord + a, b - a, out) != 0)
+            return -1;
+        a = b;
+    }
+    return db_commit(s->db);
+}
+
+int sink_apply(sink_t *s, const event_t *evs, size_t n, sink_outcome_t *out,
+               char *errstr, size_t errn)
+{
+    int rc;
+
+    if (n == 0)
+        return SINK_OK;
+    s->mismatch = 0;
+    if (sink_grow(s, n) == 0 && sink_prepare(s) == 0 &&
+        apply_all(s, evs, n, out) == 0)
+        return SINK_OK;
+    rc = s->mismatch || db_is_transient(s->db) ? SINK_ERR_TRANSIENT
+                                               : SINK_ERR_PERMANENT;
+    snprintf(errstr, errn, "%s", db_error(s->db));
+    db_rollback(s->db);
+    /* The connection may be gone or about to be replaced: prepare afresh
+     * on the next call rather than trust these statements. */
+    sink_drop(s);
+    return rc;
+}
