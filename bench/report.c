@@ -1,0 +1,148 @@
+/* report.c -- the table and the JSON line. See report.h.
+ *
+ * Rates: `sent` is requests written per second of send phase; `achieved` is
+ * answers per second from the first send to the last answer. In the open
+ * loop `offered` is the configured rate; when achieved falls short of it, or
+ * `missed` is not zero, the server (or the generator, see send lag) did not
+ * keep up. */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "report.h"
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static double per_s(uint64_t n, double s)
+{
+    return s > 0 ? (double)n / s : 0.0;
+}
+
+static void report_hist_row(FILE *out, const char *what, const hist_t *h)
+{
+    if (hist_count(h) == 0) {
+        fprintf(out, "  %-22s (none)\n", what);
+        return;
+    }
+    fprintf(out, "  %-22s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", what,
+            ms(hist_percentile(h, 50)), ms(hist_percentile(h, 90)),
+            ms(hist_percentile(h, 99)), ms(hist_percentile(h, 99.9)),
+            ms(hist_max(h)), ms((uint64_t)hist_mean(h)));
+}
+
+static void report_counts(FILE *out, const load_result_t *r)
+{
+    int i;
+
+    fprintf(out, "  status   ");
+    for (i = 0; i < 600; i++)
+        if (r->status[i] > 0)
+            fprintf(out, " %d:%llu", i, (unsigned long long)r->status[i]);
+    fprintf(out, "\n  result   ");
+    for (i = 0; i < LOAD_MAX_RESULTS && r->results[i].name[0]; i++)
+        fprintf(out, " %s:%llu", r->results[i].name,
+                (unsigned long long)r->results[i].n);
+    if (r->results_other > 0)
+        fprintf(out, " (other):%llu", (unsigned long long)r->results_other);
+    if (r->no_result > 0)
+        fprintf(out, " (none):%llu", (unsigned long long)r->no_result);
+    fprintf(out, "\n");
+}
+
+void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
+{
+    fprintf(out, "couponq-bench %s%s%s -> %s, %d conn x %d, users %s, "
+                 "coupon %lld%s\n",
+            ri->label ? "[" : "", ri->label ? ri->label : "",
+            ri->label ? "] " : "", ri->target, ri->connections,
+            ri->pipeline, ri->users, ri->coupon, ri->coupons > 1 ? "+" : "");
+    if (ri->open_loop)
+        fprintf(out, "  mode      open loop, %s, offered %.0f req/s\n",
+                ri->sched, ri->rate);
+    else
+        fprintf(out, "  mode      closed loop (max throughput)\n");
+    fprintf(out,
+            "  requests  sent %llu  answered %llu  missed %llu  "
+            "unanswered %llu  socket errors %llu\n",
+            (unsigned long long)r->sent, (unsigned long long)r->answered,
+            (unsigned long long)r->missed, (unsigned long long)r->unanswered,
+            (unsigned long long)r->sock_errors);
+    fprintf(out, "  time      send %.3f s  total %.3f s  distinct users %llu\n",
+            r->send_s, r->total_s, (unsigned long long)r->distinct_users);
+    fprintf(out, "  rate      sent %.1f req/s  achieved %.1f req/s\n",
+            per_s(r->sent, r->send_s), per_s(r->answered, r->total_s));
+    fprintf(out, "  %-22s %9s %9s %9s %9s %9s %9s\n", "latency (ms)", "p50",
+            "p90", "p99", "p99.9", "max", "mean");
+    report_hist_row(out,
+                    ri->open_loop ? "from intended send" : "from send",
+                    r->latency);
+    if (ri->open_loop) {
+        report_hist_row(out, "service (from write)", r->service);
+        report_hist_row(out, "generator send lag", r->lag);
+    }
+    report_counts(out, r);
+}
+
+static json_t *report_hist_json(const hist_t *h)
+{
+    return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "n",
+                     (json_int_t)hist_count(h), "p50",
+                     ms(hist_percentile(h, 50)), "p90",
+                     ms(hist_percentile(h, 90)), "p99",
+                     ms(hist_percentile(h, 99)), "p999",
+                     ms(hist_percentile(h, 99.9)), "max", ms(hist_max(h)),
+                     "mean", hist_mean(h) / 1e6);
+}
+
+static json_t *report_counts_json(const load_result_t *r, json_t **results)
+{
+    json_t *status = json_object();
+    char key[8];
+    int i;
+
+    *results = json_object();
+    for (i = 0; i < 600; i++) {
+        if (r->status[i] == 0)
+            continue;
+        snprintf(key, sizeof(key), "%d", i);
+        json_object_set_new(status, key, json_integer((json_int_t)r->status[i]));
+    }
+    for (i = 0; i < LOAD_MAX_RESULTS && r->results[i].name[0]; i++)
+        json_object_set_new(*results, r->results[i].name,
+                            json_integer((json_int_t)r->results[i].n));
+    return status;
+}
+
+char *report_json(const report_info_t *ri, const load_result_t *r)
+{
+    json_t *o, *results, *status = report_counts_json(r, &results);
+    char *text;
+
+    o = json_pack(
+        "{s:s?,s:s,s:s,s:s?,s:f,s:i,s:i,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,"
+        "s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:o}",
+        "label", ri->label, "target", ri->target, "mode",
+        ri->open_loop ? "open" : "closed", "sched",
+        ri->open_loop ? ri->sched : NULL, "offered_rate",
+        ri->open_loop ? ri->rate : 0.0, "connections", ri->connections,
+        "pipeline", ri->pipeline, "users", ri->users, "coupon",
+        (json_int_t)ri->coupon, "coupons", ri->coupons, "sent",
+        (json_int_t)r->sent, "answered", (json_int_t)r->answered, "missed",
+        (json_int_t)r->missed, "unanswered", (json_int_t)r->unanswered,
+        "socket_errors", (json_int_t)r->sock_errors, "connect_errors",
+        (json_int_t)r->connect_errors, "parse_errors",
+        (json_int_t)r->parse_errors, "distinct_users",
+        (json_int_t)r->distinct_users, "send_s", r->send_s, "total_s",
+        r->total_s, "sent_rate", per_s(r->sent, r->send_s), "achieved_rate",
+        per_s(r->answered, r->total_s), "status", status, "result", results,
+        "latency_ms", report_hist_json(r->latency), "service_ms",
+        report_hist_json(r->service), "send_lag_ms",
+        report_hist_json(r->lag));
+    if (o == NULL)
+        return NULL;
+    text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    return text;
+}
