@@ -1,0 +1,226 @@
+# tests/faults/lib.sh -- sourced by every fault scenario (tests/faults/NN_*.sh).
+#
+# A scenario runs against the PRIVATE stack that tests/faults/run started
+# (ports 36379/33306/39092, data under $COUPONQ_STACK_DIR): it kills servers,
+# restarts them and flushes Redis, so this file refuses to run against the
+# shared development or test stacks. It gives a scenario: its binaries (or a
+# clean SKIP while one is not built yet), an api and workers it can start,
+# kill -9 and restart (logs in the scenario's work dir, killed at exit), a
+# fresh coupon and Kafka topic, the load client, a drain wait, the checker,
+# and `result` to record the row of RELIABILITY.md.
+set -euo pipefail
+
+FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$FAULTS_DIR/../.." && pwd)
+SCENARIO=$(basename "${0%.sh}")
+FAULTS_SIZE=${FAULTS_SIZE:-quick}
+FAULTS_OUT=${FAULTS_OUT:-/tmp/couponq-faults/out}
+FAULTS_BUILD=${FAULTS_BUILD:-${COUPONQ_BUILD:-$ROOT/build-faults}}
+mkdir -p "$FAULTS_OUT"
+WORK=$(mktemp -d "$FAULTS_OUT/$SCENARIO.XXXXXX")
+T_START=$(date +%s.%N)
+
+: "${COUPONQ_STACK_DIR:?run scenarios through tests/faults/run (private stack)}"
+: "${COUPONQ_REDIS:?}" "${COUPONQ_MYSQL:?}" "${COUPONQ_KAFKA:?}"
+url_port() { sed -E 's#^[a-z]+://([^@/]*@)?[^:/]+:([0-9]+).*$#\2#' <<<"$1"; }
+REDIS_PORT=$(url_port "$COUPONQ_REDIS")
+MYSQL_PORT=$(url_port "$COUPONQ_MYSQL")
+KAFKA_PORT=${COUPONQ_KAFKA##*:}
+for p in "$REDIS_PORT" "$MYSQL_PORT" "$KAFKA_PORT"; do
+  case $p in 16379 | 13306 | 19092 | 26379 | 23306 | 29092)
+    echo "[$SCENARIO] refusing to run against the shared stack (port $p)" >&2
+    exit 2 ;;
+  esac
+done
+export COUPONQ_LOG_LEVEL=${COUPONQ_LOG_LEVEL:-info}
+# The sanitizer build must not fail a scenario on a leak report at kill -9.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+
+log() { echo "[$SCENARIO] $(date +%T) $*"; }
+die() {
+  echo "[$SCENARIO] ERROR: $*" >&2
+  result status=fail notes="$*"
+  exit 1
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
+stack() { "$ROOT/scripts/stack" "$@" >>"$WORK/stack.log" 2>&1; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(round($(now) - $1, 1))"; }
+
+# result key=value... -- merges into $FAULTS_OUT/$SCENARIO.json (the driver
+# turns these into RELIABILITY.md). Numbers stay numbers.
+result() {
+  python3 - "$FAULTS_OUT/$SCENARIO.json" "$SCENARIO" "$@" <<'PY'
+import json, os, sys
+path, name, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+doc = {}
+if os.path.exists(path):
+    with open(path) as f:
+        doc = json.load(f)
+doc['scenario'] = name
+for kv in pairs:
+    k, _, v = kv.partition('=')
+    try:
+        v = int(v)
+    except ValueError:
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+    doc[k] = v
+with open(path, 'w') as f:
+    json.dump(doc, f)
+PY
+}
+rm -f "$FAULTS_OUT/$SCENARIO.json"
+
+# need BINARY... -- SKIP (exit 0, recorded) while a binary is not built yet.
+need() {
+  local b
+  for b in "$@"; do
+    if [[ ! -x $FAULTS_BUILD/$b ]]; then
+      echo "[$SCENARIO] SKIP: $b not built (looked in $FAULTS_BUILD)"
+      result status=skip notes="SKIP: $b not built"
+      exit 0
+    fi
+  done
+}
+# size QUICK FULL -> the value for the current size.
+size() { if [[ $FAULTS_SIZE == full ]]; then echo "$2"; else echo "$1"; fi; }
+
+# ------------------------------------------------------------ processes
+declare -A PROC_PID=()
+proc_start() { # proc_start NAME CMD... (log appended to $WORK/NAME.log)
+  local name=$1
+  shift
+  "$@" </dev/null >>"$WORK/$name.log" 2>&1 &
+  PROC_PID[$name]=$!
+}
+proc_kill() { # proc_kill NAME [SIGNAL]
+  local pid=${PROC_PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  if [[ ${2:-TERM} == KILL ]]; then wait "$pid" 2>/dev/null || true; fi
+}
+proc_stop() { # TERM, 20 s grace, then KILL
+  local pid=${PROC_PID[$1]:-} i
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "PROC_PID[$1]"
+}
+cleanup_faults() {
+  local n
+  for n in "${!PROC_PID[@]}"; do kill -TERM "${PROC_PID[$n]}" 2>/dev/null || true; done
+  for n in "${!PROC_PID[@]}"; do
+    for _ in $(seq 100); do kill -0 "${PROC_PID[$n]}" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "${PROC_PID[$n]}" 2>/dev/null || true
+  done
+}
+trap cleanup_faults EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ------------------------------------------------------------ couponq
+TOPIC=""
+API_PORT=""
+new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
+  TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
+  "$ROOT/scripts/stack" topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 || die "cannot create topic $TOPIC"
+  export COUPONQ_TOPIC=$TOPIC
+}
+new_coupon_id() {
+  local ns
+  ns=$(date +%s%N)
+  echo $(((ns / 1000) % 900000000000 + 1000000 + RANDOM))
+}
+# coupon_create ID QUANTITY -- open now for two hours; MySQL row + Redis meta.
+coupon_create() {
+  local id=$1 qty=$2 now total
+  now=$(date +%s%3N)
+  if [[ $qty == -1 ]]; then total=NULL; else total=$qty; fi
+  sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
+       VALUES ($id, 'faults $SCENARIO', $total, FROM_UNIXTIME($((now - 60000))/1000),
+               FROM_UNIXTIME($((now + 7200000))/1000), 'open')"
+  rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms $((now - 60000)) \
+    end_ms $((now + 7200000)) state open >/dev/null
+}
+
+api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
+  local name=${1:-api} i
+  [[ -n $API_PORT ]] || API_PORT=$(free_port)
+  proc_start "$name" "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" \
+    ${API_ARGS:-}
+  for ((i = 0; i < 300; i++)); do
+    if curl -s -o /dev/null -m 1 "http://127.0.0.1:$API_PORT/healthz"; then return 0; fi
+    kill -0 "${PROC_PID[$name]}" 2>/dev/null || die "couponq-api exited at start: $(tail -n 5 "$WORK/$name.log")"
+    sleep 0.1
+  done
+  die "couponq-api does not answer on $API_PORT after 30 s"
+}
+api_pid() { echo "${PROC_PID[${1:-api}]}"; }
+
+worker_start() { # worker_start NAME
+  proc_start "$1" "$FAULTS_BUILD/couponq-worker" ${WORKER_ARGS:-}
+}
+ctl() { "$FAULTS_BUILD/couponqctl" "$@"; }
+
+# load OUTPREFIX ARGS... -- the load client; summary JSON in OUTPREFIX.json,
+# 202 users in OUTPREFIX.accepted, unanswered users in OUTPREFIX.unknown.
+load() {
+  local out=$1
+  shift
+  python3 "$FAULTS_DIR/load.py" --port "$API_PORT" --accepted "$out.accepted" \
+    --unknown "$out.unknown" "$@" >"$out.json" 2>"$out.err"
+}
+jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))' "$@"; }
+
+rows_of() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
+admitted_of() { rcli SCARD "couponq:{c$1}:issued"; }
+
+# wait_drain ID TIMEOUT_S -- until the rows equal the Redis admitted count
+# (or, with the count unknown, stop growing for 10 s). Prints the seconds it
+# took; returns 1 on timeout.
+wait_drain() {
+  local id=$1 limit=$2 t0 rows adm last=-1 same=0
+  t0=$(now)
+  while :; do
+    rows=$(rows_of "$id" 2>/dev/null || echo -1)
+    adm=$(admitted_of "$id" 2>/dev/null || echo -2)
+    if [[ $rows == "$adm" ]]; then elapsed "$t0"; return 0; fi
+    if [[ $rows == "$last" ]]; then same=$((same + 1)); else same=0; fi
+    last=$rows
+    if (($(printf '%.0f' "$(elapsed "$t0")") > limit)); then
+      log "drain: timeout after ${limit}s (rows=$rows admitted=$adm)"
+      elapsed "$t0"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# check ID QUANTITY LOADPREFIX [check flags...] -- runs the checker, its
+# output to the terminal and $WORK/check.txt; records rows and violations.
+check() {
+  local id=$1 qty=$2 pre=$3 rc=0
+  shift 3
+  "$FAULTS_DIR/check" --coupon "$id" --quantity "$qty" --accepted "$pre.accepted" \
+    --unknown "$pre.unknown" --json "$WORK/check.json" "$@" | tee -a "$WORK/check.txt" || rc=$?
+  if [[ -f $WORK/check.json ]]; then
+    result rows="$(jget "$WORK/check.json" rows)" violations="$(jget "$WORK/check.json" violations)" \
+      check="$(jget "$WORK/check.json" "' '.join(failed) or 'all invariants hold'")"
+  fi
+  return $rc
+}
+
+# finish OK|FAIL -- records the status and the scenario's wall time.
+finish() {
+  result status="$1" elapsed_s="$(elapsed "$T_START")" work="$WORK"
+  log "$1 (work dir $WORK)"
+  [[ $1 == pass ]]
+}
