@@ -1,0 +1,65 @@
+/* coupon.h -- a coupon's row in MySQL (table `coupons`), for the operator
+ * tools: create, read, change the quantity or the state, fix the counter.
+ *
+ * MySQL is the truth about a sale: Redis holds only what admission needs
+ * and may be rebuilt from here (couponqctl rebuild). Times are unix ms; the
+ * DATETIME columns are written and read in the connection's time zone, so a
+ * value written here reads back unchanged. Implemented in db_coupon.c (only
+ * common/db*.c include mysql.h). */
+#ifndef COUPONQ_COUPON_H
+#define COUPONQ_COUPON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+#define COUPON_TITLE_MAX 200
+#define COUPON_STATE_MAX 16
+
+typedef struct coupon {
+    int64_t id;         /* 0 on create: AUTO_INCREMENT picks one */
+    char title[COUPON_TITLE_MAX + 1];
+    int64_t total;      /* total_quantity; -1 = unlimited (NULL) */
+    int64_t issued;     /* issued_quantity */
+    int64_t discount;   /* discount_amount */
+    int64_t min_amount; /* min_available_amount */
+    int64_t start_ms, end_ms;
+    char state[COUPON_STATE_MAX + 1]; /* open | closed | archived */
+} coupon_t;
+
+/* Inserts the row (state c->state, "open" when empty); sets c->id when it
+ * was 0. A duplicate id fails with the server's error. */
+int db_coupon_create(db_t *db, coupon_t *c);
+
+/* Reads one row; *found = 0 when there is none (returns 0). */
+int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found);
+
+/* total_quantity = total (-1 = NULL, unlimited). The table's CHECK refuses a
+ * total below issued_quantity. *found = 0 when no such coupon. */
+int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found);
+int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found);
+
+/* issued_quantity and the number of coupon_issues rows, read by one
+ * statement (one consistent snapshot, so a worker commit in between cannot
+ * make them disagree). *found = 0 when no such coupon. */
+int db_coupon_counts(db_t *db, int64_t id, int64_t *issued, int64_t *rows,
+                     int *found);
+
+/* issued_quantity = the number of rows; *issued gets the new value. */
+int db_coupon_fix_issued(db_t *db, int64_t id, int64_t *issued);
+
+/* The user ids having a row for the coupon, ascending, malloc'd (caller
+ * frees *users; NULL when *n is 0). */
+int db_coupon_users(db_t *db, int64_t id, int64_t **users, size_t *n);
+
+/* Deletes the coupon's coupon_issues rows and sets issued_quantity to 0
+ * (operators and tests preparing a replay); *deleted gets the row count. */
+int db_coupon_clear_issues(db_t *db, int64_t id, int64_t *deleted);
+
+/* Upserts coupon_live_counts (the live Redis counts copied for dashboards
+ * that read MySQL: couponqctl sync). */
+int db_coupon_save_live(db_t *db, int64_t id, int64_t admitted,
+                        int64_t persisted);
+
+#endif

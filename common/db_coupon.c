@@ -1,0 +1,347 @@
+/* db_coupon.c -- the `coupons` row for the operator tools. See coupon.h.
+ *
+ * Statements carrying only integers are formatted with snprintf (every value
+ * is an int64 we hold, nothing from outside); the title, the one free text,
+ * goes through a prepared statement. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coupon.h"
+#include "db_internal.h"
+
+#define SQL_MAX 1024
+
+/* The columns db_coupon_get reads, in the order dbc_parse_row expects. */
+#define COUPON_COLS                                                            \
+    "id, title, IFNULL(total_quantity, -1), issued_quantity, "                 \
+    "discount_amount, min_available_amount, "                                  \
+    "CAST(ROUND(UNIX_TIMESTAMP(date_issue_start) * 1000) AS SIGNED), "         \
+    "CAST(ROUND(UNIX_TIMESTAMP(date_issue_end) * 1000) AS SIGNED), state"
+
+static int dbc_int(db_t *db, const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL)
+        return db_failf(db, "mysql: unexpected NULL");
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return db_failf(db, "mysql: expected an integer, got \"%.64s\"", s);
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int dbc_ready(db_t *db)
+{
+    if (db->my != NULL)
+        return 0;
+    return db_failf(db, "mysql: not connected");
+}
+
+/* Runs a query that returns at most one row; row_fn parses it. *found = 0
+ * when the result is empty. */
+static int dbc_one_row(db_t *db, const char *sql,
+                       int (*row_fn)(db_t *, MYSQL_ROW, void *), void *arg,
+                       int *found)
+{
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW row;
+    int rc = -1;
+
+    *found = 0;
+    if (dbc_ready(db) != 0)
+        return -1;
+    if (mysql_query(db->my, sql) != 0)
+        return db_fail(db);
+    res = mysql_store_result(db->my);
+    if (res == NULL)
+        return db_fail(db);
+    row = mysql_fetch_row(res);
+    if (row != NULL) {
+        if (row_fn(db, row, arg) != 0)
+            goto out;
+        *found = 1;
+    }
+    db_clear_error(db);
+    rc = 0;
+out:
+    mysql_free_result(res);
+    return rc;
+}
+
+/* An UPDATE on the coupon's row; *found = 0 when it matched no row. We ask
+ * for "found rows" semantics via the affected count of a WHERE on the id,
+ * so check existence separately when nothing changed. */
+static int dbc_update(db_t *db, int64_t id, const char *sql, int *found)
+{
+    char q[SQL_MAX];
+    int64_t one;
+
+    if (dbc_ready(db) != 0)
+        return -1;
+    if (mysql_query(db->my, sql) != 0)
+        return db_fail(db);
+    if (mysql_affected_rows(db->my) > 0) {
+        *found = 1;
+        db_clear_error(db);
+        return 0;
+    }
+    snprintf(q, sizeof(q), "SELECT 1 FROM coupons WHERE id = %lld",
+             (long long)id);
+    return db_query_int(db, q, &one, found);
+}
+
+static int dbc_bind_create(db_t *db, MYSQL_STMT *st, coupon_t *c,
+                           unsigned long *title_len)
+{
+    MYSQL_BIND b[1];
+
+    memset(b, 0, sizeof(b));
+    *title_len = strlen(c->title);
+    b[0].buffer_type = MYSQL_TYPE_STRING;
+    b[0].buffer = c->title;
+    b[0].buffer_length = *title_len;
+    b[0].length = title_len;
+    if (mysql_stmt_bind_param(st, b) != 0)
+        return db_stmt_fail(db, st);
+    return 0;
+}
+
+int db_coupon_create(db_t *db, coupon_t *c)
+{
+    char q[SQL_MAX], total[32], idtext[32];
+    unsigned long title_len;
+    MYSQL_STMT *st = NULL;
+    int rc = -1;
+
+    if (dbc_ready(db) != 0)
+        return -1;
+    if (c->total < 0)
+        snprintf(total, sizeof(total), "NULL");
+    else
+        snprintf(total, sizeof(total), "%lld", (long long)c->total);
+    if (c->id > 0)
+        snprintf(idtext, sizeof(idtext), "%lld", (long long)c->id);
+    else
+        snprintf(idtext, sizeof(idtext), "NULL"); /* AUTO_INCREMENT */
+    snprintf(q, sizeof(q),
+             "INSERT INTO coupons (id, title, total_quantity, issued_quantity,"
+             " discount_amount, min_available_amount, date_issue_start,"
+             " date_issue_end, state) VALUES (%s, ?, %s, 0, %lld, %lld,"
+             " FROM_UNIXTIME(%lld / 1000), FROM_UNIXTIME(%lld / 1000), '%s')",
+             idtext, total,
+             (long long)c->discount, (long long)c->min_amount,
+             (long long)c->start_ms, (long long)c->end_ms,
+             c->state[0] != '\0' ? c->state : "open");
+    st = mysql_stmt_init(db->my);
+    if (st == NULL)
+        return db_fail(db);
+    if (mysql_stmt_prepare(st, q, strlen(q)) != 0 ||
+        dbc_bind_create(db, st, c, &title_len) != 0 ||
+        mysql_stmt_execute(st) != 0) {
+        db_stmt_fail(db, st);
+        goto out;
+    }
+    if (c->id <= 0)
+        c->id = (int64_t)mysql_stmt_insert_id(st);
+    db_clear_error(db);
+    rc = 0;
+out:
+    mysql_stmt_close(st);
+    return rc;
+}
+
+static int dbc_parse_row(db_t *db, MYSQL_ROW row, void *arg)
+{
+    coupon_t *c = arg;
+
+    if (dbc_int(db, row[0], &c->id) != 0 ||
+        dbc_int(db, row[2], &c->total) != 0 ||
+        dbc_int(db, row[3], &c->issued) != 0 ||
+        dbc_int(db, row[4], &c->discount) != 0 ||
+        dbc_int(db, row[5], &c->min_amount) != 0 ||
+        dbc_int(db, row[6], &c->start_ms) != 0 ||
+        dbc_int(db, row[7], &c->end_ms) != 0)
+        return -1;
+    snprintf(c->title, sizeof(c->title), "%s", row[1] != NULL ? row[1] : "");
+    snprintf(c->state, sizeof(c->state), "%s", row[8] != NULL ? row[8] : "");
+    return 0;
+}
+
+int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found)
+{
+    char q[SQL_MAX];
+
+    memset(c, 0, sizeof(*c));
+    snprintf(q, sizeof(q), "SELECT " COUPON_COLS " FROM coupons WHERE id = %lld",
+             (long long)id);
+    return dbc_one_row(db, q, dbc_parse_row, c, found);
+}
+
+int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found)
+{
+    char q[SQL_MAX], t[32];
+
+    if (total < 0)
+        snprintf(t, sizeof(t), "NULL");
+    else
+        snprintf(t, sizeof(t), "%lld", (long long)total);
+    snprintf(q, sizeof(q),
+             "UPDATE coupons SET total_quantity = %s WHERE id = %lld", t,
+             (long long)id);
+    return dbc_update(db, id, q, found);
+}
+
+int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found)
+{
+    char q[SQL_MAX];
+
+    /* Only our own constants reach here; still refuse anything odd. */
+    if (strspn(state, "abcdefghijklmnopqrstuvwxyz") != strlen(state) ||
+        strlen(state) > COUPON_STATE_MAX)
+        return db_failf(db, "coupon state: invalid \"%.32s\"", state);
+    snprintf(q, sizeof(q), "UPDATE coupons SET state = '%s' WHERE id = %lld",
+             state, (long long)id);
+    return dbc_update(db, id, q, found);
+}
+
+static int dbc_parse_counts(db_t *db, MYSQL_ROW row, void *arg)
+{
+    int64_t *v = arg;
+
+    if (dbc_int(db, row[0], &v[0]) != 0 || dbc_int(db, row[1], &v[1]) != 0)
+        return -1;
+    return 0;
+}
+
+int db_coupon_counts(db_t *db, int64_t id, int64_t *issued, int64_t *rows,
+                     int *found)
+{
+    char q[SQL_MAX];
+    int64_t v[2] = {0, 0};
+
+    snprintf(q, sizeof(q),
+             "SELECT c.issued_quantity, (SELECT COUNT(*) FROM coupon_issues i"
+             " WHERE i.coupon_id = c.id) FROM coupons c WHERE c.id = %lld",
+             (long long)id);
+    if (dbc_one_row(db, q, dbc_parse_counts, v, found) != 0)
+        return -1;
+    *issued = v[0];
+    *rows = v[1];
+    return 0;
+}
+
+int db_coupon_fix_issued(db_t *db, int64_t id, int64_t *issued)
+{
+    char q[SQL_MAX];
+    int found;
+
+    snprintf(q, sizeof(q),
+             "UPDATE coupons SET issued_quantity = (SELECT COUNT(*) FROM"
+             " coupon_issues WHERE coupon_id = %lld) WHERE id = %lld",
+             (long long)id, (long long)id);
+    if (dbc_update(db, id, q, &found) != 0)
+        return -1;
+    if (!found)
+        return db_failf(db, "coupon %lld: not found", (long long)id);
+    snprintf(q, sizeof(q),
+             "SELECT issued_quantity FROM coupons WHERE id = %lld",
+             (long long)id);
+    return db_query_int(db, q, issued, &found);
+}
+
+static int dbc_push(int64_t **arr, size_t *n, size_t *cap, int64_t v)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 256;
+        int64_t *grown = realloc(*arr, ncap * sizeof(**arr));
+
+        if (grown == NULL)
+            return -1;
+        *arr = grown;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+int db_coupon_users(db_t *db, int64_t id, int64_t **users, size_t *n)
+{
+    char q[SQL_MAX];
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    size_t cap = 0;
+    int64_t v;
+
+    *users = NULL;
+    *n = 0;
+    if (dbc_ready(db) != 0)
+        return -1;
+    snprintf(q, sizeof(q),
+             "SELECT user_id FROM coupon_issues WHERE coupon_id = %lld"
+             " ORDER BY user_id",
+             (long long)id);
+    if (mysql_query(db->my, q) != 0)
+        return db_fail(db);
+    res = mysql_use_result(db->my);
+    if (res == NULL)
+        return db_fail(db);
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (dbc_int(db, row[0], &v) != 0 || dbc_push(users, n, &cap, v) != 0)
+            break;
+    }
+    if (row == NULL && mysql_errno(db->my) != 0)
+        db_fail(db);
+    else if (row != NULL && db->err[0] == '\0')
+        db_failf(db, "mysql: out of memory");
+    mysql_free_result(res);
+    if (db->err[0] != '\0') {
+        free(*users);
+        *users = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int db_coupon_clear_issues(db_t *db, int64_t id, int64_t *deleted)
+{
+    char q[SQL_MAX];
+
+    if (db_begin(db) != 0)
+        return -1;
+    snprintf(q, sizeof(q), "DELETE FROM coupon_issues WHERE coupon_id = %lld",
+             (long long)id);
+    if (mysql_query(db->my, q) != 0)
+        goto err;
+    *deleted = (int64_t)mysql_affected_rows(db->my);
+    snprintf(q, sizeof(q),
+             "UPDATE coupons SET issued_quantity = 0 WHERE id = %lld",
+             (long long)id);
+    if (mysql_query(db->my, q) != 0)
+        goto err;
+    return db_commit(db);
+err:
+    db_fail(db);
+    db_rollback(db);
+    return -1;
+}
+
+int db_coupon_save_live(db_t *db, int64_t id, int64_t admitted,
+                        int64_t persisted)
+{
+    char q[SQL_MAX];
+
+    snprintf(q, sizeof(q),
+             "INSERT INTO coupon_live_counts (coupon_id, admitted, persisted,"
+             " date_synced) VALUES (%lld, %lld, %lld, CURRENT_TIMESTAMP(3))"
+             " ON DUPLICATE KEY UPDATE admitted = VALUES(admitted),"
+             " persisted = VALUES(persisted),"
+             " date_synced = VALUES(date_synced)",
+             (long long)id, (long long)admitted, (long long)persisted);
+    return db_exec(db, q);
+}

@@ -1,0 +1,23 @@
+/* ctl.c -- couponqctl: run a sale from creation to archive, and repair it.
+ * The commands live in sale.c (create .. archive) and repair.c (reconcile,
+ * rebuild); tool.c parses flags, opens connections and prints results. */
+#include <string.h>
+
+#include "repair.h"
+#include "sale.h"
+#include "tool.h"
+
+#define CTL_MAX_CMDS 16
+
+int main(int argc, char **argv)
+{
+    tool_cmd_t cmds[CTL_MAX_CMDS];
+    size_t n = 0;
+
+    memcpy(cmds, sale_cmds, sale_ncmds * sizeof(cmds[0]));
+    n += sale_ncmds;
+    memcpy(cmds + n, repair_cmds, repair_ncmds * sizeof(cmds[0]));
+    n += repair_ncmds;
+    return tool_main("couponqctl", "Operate couponq flash sales.", cmds, n,
+                     argc, argv);
+}

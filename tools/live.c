@@ -1,0 +1,498 @@
+/* live.c -- a sale's Redis keys for the operator tools. See live.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "embedded.h"
+#include "keys.h"
+#include "live.h"
+#include "url.h"
+
+#define LIVE_TIMEOUT_S 5
+#define LIVE_BATCH 1000 /* members per SADD / SSCAN COUNT */
+
+struct live {
+    redisContext *rc;
+    char err[256];
+};
+
+static int live_fail(live_t *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int live_fail(live_t *l, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(l->err, sizeof(l->err), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Runs a command; NULL (with l->err) on a connection error or an error
+ * reply. The caller frees the reply. */
+static redisReply *live_cmd(live_t *l, int argc, const char **argv,
+                            const size_t *lens)
+{
+    redisReply *r = redisCommandArgv(l->rc, argc, argv, lens);
+
+    if (r == NULL) {
+        live_fail(l, "redis: %s", l->rc->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        live_fail(l, "redis %s: %s", argv[0], r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+static redisReply *live_cmdf(live_t *l, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = redisvCommand(l->rc, fmt, ap);
+    va_end(ap);
+    if (r == NULL) {
+        live_fail(l, "redis: %s", l->rc->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        live_fail(l, "redis: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int live_auth_select(live_t *l, const url_t *u)
+{
+    redisReply *r;
+
+    if (u->password[0] != '\0') {
+        r = live_cmdf(l, "AUTH %s", u->password);
+        if (r == NULL)
+            return -1;
+        freeReplyObject(r);
+    }
+    if (u->db != 0) {
+        r = live_cmdf(l, "SELECT %d", u->db);
+        if (r == NULL)
+            return -1;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+live_t *live_connect(const char *url, char *errstr, size_t n)
+{
+    struct timeval tv = {LIVE_TIMEOUT_S, 0};
+    live_t *l = calloc(1, sizeof(*l));
+    url_t u;
+
+    if (l == NULL) {
+        snprintf(errstr, n, "redis: out of memory");
+        return NULL;
+    }
+    if (url_parse(url, &u, errstr, n) != 0)
+        goto err;
+    l->rc = redisConnectWithTimeout(u.host, u.port, tv);
+    if (l->rc == NULL || l->rc->err != 0) {
+        snprintf(errstr, n, "redis %s:%d: %s", u.host, u.port,
+                 l->rc != NULL ? l->rc->errstr : "out of memory");
+        goto err;
+    }
+    redisSetTimeout(l->rc, tv);
+    if (live_auth_select(l, &u) != 0) {
+        snprintf(errstr, n, "%s", l->err);
+        goto err;
+    }
+    return l;
+err:
+    live_close(l);
+    return NULL;
+}
+
+void live_close(live_t *l)
+{
+    if (l == NULL)
+        return;
+    if (l->rc != NULL)
+        redisFree(l->rc);
+    free(l);
+}
+
+const char *live_error(const live_t *l)
+{
+    return l->err;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int live_meta_parse(live_t *l, const char *key, redisReply *r,
+                           live_meta_t *m)
+{
+    const char *f[4];
+    size_t i;
+
+    for (i = 0; i < 4; i++)
+        f[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str
+                                                          : NULL;
+    if (parse_i64(f[0], &m->total) != 0 || m->total < -1 ||
+        parse_i64(f[1], &m->start_ms) != 0 ||
+        parse_i64(f[2], &m->end_ms) != 0 || f[3] == NULL ||
+        strlen(f[3]) >= sizeof(m->state))
+        return live_fail(l, "redis: %s is not a valid meta hash", key);
+    snprintf(m->total_text, sizeof(m->total_text), "%s", f[0]);
+    snprintf(m->state, sizeof(m->state), "%s", f[3]);
+    return 0;
+}
+
+int live_meta_get(live_t *l, int64_t id, live_meta_t *m, int *found)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+    size_t i, nil = 0;
+    int rc = -1;
+
+    memset(m, 0, sizeof(*m));
+    *found = 0;
+    keys_meta(key, sizeof(key), id);
+    r = live_cmdf(l, "HMGET %s total start_ms end_ms state", key);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        live_fail(l, "redis: unexpected HMGET reply");
+        goto out;
+    }
+    for (i = 0; i < 4; i++)
+        nil += r->element[i]->type == REDIS_REPLY_NIL;
+    if (nil == 4) {
+        rc = 0;
+        goto out;
+    }
+    if (live_meta_parse(l, key, r, m) != 0)
+        goto out;
+    *found = 1;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_meta_set(live_t *l, int64_t id, const live_meta_t *m)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+
+    keys_meta(key, sizeof(key), id);
+    r = live_cmdf(l, "HSET %s total %lld start_ms %lld end_ms %lld state %s",
+                  key, (long long)m->total, (long long)m->start_ms,
+                  (long long)m->end_ms, m->state);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* WATCH meta; if it exists, MULTI HSET state EXEC. A nil EXEC means the
+ * meta changed under us: try again (a few times). */
+int live_set_state(live_t *l, int64_t id, const char *state, int *found)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+    int attempt;
+
+    *found = 0;
+    keys_meta(key, sizeof(key), id);
+    for (attempt = 0; attempt < 10; attempt++) {
+        long long exists;
+
+        if ((r = live_cmdf(l, "WATCH %s", key)) == NULL)
+            return -1;
+        freeReplyObject(r);
+        if ((r = live_cmdf(l, "EXISTS %s", key)) == NULL)
+            return -1;
+        exists = r->integer;
+        freeReplyObject(r);
+        if (!exists) {
+            if ((r = live_cmdf(l, "UNWATCH")) == NULL)
+                return -1;
+            freeReplyObject(r);
+            return 0;
+        }
+        if ((r = live_cmdf(l, "MULTI")) == NULL)
+            return -1;
+        freeReplyObject(r);
+        if ((r = live_cmdf(l, "HSET %s state %s", key, state)) == NULL)
+            return -1;
+        freeReplyObject(r);
+        if ((r = live_cmdf(l, "EXEC")) == NULL)
+            return -1;
+        exists = r->type == REDIS_REPLY_ARRAY;
+        freeReplyObject(r);
+        if (exists) {
+            *found = 1;
+            return 0;
+        }
+    }
+    return live_fail(l, "redis: %s kept changing; state not set", key);
+}
+
+static int live_scard(live_t *l, const char *key, int64_t *out)
+{
+    redisReply *r = live_cmdf(l, "SCARD %s", key);
+
+    if (r == NULL)
+        return -1;
+    *out = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+int live_counts(live_t *l, int64_t id, int64_t *admitted, int64_t *persisted)
+{
+    char key[KEYS_MAX];
+
+    keys_issued(key, sizeof(key), id);
+    if (live_scard(l, key, admitted) != 0)
+        return -1;
+    keys_persisted(key, sizeof(key), id);
+    return live_scard(l, key, persisted);
+}
+
+static void set_key(char *key, size_t n, int64_t id, live_set_t which)
+{
+    if (which == LIVE_ISSUED)
+        keys_issued(key, n, id);
+    else
+        keys_persisted(key, n, id);
+}
+
+static int push(int64_t **arr, size_t *n, size_t *cap, int64_t v)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 256;
+        int64_t *grown = realloc(*arr, ncap * sizeof(**arr));
+
+        if (grown == NULL)
+            return -1;
+        *arr = grown;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* One SSCAN page into the array; *cursor advances ("0" = done). */
+static int live_scan_page(live_t *l, const char *key, char *cursor,
+                          size_t ncursor, int64_t **users, size_t *n,
+                          size_t *cap)
+{
+    redisReply *r, *page;
+    size_t i;
+    int64_t v;
+    int rc = -1;
+
+    r = live_cmdf(l, "SSCAN %s %s COUNT %d", key, cursor, LIVE_BATCH);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        live_fail(l, "redis: unexpected SSCAN reply");
+        goto out;
+    }
+    snprintf(cursor, ncursor, "%s", r->element[0]->str);
+    page = r->element[1];
+    for (i = 0; i < page->elements; i++) {
+        if (parse_i64(page->element[i]->str, &v) != 0) {
+            live_fail(l, "redis: %s holds a non-integer member", key);
+            goto out;
+        }
+        if (push(users, n, cap, v) != 0) {
+            live_fail(l, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_members(live_t *l, int64_t id, live_set_t which, int64_t **users,
+                 size_t *n)
+{
+    char key[KEYS_MAX], cursor[32] = "0";
+    size_t cap = 0, i, k;
+
+    *users = NULL;
+    *n = 0;
+    set_key(key, sizeof(key), id, which);
+    do {
+        if (live_scan_page(l, key, cursor, sizeof(cursor), users, n, &cap) !=
+            0) {
+            free(*users);
+            *users = NULL;
+            *n = 0;
+            return -1;
+        }
+    } while (strcmp(cursor, "0") != 0);
+    if (*n == 0)
+        return 0;
+    /* SSCAN may return a member twice; sort and drop repeats. */
+    qsort(*users, *n, sizeof(int64_t), cmp_i64);
+    for (i = 1, k = 0; i < *n; i++)
+        if ((*users)[i] != (*users)[k])
+            (*users)[++k] = (*users)[i];
+    *n = k + 1;
+    return 0;
+}
+
+static int live_sadd_batch(live_t *l, const char *key, const int64_t *users,
+                           size_t n, int64_t *added)
+{
+    const char *argv[LIVE_BATCH + 2];
+    size_t lens[LIVE_BATCH + 2], i;
+    char nums[LIVE_BATCH][24];
+    redisReply *r;
+
+    argv[0] = "SADD";
+    argv[1] = key;
+    lens[0] = 4;
+    lens[1] = strlen(key);
+    for (i = 0; i < n; i++) {
+        lens[i + 2] = (size_t)snprintf(nums[i], sizeof(nums[i]), "%lld",
+                                       (long long)users[i]);
+        argv[i + 2] = nums[i];
+    }
+    r = live_cmd(l, (int)(n + 2), argv, lens);
+    if (r == NULL)
+        return -1;
+    *added += r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+int live_add(live_t *l, int64_t id, live_set_t which, const int64_t *users,
+             size_t n, int64_t *added)
+{
+    char key[KEYS_MAX];
+    int64_t total = 0;
+    size_t off, k;
+
+    set_key(key, sizeof(key), id, which);
+    for (off = 0; off < n; off += k) {
+        k = n - off < LIVE_BATCH ? n - off : LIVE_BATCH;
+        if (live_sadd_batch(l, key, users + off, k, &total) != 0)
+            return -1;
+    }
+    if (added != NULL)
+        *added = total;
+    return 0;
+}
+
+static int live_adj_result(live_t *l, redisReply *r, live_adj_t *result,
+                           int64_t *value)
+{
+    static const char *const names[] = {"ok", "not_found", "changed",
+                                        "below_admitted"};
+    size_t i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return live_fail(l, "redis: unexpected reply from adjust.lua");
+    for (i = 0; i < 4; i++)
+        if (strcmp(r->element[0]->str, names[i]) == 0) {
+            *result = (live_adj_t)i;
+            *value = r->element[1]->integer;
+            return 0;
+        }
+    return live_fail(l, "redis: adjust.lua answered \"%s\"",
+                     r->element[0]->str);
+}
+
+int live_adjust(live_t *l, int64_t id, const char *expected_text,
+                int64_t new_total, live_adj_t *result, int64_t *value)
+{
+    char meta[KEYS_MAX], issued[KEYS_MAX], total[24];
+    redisReply *r;
+    int rc;
+
+    keys_meta(meta, sizeof(meta), id);
+    keys_issued(issued, sizeof(issued), id);
+    snprintf(total, sizeof(total), "%lld", (long long)new_total);
+    /* EVAL, not EVALSHA: an operator command runs once, so caching the
+     * script buys nothing and NOSCRIPT handling would be dead weight. */
+    r = live_cmdf(l, "EVAL %s 2 %s %s %s %s", embedded_adjust_lua, meta,
+                  issued, expected_text, total);
+    if (r == NULL)
+        return -1;
+    rc = live_adj_result(l, r, result, value);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* MEMORY USAGE of a key, 0 when it does not exist or the command is not
+ * supported (older servers): the freed figure is informative only. */
+static int64_t live_memory(live_t *l, const char *key)
+{
+    redisReply *r = redisCommand(l->rc, "MEMORY USAGE %s", key);
+    int64_t v = 0;
+
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    if (r != NULL)
+        freeReplyObject(r);
+    return v;
+}
+
+int live_delete(live_t *l, int64_t id, int64_t *keys, int64_t *bytes)
+{
+    char k[3][KEYS_MAX];
+    redisReply *r;
+    int i;
+
+    keys_meta(k[0], sizeof(k[0]), id);
+    keys_issued(k[1], sizeof(k[1]), id);
+    keys_persisted(k[2], sizeof(k[2]), id);
+    *bytes = 0;
+    for (i = 0; i < 3; i++)
+        *bytes += live_memory(l, k[i]);
+    /* UNLINK frees a large set in the background; the keys are gone for
+     * every client the moment it returns, like DEL. */
+    r = live_cmdf(l, "UNLINK %s %s %s", k[0], k[1], k[2]);
+    if (r == NULL)
+        return -1;
+    *keys = r->integer;
+    freeReplyObject(r);
+    return 0;
+}

@@ -1,0 +1,399 @@
+/* repair.c -- reconcile and rebuild: bring Redis, Kafka and MySQL back into
+ * agreement after a crash or a data loss. See repair.h and reconcile.h.
+ *
+ * Reads happen in an order that avoids false alarms on a running sale:
+ * MySQL rows before the Redis admitted set (a row implies its user was
+ * admitted earlier, so it is in the set we read later), and the rows again
+ * after the topic scan for the users that looked missing (their event may
+ * have been consumed meanwhile). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coupon.h"
+#include "event.h"
+#include "reconcile.h"
+#include "repair.h"
+
+#define FLUSH_TIMEOUT_MS 30000
+#define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------ topic scan */
+
+typedef struct collect {
+    int64_t coupon_id;
+    int64_t *users;
+    size_t n, cap;
+    int64_t events, invalid;
+} collect_t;
+
+static int collect_push(collect_t *c, int64_t v)
+{
+    if (c->n == c->cap) {
+        size_t ncap = c->cap != 0 ? c->cap * 2 : 256;
+        int64_t *grown = realloc(c->users, ncap * sizeof(*grown));
+
+        if (grown == NULL)
+            return -1;
+        c->users = grown;
+        c->cap = ncap;
+    }
+    c->users[c->n++] = v;
+    return 0;
+}
+
+static int collect_fn(void *arg, const topic_msg_t *m)
+{
+    collect_t *c = arg;
+    char err[256];
+    event_t ev;
+
+    if (event_decode(m->value, m->len, &ev, err, sizeof(err)) != EVENT_OK) {
+        c->invalid++;
+        return 0;
+    }
+    if (ev.coupon_id != c->coupon_id)
+        return 0;
+    c->events++;
+    return collect_push(c, ev.user_id);
+}
+
+/* Users with an event of the coupon in [from, high watermark) of --topic;
+ * from_committed: start at the group's committed offsets, else at the low
+ * watermarks. Sorted, unique. */
+static int scan_users(tool_t *t, int64_t id, int from_committed,
+                      collect_t *c)
+{
+    const char *topic = config_str(tool_cfg(t), "topic");
+    int64_t lo[TOPIC_MAX_PARTITIONS], hi[TOPIC_MAX_PARTITIONS],
+        committed[TOPIC_MAX_PARTITIONS];
+    topic_t *k = tool_kafka(t);
+    int32_t n, p;
+
+    memset(c, 0, sizeof(*c));
+    c->coupon_id = id;
+    if (k == NULL)
+        return -1;
+    if (topic_partitions(k, topic, &n) != 0 ||
+        topic_all_watermarks(k, topic, n, lo, hi) != 0 ||
+        (from_committed && topic_committed(k, topic, n, committed) != 0))
+        goto err;
+    for (p = 0; from_committed && p < n; p++)
+        if (committed[p] > lo[p])
+            lo[p] = committed[p];
+    if (topic_scan(k, topic, n, lo, hi, collect_fn, c) != 0)
+        goto err;
+    reconcile_sort_unique(c->users, &c->n);
+    return 0;
+err:
+    tool_fail(t, TOOL_EXIT_ERROR, "%s", topic_error(k));
+    free(c->users);
+    c->users = NULL;
+    return -1;
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+static const cfg_opt_t reconcile_opts[] = {
+    TOOL_OPTS_COMMON,
+    {"repair", NULL, CFG_BOOL, 0, 0, "false",
+     "fix what was found (publish missing events, re-add lost members, fix "
+     "the counter)"},
+};
+
+typedef struct rec {
+    int64_t id;
+    int64_t *rows, *admitted, *rows_after;
+    size_t nrows, nadmitted, nrows_after;
+    collect_t topic;
+    int64_t issued, row_count, persisted;
+    int meta_found;
+    reconcile_report_t r;
+} rec_t;
+
+static void rec_free(rec_t *x)
+{
+    free(x->rows);
+    free(x->admitted);
+    free(x->rows_after);
+    free(x->topic.users);
+    reconcile_report_free(&x->r);
+}
+
+static int any_without_row(const rec_t *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->nadmitted; i++)
+        if (!reconcile_contains(x->rows, x->nrows, x->admitted[i]))
+            return 1;
+    return 0;
+}
+
+/* Rows, then Redis, then (only if someone looks missing) the topic and the
+ * rows again. */
+static int rec_gather(tool_t *t, rec_t *x)
+{
+    db_t *db = tool_db(t);
+    live_t *live = tool_live(t);
+    int64_t ignored;
+    live_meta_t m;
+    int found;
+
+    if (db == NULL || live == NULL)
+        return -1;
+    if (db_coupon_users(db, x->id, &x->rows, &x->nrows) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
+    if (live_meta_get(live, x->id, &m, &x->meta_found) != 0 ||
+        live_members(live, x->id, LIVE_ISSUED, &x->admitted, &x->nadmitted) !=
+            0 ||
+        live_counts(live, x->id, &ignored, &x->persisted) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
+    if (any_without_row(x)) {
+        if (scan_users(t, x->id, 0, &x->topic) != 0)
+            return -1;
+        if (db_coupon_users(db, x->id, &x->rows_after, &x->nrows_after) != 0)
+            return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
+    }
+    if (db_coupon_counts(db, x->id, &x->issued, &x->row_count, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
+    return 0;
+}
+
+static int rec_diff(tool_t *t, rec_t *x)
+{
+    reconcile_input_t in;
+
+    memset(&in, 0, sizeof(in));
+    in.admitted = x->admitted;
+    in.nadmitted = x->nadmitted;
+    in.rows = x->rows;
+    in.nrows = x->nrows;
+    in.rows_after = x->rows_after;
+    in.nrows_after = x->nrows_after;
+    in.in_topic = x->topic.users;
+    in.nin_topic = x->topic.n;
+    in.issued_quantity = x->issued;
+    in.row_count = x->row_count;
+    if (reconcile_diff(&in, &x->r) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "out of memory"), -1;
+    return 0;
+}
+
+static void rec_report(tool_t *t, const rec_t *x)
+{
+    tool_set_bool(t, "redis_meta", x->meta_found);
+    tool_set_int(t, "admitted", (int64_t)x->nadmitted);
+    tool_set_int(t, "persisted", x->persisted);
+    tool_set_int(t, "rows", x->row_count);
+    tool_set_int(t, "issued_quantity", x->issued);
+    tool_set_int(t, "in_flight", (int64_t)x->r.nin_flight);
+    tool_set_ints(t, "missing", x->r.missing, x->r.nmissing);
+    tool_set_ints(t, "lost", x->r.lost, x->r.nlost);
+    tool_set_bool(t, "counter_off", x->r.counter_off);
+    tool_set_bool(t, "consistent", reconcile_consistent(&x->r));
+}
+
+/* (a): a new event per missing user, placed after everyone else in line. */
+static int repair_missing(tool_t *t, const rec_t *x)
+{
+    const char *topic = config_str(tool_cfg(t), "topic");
+    topic_t *k = tool_kafka(t);
+    int64_t now = tool_now_ms(), failed;
+    char buf[EVENT_MAX_LEN], key[24];
+    size_t i;
+    int len;
+
+    for (i = 0; i < x->r.nmissing; i++) {
+        event_t ev = {.coupon_id = x->id,
+                      .user_id = x->r.missing[i],
+                      .seq = (int64_t)(x->nadmitted - x->r.nmissing + i + 1),
+                      .requested_at_ms = now};
+
+        ulid_generate(ev.event_id);
+        len = event_encode(&ev, buf, sizeof(buf));
+        snprintf(key, sizeof(key), "%" PRId64, ev.user_id);
+        if (len < 0 || topic_produce(k, topic, key, strlen(key), buf,
+                                     (size_t)len) != 0)
+            return tool_fail(t, TOOL_EXIT_ERROR, "%s", topic_error(k)), -1;
+    }
+    if (topic_flush(k, FLUSH_TIMEOUT_MS, &failed) != 0 || failed > 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%" PRId64 " event(s) not "
+                         "delivered: %s", failed, topic_error(k)), -1;
+    return 0;
+}
+
+static int rec_repair(tool_t *t, const rec_t *x)
+{
+    live_t *live = tool_live(t);
+    db_t *db = tool_db(t);
+    int64_t added = 0, issued;
+
+    if (x->r.nmissing > 0 && repair_missing(t, x) != 0)
+        return -1;
+    /* (b) the rows are the truth: their users are admitted (and persisted). */
+    if (x->r.nlost > 0 &&
+        (live_add(live, x->id, LIVE_ISSUED, x->r.lost, x->r.nlost, &added) !=
+             0 ||
+         live_add(live, x->id, LIVE_PERSISTED, x->r.lost, x->r.nlost, NULL) !=
+             0))
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
+    if (x->r.counter_off && db_coupon_fix_issued(db, x->id, &issued) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
+    tool_set_int(t, "published", (int64_t)x->r.nmissing);
+    tool_set_int(t, "readded", added);
+    tool_set_bool(t, "counter_fixed", x->r.counter_off);
+    return 0;
+}
+
+static int cmd_reconcile(tool_t *t)
+{
+    rec_t x;
+    coupon_t c;
+    int rc, found;
+
+    memset(&x, 0, sizeof(x));
+    if ((rc = tool_coupon_id(t, &x.id)) != TOOL_EXIT_OK)
+        return rc;
+    if (tool_db(t) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_coupon_get(tool_db(t), x.id, &c, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "coupon %" PRId64
+                         ": no such coupon", x.id);
+    if (rec_gather(t, &x) != 0 || rec_diff(t, &x) != 0) {
+        rec_free(&x);
+        return TOOL_EXIT_ERROR;
+    }
+    rec_report(t, &x);
+    if (reconcile_consistent(&x.r))
+        rc = TOOL_EXIT_OK;
+    else if (!config_bool(tool_cfg(t), "repair"))
+        rc = TOOL_EXIT_INCONSISTENT;
+    else
+        rc = rec_repair(t, &x) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
+    rec_free(&x);
+    return rc;
+}
+
+/* ------------------------------------------------------------ rebuild */
+
+static const cfg_opt_t rebuild_opts[] = {
+    TOOL_OPTS_COMMON,
+    {"force", NULL, CFG_BOOL, 0, 0, "false",
+     "rebuild even though the sale's meta still exists in Redis"},
+};
+
+/* Meta from the row, closed while we refill the admitted set. */
+static int rebuild_meta(tool_t *t, const coupon_t *c, const char *state)
+{
+    live_t *live = tool_live(t);
+    live_meta_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.total = c->total;
+    m.start_ms = c->start_ms;
+    m.end_ms = c->end_ms;
+    snprintf(m.state, sizeof(m.state), "%s", state);
+    if (live_meta_set(live, c->id, &m) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
+    return 0;
+}
+
+static int rebuild_sets(tool_t *t, int64_t id)
+{
+    live_t *live = tool_live(t);
+    db_t *db = tool_db(t);
+    int64_t *rows = NULL, from_rows = 0, from_topic = 0;
+    size_t nrows = 0;
+    collect_t topic;
+    int rc = -1;
+
+    memset(&topic, 0, sizeof(topic));
+    if (db_coupon_users(db, id, &rows, &nrows) != 0) {
+        tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+        goto out;
+    }
+    if (live_add(live, id, LIVE_ISSUED, rows, nrows, &from_rows) != 0 ||
+        live_add(live, id, LIVE_PERSISTED, rows, nrows, NULL) != 0) {
+        tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+        goto out;
+    }
+    /* Events the workers have not committed yet: admitted users too. */
+    if (scan_users(t, id, 1, &topic) != 0)
+        goto out;
+    if (live_add(live, id, LIVE_ISSUED, topic.users, topic.n, &from_topic) !=
+        0) {
+        tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+        goto out;
+    }
+    tool_set_int(t, "rows", (int64_t)nrows);
+    tool_set_int(t, "unconsumed_events", topic.events);
+    tool_set_int(t, "added_from_rows", from_rows);
+    tool_set_int(t, "added_from_topic", from_topic);
+    rc = 0;
+out:
+    free(rows);
+    free(topic.users);
+    return rc;
+}
+
+static int cmd_rebuild(tool_t *t)
+{
+    int64_t id, admitted, persisted;
+    live_meta_t m;
+    coupon_t c;
+    live_t *live;
+    int rc, found;
+
+    if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK)
+        return rc;
+    if (tool_db(t) == NULL || (live = tool_live(t)) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_coupon_get(tool_db(t), id, &c, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "coupon %" PRId64
+                         ": no such coupon", id);
+    if (strcmp(c.state, "archived") == 0)
+        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64
+                         " is archived; nothing to rebuild", id);
+    if (live_meta_get(live, id, &m, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+    if (found && !config_bool(tool_cfg(t), "force"))
+        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64 " still has "
+                         "its meta in Redis (use reconcile, or --force)", id);
+    /* Closed until the set is complete: the api answers `closed`, never
+     * admits against a partial set. */
+    if (rebuild_meta(t, &c, "closed") != 0 || rebuild_sets(t, id) != 0 ||
+        rebuild_meta(t, &c, c.state) != 0)
+        return TOOL_EXIT_ERROR;
+    if (live_counts(live, id, &admitted, &persisted) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+    tool_set_int(t, "admitted", admitted);
+    tool_set_total(t, "total", c.total);
+    tool_set_str(t, "state", c.state);
+    return TOOL_EXIT_OK;
+}
+
+const tool_cmd_t repair_cmds[] = {
+    {"reconcile", "ID [--repair]",
+     "Compares the Redis admitted set, the persisted set, the MySQL rows and\n"
+     "the events in --topic. Reports (a) missing: admitted, no row, no event\n"
+     "(the api crashed before Kafka acknowledged) -- --repair publishes new\n"
+     "events; (b) lost: rows whose user is not admitted (Redis lost data) --\n"
+     "--repair adds them back; (c) counter_off: issued_quantity differs from\n"
+     "the rows -- --repair recounts. Exit 0 only when consistent (or when\n"
+     "--repair fixed everything it found), 5 when not.",
+     reconcile_opts, NOPTS(reconcile_opts), cmd_reconcile},
+    {"rebuild", "ID [--force]",
+     "After Redis lost a sale's keys: writes the meta from MySQL (closed),\n"
+     "adds the users of the MySQL rows and of the events not yet committed\n"
+     "by --group in --topic to the admitted set, then restores the state\n"
+     "from MySQL (reopens an open sale).",
+     rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild},
+};
+
+const size_t repair_ncmds = NOPTS(repair_cmds);
