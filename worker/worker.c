@@ -1,0 +1,757 @@
+/* worker.c -- the consume -> batch -> transaction -> commit loop. See
+ * worker.h.
+ *
+ * Ordering is the whole point: rows commit first (sink_apply), then every
+ * DLQ entry of the batch is acknowledged, and only then are the batch's
+ * offsets (highest + 1 per partition) committed. A crash anywhere replays
+ * at most the open batch, and replaying it changes nothing that committed
+ * (rows are unique per (coupon, user); the DLQ is at-least-once).
+ *
+ * Threads: everything here runs on the caller's thread, including
+ * librdkafka's rebalance callback (served from rd_kafka_consumer_poll); the
+ * /metrics thread only reads atomics. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "backoff.h"
+#include "batch.h"
+#include "db.h"
+#include "kafka_conf.h"
+#include "kafka_dlq.h"
+#include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "persist.h"
+#include "sink.h"
+#include "worker.h"
+
+#define WORKER_POLL_MS        100
+#define WORKER_DLQ_TIMEOUT_MS 10000
+#define WORKER_BACKOFF_BASE   50
+#define WORKER_CONNECT_TRIES  30 /* MySQL at start-up, one a second */
+#define WORKER_DB_ERROR       "db_error" /* DLQ reason: the row is refused */
+
+const cfg_opt_t worker_options[] = {
+    CFG_OPT_KAFKA,
+    CFG_OPT_TOPIC,
+    CFG_OPT_MYSQL,
+    CFG_OPT_REDIS,
+    {"group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",
+     "Kafka consumer group"},
+    {"batch-size", "COUPONQ_BATCH_SIZE", CFG_INT, 1, 100000, "2000",
+     "most events in one MySQL transaction"},
+    {"batch-ms", "COUPONQ_BATCH_MS", CFG_INT, 1, 60000, "100",
+     "longest a batch waits to fill, in ms"},
+    {"retry-max-ms", "COUPONQ_RETRY_MAX_MS", CFG_INT, 100, 600000, "5000",
+     "cap of the backoff between retries of a failed batch, in ms"},
+    {"metrics-listen", "COUPONQ_WORKER_METRICS", CFG_STR, 0, 0,
+     "127.0.0.1:9464", "address of GET /metrics, host:port (\"off\": none)"},
+    CFG_OPT_LOG_LEVEL,
+};
+const size_t worker_noptions = sizeof(worker_options) / sizeof(worker_options[0]);
+
+enum { DLQ_REASONS = 11 }; /* event reasons 1..7, 2 outcomes, db_error */
+
+typedef struct worker_metrics {
+    metric_t *events, *inserted, *duplicates, *batches, *retries;
+    metric_t *commit_failures, *persist_failures, *lag;
+    metric_t *batch_size, *batch_seconds;
+    metric_t *dlq[DLQ_REASONS];
+    const char *dlq_name[DLQ_REASONS];
+} worker_metrics_t;
+
+struct worker {
+    const config_t *cfg;
+    const char *topic;
+    size_t batch_size;
+    int64_t batch_ms;
+    rd_kafka_t *rk;
+    kafka_dlq_t *dlq;
+    db_t *db;
+    sink_t *sink;
+    persist_t *persist;
+    metrics_t *m;
+    metrics_http_t *http;
+    worker_metrics_t mx;
+    batch_t *batch; /* the open batch */
+    batch_t *carry; /* polled while the open batch was being retried */
+    backoff_t backoff;
+    int retrying;   /* assignment paused, open batch failed at least once */
+    int applied;    /* the open batch's rows are committed (DLQ pending) */
+    int db_failed;  /* last failure was MySQL's: reconnect before retry */
+    int fatal;
+    volatile sig_atomic_t stop;
+    int64_t lag_ms; /* last lag update */
+    /* Scratch for one flush, sized to the batch. */
+    size_t scap;
+    event_t *evs;
+    size_t *idx;     /* evs[k] is batch item idx[k] */
+    sink_outcome_t *out;
+    unsigned char *bad; /* evs[k] refused by MySQL on its own */
+    size_t *keep;       /* events whose row exists, for Redis */
+    kafka_dlq_msg_t *dlqm;
+    int32_t *parts;
+    int64_t *offs;
+    char bad_err[512];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void free_msg(void *msg)
+{
+    rd_kafka_message_destroy(msg);
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static const double batch_size_bounds[] = {1,    10,   50,   100,  250,  500,
+                                           1000, 2000, 5000, 10000, 50000};
+
+static int metrics_setup(worker_t *w)
+{
+    worker_metrics_t *x = &w->mx;
+    char labels[64];
+    int i;
+
+#define C(field, name, help) \
+    x->field = metrics_counter(w->m, "couponq_worker_" name, help, NULL)
+    C(events, "events_total", "Messages consumed");
+    C(inserted, "rows_inserted_total", "Rows inserted into coupon_issues");
+    C(duplicates, "duplicates_total", "Events whose row already existed");
+    C(batches, "batches_total", "Batches committed");
+    C(retries, "retries_total", "Failed batch attempts that were retried");
+    C(commit_failures, "commit_failures_total", "Offset commits that failed");
+    C(persist_failures, "persist_failures_total",
+      "Batches whose Redis persisted-set update failed");
+#undef C
+    x->lag = metrics_gauge(w->m, "couponq_worker_consumer_lag",
+                           "Messages behind the log end, assigned partitions",
+                           NULL);
+    x->batch_size = metrics_histogram(
+        w->m, "couponq_worker_batch_size", "Messages per batch", NULL,
+        batch_size_bounds, sizeof(batch_size_bounds) / sizeof(double));
+    x->batch_seconds = metrics_histogram(
+        w->m, "couponq_worker_batch_seconds",
+        "Time from flush start to offsets committed", NULL,
+        metrics_latency_bounds, metrics_latency_nbounds);
+    for (i = 0; i < DLQ_REASONS; i++) {
+        x->dlq_name[i] = i < 7    ? event_reason_name((event_reason_t)(i + 1))
+                         : i == 7 ? sink_outcome_name(SINK_OVER_QUANTITY)
+                         : i == 8 ? sink_outcome_name(SINK_UNKNOWN_COUPON)
+                         : i == 9 ? WORKER_DB_ERROR
+                                  : "other";
+        snprintf(labels, sizeof(labels), "reason=\"%s\"", x->dlq_name[i]);
+        x->dlq[i] = metrics_counter(w->m, "couponq_worker_dlq_total",
+                                    "Messages sent to the DLQ", labels);
+        if (x->dlq[i] == NULL)
+            return -1;
+    }
+    return x->events && x->inserted && x->duplicates && x->batches &&
+                   x->retries && x->commit_failures && x->persist_failures &&
+                   x->lag && x->batch_size && x->batch_seconds
+               ? 0
+               : -1;
+}
+
+static void count_dlq(worker_t *w, const char *reason)
+{
+    int i;
+
+    for (i = 0; i < DLQ_REASONS - 1; i++)
+        if (strcmp(w->mx.dlq_name[i], reason) == 0)
+            break;
+    metric_inc(w->mx.dlq[i]);
+}
+
+/* Sum over the assignment of (high watermark - position); once a second. */
+static void update_lag(worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    int64_t lo, hi, lag = 0, t = now_ms();
+    int i;
+
+    if (t - w->lag_ms < 1000)
+        return;
+    w->lag_ms = t;
+    if (rd_kafka_assignment(w->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(w->rk, a);
+    for (i = 0; i < a->cnt; i++) {
+        int64_t pos = a->elems[i].offset;
+
+        if (rd_kafka_get_watermark_offsets(w->rk, a->elems[i].topic,
+                                           a->elems[i].partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        if (pos < 0)
+            pos = lo;
+        if (hi > pos)
+            lag += hi - pos;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    metric_set(w->mx.lag, (double)lag);
+}
+
+/* ------------------------------------------------------------ intake */
+
+/* Decodes one consumed message into batch b (the open batch or the carry). */
+static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
+{
+    batch_item_t *it;
+
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[256];
+
+            rd_kafka_fatal_error(w->rk, why, sizeof(why));
+            LOG(LL_ERROR, "msg=\"fatal consumer error\" error=\"%s\"", why);
+            w->fatal = 1;
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            LOG(LL_WARN, "msg=\"consumer error\" error=\"%s\"",
+                rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    metric_inc(w->mx.events);
+    it = batch_add(b, m->partition, m->offset, m, now_ms());
+    if (it == NULL) {
+        /* Dropping a consumed message could lose it once a later offset
+         * commits: stop instead, the group replays it. */
+        LOG(LL_ERROR, "msg=\"out of memory for the batch\"");
+        rd_kafka_message_destroy(m);
+        w->fatal = 1;
+        return;
+    }
+    it->reason = event_decode(m->payload, m->len, &it->ev, it->why,
+                              sizeof(it->why));
+}
+
+static int scratch_grow(worker_t *w, size_t n)
+{
+    if (n <= w->scap)
+        return 0;
+#define GROW(f)                                                                \
+    do {                                                                       \
+        void *p = realloc(w->f, n * sizeof(*w->f));                            \
+        if (p == NULL)                                                         \
+            return -1;                                                         \
+        w->f = p;                                                              \
+    } while (0)
+    GROW(evs);
+    GROW(idx);
+    GROW(out);
+    GROW(bad);
+    GROW(keep);
+    GROW(dlqm);
+    GROW(parts);
+    GROW(offs);
+#undef GROW
+    w->scap = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ flush steps */
+
+/* After a permanent failure of the whole batch: one transaction per event,
+ * so only the event MySQL refuses goes to the DLQ (reason db_error). */
+static int apply_singly(worker_t *w, size_t ne)
+{
+    char err[512];
+    size_t k;
+    int rc;
+
+    for (k = 0; k < ne; k++) {
+        rc = sink_apply(w->sink, &w->evs[k], 1, &w->out[k], err, sizeof(err));
+        if (rc == SINK_ERR_TRANSIENT)
+            return rc;
+        if (rc == SINK_ERR_PERMANENT) {
+            LOG(LL_ERROR, "msg=\"event refused by mysql\" event_id=%s "
+                          "coupon_id=%" PRId64 " user_id=%" PRId64
+                          " error=\"%s\"",
+                w->evs[k].event_id, w->evs[k].coupon_id, w->evs[k].user_id,
+                err);
+            w->bad[k] = 1;
+            snprintf(w->bad_err, sizeof(w->bad_err), "%s", err);
+        }
+    }
+    return SINK_OK;
+}
+
+static int apply_events(worker_t *w, size_t ne)
+{
+    char err[512];
+    int rc;
+
+    if (w->applied)
+        return 0; /* rows committed by an earlier attempt */
+    memset(w->bad, 0, ne);
+    rc = sink_apply(w->sink, w->evs, ne, w->out, err, sizeof(err));
+    if (rc == SINK_ERR_PERMANENT) {
+        LOG(LL_ERROR, "msg=\"batch refused by mysql, applying one by one\" "
+                      "error=\"%s\"",
+            err);
+        rc = apply_singly(w, ne);
+    }
+    if (rc != SINK_OK) {
+        LOG(LL_WARN, "msg=\"batch failed, will retry\" events=%zu error=\"%s\"",
+            ne, err);
+        w->db_failed = 1;
+        return -1;
+    }
+    w->applied = 1;
+    return 0;
+}
+
+static void dlq_msg(worker_t *w, size_t *nd, batch_item_t *it,
+                    const char *reason, const char *error)
+{
+    rd_kafka_message_t *m = it->msg;
+    kafka_dlq_msg_t *d = &w->dlqm[(*nd)++];
+
+    d->key = m->key;
+    d->key_len = m->key_len;
+    d->value = m->payload;
+    d->len = m->len;
+    d->reason = reason;
+    d->error = error;
+    d->source_topic = w->topic;
+    d->source_partition = it->partition;
+    d->source_offset = it->offset;
+}
+
+/* Every DLQ entry of the batch, acknowledged; 0 or -1 (retry the batch). */
+static int send_dlq(worker_t *w, size_t ne)
+{
+    size_t i, k, nd = 0;
+    char err[512];
+
+    for (i = 0; i < batch_len(w->batch); i++) {
+        batch_item_t *it = batch_item(w->batch, i);
+
+        if (it->reason != EVENT_OK)
+            dlq_msg(w, &nd, it, event_reason_name(it->reason), it->why);
+    }
+    for (k = 0; k < ne; k++) {
+        batch_item_t *it = batch_item(w->batch, w->idx[k]);
+
+        if (w->bad[k])
+            dlq_msg(w, &nd, it, WORKER_DB_ERROR, w->bad_err);
+        else if (w->out[k] == SINK_OVER_QUANTITY)
+            dlq_msg(w, &nd, it, "over_quantity", "no quantity left");
+        else if (w->out[k] == SINK_UNKNOWN_COUPON)
+            dlq_msg(w, &nd, it, "unknown_coupon", "no such coupon");
+    }
+    if (nd == 0)
+        return 0;
+    if (kafka_dlq_send(w->dlq, w->dlqm, nd, WORKER_DLQ_TIMEOUT_MS, err,
+                       sizeof(err)) != 0) {
+        LOG(LL_WARN, "msg=\"dlq produce failed, will retry\" n=%zu "
+                     "error=\"%s\"",
+            nd, err);
+        return -1;
+    }
+    for (k = 0; k < nd; k++)
+        count_dlq(w, w->dlqm[k].reason);
+    return 0;
+}
+
+/* Offsets after the rows and the DLQ. A failed commit is not retried: the
+ * batch is done, and whoever replays it changes nothing. */
+static void commit_offsets(worker_t *w)
+{
+    size_t np = batch_commit_offsets(w->batch, w->parts, w->offs), i;
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)np);
+    rd_kafka_resp_err_t e;
+
+    for (i = 0; i < np; i++)
+        rd_kafka_topic_partition_list_add(l, w->topic, w->parts[i])->offset =
+            w->offs[i];
+    e = rd_kafka_commit(w->rk, l, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        LOG(LL_WARN, "msg=\"offset commit failed\" error=\"%s\"",
+            rd_kafka_err2str(e));
+        metric_inc(w->mx.commit_failures);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Users whose row now exists -> Redis; counts rows. Never fails the batch. */
+static void record_persisted(worker_t *w, size_t ne)
+{
+    size_t k, nk = 0, ins = 0, dup = 0;
+    char err[256];
+
+    for (k = 0; k < ne; k++) {
+        if (w->bad[k])
+            continue;
+        if (w->out[k] == SINK_INSERTED)
+            ins++;
+        else if (w->out[k] == SINK_DUPLICATE)
+            dup++;
+        else
+            continue;
+        w->keep[nk++] = k;
+    }
+    metric_add(w->mx.inserted, (double)ins);
+    metric_add(w->mx.duplicates, (double)dup);
+    if (persist_record(w->persist, w->evs, w->keep, nk, err, sizeof(err)) <
+        0) {
+        LOG(LL_WARN, "msg=\"persisted set update failed\" error=\"%s\"", err);
+        metric_inc(w->mx.persist_failures);
+    }
+}
+
+/* One attempt at the open batch. 0: done and cleared; -1: kept for a
+ * retry (nothing of it committed to Kafka). */
+static int flush_once(worker_t *w, int64_t t0)
+{
+    size_t n = batch_len(w->batch), ne;
+
+    if (n == 0)
+        return 0;
+    if (scratch_grow(w, n) != 0) {
+        LOG(LL_ERROR, "msg=\"out of memory for a flush\"");
+        return -1;
+    }
+    w->db_failed = 0;
+    ne = batch_events(w->batch, w->evs, w->idx);
+    if (apply_events(w, ne) != 0 || send_dlq(w, ne) != 0)
+        return -1;
+    commit_offsets(w);
+    record_persisted(w, ne);
+    metric_inc(w->mx.batches);
+    metric_observe(w->mx.batch_size, (double)n);
+    metric_observe(w->mx.batch_seconds, (double)(now_ms() - t0) / 1000.0);
+    LOG(LL_DEBUG, "msg=\"batch committed\" messages=%zu events=%zu", n, ne);
+    batch_clear(w->batch, free_msg);
+    w->applied = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ retries */
+
+static void set_paused(worker_t *w, int paused)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+
+    if (rd_kafka_assignment(w->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (paused)
+            rd_kafka_pause_partitions(w->rk, a);
+        else
+            rd_kafka_resume_partitions(w->rk, a);
+        rd_kafka_topic_partition_list_destroy(a);
+    }
+    w->retrying = paused;
+}
+
+/* Sleeps ms while polling, so heartbeats, rebalances and the poll interval
+ * keep us in the group. Anything polled meanwhile waits in the carry. */
+static void wait_polling(worker_t *w, int64_t ms)
+{
+    int64_t end = now_ms() + ms, left;
+    rd_kafka_message_t *m;
+
+    while ((left = end - now_ms()) > 0 && !w->fatal) {
+        m = rd_kafka_consumer_poll(w->rk, left < WORKER_POLL_MS
+                                              ? (int)left
+                                              : WORKER_POLL_MS);
+        if (m != NULL)
+            take_msg(w, w->carry, m);
+    }
+}
+
+/* Flushes the open batch, retrying until it is done (or its partitions are
+ * all revoked); then the carry becomes the open batch. */
+static void flush_until_done(worker_t *w)
+{
+    int64_t t0 = now_ms(), delay;
+
+    while (batch_len(w->batch) > 0 && !w->fatal && flush_once(w, t0) != 0) {
+        if (!w->retrying)
+            set_paused(w, 1);
+        metric_inc(w->mx.retries);
+        delay = backoff_next(&w->backoff);
+        LOG(LL_INFO, "msg=\"retrying batch\" in_ms=%" PRId64 " messages=%zu",
+            delay, batch_len(w->batch));
+        wait_polling(w, delay);
+        if (w->db_failed && db_reconnect(w->db) != 0)
+            LOG(LL_WARN, "msg=\"mysql reconnect failed\" error=\"%s\"",
+                db_error(w->db));
+    }
+    if (w->retrying) {
+        set_paused(w, 0);
+        LOG(LL_INFO, "msg=\"batch done after retries, resuming\"");
+    }
+    backoff_reset(&w->backoff);
+    if (batch_len(w->batch) == 0)
+        batch_swap(w->batch, w->carry);
+}
+
+/* ------------------------------------------------------------ rebalance */
+
+static void drop_partitions(worker_t *w,
+                            const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t dropped = 0;
+    int i;
+
+    for (i = 0; i < parts->cnt; i++) {
+        dropped += batch_drop_partition(w->batch, parts->elems[i].partition,
+                                        free_msg);
+        dropped += batch_drop_partition(w->carry, parts->elems[i].partition,
+                                        free_msg);
+    }
+    if (dropped > 0) {
+        w->applied = 0; /* the batch changed: apply it again (idempotent) */
+        LOG(LL_WARN, "msg=\"dropped uncommitted messages of revoked "
+                     "partitions; their next owner replays them\" n=%zu",
+            dropped);
+    }
+}
+
+static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
+                      int coop)
+{
+    int lost = rd_kafka_assignment_lost(w->rk);
+
+    LOG(LL_INFO, "msg=\"partitions revoked\" n=%d lost=%d open=%zu",
+        parts->cnt, lost, batch_len(w->batch));
+    /* Finish what we hold for these partitions while they are still ours;
+     * a batch already failing is not retried here (no polling allowed in a
+     * callback): its next owner replays those messages. */
+    if (!lost && !w->retrying && batch_len(w->batch) > 0 &&
+        flush_once(w, now_ms()) != 0)
+        LOG(LL_WARN, "msg=\"could not flush before revoke\"");
+    drop_partitions(w, parts);
+    if (coop)
+        rd_kafka_incremental_unassign(w->rk, parts);
+    else
+        rd_kafka_assign(w->rk, NULL);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    worker_t *w = opaque;
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        on_revoke(w, parts, coop);
+        return;
+    }
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        LOG(LL_ERROR, "msg=\"rebalance error\" error=\"%s\"",
+            rd_kafka_err2str(err));
+        if (coop)
+            rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
+        return;
+    }
+    LOG(LL_INFO, "msg=\"partitions assigned\" n=%d", parts->cnt);
+    if (coop)
+        rd_kafka_incremental_assign(rk, parts);
+    else
+        rd_kafka_assign(rk, parts);
+    if (w->retrying) /* keep the whole assignment paused while retrying */
+        rd_kafka_pause_partitions(rk, parts);
+}
+
+/* ------------------------------------------------------------ run */
+
+int worker_run(worker_t *w)
+{
+    rd_kafka_message_t *m;
+    int64_t wait;
+    int timeout;
+
+    LOG(LL_INFO, "msg=\"consuming\" topic=%s group=%s batch_size=%zu "
+                 "batch_ms=%" PRId64,
+        w->topic, config_str(w->cfg, "group"), w->batch_size, w->batch_ms);
+    while (!w->stop && !w->fatal) {
+        wait = batch_wait_ms(w->batch, w->batch_ms, now_ms());
+        timeout = wait < 0 || wait > WORKER_POLL_MS ? WORKER_POLL_MS
+                                                    : (int)wait;
+        m = rd_kafka_consumer_poll(w->rk, timeout);
+        if (m != NULL)
+            take_msg(w, w->batch, m);
+        if (batch_due(w->batch, w->batch_size, w->batch_ms, now_ms()))
+            flush_until_done(w);
+        update_lag(w);
+    }
+    if (!w->fatal) {
+        LOG(LL_INFO, "msg=\"stopping: committing the open batch\" open=%zu",
+            batch_len(w->batch));
+        flush_until_done(w);
+        flush_until_done(w); /* what the carry held */
+    }
+    rd_kafka_consumer_close(w->rk);
+    LOG(LL_INFO, "msg=\"left the group\"");
+    return w->fatal ? -1 : 0;
+}
+
+void worker_stop(worker_t *w)
+{
+    if (w != NULL)
+        w->stop = 1;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static db_t *connect_mysql(const char *url, char *errstr, size_t n)
+{
+    db_t *db;
+    int i;
+
+    /* MySQL may still be starting (compose, restarts): wait a little. */
+    for (i = 0;; i++) {
+        db = db_connect(url, errstr, n);
+        if (db != NULL || i + 1 >= WORKER_CONNECT_TRIES)
+            return db;
+        LOG(LL_WARN, "msg=\"mysql not reachable, retrying\" error=\"%s\"",
+            errstr);
+        sleep(1);
+    }
+}
+
+static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
+{
+    const char *defaults[] = {
+        "group.id", config_str(w->cfg, "group"),
+        "partition.assignment.strategy", "cooperative-sticky",
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "session.timeout.ms", "10000",
+        "heartbeat.interval.ms", "1000",
+        "fetch.wait.max.ms", "100",
+        "queued.max.messages.kbytes", "16384",
+        "socket.nagle.disable", "true",
+        "client.id", "couponq-worker",
+        NULL};
+    rd_kafka_conf_t *kc = kafka_conf_new(w->cfg, defaults, errstr, n);
+    rd_kafka_topic_partition_list_t *sub;
+    rd_kafka_resp_err_t e;
+    rd_kafka_t *rk;
+
+    if (kc == NULL)
+        return NULL;
+    rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+    rd_kafka_conf_set_opaque(kc, w);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, n);
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    kc = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(rk);
+    sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, w->topic, RD_KAFKA_PARTITION_UA);
+    e = rd_kafka_subscribe(rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, n, "subscribe %s: %s", w->topic, rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+static int worker_open(worker_t *w, char *errstr, size_t n)
+{
+    const char *ml = config_str(w->cfg, "metrics-listen");
+
+    w->m = metrics_new();
+    if (w->m == NULL || metrics_setup(w) != 0) {
+        snprintf(errstr, n, "metrics: out of memory");
+        return -1;
+    }
+    if (ml != NULL && ml[0] != '\0' && strcmp(ml, "off") != 0 &&
+        (w->http = metrics_http_start(w->m, ml, errstr, n)) == NULL)
+        return -1;
+    w->batch = batch_new();
+    w->carry = batch_new();
+    if (w->batch == NULL || w->carry == NULL) {
+        snprintf(errstr, n, "batch: out of memory");
+        return -1;
+    }
+    w->persist = persist_new(config_str(w->cfg, "redis"), 1000, errstr, n);
+    if (w->persist == NULL)
+        return -1;
+    w->db = connect_mysql(config_str(w->cfg, "mysql"), errstr, n);
+    if (w->db == NULL || (w->sink = sink_new(w->db, errstr, n)) == NULL)
+        return -1;
+    w->dlq = kafka_dlq_new(w->cfg, w->topic, errstr, n);
+    if (w->dlq == NULL)
+        return -1;
+    w->rk = consumer_new(w, errstr, n);
+    return w->rk != NULL ? 0 : -1;
+}
+
+worker_t *worker_new(const config_t *cfg, char *errstr, size_t n)
+{
+    worker_t *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) {
+        snprintf(errstr, n, "worker: out of memory");
+        return NULL;
+    }
+    w->cfg = cfg;
+    w->topic = config_str(cfg, "topic");
+    w->batch_size = (size_t)config_int(cfg, "batch-size");
+    w->batch_ms = config_int(cfg, "batch-ms");
+    backoff_init(&w->backoff, WORKER_BACKOFF_BASE,
+                 config_int(cfg, "retry-max-ms"),
+                 (uint64_t)getpid() * 2654435761u + (uint64_t)now_ms());
+    if (worker_open(w, errstr, n) != 0) {
+        worker_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
+void worker_destroy(worker_t *w)
+{
+    if (w == NULL)
+        return;
+    /* Messages first: they belong to the consumer, which must outlive them. */
+    if (w->batch != NULL)
+        batch_clear(w->batch, free_msg);
+    if (w->carry != NULL)
+        batch_clear(w->carry, free_msg);
+    if (w->rk != NULL)
+        rd_kafka_destroy(w->rk);
+    kafka_dlq_destroy(w->dlq);
+    sink_free(w->sink);
+    db_close(w->db);
+    persist_free(w->persist);
+    metrics_http_stop(w->http);
+    metrics_free(w->m);
+    batch_free(w->batch, NULL);
+    batch_free(w->carry, NULL);
+    free(w->evs);
+    free(w->idx);
+    free(w->out);
+    free(w->bad);
+    free(w->keep);
+    free(w->dlqm);
+    free(w->parts);
+    free(w->offs);
+    free(w);
+}
