@@ -106,6 +106,7 @@ db_t *db_connect(const char *mysql_url, char *errstr, size_t n)
         snprintf(errstr, n, "%s", db->err);
         goto err;
     }
+    db->gen = 1;
     return db;
 err:
     free(db);
@@ -123,16 +124,16 @@ void db_close(db_t *db)
 
 int db_reconnect(db_t *db)
 {
-    MYSQL *my;
+    /* Open the new connection before closing the old one, so the two never
+     * share an address while both matter. */
+    MYSQL *my = db_open(db);
 
-    if (db->my != NULL) {
+    if (db->my != NULL)
         mysql_close(db->my);
-        db->my = NULL;
-    }
-    my = db_open(db);
+    db->my = my;
     if (my == NULL)
         return -1;
-    db->my = my;
+    db->gen++;
     db_clear_error(db);
     return 0;
 }
