@@ -305,13 +305,45 @@ static int tool_run(const char *prog, const tool_cmd_t *c, config_t *cfg)
     return rc;
 }
 
+/* Parses argv (argv[0] is the command word or the program) with the
+ * command's table and runs it. */
+static int tool_cmd_main(const char *prog, const tool_cmd_t *c, int argc,
+                         char **argv, int named)
+{
+    config_t *cfg = config_new(c->opts, c->nopts);
+    char err[512], usage[512];
+    int rc;
+
+    if (cfg == NULL)
+        return TOOL_EXIT_ERROR;
+    rc = config_parse(cfg, argc, argv, err, sizeof(err));
+    snprintf(usage, sizeof(usage), "%s%s%s", named ? c->name : "",
+             named ? " " : "", c->usage);
+    if (rc == 1) {
+        config_usage(cfg, prog, usage, stdout);
+        printf("\n%s\n" TOOL_EXIT_CODES_HELP, c->help);
+        rc = TOOL_EXIT_OK;
+    } else if (rc != 0) {
+        fprintf(stderr, "%s%s%s: %s\n", prog, named ? " " : "",
+                named ? c->name : "", err);
+        rc = TOOL_EXIT_USAGE;
+    } else {
+        rc = tool_run(prog, c, cfg);
+    }
+    config_free(cfg);
+    return rc;
+}
+
+int tool_main1(const char *prog, const tool_cmd_t *cmd, int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    return tool_cmd_main(prog, cmd, argc, argv, 0);
+}
+
 int tool_main(const char *prog, const char *summary, const tool_cmd_t *cmds,
               size_t ncmds, int argc, char **argv)
 {
     const tool_cmd_t *c;
-    config_t *cfg;
-    char err[512], usage[256];
-    int rc;
 
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
@@ -325,21 +357,5 @@ int tool_main(const char *prog, const char *summary, const tool_cmd_t *cmds,
                 argv[1]);
         return TOOL_EXIT_USAGE;
     }
-    cfg = config_new(c->opts, c->nopts);
-    if (cfg == NULL)
-        return TOOL_EXIT_ERROR;
-    rc = config_parse(cfg, argc - 1, argv + 1, err, sizeof(err));
-    snprintf(usage, sizeof(usage), "%s %s", c->name, c->usage);
-    if (rc == 1) {
-        config_usage(cfg, prog, usage, stdout);
-        printf("\n%s\n" TOOL_EXIT_CODES_HELP, c->help);
-        rc = TOOL_EXIT_OK;
-    } else if (rc != 0) {
-        fprintf(stderr, "%s %s: %s\n", prog, c->name, err);
-        rc = TOOL_EXIT_USAGE;
-    } else {
-        rc = tool_run(prog, c, cfg);
-    }
-    config_free(cfg);
-    return rc;
+    return tool_cmd_main(prog, c, argc - 1, argv + 1, 1);
 }

@@ -92,6 +92,8 @@ int64_t tool_now_ms(void);
 
 /* A whole binary's main: finds the command in argv[1], parses its flags,
  * runs it, prints the result. */
+/* A binary with one command and no subcommand word (couponq-replay). */
+int tool_main1(const char *prog, const tool_cmd_t *cmd, int argc, char **argv);
 int tool_main(const char *prog, const char *summary, const tool_cmd_t *cmds,
               size_t ncmds, int argc, char **argv);
 
