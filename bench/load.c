@@ -522,9 +522,11 @@ static void conn_connect(conn_t *c)
 /* Due but never sent: the server held every slot. */
 static void load_count_missed(load_t *l, uint64_t now)
 {
-    uint64_t until = now < load_duration_ns(l) ? now : load_duration_ns(l);
+    uint64_t end = load_duration_ns(l);
 
-    while (arrival_peek(l->o->sched) <= until &&
+    /* Due by now, and intended before the end (as load_may_send()). */
+    while (arrival_peek(l->o->sched) <= now &&
+           arrival_peek(l->o->sched) < end &&
            (l->o->requests == 0 ||
             l->idx + l->r->missed < l->o->requests)) {
         arrival_next(l->o->sched);

@@ -1,0 +1,125 @@
+# bench_smoke.sh -- couponq-bench end to end, small: against nginx `return
+# 202` (the HTTP baseline), then the classic baseline and couponq-api when
+# they are built. Asserts that the counts add up (sent = answered + errors,
+# status and result counts match, 202s = quantity, the accepted file holds
+# exactly the 202 users), never timings.
+source "$(dirname "$0")/../lib.sh"
+
+BENCH=$COUPONQ_BUILD/couponq-bench
+[[ -x $BENCH ]] || fail "couponq-bench not built in $COUPONQ_BUILD"
+
+# run NAME ARGS... -> the JSON line in $J; fails on a non-zero exit.
+run() {
+  local name=$1
+  shift
+  "$BENCH" --json --quiet "$@" >"$TEST_TMP/$name.json" 2>"$TEST_TMP/$name.err" ||
+    fail "$name: couponq-bench exited $? ($(cat "$TEST_TMP/$name.err"))"
+  J=$(tail -n 1 "$TEST_TMP/$name.json")
+}
+j() { jq -r "$1" <<<"$J"; }
+# Every request sent is answered or counted as an error, and the per-status
+# and per-result counts add up to the answers.
+assert_counts_add_up() {
+  assert_eq "$(j .sent)" "$(j '.answered + .socket_errors + .unanswered')" "$1: sent = answered + errors"
+  assert_eq "$(j .answered)" "$(j '[.status[]] | add // 0')" "$1: status counts"
+  assert_eq "$(j .answered)" "$(j .latency_ms.n)" "$1: latency samples"
+}
+
+# ---- nginx return 202
+port=$(free_port)
+ng=$TEST_TMP/nginx
+mkdir -p "$ng/logs" "$ng/tmp"
+cp "$COUPONQ_SRC/bench/baseline/nginx.conf" "$ng/"
+echo "listen 127.0.0.1:$port;" >"$ng/listen.conf"
+start_bg nginx nginx -e "$ng/logs/error.log" -p "$ng" -c "$ng/nginx.conf" -g "daemon off; pid $ng/nginx.pid;"
+wait_http "$port" /
+
+run closed --target "127.0.0.1:$port" --requests 3000 --connections 8
+assert_counts_add_up closed
+assert_eq 3000 "$(j .sent)" "closed: sent"
+assert_eq 3000 "$(j '.status."202"')" "closed: 202s"
+assert_eq 3000 "$(j .result.accepted)" "closed: result accepted"
+assert_eq 0 "$(j '.socket_errors + .connect_errors + .parse_errors')" "closed: errors"
+assert_eq 3000 "$(j .distinct_users)" "closed: seq users are unique"
+
+run pipelined --target "127.0.0.1:$port" --requests 2000 --connections 4 --pipeline 8
+assert_counts_add_up pipelined
+assert_eq 2000 "$(j '.status."202"')" "pipelined: 202s"
+
+# Fixed arrivals at 2000/s for 1 s: exactly 2000 requests are due, each one
+# either sent or counted as missed.
+run open --target "127.0.0.1:$port" --rate 2000 --arrival fixed --duration 1 --connections 16
+assert_counts_add_up open
+assert_eq 2000 "$(j '.sent + .missed')" "open: sent + missed"
+assert_eq open "$(j .mode)" "open: mode"
+assert_eq "$(j .sent)" "$(j .send_lag_ms.n)" "open: a send-lag sample per request"
+
+run dup --target "127.0.0.1:$port" --requests 1000 --users dup --user-pool 100 \
+  --accepted-file "$TEST_TMP/dup.accepted"
+assert_eq 100 "$(j .distinct_users)" "dup: distinct users of a pool of 100"
+assert_eq 1000 "$(wc -l <"$TEST_TMP/dup.accepted")" "dup: accepted file lines"
+assert_eq 100 "$(awk '{print $2}' "$TEST_TMP/dup.accepted" | sort -u | wc -l)" "dup: users in accepted file"
+
+# ---- refusals: not loopback, unbounded, nobody listening
+set +e
+"$BENCH" --target 10.1.2.3:80 --requests 1 >/dev/null 2>"$TEST_TMP/e1"
+rc1=$?
+"$BENCH" --target "127.0.0.1:$port" >/dev/null 2>"$TEST_TMP/e2"
+rc2=$?
+"$BENCH" --target "127.0.0.1:$(free_port)" --requests 10 --connections 2 >/dev/null 2>"$TEST_TMP/e3"
+rc3=$?
+set -e
+assert_eq 1 "$rc1" "non-loopback target: exit code"
+assert_contains "$(cat "$TEST_TMP/e1")" "not a loopback" "non-loopback target"
+assert_eq 2 "$rc2" "unbounded run: exit code"
+assert_contains "$(cat "$TEST_TMP/e2")" "bounded" "unbounded run"
+assert_eq 1 "$rc3" "nobody listening: exit code"
+assert_contains "$(cat "$TEST_TMP/e3")" "connect" "nobody listening"
+log "nginx and refusals: ok"
+
+# ---- classic baseline: 202s = quantity = rows
+if [[ -x $COUPONQ_BUILD/couponq-classic ]]; then
+  id=$(new_coupon_id)
+  coupon_create_raw "$id" 30
+  cport=$(free_port)
+  start_bg classic "$COUPONQ_BUILD/couponq-classic" --listen "127.0.0.1:$cport" --threads 16
+  wait_http "$cport" /
+  run classic --target "127.0.0.1:$cport" --coupon "$id" --requests 300 --connections 8 \
+    --users dup --user-pool 100
+  assert_counts_add_up classic
+  assert_eq 30 "$(j '.status."202"')" "classic: 202s"
+  assert_eq 270 "$(j '(.status."409" // 0) + (.status."410" // 0)')" "classic: 409 + 410"
+  assert_eq 30 "$(sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id = $id")" "classic: rows"
+  sql "DELETE FROM coupon_issues WHERE coupon_id = $id; DELETE FROM coupons WHERE id = $id"
+  log "classic: ok"
+else
+  log "skipped: couponq-classic not built"
+fi
+
+# ---- couponq-api: 202s = quantity, and exactly the users Redis admitted
+if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
+  topic=$(new_topic bench_smoke)
+  id=$(new_coupon_id)
+  coupon_create_raw "$id" 50
+  aport=$(free_port)
+  start_bg api env COUPONQ_LISTEN="127.0.0.1:$aport" COUPONQ_TOPIC="$topic" "$COUPONQ_BUILD/couponq-api"
+  for _ in $(seq 300); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$aport/healthz") == 200 ]] && break
+    sleep 0.1
+  done
+  run api --target "127.0.0.1:$aport" --coupon "$id" --requests 1000 --connections 8 \
+    --users dup --user-pool 200 --accepted-file "$TEST_TMP/api.accepted"
+  assert_counts_add_up api
+  assert_eq 50 "$(j '.status."202"')" "api: 202s"
+  assert_eq 50 "$(j .result.accepted)" "api: result accepted"
+  assert_eq 950 "$(j '(.result.duplicate // 0) + (.result.sold_out // 0)')" "api: duplicate + sold_out"
+  assert_eq 50 "$(awk '{print $2}' "$TEST_TMP/api.accepted" | sort -u | wc -l)" "api: distinct 202 users"
+  assert_eq "$(awk '{print $2}' "$TEST_TMP/api.accepted" | sort | tr '\n' ' ')" \
+    "$(rcli SMEMBERS "couponq:{c$id}:issued" | sort | tr '\n' ' ')" "api: 202 users = Redis issued set"
+  rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" "couponq:{c$id}:persisted" >/dev/null
+  sql "DELETE FROM coupons WHERE id = $id"
+  log "api: ok"
+else
+  log "skipped: couponq-api not built"
+fi
+log "ok"
