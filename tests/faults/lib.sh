@@ -133,6 +133,9 @@ new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
   "$ROOT/scripts/stack" topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 || die "cannot create topic $TOPIC"
   export COUPONQ_TOPIC=$TOPIC
+  # Its own consumer group; workers serve no /metrics (several per host).
+  export COUPONQ_GROUP="faults.$SCENARIO.$(date +%s%N)"
+  export COUPONQ_WORKER_METRICS=off
 }
 new_coupon_id() {
   local ns
