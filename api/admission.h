@@ -1,0 +1,91 @@
+/* admission.h -- FCFS admission in Redis and the reads the api serves from
+ * Redis. Only this module knows the Lua scripts' reply formats.
+ *
+ * admit = EVALSHA schemas/redis/admit.lua (dedupe + quantity gate, atomic);
+ * release = EVALSHA release.lua (SREM), the compensation when the event
+ * could not be handed to Kafka. Scripts are loaded with SCRIPT LOAD on each
+ * (re)connection; a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) loads
+ * the script again and retries once, pipelined on the same connection.
+ *
+ * Every call returns 0 and later runs its callback exactly once, or returns
+ * -1 (Redis unavailable, nothing sent) and never runs it. Callbacks get the
+ * caller's ud and 64-bit token back (a slot token: the caller checks it is
+ * still live). One admission_t per loop; not thread-safe. */
+#ifndef COUPONQ_API_ADMISSION_H
+#define COUPONQ_API_ADMISSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef enum {
+    ADMIT_ACCEPTED = 0,
+    ADMIT_DUPLICATE,
+    ADMIT_SOLD_OUT,
+    ADMIT_NOT_OPEN,
+    ADMIT_ENDED,
+    ADMIT_CLOSED,
+    ADMIT_NOT_FOUND,
+    ADMIT_UNAVAILABLE, /* connection lost before the answer: outcome unknown */
+    ADMIT_ERROR        /* the script refused (e.g. corrupt meta): no write */
+} admit_result_t;
+
+/* "accepted", "duplicate", ... "unavailable", "error". */
+const char *admission_result_name(admit_result_t r);
+
+typedef struct admission admission_t;
+
+admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
+                           size_t n);
+void admission_free(admission_t *a); /* pending callbacks run (unavailable) */
+
+/* Connected and both scripts loaded. */
+int admission_ready(const admission_t *a);
+
+typedef void (*admission_admit_fn)(void *ud, uint64_t tok, admit_result_t r,
+                                   int64_t seq, const char *err);
+int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
+                    admission_admit_fn fn, void *ud, uint64_t tok);
+
+/* removed: 1 member removed, 0 it was not there, -1 failed (err says). */
+typedef void (*admission_release_fn)(void *ud, uint64_t tok, int removed,
+                                     const char *err);
+int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
+                      admission_release_fn fn, void *ud, uint64_t tok);
+
+typedef struct admission_summary {
+    int found;        /* the meta hash exists */
+    int64_t total;    /* -1 = unlimited */
+    int64_t admitted; /* SCARD issued */
+    char state[16];   /* open | closed */
+} admission_summary_t;
+
+/* rc 0 with s filled, or -1 with err. */
+typedef void (*admission_summary_fn)(void *ud, uint64_t tok, int rc,
+                                     const admission_summary_t *s,
+                                     const char *err);
+int admission_summary(admission_t *a, int64_t coupon_id,
+                      admission_summary_fn fn, void *ud, uint64_t tok);
+
+typedef enum {
+    USER_NONE = 0,
+    USER_PENDING, /* admitted, row not yet committed */
+    USER_ISSUED,  /* row committed (persisted set) */
+    USER_NO_COUPON
+} user_status_t;
+
+typedef void (*admission_status_fn)(void *ud, uint64_t tok, int rc,
+                                    user_status_t st, const char *err);
+int admission_user_status(admission_t *a, int64_t coupon_id, int64_t user_id,
+                          admission_status_fn fn, void *ud, uint64_t tok);
+
+typedef void (*admission_ping_fn)(void *ud, uint64_t tok, int ok);
+int admission_ping(admission_t *a, admission_ping_fn fn, void *ud,
+                   uint64_t tok);
+
+/* Drops the Redis connection (replies overdue): pending callbacks run now
+ * with "unavailable", and it reconnects. Not from inside a callback. */
+void admission_reset(admission_t *a, const char *why);
+
+#endif

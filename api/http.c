@@ -1,0 +1,639 @@
+/* http.c -- HTTP/1.1 connections on libuv. See http.h.
+ *
+ * One read buffer serves every connection (reads are handled one at a time
+ * on the loop and the parser copies what it keeps), so an idle connection
+ * costs its struct only. Answers are queued per connection in request order;
+ * connections with answers ready are put on a dirty list that a uv_check
+ * handle flushes after each I/O phase, so all answers produced by one batch
+ * of Redis or Kafka replies leave in one write per connection. */
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "http_resp.h"
+#include "log.h"
+
+#define READ_BUF    65536
+#define RESP_INLINE 360 /* fits every answer but /metrics */
+#define WRITE_BUFS  64
+#define WRITE_HIGH  (256 * 1024) /* unsent bytes before reading pauses */
+#define SWEEP_MS    250
+
+typedef struct conn conn_t;
+
+struct http_resp {
+    http_resp_t *next;
+    conn_t *c;
+    http_resp_t **ref;
+    char *buf;
+    size_t len;
+    int done;
+    int close;
+    char inl[RESP_INLINE];
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    http_server_t *srv;
+    conn_t *prev, *next; /* all connections */
+    conn_t *dirty_next;  /* on the dirty list when dirty */
+    int dirty;
+    http_parser_t parser;
+    http_resp_t *head, *tail; /* unwritten answers, request order */
+    uint32_t pending;         /* entries in head..tail */
+    uint32_t writes;          /* uv_write requests in flight */
+    uint64_t last_ms;         /* last read or write */
+    uint64_t req_start_ms;    /* when the request being read began */
+    int paused;               /* reading stopped for back-pressure */
+    int eof;                  /* client sent FIN or reading ended */
+    int close_after;          /* no more requests; close once written */
+    int close_written;        /* an answer with Connection: close was written */
+    int closing;
+};
+
+typedef struct wreq {
+    uv_write_t req;
+    conn_t *c;
+    http_resp_t *first;
+    unsigned n;
+    uv_buf_t bufs[WRITE_BUFS];
+} wreq_t;
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_check_t check;
+    uv_timer_t sweep;
+    http_limits_t lim;
+    http_handler_fn fn;
+    void *ud;
+    conn_t *conns;
+    conn_t *dirty;
+    uint32_t nconns;
+    uint64_t refused;
+    http_resp_t *free_resps;
+    int listening;
+    int draining;
+    int freeing;
+    int open_handles; /* listener, check, sweep still to be closed */
+    void (*drained)(void *);
+    void *drained_ud;
+    char rbuf[READ_BUF];
+};
+
+static void conn_close(conn_t *c);
+static void conn_flush(conn_t *c);
+static void conn_read_start(conn_t *c);
+
+/* ---- answers ---- */
+
+static http_resp_t *resp_new(conn_t *c)
+{
+    http_server_t *s = c->srv;
+    http_resp_t *r = s->free_resps;
+
+    if (r != NULL)
+        s->free_resps = r->next;
+    else if ((r = malloc(sizeof(*r))) == NULL)
+        return NULL;
+    r->next = NULL;
+    r->c = c;
+    r->ref = NULL;
+    r->buf = NULL;
+    r->len = 0;
+    r->done = 0;
+    r->close = 0;
+    if (c->tail != NULL)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->pending++;
+    return r;
+}
+
+static void resp_free(http_server_t *s, http_resp_t *r)
+{
+    if (r->buf != r->inl)
+        free(r->buf);
+    r->next = s->free_resps;
+    s->free_resps = r;
+}
+
+static void mark_dirty(conn_t *c)
+{
+    if (c->dirty || c->closing)
+        return;
+    c->dirty = 1;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+}
+
+void http_resp_watch(http_resp_t *r, http_resp_t **ref)
+{
+    r->ref = ref;
+    *ref = r;
+}
+
+void http_resp_send(http_resp_t *r, int status, const char *content_type,
+                    const char *extra_headers, const char *body, size_t len)
+{
+    conn_t *c = r->c;
+    int close = r->close || c->srv->draining;
+    size_t hl =
+        http_resp_head_len(status, content_type, extra_headers, len, close);
+    size_t need;
+
+    assert(!r->done);
+    if (r->ref != NULL)
+        *r->ref = NULL;
+    r->ref = NULL;
+    need = hl + len + 1; /* http_resp_head writes a NUL */
+    r->buf = need <= sizeof(r->inl) ? r->inl : malloc(need);
+    if (r->buf == NULL) { /* out of memory: the client gets a closed socket */
+        r->buf = r->inl;
+        close = 1;
+        len = 0;
+        hl = 0;
+    } else {
+        http_resp_head(r->buf, need, status, content_type, extra_headers, len,
+                       close);
+        memcpy(r->buf + hl, body, len);
+    }
+    r->len = hl + len;
+    r->close = close;
+    r->done = 1;
+    mark_dirty(c);
+}
+
+/* An error answer from the server itself, after which the connection
+ * closes: nothing more is read from it. */
+static void conn_fail(conn_t *c, int status, const char *msg)
+{
+    char body[256];
+    int len = http_resp_error_json(body, sizeof(body), msg);
+    http_resp_t *r;
+
+    c->close_after = 1;
+    if (!c->eof)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->eof = 1;
+    if ((r = resp_new(c)) == NULL) {
+        conn_close(c);
+        return;
+    }
+    r->close = 1;
+    http_resp_send(r, status, NULL, NULL, body, len < 0 ? 0 : (size_t)len);
+}
+
+/* ---- writing ---- */
+
+static int conn_finished(const conn_t *c)
+{
+    return c->close_after && c->pending == 0 && c->writes == 0;
+}
+
+static void maybe_resume(conn_t *c)
+{
+    if (!c->paused || c->eof || c->close_after)
+        return;
+    if (c->pending * 2 > c->srv->lim.max_pipeline ||
+        c->tcp.write_queue_size > WRITE_HIGH / 2)
+        return;
+    c->paused = 0;
+    conn_read_start(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    wreq_t *w = (wreq_t *)req;
+    conn_t *c = w->c;
+    http_server_t *s = c->srv;
+    http_resp_t *r, *next;
+    unsigned i;
+
+    for (r = w->first, i = 0; i < w->n; i++, r = next) {
+        next = r->next;
+        resp_free(s, r);
+    }
+    free(w);
+    c->writes--;
+    c->last_ms = uv_now(s->loop);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        LOG(LL_DEBUG, "msg=\"write failed\" err=%s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    if ((c->close_written && c->writes == 0) || conn_finished(c))
+        conn_close(c);
+    else
+        maybe_resume(c);
+}
+
+/* Writes the answered prefix of the queue: up to WRITE_BUFS answers per
+ * uv_write, which libuv sends with one writev when the socket allows. */
+static void conn_flush(conn_t *c)
+{
+    while (c->head != NULL && c->head->done && !c->closing) {
+        wreq_t *w = malloc(sizeof(*w));
+        http_resp_t *r = c->head, *last = NULL;
+        int close = 0;
+
+        if (w == NULL) {
+            conn_close(c);
+            return;
+        }
+        w->c = c;
+        w->first = r;
+        w->n = 0;
+        while (r != NULL && r->done && w->n < WRITE_BUFS && !close) {
+            w->bufs[w->n++] = uv_buf_init(r->buf, (unsigned)r->len);
+            close = r->close;
+            last = r;
+            r = r->next;
+        }
+        c->head = r;
+        if (r == NULL)
+            c->tail = NULL;
+        c->pending -= w->n;
+        last->next = NULL;
+        c->writes++;
+        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n,
+                     on_write) != 0) {
+            c->writes--;
+            for (r = w->first; r != NULL; r = last) {
+                last = r->next;
+                resp_free(c->srv, r);
+            }
+            free(w);
+            conn_close(c);
+            return;
+        }
+        if (close) { /* answers queued after a closing one are dropped */
+            c->close_after = 1;
+            c->close_written = 1;
+            break;
+        }
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    http_server_t *s = h->data;
+    conn_t *c;
+
+    while ((c = s->dirty) != NULL) {
+        s->dirty = c->dirty_next;
+        c->dirty = 0;
+        if (!c->closing)
+            conn_flush(c);
+    }
+}
+
+/* ---- reading ---- */
+
+static void on_request(void *ud, const http_request_t *req)
+{
+    conn_t *c = ud;
+    http_resp_t *r;
+
+    if (c->close_after || c->closing)
+        return; /* pipelined after a closing request: not answered */
+    if ((r = resp_new(c)) == NULL) {
+        conn_fail(c, 503, "out of memory");
+        return;
+    }
+    if (!req->keep_alive || c->srv->draining) {
+        r->close = 1;
+        c->close_after = 1;
+    }
+    c->srv->fn(c->srv->ud, req, r);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    conn_t *c = h->data;
+
+    (void)hint;
+    *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void pause_if_busy(conn_t *c)
+{
+    if (c->paused || c->eof || c->closing)
+        return;
+    if (c->pending >= c->srv->lim.max_pipeline ||
+        c->tcp.write_queue_size > WRITE_HIGH) {
+        c->paused = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    conn_t *c = st->data;
+
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        uv_read_stop(st);
+        c->eof = 1;
+        /* A half-closed client still gets the answers it asked for. */
+        if (nread != UV_EOF || c->pending == 0 ||
+            http_parser_mid_request(&c->parser))
+            conn_close(c);
+        else
+            c->close_after = 1;
+        return;
+    }
+    c->last_ms = uv_now(c->srv->loop);
+    if (!http_parser_mid_request(&c->parser))
+        c->req_start_ms = c->last_ms;
+    if (http_parser_feed(&c->parser, buf->base, (size_t)nread) != 0) {
+        if (!c->closing && !c->close_after)
+            conn_fail(c, http_parser_status(&c->parser),
+                      http_parser_error(&c->parser));
+        return;
+    }
+    if (c->close_after && !c->eof) {
+        uv_read_stop(st);
+        c->eof = 1;
+    }
+    pause_if_busy(c);
+}
+
+static void conn_read_start(conn_t *c)
+{
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- connections ---- */
+
+static void server_maybe_free(http_server_t *s)
+{
+    http_resp_t *r;
+
+    if (!s->freeing || s->open_handles > 0 || s->nconns > 0)
+        return;
+    while ((r = s->free_resps) != NULL) {
+        s->free_resps = r->next;
+        free(r);
+    }
+    free(s);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+    http_server_t *s = c->srv;
+
+    http_parser_free(&c->parser);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+    if (s->freeing) {
+        server_maybe_free(s);
+        return;
+    }
+    if (s->draining && s->nconns == 0 && s->drained != NULL) {
+        void (*done)(void *) = s->drained;
+
+        s->drained = NULL;
+        done(s->drained_ud);
+    }
+}
+
+/* Answers still being worked on are dropped: their watchers learn it. */
+static void conn_close(conn_t *c)
+{
+    http_resp_t *r, *next;
+
+    if (c->closing)
+        return;
+    c->closing = 1;
+    for (r = c->head; r != NULL; r = next) {
+        next = r->next;
+        if (r->ref != NULL)
+            *r->ref = NULL;
+        resp_free(c->srv, r);
+    }
+    c->head = c->tail = NULL;
+    c->pending = 0;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    http_server_t *s = ls->data;
+    conn_t *c;
+
+    if (status < 0) {
+        LOG(LL_WARN, "msg=\"accept failed\" err=%s", uv_strerror(status));
+        return;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return;
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    http_parser_init(&c->parser, s->lim.max_headers, s->lim.max_body,
+                     on_request, c);
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 ||
+        s->nconns > s->lim.max_conns || s->draining) {
+        if (s->nconns > s->lim.max_conns)
+            s->refused++;
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->last_ms = uv_now(s->loop);
+    conn_read_start(c);
+}
+
+/* Header/request timeout (408) and idle keep-alive timeout. */
+static void on_sweep(uv_timer_t *t)
+{
+    http_server_t *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    conn_t *c, *next;
+
+    for (c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (http_parser_mid_request(&c->parser) && !c->close_after &&
+            now - c->req_start_ms > s->lim.header_timeout_ms)
+            conn_fail(c, 408, "request not received in time");
+        else if (now - c->last_ms > s->lim.idle_timeout_ms &&
+                 (c->pending == 0 || c->writes > 0))
+            conn_close(c); /* idle, or its client stopped reading */
+    }
+}
+
+/* ---- server ---- */
+
+static int bind_socket(const char *listen, int *fd, char *errstr, size_t n)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    struct sockaddr_storage ss;
+    int one = 1, port, s;
+    char *end;
+
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+        goto bad;
+    port = (int)strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535 || end == colon + 1)
+        goto bad;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host) - 2);
+        host[strlen(host) - 2] = '\0';
+        if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+            goto bad;
+    } else if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0) {
+        goto bad;
+    }
+    s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+        setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+        bind(s, (struct sockaddr *)&ss,
+             ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                      : sizeof(struct sockaddr_in)) != 0) {
+        snprintf(errstr, n, "--listen %s: %s", listen, strerror(errno));
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    *fd = s;
+    return 0;
+bad:
+    snprintf(errstr, n, "--listen %s: expected IPv4:port or [IPv6]:port",
+             listen);
+    return -1;
+}
+
+static void on_server_handle_closed(uv_handle_t *h)
+{
+    http_server_t *s = h->data;
+
+    s->open_handles--;
+    server_maybe_free(s);
+}
+
+http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
+                               const http_limits_t *lim, http_handler_fn fn,
+                               void *ud, char *errstr, size_t n)
+{
+    http_server_t *s = calloc(1, sizeof(*s));
+    int fd = -1, rc;
+
+    if (s == NULL) {
+        snprintf(errstr, n, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->lim = *lim;
+    s->fn = fn;
+    s->ud = ud;
+    if (bind_socket(listen, &fd, errstr, n) != 0) {
+        free(s);
+        return NULL;
+    }
+    uv_tcp_init(loop, &s->listener);
+    uv_check_init(loop, &s->check);
+    uv_timer_init(loop, &s->sweep);
+    s->listener.data = s->check.data = s->sweep.data = s;
+    s->open_handles = 3;
+    if ((rc = uv_tcp_open(&s->listener, fd)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection))) {
+        snprintf(errstr, n, "--listen %s: %s", listen, uv_strerror(rc));
+        if (uv_fileno((uv_handle_t *)&s->listener, &(uv_os_fd_t){ 0 }) != 0)
+            close(fd);    /* not owned by the handle */
+        s->listening = 1; /* so that free closes it */
+        http_server_free(s);
+        return NULL;
+    }
+    s->listening = 1;
+    uv_check_start(&s->check, on_check);
+    uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    return s;
+}
+
+void http_server_drain(http_server_t *s, void (*done)(void *), void *ud)
+{
+    conn_t *c, *next;
+
+    s->draining = 1;
+    s->drained = done;
+    s->drained_ud = ud;
+    if (s->listening) {
+        s->listening = 0;
+        uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+    }
+    for (c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (c->pending == 0 && c->writes == 0)
+            conn_close(c);
+        else if (!c->close_after) {
+            c->close_after = 1;
+            if (!c->eof)
+                uv_read_stop((uv_stream_t *)&c->tcp);
+            c->eof = 1;
+        }
+    }
+    if (s->nconns == 0 && s->drained != NULL) {
+        s->drained = NULL;
+        done(ud);
+    }
+}
+
+uint32_t http_server_conns(const http_server_t *s)
+{
+    return s->nconns;
+}
+
+uint64_t http_server_refused(const http_server_t *s)
+{
+    return s->refused;
+}
+
+void http_server_free(http_server_t *s)
+{
+    conn_t *c;
+
+    if (s == NULL)
+        return;
+    s->freeing = 1;
+    s->drained = NULL;
+    for (c = s->conns; c != NULL; c = c->next)
+        conn_close(c);
+    if (s->listening) {
+        s->listening = 0;
+        uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+    }
+    uv_close((uv_handle_t *)&s->check, on_server_handle_closed);
+    uv_close((uv_handle_t *)&s->sweep, on_server_handle_closed);
+}

@@ -1,0 +1,181 @@
+/* http_parser.c -- llhttp with limits. See http_parser.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_parser.h"
+
+static http_parser_t *self(llhttp_t *ll)
+{
+    return ll->data;
+}
+
+/* Records why the stream is broken; the llhttp callback then returns -1
+ * (or HPE_USER), which stops llhttp_execute. First reason wins. */
+static int stop(http_parser_t *p, int status, const char *error)
+{
+    if (p->status == 0) {
+        p->status = status;
+        snprintf(p->error, sizeof(p->error), "%s", error);
+    }
+    return -1;
+}
+
+static int on_message_begin(llhttp_t *ll)
+{
+    http_parser_t *p = self(ll);
+
+    p->mid = 1;
+    p->head_bytes = 0;
+    p->url_len = 0;
+    p->body_len = 0;
+    return 0;
+}
+
+static int count_head(http_parser_t *p, size_t len)
+{
+    p->head_bytes += len;
+    if (p->head_bytes > p->max_headers)
+        return stop(p, 431, "request header fields too large");
+    return 0;
+}
+
+static int on_url(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser_t *p = self(ll);
+
+    if (p->url_len + len > sizeof(p->url))
+        return stop(p, 414, "request target too long");
+    memcpy(p->url + p->url_len, at, len);
+    p->url_len += len;
+    return count_head(p, len);
+}
+
+static int on_header_data(llhttp_t *ll, const char *at, size_t len)
+{
+    (void)at;
+    return count_head(self(ll), len);
+}
+
+static int on_headers_complete(llhttp_t *ll)
+{
+    http_parser_t *p = self(ll);
+
+    if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->max_body)
+        return stop(p, 413, "body too large");
+    return 0;
+}
+
+static int on_body(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser_t *p = self(ll);
+
+    if (p->body_len + len > p->max_body)
+        return stop(p, 413, "body too large");
+    if (p->body == NULL && (p->body = malloc(p->max_body + 1)) == NULL)
+        return stop(p, 503, "out of memory");
+    memcpy(p->body + p->body_len, at, len);
+    p->body_len += len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *ll)
+{
+    http_parser_t *p = self(ll);
+    http_request_t req;
+
+    req.method = ll->method;
+    req.target = p->url;
+    req.target_len = p->url_len;
+    req.body = p->body_len ? p->body : "";
+    req.body_len = p->body_len;
+    req.has_length = (ll->flags & (F_CONTENT_LENGTH | F_CHUNKED)) != 0;
+    req.keep_alive = llhttp_should_keep_alive(ll);
+    p->mid = 0;
+    p->cb(p->ud, &req);
+    return 0;
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_data,
+    .on_header_value = on_header_data,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_parser_init(http_parser_t *p, size_t max_headers, size_t max_body,
+                      http_parser_cb cb, void *ud)
+{
+    memset(p, 0, sizeof(*p));
+    llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+    p->ll.data = p;
+    p->cb = cb;
+    p->ud = ud;
+    p->max_headers = max_headers;
+    p->max_body = max_body;
+}
+
+void http_parser_free(http_parser_t *p)
+{
+    free(p->body);
+    p->body = NULL;
+}
+
+static const char *describe(llhttp_errno_t err)
+{
+    switch (err) {
+    case HPE_INVALID_METHOD:
+        return "malformed HTTP: invalid method";
+    case HPE_INVALID_URL:
+        return "malformed HTTP: invalid request target";
+    case HPE_INVALID_VERSION:
+        return "malformed HTTP: invalid version";
+    case HPE_INVALID_HEADER_TOKEN:
+        return "malformed HTTP: invalid header";
+    case HPE_INVALID_CONTENT_LENGTH:
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+        return "malformed HTTP: invalid Content-Length";
+    case HPE_INVALID_CHUNK_SIZE:
+        return "malformed HTTP: invalid chunk size";
+    case HPE_INVALID_TRANSFER_ENCODING:
+        return "malformed HTTP: invalid Transfer-Encoding";
+    default:
+        return "malformed HTTP";
+    }
+}
+
+int http_parser_feed(http_parser_t *p, const char *data, size_t len)
+{
+    llhttp_errno_t err;
+
+    if (p->status != 0)
+        return -1;
+    err = llhttp_execute(&p->ll, data, len);
+    if (err == HPE_OK)
+        return 0;
+    if (err == HPE_PAUSED_UPGRADE)
+        stop(p, 400, "protocol upgrades are not supported");
+    else if (p->status == 0 && err == HPE_INVALID_VERSION)
+        stop(p, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+    else if (p->status == 0)
+        stop(p, 400, describe(err));
+    return -1;
+}
+
+int http_parser_status(const http_parser_t *p)
+{
+    return p->status;
+}
+
+const char *http_parser_error(const http_parser_t *p)
+{
+    return p->error;
+}
+
+int http_parser_mid_request(const http_parser_t *p)
+{
+    return p->mid;
+}

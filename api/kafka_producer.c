@@ -1,0 +1,320 @@
+/* kafka_producer.c -- librdkafka producer on the libuv loop. See
+ * kafka_producer.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "kafka_conf.h"
+#include "kafka_producer.h"
+#include "log.h"
+
+#define HEALTH_EVERY_MS 2000
+#define POLL_EVERY_MS   100 /* backstop in case an io event was missed */
+
+struct kafka_producer {
+    uv_loop_t *loop;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    kafka_producer_dr_fn fn;
+    void *ud;
+    int pipe[2];
+    uv_poll_t poll;
+    uv_timer_t timer;  /* poll backstop */
+    uv_timer_t health; /* starts a metadata check */
+    uv_work_t work;
+    int work_busy;
+    int work_ok; /* result written by the worker thread */
+    atomic_int healthy;
+    atomic_int fatal;
+    int message_timeout_ms;
+    int open_handles;
+    int freeing;
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                        void *opaque)
+{
+    kafka_producer_t *kp = opaque;
+    uint64_t token = (uint64_t)(uintptr_t)m->_private;
+
+    (void)rk;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        kp->fn(kp->ud, token, 1, NULL);
+    else
+        kp->fn(kp->ud, token, 0, rd_kafka_err2str(m->err));
+}
+
+/* Runs on librdkafka's threads: only logs and sets an atomic flag. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    kafka_producer_t *kp = opaque;
+    char why[256];
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        atomic_store(&kp->fatal, 1);
+        LOG(LL_ERROR, "msg=\"kafka fatal error: producing stops\" err=\"%s\"",
+            why);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        atomic_store(&kp->healthy, 0);
+    LOG(LL_WARN, "msg=\"kafka error\" err=\"%s\" reason=\"%s\"",
+        rd_kafka_err2name(err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    LOG(level <= 3   ? LL_ERROR
+        : level <= 4 ? LL_WARN
+                     : LL_DEBUG,
+        "msg=\"rdkafka\" fac=%s text=\"%s\"", fac, buf);
+}
+
+static void serve(kafka_producer_t *kp)
+{
+    char buf[64];
+
+    while (read(kp->pipe[0], buf, sizeof(buf)) > 0)
+        ;
+    rd_kafka_poll(kp->rk, 0);
+}
+
+static void on_pipe(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    serve(h->data);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    serve(t->data);
+}
+
+/* ---- health (thread pool) ---- */
+
+static void health_work(uv_work_t *w)
+{
+    kafka_producer_t *kp = w->data;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err;
+
+    err = rd_kafka_metadata(kp->rk, 0, kp->rkt, &md, 1500);
+    kp->work_ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+                  md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                  md->topics[0].partition_cnt > 0;
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+}
+
+static void destroy_if_done(kafka_producer_t *kp);
+
+static void health_done(uv_work_t *w, int status)
+{
+    kafka_producer_t *kp = w->data;
+
+    kp->work_busy = 0;
+    if (kp->freeing) {
+        destroy_if_done(kp);
+        return;
+    }
+    if (status == 0)
+        atomic_store(&kp->healthy, kp->work_ok && !atomic_load(&kp->fatal));
+}
+
+static void on_health(uv_timer_t *t)
+{
+    kafka_producer_t *kp = t->data;
+
+    if (kp->work_busy || kp->freeing)
+        return;
+    kp->work.data = kp;
+    if (uv_queue_work(kp->loop, &kp->work, health_work, health_done) == 0)
+        kp->work_busy = 1;
+}
+
+/* ---- life ---- */
+
+static rd_kafka_conf_t *make_conf(kafka_producer_t *kp, const config_t *cfg,
+                                  int message_timeout_ms, char *errstr,
+                                  size_t n)
+{
+    char mt[32], got[32];
+    size_t gl = sizeof(got);
+    const char *defaults[] = {
+        "enable.idempotence",
+        "true",
+        "acks",
+        "all",
+        "linger.ms",
+        "2",
+        "socket.nagle.disable",
+        "true",
+        "message.timeout.ms",
+        mt,
+        "queue.buffering.max.messages",
+        "500000",
+        "client.id",
+        "couponq-api",
+        NULL,
+    };
+    rd_kafka_conf_t *conf;
+
+    snprintf(mt, sizeof(mt), "%d", message_timeout_ms);
+    if ((conf = kafka_conf_new(cfg, defaults, errstr, n)) == NULL)
+        return NULL;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_opaque(conf, kp);
+    kp->message_timeout_ms = message_timeout_ms;
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", got, &gl) ==
+        RD_KAFKA_CONF_OK)
+        kp->message_timeout_ms = atoi(got);
+    return conf;
+}
+
+static int start_loop_side(kafka_producer_t *kp, char *errstr, size_t n)
+{
+    rd_kafka_queue_t *q;
+
+    if (pipe2(kp->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(errstr, n, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    q = rd_kafka_queue_get_main(kp->rk);
+    rd_kafka_queue_io_event_enable(q, kp->pipe[1], "1", 1);
+    rd_kafka_queue_destroy(q);
+    uv_poll_init(kp->loop, &kp->poll, kp->pipe[0]);
+    uv_timer_init(kp->loop, &kp->timer);
+    uv_timer_init(kp->loop, &kp->health);
+    kp->poll.data = kp->timer.data = kp->health.data = kp;
+    kp->open_handles = 3;
+    uv_poll_start(&kp->poll, UV_READABLE, on_pipe);
+    uv_timer_start(&kp->timer, on_timer, POLL_EVERY_MS, POLL_EVERY_MS);
+    uv_timer_start(&kp->health, on_health, 0, HEALTH_EVERY_MS);
+    return 0;
+}
+
+kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,
+                                     const char *topic, int message_timeout_ms,
+                                     kafka_producer_dr_fn fn, void *ud,
+                                     char *errstr, size_t n)
+{
+    kafka_producer_t *kp = calloc(1, sizeof(*kp));
+    rd_kafka_conf_t *conf = NULL;
+
+    if (kp == NULL) {
+        snprintf(errstr, n, "out of memory");
+        return NULL;
+    }
+    kp->loop = loop;
+    kp->fn = fn;
+    kp->ud = ud;
+    kp->pipe[0] = kp->pipe[1] = -1;
+    if ((conf = make_conf(kp, cfg, message_timeout_ms, errstr, n)) == NULL)
+        goto err;
+    kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
+    if (kp->rk == NULL)
+        goto err;
+    conf = NULL; /* owned by rk now */
+    if ((kp->rkt = rd_kafka_topic_new(kp->rk, topic, NULL)) == NULL) {
+        snprintf(errstr, n, "--topic %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        goto err;
+    }
+    if (start_loop_side(kp, errstr, n) != 0)
+        goto err;
+    return kp;
+err:
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
+    if (kp->rkt != NULL)
+        rd_kafka_topic_destroy(kp->rkt);
+    if (kp->rk != NULL)
+        rd_kafka_destroy(kp->rk);
+    free(kp);
+    return NULL;
+}
+
+int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
+                        const char *value, size_t vlen, uint64_t token,
+                        char *errstr, size_t n)
+{
+    rd_kafka_resp_err_t err;
+
+    if (atomic_load(&kp->fatal)) {
+        snprintf(errstr, n, "kafka producer failed fatally");
+        return -1;
+    }
+    err = rd_kafka_producev(
+        kp->rk, RD_KAFKA_V_RKT(kp->rkt), RD_KAFKA_V_KEY(key, klen),
+        RD_KAFKA_V_VALUE((void *)value, vlen),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, n, "kafka: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+int kafka_producer_healthy(const kafka_producer_t *kp)
+{
+    return atomic_load(&kp->healthy) && !atomic_load(&kp->fatal);
+}
+
+int kafka_producer_queue_len(const kafka_producer_t *kp)
+{
+    return rd_kafka_outq_len(kp->rk);
+}
+
+int kafka_producer_message_timeout(const kafka_producer_t *kp)
+{
+    return kp->message_timeout_ms;
+}
+
+int kafka_producer_flush(kafka_producer_t *kp, int timeout_ms)
+{
+    rd_kafka_flush(kp->rk, timeout_ms);
+    return rd_kafka_outq_len(kp->rk);
+}
+
+/* The health check may still be running on the thread pool with rk. */
+static void destroy_if_done(kafka_producer_t *kp)
+{
+    if (kp->open_handles > 0 || kp->work_busy)
+        return;
+    rd_kafka_topic_destroy(kp->rkt);
+    rd_kafka_destroy(kp->rk);
+    close(kp->pipe[0]);
+    close(kp->pipe[1]);
+    free(kp);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    kafka_producer_t *kp = h->data;
+
+    kp->open_handles--;
+    destroy_if_done(kp);
+}
+
+void kafka_producer_free(kafka_producer_t *kp)
+{
+    if (kp == NULL)
+        return;
+    kp->freeing = 1;
+    uv_close((uv_handle_t *)&kp->poll, on_closed);
+    uv_close((uv_handle_t *)&kp->timer, on_closed);
+    uv_close((uv_handle_t *)&kp->health, on_closed);
+}

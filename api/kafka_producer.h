@@ -1,0 +1,56 @@
+/* kafka_producer.h -- the api's idempotent Kafka producer, driven by the
+ * libuv loop. One of the few files that include rdkafka.h.
+ *
+ * enable.idempotence=true (acks=all, ordered, no duplicates on retry),
+ * small linger.ms, Nagle off; message.timeout.ms comes from the caller so a
+ * delivery report always arrives before the request's deadline. Delivery
+ * reports are served on the loop thread: librdkafka writes a byte to a pipe
+ * when its main queue becomes non-empty (rd_kafka_queue_io_event_enable), a
+ * uv_poll on the pipe runs rd_kafka_poll(rk, 0). Each message carries the
+ * caller's 64-bit token (a slot token, never a pointer) back to dr_fn.
+ *
+ * Health: a metadata request for the topic runs every 2 s on libuv's thread
+ * pool (it blocks, so never on the loop); kafka_producer_healthy() reports
+ * the last answer, or 0 after a fatal producer error. */
+#ifndef COUPONQ_API_KAFKA_PRODUCER_H
+#define COUPONQ_API_KAFKA_PRODUCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+
+typedef struct kafka_producer kafka_producer_t;
+
+/* ok = 1 when the broker acknowledged (acks=all); else err says why. */
+typedef void (*kafka_producer_dr_fn)(void *ud, uint64_t token, int ok,
+                                     const char *err);
+
+/* -X pairs in cfg override the defaults, message_timeout_ms included. */
+kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,
+                                     const char *topic, int message_timeout_ms,
+                                     kafka_producer_dr_fn fn, void *ud,
+                                     char *errstr, size_t n);
+
+/* Queues one message; 0 when queued (dr_fn will run exactly once), -1 when
+ * refused now (queue full, fatal error...) with errstr; dr_fn will not run. */
+int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
+                        const char *value, size_t vlen, uint64_t token,
+                        char *errstr, size_t n);
+
+int kafka_producer_healthy(const kafka_producer_t *kp);
+int kafka_producer_queue_len(const kafka_producer_t *kp);
+/* The effective message.timeout.ms (after -X). */
+int kafka_producer_message_timeout(const kafka_producer_t *kp);
+
+/* Blocks until delivered or timeout (shutdown only; reports are served).
+ * Returns the number of messages still queued. */
+int kafka_producer_flush(kafka_producer_t *kp, int timeout_ms);
+
+/* Stops the loop handles; the producer is destroyed once they closed.
+ * NULL is a no-op. */
+void kafka_producer_free(kafka_producer_t *kp);
+
+#endif

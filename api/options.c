@@ -1,0 +1,104 @@
+/* options.c -- couponq-api's option table. See options.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "options.h"
+
+static const cfg_opt_t table[] = {
+    CFG_OPT_REDIS,
+    CFG_OPT_KAFKA,
+    CFG_OPT_TOPIC,
+    CFG_OPT_LISTEN,
+    CFG_OPT_LOG_LEVEL,
+    { "timeout-ms", "COUPONQ_API_TIMEOUT_MS", CFG_INT, 500, 120000, "5000",
+      "deadline of a request; message.timeout.ms defaults to it minus the "
+      "Redis phase and a rollback" },
+    { "redis-timeout-ms", "COUPONQ_API_REDIS_TIMEOUT_MS", CFG_INT, 50, 30000,
+      "1000", "deadline of the Redis phase (admission, reads)" },
+    { "max-inflight", "COUPONQ_API_MAX_INFLIGHT", CFG_INT, 1, 1000000, "65536",
+      "requests waiting on Redis/Kafka; beyond it 503" },
+    { "max-conns", "COUPONQ_API_MAX_CONNS", CFG_INT, 1, 1000000, "10000",
+      "open connections; beyond it new ones are closed" },
+    { "max-body", "COUPONQ_API_MAX_BODY", CFG_INT, 16, 1048576, "1024",
+      "request body bytes (413 beyond)" },
+    { "max-headers", "COUPONQ_API_MAX_HEADERS", CFG_INT, 256, 1048576, "8192",
+      "request line + header bytes (431 beyond)" },
+    { "max-pipeline", "COUPONQ_API_MAX_PIPELINE", CFG_INT, 1, 100000, "256",
+      "unanswered requests per connection before reading pauses" },
+    { "header-timeout-ms", "COUPONQ_API_HEADER_TIMEOUT_MS", CFG_INT, 100,
+      600000, "10000", "a begun request must be received by then (408)" },
+    { "idle-timeout-ms", "COUPONQ_API_IDLE_TIMEOUT_MS", CFG_INT, 100, 3600000,
+      "60000", "idle keep-alive connections are closed after it" },
+};
+
+#define SUMMARY                                                                \
+    "[flags] [-X librdkafka.key=value ...]\n"                                  \
+    "couponq-api: HTTP front of couponq (admission in Redis, events to Kafka)"
+
+static void fill(options_t *o)
+{
+    config_t *c = o->cfg;
+
+    o->redis = config_str(c, "redis");
+    o->topic = config_str(c, "topic");
+    o->listen = config_str(c, "listen");
+    o->http.max_headers = (size_t)config_int(c, "max-headers");
+    o->http.max_body = (size_t)config_int(c, "max-body");
+    o->http.max_conns = (uint32_t)config_int(c, "max-conns");
+    o->http.max_pipeline = (uint32_t)config_int(c, "max-pipeline");
+    o->http.header_timeout_ms = (uint64_t)config_int(c, "header-timeout-ms");
+    o->http.idle_timeout_ms = (uint64_t)config_int(c, "idle-timeout-ms");
+    o->svc.max_inflight = (uint32_t)config_int(c, "max-inflight");
+    o->svc.timeout_ms = (int)config_int(c, "timeout-ms");
+    o->svc.redis_timeout_ms = (int)config_int(c, "redis-timeout-ms");
+    /* Admission, then the produce, then maybe a rollback: all within the
+     * request deadline. */
+    o->message_timeout_ms = o->svc.timeout_ms - 2 * o->svc.redis_timeout_ms;
+}
+
+int options_parse(options_t *o, int argc, char **argv)
+{
+    char err[512];
+    int rc, level;
+
+    memset(o, 0, sizeof(*o));
+    if ((o->cfg = config_new(table, sizeof(table) / sizeof(table[0]))) == NULL)
+        return -1;
+    rc = config_parse(o->cfg, argc, argv, err, sizeof(err));
+    if (rc == 1) {
+        config_usage(o->cfg, "couponq-api", SUMMARY, stdout);
+        return 1;
+    }
+    if (rc == 0 && config_npos(o->cfg) > 0) {
+        snprintf(err, sizeof(err), "unexpected argument: %s",
+                 config_pos(o->cfg, 0));
+        rc = -1;
+    }
+    if (rc == 0 &&
+        (level = log_level_parse(config_str(o->cfg, "log-level"))) < 0) {
+        snprintf(err, sizeof(err), "--log-level: unknown level \"%s\"",
+                 config_str(o->cfg, "log-level"));
+        rc = -1;
+    }
+    if (rc == 0)
+        fill(o);
+    if (rc == 0 && o->message_timeout_ms < 100) {
+        snprintf(err, sizeof(err),
+                 "--timeout-ms: must exceed twice "
+                 "--redis-timeout-ms by at least 100");
+        rc = -1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "couponq-api: %s (try --help)\n", err);
+        return -1;
+    }
+    log_init("couponq-api", level, 2);
+    return 0;
+}
+
+void options_free(options_t *o)
+{
+    config_free(o->cfg);
+    o->cfg = NULL;
+}

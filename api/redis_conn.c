@@ -1,0 +1,285 @@
+/* redis_conn.c -- hiredis async on libuv, our own glue. See redis_conn.h.
+ *
+ * Each connection attempt gets a fresh glue (a uv_poll on the socket). The
+ * hiredis cleanup hook is the one place that learns a context is gone, for
+ * any reason (connect failed, socket error, redis_conn_reset, free): it
+ * closes the poll handle and schedules the reconnect. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "redis_conn.h"
+#include "url.h"
+
+#define BACKOFF_MIN_MS     50
+#define BACKOFF_MAX_MS     2000
+#define CONNECT_TIMEOUT_MS 2000
+
+typedef struct glue {
+    uv_poll_t poll;
+    redis_conn_t *r;
+    redisAsyncContext *ac; /* NULL once hiredis freed it */
+    int events;
+} glue_t;
+
+struct redis_conn {
+    uv_loop_t *loop;
+    url_t url;
+    redis_conn_state_fn fn;
+    void *ud;
+    redisAsyncContext *ac; /* current context, NULL while down */
+    uv_timer_t timer;      /* reconnect backoff, or connect timeout */
+    uint64_t backoff_ms;
+    int up;
+    int freeing;
+    char last_err[128];
+};
+
+static void connect_start(redis_conn_t *r);
+
+static void on_reconnect(uv_timer_t *t)
+{
+    connect_start(t->data);
+}
+
+static void glue_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+/* The hooks hiredis calls; idempotent as it requires. */
+static void glue_set(glue_t *g, int add, int ev)
+{
+    int events = add ? (g->events | ev) : (g->events & ~ev);
+
+    if (events == g->events)
+        return;
+    g->events = events;
+    if (events)
+        uv_poll_start(&g->poll, events, on_poll);
+    else
+        uv_poll_stop(&g->poll);
+}
+static void add_read(void *p)
+{
+    glue_set(p, 1, UV_READABLE);
+}
+static void del_read(void *p)
+{
+    glue_set(p, 0, UV_READABLE);
+}
+static void add_write(void *p)
+{
+    glue_set(p, 1, UV_WRITABLE);
+}
+static void del_write(void *p)
+{
+    glue_set(p, 0, UV_WRITABLE);
+}
+
+/* hiredis frees the context: it is gone for whatever reason. */
+static void cleanup(void *p)
+{
+    glue_t *g = p;
+    redis_conn_t *r = g->r;
+    int was_up = r->up;
+
+    if (g->ac->err != 0 && g->ac->errstr != NULL)
+        snprintf(r->last_err, sizeof(r->last_err), "%s", g->ac->errstr);
+    if (r->ac == g->ac)
+        r->ac = NULL;
+    g->ac = NULL;
+    uv_poll_stop(&g->poll);
+    uv_close((uv_handle_t *)&g->poll, glue_closed);
+    r->up = 0;
+    if (r->freeing)
+        return;
+    if (was_up)
+        LOG(LL_WARN, "msg=\"redis connection lost\" host=%s port=%d err=\"%s\"",
+            r->url.host, r->url.port, r->last_err);
+    r->fn(r->ud, r, 0);
+    uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
+    r->backoff_ms =
+        r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+}
+
+/* The point of this glue: a poll error is a dead socket. hiredis 0.14.1's
+ * adapter returns here and the context hangs forever. */
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    glue_t *g = h->data;
+
+    if (g->ac == NULL)
+        return;
+    if (status < 0) {
+        snprintf(g->r->last_err, sizeof(g->r->last_err), "poll: %s",
+                 uv_strerror(status));
+        redisAsyncFree(g->ac);
+        return;
+    }
+    if (events & UV_READABLE)
+        redisAsyncHandleRead(g->ac);
+    if (g->ac != NULL && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(g->ac);
+}
+
+static void on_auth_or_select(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    redis_conn_t *r = ac->data;
+
+    (void)pd;
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+        LOG(LL_ERROR, "msg=\"redis rejected AUTH/SELECT\" err=\"%s\"",
+            rep->str);
+        redis_conn_reset(r, rep->str);
+    }
+}
+
+static void send_setup(redis_conn_t *r)
+{
+    char db[16];
+    const char *argv[2];
+    size_t len[2];
+
+    if (r->url.password[0] != '\0') {
+        argv[0] = "AUTH";
+        argv[1] = r->url.password;
+        len[0] = 4;
+        len[1] = strlen(r->url.password);
+        redisAsyncCommandArgv(r->ac, on_auth_or_select, NULL, 2, argv, len);
+    }
+    if (r->url.db != 0) {
+        snprintf(db, sizeof(db), "%d", r->url.db);
+        argv[0] = "SELECT";
+        argv[1] = db;
+        len[0] = 6;
+        len[1] = strlen(db);
+        redisAsyncCommandArgv(r->ac, on_auth_or_select, NULL, 2, argv, len);
+    }
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    redis_conn_t *r = ac->data;
+
+    if (status != REDIS_OK) {
+        LOG(LL_DEBUG, "msg=\"redis connect failed\" err=\"%s\"", ac->errstr);
+        return; /* hiredis frees the context: cleanup() retries */
+    }
+    uv_timer_stop(&r->timer);
+    r->backoff_ms = BACKOFF_MIN_MS;
+    r->up = 1;
+    r->last_err[0] = '\0';
+    LOG(LL_INFO, "msg=\"redis connected\" host=%s port=%d", r->url.host,
+        r->url.port);
+    /* Pipelined: whatever the state callback sends runs after these. */
+    send_setup(r);
+    r->fn(r->ud, r, 1);
+}
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+    redis_conn_reset(t->data, "connect timed out");
+}
+
+static void connect_start(redis_conn_t *r)
+{
+    redisAsyncContext *ac = redisAsyncConnect(r->url.host, r->url.port);
+    glue_t *g;
+
+    if (ac == NULL || ac->err != 0 || (g = calloc(1, sizeof(*g))) == NULL) {
+        snprintf(r->last_err, sizeof(r->last_err), "%s",
+                 ac ? ac->errstr : "out of memory");
+        if (ac != NULL)
+            redisAsyncFree(ac);
+        uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
+        return;
+    }
+    g->r = r;
+    g->ac = ac;
+    uv_poll_init(r->loop, &g->poll, ac->c.fd);
+    g->poll.data = g;
+    ac->data = r;
+    ac->ev.data = g;
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    ac->ev.cleanup = cleanup;
+    r->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+redis_conn_t *redis_conn_new(uv_loop_t *loop, const char *url,
+                             redis_conn_state_fn fn, void *ud, char *errstr,
+                             size_t n)
+{
+    redis_conn_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(errstr, n, "out of memory");
+        return NULL;
+    }
+    if (url_parse(url, &r->url, errstr, n) != 0 ||
+        strcmp(r->url.scheme, "redis") != 0) {
+        if (strcmp(r->url.scheme, "redis") != 0)
+            snprintf(errstr, n, "--redis %s: expected redis://", url);
+        free(r);
+        return NULL;
+    }
+    r->loop = loop;
+    r->fn = fn;
+    r->ud = ud;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    connect_start(r);
+    return r;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void redis_conn_free(redis_conn_t *r)
+{
+    if (r == NULL)
+        return;
+    r->freeing = 1;
+    uv_timer_stop(&r->timer);
+    if (r->ac != NULL)
+        redisAsyncFree(r->ac); /* pending callbacks get NULL now */
+    uv_close((uv_handle_t *)&r->timer, timer_closed);
+}
+
+int redis_conn_up(const redis_conn_t *r)
+{
+    return r->up;
+}
+
+int redis_conn_command(redis_conn_t *r, redisCallbackFn *fn, void *privdata,
+                       int argc, const char **argv, const size_t *argvlen)
+{
+    if (!r->up || r->ac == NULL)
+        return -1;
+    return redisAsyncCommandArgv(r->ac, fn, privdata, argc, argv, argvlen) ==
+                   REDIS_OK
+               ? 0
+               : -1;
+}
+
+void redis_conn_reset(redis_conn_t *r, const char *why)
+{
+    if (r->ac == NULL)
+        return;
+    snprintf(r->last_err, sizeof(r->last_err), "%s", why);
+    LOG(LL_WARN, "msg=\"redis connection reset\" why=\"%s\"", why);
+    redisAsyncFree(r->ac);
+}

@@ -1,0 +1,45 @@
+/* redis_conn.h -- one hiredis async connection driven by the libuv loop,
+ * with our own glue (uv_poll on the socket) and automatic reconnection.
+ *
+ * Why not hiredis' libuv adapter: in 0.14.1 it ignores a poll error status,
+ * so a dead socket is never noticed. Here a poll error tears the context
+ * down: every pending command's callback runs with a NULL reply (callers
+ * treat NULL as "Redis unavailable"), and a timer reconnects with backoff
+ * (50 ms doubling to 2 s). While disconnected, redis_conn_command() fails
+ * at once, so requests are refused quickly instead of queueing. */
+#ifndef COUPONQ_API_REDIS_CONN_H
+#define COUPONQ_API_REDIS_CONN_H
+
+#include <stddef.h>
+
+#include <hiredis/async.h>
+#include <uv.h>
+
+typedef struct redis_conn redis_conn_t;
+
+/* Runs after each successful (re)connection, before other commands may be
+ * sent by it (e.g. to load scripts), and with up = 0 when it is lost. */
+typedef void (*redis_conn_state_fn)(void *ud, redis_conn_t *r, int up);
+
+/* redis://[:password@]host[:port][/db]. Starts connecting; NULL with errstr
+ * only when the URL is bad. */
+redis_conn_t *redis_conn_new(uv_loop_t *loop, const char *url,
+                             redis_conn_state_fn fn, void *ud, char *errstr,
+                             size_t n);
+
+/* Tears the connection down (pending callbacks get NULL) and frees once the
+ * loop has closed the handles. NULL is a no-op. */
+void redis_conn_free(redis_conn_t *r);
+
+/* 1 when connected (AUTH/SELECT sent; scripts are the caller's business). */
+int redis_conn_up(const redis_conn_t *r);
+
+/* Sends a command. 0: fn will run exactly once, with the reply or NULL.
+ * -1: not connected, fn will not run. */
+int redis_conn_command(redis_conn_t *r, redisCallbackFn *fn, void *privdata,
+                       int argc, const char **argv, const size_t *argvlen);
+
+/* Drops the connection now (e.g. replies are overdue) and reconnects. */
+void redis_conn_reset(redis_conn_t *r, const char *why);
+
+#endif

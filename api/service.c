@@ -1,0 +1,710 @@
+/* service.c -- request handling of couponq-api. See service.h.
+ *
+ * Request life in the slot table:
+ *   ADMIT   EVALSHA admit.lua sent          deadline: redis_timeout_ms
+ *   PRODUCE event queued in librdkafka      the delivery report decides
+ *   RELEASE EVALSHA release.lua sent         deadline: timeout_ms
+ *   READ    GET reads / healthz PING sent    deadline: redis_timeout_ms
+ * A slot is answered at most once (answered flag) and freed only when its
+ * last callback ran, so a token in a late callback is never stale; the
+ * generation check is the safety net. */
+#include <assert.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "body.h"
+#include "event.h"
+#include "http_resp.h"
+#include "log.h"
+#include "route.h"
+#include "service.h"
+#include "slots.h"
+#include "ulid.h"
+
+#define SWEEP_MS    20
+#define RETRY_AFTER "Retry-After: 1\r\n"
+#define TOK(p)      ((slot_token_t)(uintptr_t)(p))
+#define PTR(t)      ((void *)(uintptr_t)(t))
+
+enum { ST_ADMIT = 1, ST_PRODUCE, ST_RELEASE, ST_READ };
+
+typedef struct req {
+    http_resp_t *resp; /* NULL once answered or when the client left */
+    uint8_t route;
+    uint8_t state;
+    uint8_t answered;
+    int64_t coupon_id, user_id, seq;
+    uint64_t t0_ns;        /* for the latency histogram */
+    uint64_t start_ms;     /* loop time at arrival */
+    uint64_t answer_by_ms; /* 0 = no deadline in this state */
+    char event_id[ULID_LEN + 1];
+    char why[96]; /* why a produce failed, for the 503 */
+} req_t;
+
+/* Status codes we count; the last entry catches the rest. */
+static const int codes[] = { 200, 202, 400, 403, 404, 405, 408, 409,
+                             410, 411, 413, 414, 431, 500, 503, 0 };
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+struct service {
+    uv_loop_t *loop;
+    service_opts_t o;
+    admission_t *adm;
+    kafka_producer_t *kp;
+    http_server_t *srv;
+    metrics_t *m;
+    slots_t *slots;
+    uv_timer_t sweep;
+    uv_signal_t sigterm, sigint;
+    int draining;
+    int http_drained;
+    int open_handles; /* while being freed */
+    /* metrics */
+    metric_t *requests[ROUTE_COUNT][NCODES];
+    metric_t *latency[ROUTE_COUNT];
+    metric_t *admissions[ADMIT_ERROR + 1];
+    metric_t *redis_errors, *kafka_errors, *releases_failed, *released;
+    metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused;
+    uint64_t refused_seen;
+};
+
+/* ---- metrics ---- */
+
+static int register_metrics(service_t *s)
+{
+    char labels[96];
+    int r, i;
+
+    for (r = 0; r < ROUTE_COUNT; r++) {
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_name(r));
+        s->latency[r] = metrics_histogram(
+            s->m, "couponq_api_request_duration_seconds",
+            "Time from request parsed to answer queued", labels,
+            metrics_latency_bounds, metrics_latency_nbounds);
+        if (s->latency[r] == NULL)
+            return -1;
+    }
+    for (i = 0; i <= ADMIT_ERROR; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"",
+                 admission_result_name(i));
+        if ((s->admissions[i] =
+                 metrics_counter(s->m, "couponq_api_admissions_total",
+                                 "admit.lua outcomes", labels)) == NULL)
+            return -1;
+    }
+#define C(f, name, help) (s->f = metrics_counter(s->m, name, help, NULL))
+#define G(f, name, help) (s->f = metrics_gauge(s->m, name, help, NULL))
+    if (!C(redis_errors, "couponq_api_redis_errors_total",
+           "Redis unavailable or failing commands") ||
+        !C(kafka_errors, "couponq_api_kafka_errors_total",
+           "Events Kafka refused or did not acknowledge") ||
+        !C(released, "couponq_api_releases_total",
+           "Admissions rolled back with release.lua") ||
+        !C(releases_failed, "couponq_api_release_failures_total",
+           "Rollbacks that failed (couponqctl reconcile repairs them)") ||
+        !C(deadline_503, "couponq_api_deadline_expired_total",
+           "Requests answered 503 because Redis did not answer in time") ||
+        !C(refused, "couponq_api_connections_refused_total",
+           "Connections closed at accept: over the connection cap") ||
+        !G(inflight, "couponq_api_inflight", "Requests in the slot table") ||
+        !G(kafka_queue, "couponq_api_kafka_queue_length",
+           "Messages and requests waiting in librdkafka") ||
+        !G(conns, "couponq_api_connections", "Open HTTP connections"))
+        return -1;
+#undef C
+#undef G
+    return 0;
+}
+
+static int code_index(int status)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < NCODES; i++)
+        if (codes[i] == status)
+            return (int)i;
+    return NCODES - 1;
+}
+
+/* Counted per route and status; registered on first use. */
+static void count(service_t *s, int route, int status, uint64_t t0_ns)
+{
+    int ci = code_index(status);
+    metric_t **slot = &s->requests[route][ci];
+    char labels[64];
+
+    if (*slot == NULL) {
+        snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%s\"",
+                 route_name(route), ci == NCODES - 1 ? "other" : "");
+        if (ci != NCODES - 1)
+            snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"",
+                     route_name(route), status);
+        *slot = metrics_counter(s->m, "couponq_api_requests_total",
+                                "HTTP requests answered, by route and status",
+                                labels);
+    }
+    if (*slot != NULL)
+        metric_inc(*slot);
+    metric_observe(s->latency[route], (double)(uv_hrtime() - t0_ns) / 1e9);
+}
+
+/* ---- answers ---- */
+
+/* Answers at once (no slot): bad input, metrics, refusals. */
+static void reply(service_t *s, http_resp_t *resp, int route, int status,
+                  const char *extra, const char *body, size_t len, uint64_t t0)
+{
+    count(s, route, status, t0);
+    http_resp_send(resp, status, NULL, extra, body, len);
+}
+
+static void reply_error(service_t *s, http_resp_t *resp, int route, int status,
+                        const char *extra, const char *msg, uint64_t t0)
+{
+    char body[512];
+    int len = http_resp_error_json(body, sizeof(body), msg);
+
+    reply(s, resp, route, status, extra, body, len < 0 ? 0 : (size_t)len, t0);
+}
+
+/* Answers a slot's request once; the client may be gone (resp NULL). */
+static void answer(service_t *s, req_t *q, int status, const char *extra,
+                   const char *body, size_t len)
+{
+    if (q->answered)
+        return;
+    q->answered = 1;
+    count(s, q->route, status, q->t0_ns);
+    if (q->resp != NULL)
+        http_resp_send(q->resp, status, NULL, extra, body, len);
+}
+
+/* {"result":"unavailable","error":"unavailable: <why>"} + Retry-After. */
+static void answer_unavailable(service_t *s, req_t *q, const char *why)
+{
+    char msg[192], err[256], body[320];
+    int len;
+
+    snprintf(msg, sizeof(msg), "unavailable: %s", why);
+    if (http_resp_error_json(err, sizeof(err), msg) < 0)
+        snprintf(err, sizeof(err), "{\"error\":\"unavailable\"}");
+    len =
+        snprintf(body, sizeof(body), "{\"result\":\"unavailable\",%s", err + 1);
+    answer(s, q, 503, RETRY_AFTER, body,
+           len < 0 || (size_t)len >= sizeof(body) ? 0 : (size_t)len);
+}
+
+static void check_drained(service_t *s);
+
+static void finish(service_t *s, slot_token_t tok)
+{
+    slots_release(s->slots, tok);
+    if (s->draining)
+        check_drained(s);
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- POST /v1/coupons/{id}/issues ---- */
+
+static void on_released(void *ud, uint64_t tok, int removed, const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+
+    assert(q != NULL);
+    if (removed < 0) {
+        metric_inc(s->releases_failed);
+        metric_inc(s->redis_errors);
+        LOG(LL_ERROR,
+            "msg=\"release failed: member left without event, run "
+            "couponqctl reconcile\" coupon_id=%" PRId64 " user_id=%" PRId64
+            " err=\"%s\"",
+            q->coupon_id, q->user_id, err);
+    } else {
+        metric_inc(s->released);
+    }
+    answer_unavailable(s, q, q->why);
+    finish(s, tok);
+}
+
+/* Rolls the admission back; the 503 goes out when Redis confirmed. */
+static void release(service_t *s, slot_token_t tok, req_t *q, const char *why)
+{
+    snprintf(q->why, sizeof(q->why), "%s", why);
+    q->state = ST_RELEASE;
+    q->answer_by_ms = q->start_ms + (uint64_t)s->o.timeout_ms;
+    if (admission_release(s->adm, q->coupon_id, q->user_id, on_released, s,
+                          tok) != 0)
+        on_released(s, tok, -1, "redis unavailable");
+}
+
+static void produce(service_t *s, slot_token_t tok, req_t *q)
+{
+    event_t ev;
+    char val[EVENT_MAX_LEN], key[24], err[128];
+    int vlen, klen;
+
+    ulid_generate(ev.event_id);
+    memcpy(q->event_id, ev.event_id, sizeof(q->event_id));
+    ev.coupon_id = q->coupon_id;
+    ev.user_id = q->user_id;
+    ev.seq = q->seq;
+    ev.requested_at_ms = (int64_t)wall_ms();
+    vlen = event_encode(&ev, val, sizeof(val));
+    klen = snprintf(key, sizeof(key), "%" PRId64, q->user_id);
+    q->state = ST_PRODUCE;
+    q->answer_by_ms = 0; /* the delivery report decides */
+    if (vlen < 0) {
+        release(s, tok, q, "could not encode the event");
+        return;
+    }
+    if (kafka_producer_send(s->kp, key, (size_t)klen, val, (size_t)vlen, tok,
+                            err, sizeof(err)) != 0) {
+        metric_inc(s->kafka_errors);
+        release(s, tok, q, err);
+    }
+}
+
+void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    char body[256];
+    int len;
+
+    if (q == NULL || q->state != ST_PRODUCE) {
+        LOG(LL_ERROR, "msg=\"delivery report for no request\" token=%" PRIu64,
+            tok);
+        return;
+    }
+    if (!ok) {
+        metric_inc(s->kafka_errors);
+        release(s, tok, q, err);
+        return;
+    }
+    len = snprintf(body, sizeof(body),
+                   "{\"result\":\"accepted\",\"coupon_id\":%" PRId64
+                   ",\"user_id\":%" PRId64
+                   ",\"event_id\":\"%s\",\"seq\":%" PRId64 "}",
+                   q->coupon_id, q->user_id, q->event_id, q->seq);
+    answer(s, q, 202, NULL, body, (size_t)len);
+    finish(s, tok);
+}
+
+static int outcome_status(admit_result_t r)
+{
+    switch (r) {
+    case ADMIT_ACCEPTED:
+        return 202;
+    case ADMIT_DUPLICATE:
+        return 409;
+    case ADMIT_SOLD_OUT:
+        return 410;
+    case ADMIT_NOT_OPEN:
+    case ADMIT_ENDED:
+    case ADMIT_CLOSED:
+        return 403;
+    case ADMIT_NOT_FOUND:
+        return 404;
+    case ADMIT_UNAVAILABLE:
+        return 503;
+    case ADMIT_ERROR:
+        return 500;
+    }
+    return 500;
+}
+
+static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
+                        const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    char body[256];
+    int len;
+
+    assert(q != NULL);
+    metric_inc(s->admissions[r]);
+    if (r == ADMIT_ACCEPTED) {
+        q->seq = seq;
+        if (q->answered) /* told 503 at the deadline: undo */
+            release(s, tok, q, "redis answered after the deadline");
+        else
+            produce(s, tok, q);
+        return;
+    }
+    if (r == ADMIT_UNAVAILABLE) {
+        /* Outcome unknown: the script may have run. Not released, since
+         * the member may be another request's; reconcile repairs it. */
+        metric_inc(s->redis_errors);
+        answer_unavailable(s, q, err ? err : "redis");
+    } else if (r == ADMIT_ERROR) {
+        metric_inc(s->redis_errors);
+        LOG(LL_ERROR,
+            "msg=\"admit.lua failed\" coupon_id=%" PRId64 " err=\"%s\"",
+            q->coupon_id, err);
+        len = http_resp_error_json(body, sizeof(body), "admission failed");
+        answer(s, q, 500, NULL, body, (size_t)len);
+    } else {
+        len = snprintf(body, sizeof(body),
+                       "{\"result\":\"%s\",\"coupon_id\":%" PRId64
+                       ",\"user_id\":%" PRId64 "}",
+                       admission_result_name(r), q->coupon_id, q->user_id);
+        answer(s, q, outcome_status(r), NULL, body, (size_t)len);
+    }
+    finish(s, tok);
+}
+
+/* A slot for a request that waits on Redis; NULL (and a 503 sent) when the
+ * table is full. */
+static req_t *slot_start(service_t *s, http_resp_t *resp, int route,
+                         const route_t *rt, uint64_t t0, slot_token_t *tok)
+{
+    req_t *q = slots_alloc(s->slots, tok);
+
+    if (q == NULL) {
+        reply_error(s, resp, route, 503, RETRY_AFTER,
+                    "unavailable: too many requests in flight", t0);
+        return NULL;
+    }
+    q->route = (uint8_t)route;
+    q->state = route == ROUTE_ISSUE ? ST_ADMIT : ST_READ;
+    q->coupon_id = rt->coupon_id;
+    q->user_id = rt->user_id;
+    q->t0_ns = t0;
+    q->start_ms = uv_now(s->loop);
+    q->answer_by_ms = q->start_ms + (uint64_t)s->o.redis_timeout_ms;
+    http_resp_watch(resp, &q->resp);
+    return q;
+}
+
+/* Redis refused at once: answer and free the slot. */
+static void slot_unavailable(service_t *s, slot_token_t tok, req_t *q)
+{
+    metric_inc(s->redis_errors);
+    answer_unavailable(s, q, "redis");
+    finish(s, tok);
+}
+
+static void start_issue(service_t *s, const http_request_t *hr,
+                        http_resp_t *resp, route_t *rt, uint64_t t0)
+{
+    char err[256];
+    slot_token_t tok;
+    req_t *q;
+
+    if (!hr->has_length) {
+        reply_error(s, resp, ROUTE_ISSUE, 411, NULL,
+                    "body required: send Content-Length or "
+                    "Transfer-Encoding: chunked",
+                    t0);
+        return;
+    }
+    if (body_parse_issue(hr->body, hr->body_len, &rt->user_id, err,
+                         sizeof(err)) != 0) {
+        reply_error(s, resp, ROUTE_ISSUE, 400, NULL, err, t0);
+        return;
+    }
+    if ((q = slot_start(s, resp, ROUTE_ISSUE, rt, t0, &tok)) == NULL)
+        return;
+    if (admission_admit(s->adm, q->coupon_id, q->user_id, on_admitted, s,
+                        tok) != 0)
+        slot_unavailable(s, tok, q);
+}
+
+/* ---- GET routes ---- */
+
+static void on_summary(void *ud, uint64_t tok, int rc,
+                       const admission_summary_t *sum, const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    char body[320], total[24], remaining[24];
+    int len;
+
+    assert(q != NULL);
+    if (rc != 0) {
+        metric_inc(s->redis_errors);
+        answer_unavailable(s, q, err);
+    } else if (!sum->found) {
+        len = http_resp_error_json(body, sizeof(body), "coupon not found");
+        answer(s, q, 404, NULL, body, (size_t)len);
+    } else {
+        snprintf(total, sizeof(total), "%" PRId64, sum->total);
+        snprintf(remaining, sizeof(remaining), "%" PRId64,
+                 sum->total > sum->admitted ? sum->total - sum->admitted : 0);
+        len = snprintf(body, sizeof(body),
+                       "{\"coupon_id\":%" PRId64 ",\"total\":%s,\"admitted\":"
+                       "%" PRId64 ",\"remaining\":%s,\"state\":\"%s\"}",
+                       q->coupon_id, sum->total < 0 ? "null" : total,
+                       sum->admitted, sum->total < 0 ? "null" : remaining,
+                       sum->state);
+        answer(s, q, 200, NULL, body, (size_t)len);
+    }
+    finish(s, tok);
+}
+
+static void on_user_status(void *ud, uint64_t tok, int rc, user_status_t st,
+                           const char *err)
+{
+    static const char *const names[] = { "none", "pending", "issued" };
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    char body[256];
+    int len;
+
+    assert(q != NULL);
+    if (rc != 0) {
+        metric_inc(s->redis_errors);
+        answer_unavailable(s, q, err);
+    } else if (st == USER_NO_COUPON) {
+        len = http_resp_error_json(body, sizeof(body), "coupon not found");
+        answer(s, q, 404, NULL, body, (size_t)len);
+    } else {
+        len = snprintf(body, sizeof(body),
+                       "{\"coupon_id\":%" PRId64 ",\"user_id\":%" PRId64
+                       ",\"status\":\"%s\"}",
+                       q->coupon_id, q->user_id, names[st]);
+        answer(s, q, 200, NULL, body, (size_t)len);
+    }
+    finish(s, tok);
+}
+
+static void on_ping(void *ud, uint64_t tok, int ok)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    int kafka = kafka_producer_healthy(s->kp);
+    char body[128];
+    int len;
+
+    assert(q != NULL);
+    len = snprintf(body, sizeof(body),
+                   "{\"status\":\"%s\",\"redis\":\"%s\",\"kafka\":\"%s\"}",
+                   ok && kafka ? "ok" : "unavailable", ok ? "up" : "down",
+                   kafka ? "up" : "down");
+    answer(s, q, ok && kafka ? 200 : 503, NULL, body, (size_t)len);
+    finish(s, tok);
+}
+
+static void start_read(service_t *s, http_resp_t *resp, route_t *rt,
+                       uint64_t t0)
+{
+    slot_token_t tok;
+    req_t *q = slot_start(s, resp, rt->id, rt, t0, &tok);
+    int rc;
+
+    if (q == NULL)
+        return;
+    if (rt->id == ROUTE_COUPON)
+        rc = admission_summary(s->adm, rt->coupon_id, on_summary, s, tok);
+    else if (rt->id == ROUTE_STATUS)
+        rc = admission_user_status(s->adm, rt->coupon_id, rt->user_id,
+                                   on_user_status, s, tok);
+    else
+        rc = admission_ping(s->adm, on_ping, s, tok);
+    if (rc == 0)
+        return;
+    if (rt->id == ROUTE_HEALTHZ)
+        on_ping(s, tok, 0);
+    else
+        slot_unavailable(s, tok, q);
+}
+
+static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
+{
+    uint64_t refused = s->srv ? http_server_refused(s->srv) : 0;
+    size_t len;
+    char *text;
+
+    metric_set(s->inflight, slots_used(s->slots));
+    metric_set(s->kafka_queue, kafka_producer_queue_len(s->kp));
+    metric_set(s->conns, s->srv ? http_server_conns(s->srv) : 0);
+    metric_add(s->refused, (double)(refused - s->refused_seen));
+    s->refused_seen = refused;
+    count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
+    if ((text = metrics_render(s->m, &len)) == NULL) {
+        http_resp_send(resp, 500, NULL, NULL, "{\"error\":\"out of memory\"}",
+                       25);
+        return;
+    }
+    http_resp_send(resp, 200, "text/plain; version=0.0.4", NULL, text, len);
+    free(text);
+}
+
+void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
+{
+    service_t *s = ud;
+    uint64_t t0 = uv_hrtime();
+    char allow[64];
+    route_t rt;
+
+    if (route_match(hr->method, hr->target, hr->target_len, &rt) != 0) {
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n",
+                 rt.allow ? rt.allow : "");
+        reply_error(s, resp, ROUTE_NONE, rt.status,
+                    rt.status == 405 ? allow : NULL, rt.error, t0);
+        return;
+    }
+    switch (rt.id) {
+    case ROUTE_ISSUE:
+        start_issue(s, hr, resp, &rt, t0);
+        break;
+    case ROUTE_METRICS:
+        serve_metrics(s, resp, t0);
+        break;
+    default:
+        start_read(s, resp, &rt, t0);
+        break;
+    }
+}
+
+/* ---- deadlines ---- */
+
+/* Slots are in arrival order and every deadline is at least arrival +
+ * redis_timeout_ms, so the walk stops at the first younger slot. A reply
+ * overdue by a whole request timeout means Redis hangs: drop the
+ * connection, which runs every pending callback now. */
+static void on_sweep(uv_timer_t *t)
+{
+    service_t *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    slot_token_t tok, next;
+    int hung = 0;
+    req_t *q;
+
+    for (tok = slots_first(s->slots); tok != 0; tok = next) {
+        next = slots_next(s->slots, tok);
+        q = slots_get(s->slots, tok);
+        if (q->start_ms + (uint64_t)s->o.redis_timeout_ms > now)
+            break;
+        if (q->state != ST_PRODUCE &&
+            now > q->start_ms + 2 * (uint64_t)s->o.timeout_ms)
+            hung = 1;
+        if (q->answered || q->answer_by_ms == 0 || now < q->answer_by_ms)
+            continue;
+        metric_inc(s->deadline_503);
+        answer_unavailable(s, q,
+                           q->state == ST_RELEASE
+                               ? "redis did not confirm the rollback"
+                               : "redis did not answer in time");
+    }
+    if (hung)
+        admission_reset(s->adm, "replies overdue");
+}
+
+/* ---- drain ---- */
+
+static void check_drained(service_t *s)
+{
+    if (!s->http_drained || slots_used(s->slots) > 0)
+        return;
+    LOG(LL_INFO, "msg=\"drained: no connection, no request in flight\"");
+    uv_signal_stop(&s->sigterm);
+    uv_timer_stop(&s->sweep);
+    uv_stop(s->loop);
+}
+
+static void on_http_drained(void *ud)
+{
+    service_t *s = ud;
+
+    s->http_drained = 1;
+    check_drained(s);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    service_t *s = h->data;
+
+    if (s->draining) {
+        if (signum == SIGINT) {
+            LOG(LL_WARN, "msg=\"second SIGINT: exiting now\" inflight=%u",
+                slots_used(s->slots));
+            _exit(130);
+        }
+        return;
+    }
+    s->draining = 1;
+    LOG(LL_INFO, "msg=\"draining\" signal=%s inflight=%u conns=%u",
+        signum == SIGINT ? "SIGINT" : "SIGTERM", slots_used(s->slots),
+        http_server_conns(s->srv));
+    http_server_drain(s->srv, on_http_drained, s);
+}
+
+int service_run(service_t *s, http_server_t *srv)
+{
+    s->srv = srv;
+    signal(SIGPIPE, SIG_IGN);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_signal_stop(&s->sigint);
+    return 0;
+}
+
+/* ---- life ---- */
+
+service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
+                       admission_t *adm, metrics_t *m, char *errstr, size_t n)
+{
+    service_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        goto oom;
+    s->loop = loop;
+    s->o = *o;
+    s->adm = adm;
+    s->m = m;
+    if ((s->slots = slots_new(o->max_inflight, sizeof(req_t))) == NULL ||
+        register_metrics(s) != 0)
+        goto oom;
+    uv_timer_init(loop, &s->sweep);
+    uv_signal_init(loop, &s->sigterm);
+    uv_signal_init(loop, &s->sigint);
+    s->sweep.data = s->sigterm.data = s->sigint.data = s;
+    return s;
+oom:
+    snprintf(errstr, n, "out of memory");
+    if (s != NULL)
+        slots_free(s->slots);
+    free(s);
+    return NULL;
+}
+
+void service_set_producer(service_t *s, kafka_producer_t *kp)
+{
+    s->kp = kp;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    service_t *s = h->data;
+
+    if (--s->open_handles > 0)
+        return;
+    slots_free(s->slots);
+    free(s);
+}
+
+void service_free(service_t *s)
+{
+    if (s == NULL)
+        return;
+    s->open_handles = 3;
+    uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
+}

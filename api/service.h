@@ -1,0 +1,54 @@
+/* service.h -- what couponq-api does with a request: route it, admit in
+ * Redis, produce to Kafka, answer; plus the in-flight table, deadlines,
+ * metrics and the drain on SIGTERM.
+ *
+ * POST /v1/coupons/{id}/issues: admit.lua decides; only "accepted" produces
+ * the event, and the 202 is sent from the Kafka delivery report. A failed
+ * delivery (error, message timeout, queue full, fatal producer) runs
+ * release.lua and answers 503 + Retry-After once the member is removed.
+ *
+ * Deadlines: the Redis phase of a request must finish within
+ * redis_timeout_ms, else 503 (and if admit.lua accepted after all, the
+ * member is released). Once produced, the delivery report decides: librdkafka
+ * reports within message.timeout.ms, which defaults to timeout_ms minus the
+ * Redis phase and the release, so every answer comes within timeout_ms.
+ *
+ * A client that disconnects does not cancel its request: the admission and
+ * the produce run to completion and the coupon is issued if Kafka acks (the
+ * user sees it with GET .../issues/{user_id}); on failure it is released as
+ * usual. Its slot is freed when the last callback ran. */
+#ifndef COUPONQ_API_SERVICE_H
+#define COUPONQ_API_SERVICE_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "admission.h"
+#include "http.h"
+#include "kafka_producer.h"
+#include "metrics.h"
+
+typedef struct service_opts {
+    uint32_t max_inflight; /* slots; beyond it 503 at once */
+    int redis_timeout_ms;  /* Redis phase deadline */
+    int timeout_ms;        /* whole request deadline */
+} service_opts_t;
+
+typedef struct service service_t;
+
+service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
+                       admission_t *adm, metrics_t *m, char *errstr, size_t n);
+void service_set_producer(service_t *s, kafka_producer_t *kp);
+void service_free(service_t *s); /* NULL is a no-op */
+
+/* The http_handler_fn and the kafka_producer_dr_fn (ud = service). */
+void service_handle(void *ud, const http_request_t *req, http_resp_t *resp);
+void service_delivered(void *ud, uint64_t token, int ok, const char *err);
+
+/* Runs the loop until SIGTERM/SIGINT and the drain finished: listener
+ * closed, every connection answered and closed, no request in flight.
+ * A second SIGINT exits at once (status 130). */
+int service_run(service_t *s, http_server_t *srv);
+
+#endif
