@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# tools_rebuild.sh -- Redis loses a running sale's keys; couponqctl rebuild
+# restores them from MySQL rows plus the events the workers have not
+# consumed yet, and the sale continues without ever exceeding its quantity.
+#
+# The shared Redis must not be flushed, so "Redis lost the sale" is a DEL of
+# exactly this coupon's keys (what a restart without AOF does to them).
+source "$(dirname "$0")/../lib.sh"
+
+CTL=$COUPONQ_BUILD/couponqctl
+API=$COUPONQ_BUILD/couponq-api
+WORKER=$COUPONQ_BUILD/couponq-worker
+LOAD=$COUPONQ_SRC/tests/integration/tools_load.py
+[[ -x $CTL && -x $API && -x $WORKER ]] || fail "build couponqctl, couponq-api and couponq-worker first"
+
+T=$(new_topic rebuild)
+G="couponq.test.rebuild.$RANDOM$RANDOM"
+ID=$(new_coupon_id)
+PORT=$(free_port)
+Q=500
+export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
+
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
+print(json.dumps(d))' "$1"; }
+rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
+wait_rows() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    [[ $(rows) == "$1" ]] && return 0
+    sleep 0.1
+  done
+  fail "expected $1 rows, have $(rows)"
+}
+load() { python3 "$LOAD" "$PORT" "$ID" "$1" "$2" 8 "$TEST_TMP/accepted"; }
+keys() { echo "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted"; }
+
+log "coupon $ID topic $T api :$PORT"
+start_bg api "$API" --listen "127.0.0.1:$PORT"
+wait_http "$PORT"
+start_bg worker "$WORKER" --metrics-listen off --batch-ms 20
+WORKER_PID=$BG_PID
+"$CTL" create --id "$ID" --title "rebuild" --quantity $Q --end +1h >/dev/null
+
+assert_eq '{"202": 300}' "$(load 1 300)" "first wave"
+wait_rows 300
+# Workers stop: the next wave's events stay unconsumed in the topic.
+kill -TERM "$WORKER_PID"
+wait "$WORKER_PID" 2>/dev/null || true
+assert_eq '{"202": 100}' "$(load 301 400)" "second wave (not consumed yet)"
+
+# Redis loses the sale.
+# shellcheck disable=SC2046
+rcli DEL $(keys) >/dev/null
+assert_eq '{"404": 10}' "$(python3 "$LOAD" "$PORT" "$ID" 9001 9010 2)" "requests while the keys are gone"
+set +e
+"$CTL" reconcile "$ID" >/dev/null 2>&1
+assert_eq 5 "$?" "reconcile sees the lost members"
+set -e
+
+out=$("$CTL" rebuild "$ID" --json) || fail "rebuild failed: $out"
+assert_eq "300 100 400" "$(json rows <<<"$out") $(json added_from_topic <<<"$out") $(json admitted <<<"$out")" "rebuild: rows, unconsumed events, admitted"
+assert_eq "open $Q" "$(rcli HGET "couponq:{c$ID}:meta" state) $(rcli HGET "couponq:{c$ID}:meta" total)" "meta after rebuild"
+set +e
+"$CTL" rebuild "$ID" >/dev/null 2>&1
+assert_eq 3 "$?" "a second rebuild is refused while the meta exists"
+set -e
+
+# The sale continues: old users are duplicates, new ones fill the rest.
+start_bg worker2 "$WORKER" --metrics-listen off --batch-ms 20
+dups=$(load 1 50)
+assert_eq '{"409": 50}' "$dups" "users admitted before the loss are duplicates"
+rest=$(load 401 1000)
+assert_eq '{"202": 100, "410": 500}' "$rest" "third wave fills the quantity exactly"
+wait_rows $Q
+sleep 1
+assert_eq $Q "$(rows)" "rows never exceed the quantity"
+assert_eq $Q "$(sql "SELECT issued_quantity FROM coupons WHERE id=$ID")" "issued_quantity"
+assert_eq $Q "$(sort -u "$TEST_TMP/accepted" | wc -l)" "every 202 user once"
+missing=$(comm -23 <(sort -u "$TEST_TMP/accepted") <(sql "SELECT user_id FROM coupon_issues WHERE coupon_id=$ID" | sort -u) | wc -l)
+assert_eq 0 "$missing" "accepted users without a row"
+"$CTL" reconcile "$ID" >/dev/null || fail "reconcile after the sale is not consistent"
+log "ok"
