@@ -1,0 +1,37 @@
+# api_concurrency.sh -- 200 connections, 20,000 requests for 5,000 distinct
+# users (each 4 times, interleaved) against a coupon of quantity 1,000:
+# exactly 1,000 202s for 1,000 distinct users, each 202's event in Kafka
+# exactly once (and nothing else there), SCARD == 1,000, no 5xx.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/api_lib.bash"
+
+TOPIC=$(new_topic api_concurrency)
+start_api api --topic "$TOPIC"
+PORT=$API_PORT
+wait_healthy "$PORT"
+C=$(new_coupon_id)
+now=$(date +%s%3N)
+rcli HSET "couponq:{c$C}:meta" total 1000 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+
+log "20,000 requests, 200 connections"
+summary=$(python3 "$API_CLIENT" load "$PORT" "$C" --conns 200 --users 5000 --repeat 4 \
+  --base 100000 --accepted "$TEST_TMP/accepted.txt")
+log "$summary"
+codes=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(" ".join("%s=%s" % kv for kv in sorted(d["codes"].items())))' "$summary")
+assert_eq 20000 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$summary")" "answers"
+assert_contains " $codes" " 202=1000 " "exactly 1,000 accepted"
+[[ $codes != *" 5"* && $codes != 5* ]] || fail "5xx answers: $codes"
+assert_eq 1000 "$(cut -d' ' -f1 "$TEST_TMP/accepted.txt" | sort -u | wc -l)" "distinct accepted users"
+assert_eq 1000 "$(scard "$C")" "SCARD"
+
+log "every 202's event in Kafka exactly once"
+kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k %s\n' |
+  sed -E 's/^([0-9]+) .*"event_id":"([0-9A-Z]+)".*"coupon_id":([0-9]+).*/\1 \2 \3/' >"$TEST_TMP/events.txt"
+assert_eq 1000 "$(wc -l <"$TEST_TMP/events.txt")" "events in the topic"
+assert_eq 1000 "$(cut -d' ' -f2 "$TEST_TMP/events.txt" | sort -u | wc -l)" "distinct event ids"
+assert_eq "" "$(cut -d' ' -f3 "$TEST_TMP/events.txt" | grep -v "^$C\$" || true)" "events of other coupons"
+diff <(sort "$TEST_TMP/accepted.txt") <(cut -d' ' -f1,2 "$TEST_TMP/events.txt" | sort) >"$TEST_TMP/diff.txt" ||
+  fail "202s and events differ: $(head -5 "$TEST_TMP/diff.txt")"
+diff <(rcli SMEMBERS "couponq:{c$C}:issued" | sort) <(cut -d' ' -f1 "$TEST_TMP/accepted.txt" | sort) >/dev/null ||
+  fail "the issued set is not the set of accepted users"
+log "ok"
