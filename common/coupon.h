@@ -18,7 +18,7 @@
 #define COUPON_STATE_MAX 16
 
 typedef struct coupon {
-    int64_t id;         /* 0 on create: AUTO_INCREMENT picks one */
+    int64_t id; /* 0 on create: AUTO_INCREMENT picks one */
     char title[COUPON_TITLE_MAX + 1];
     int64_t total;      /* total_quantity; -1 = unlimited (NULL) */
     int64_t issued;     /* issued_quantity */

@@ -133,8 +133,7 @@ int db_coupon_create(db_t *db, coupon_t *c)
              " discount_amount, min_available_amount, date_issue_start,"
              " date_issue_end, state) VALUES (%s, ?, %s, 0, %lld, %lld,"
              " FROM_UNIXTIME(%lld / 1000), FROM_UNIXTIME(%lld / 1000), '%s')",
-             idtext, total,
-             (long long)c->discount, (long long)c->min_amount,
+             idtext, total, (long long)c->discount, (long long)c->min_amount,
              (long long)c->start_ms, (long long)c->end_ms,
              c->state[0] != '\0' ? c->state : "open");
     st = mysql_stmt_init(db->my);
@@ -177,7 +176,8 @@ int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found)
     char q[SQL_MAX];
 
     memset(c, 0, sizeof(*c));
-    snprintf(q, sizeof(q), "SELECT " COUPON_COLS " FROM coupons WHERE id = %lld",
+    snprintf(q, sizeof(q),
+             "SELECT " COUPON_COLS " FROM coupons WHERE id = %lld",
              (long long)id);
     return dbc_one_row(db, q, dbc_parse_row, c, found);
 }
@@ -222,7 +222,7 @@ int db_coupon_counts(db_t *db, int64_t id, int64_t *issued, int64_t *rows,
                      int *found)
 {
     char q[SQL_MAX];
-    int64_t v[2] = {0, 0};
+    int64_t v[2] = { 0, 0 };
 
     snprintf(q, sizeof(q),
              "SELECT c.issued_quantity, (SELECT COUNT(*) FROM coupon_issues i"
@@ -238,7 +238,7 @@ int db_coupon_counts(db_t *db, int64_t id, int64_t *issued, int64_t *rows,
 int db_coupon_fix_issued(db_t *db, int64_t id, int64_t *issued)
 {
     char q[SQL_MAX];
-    int found;
+    int found = 0;
 
     snprintf(q, sizeof(q),
              "UPDATE coupons SET issued_quantity = (SELECT COUNT(*) FROM"
@@ -275,7 +275,7 @@ int db_coupon_users(db_t *db, int64_t id, int64_t **users, size_t *n)
     MYSQL_RES *res;
     MYSQL_ROW row;
     size_t cap = 0;
-    int64_t v;
+    int64_t v = 0;
 
     *users = NULL;
     *n = 0;

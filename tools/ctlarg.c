@@ -53,8 +53,8 @@ int ctlarg_quantity(const char *what, const char *s, int64_t *total,
         return 0;
     }
     if (parse_u63(s, INT64_MAX, &v, NULL) != 0) {
-        snprintf(errstr, n, "%s: \"%s\" is not a number or \"unlimited\"",
-                 what, s);
+        snprintf(errstr, n, "%s: \"%s\" is not a number or \"unlimited\"", what,
+                 s);
         return -1;
     }
     if (v > CTLARG_QUANTITY_MAX) {
@@ -80,15 +80,16 @@ static int adjust_step(const char *what, const char *s, int64_t *k,
     return 0;
 }
 
-int ctlarg_adjust_parse(const char *quantity, const char *add,
-                        const char *sub, ctlarg_adjust_t *a, char *errstr,
-                        size_t n)
+int ctlarg_adjust_parse(const char *quantity, const char *add, const char *sub,
+                        ctlarg_adjust_t *a, char *errstr, size_t n)
 {
     int given = (quantity != NULL) + (add != NULL) + (sub != NULL);
 
     if (given != 1) {
-        snprintf(errstr, n, "give exactly one of --quantity, --add, --sub "
-                            "(got %d)", given);
+        snprintf(errstr, n,
+                 "give exactly one of --quantity, --add, --sub "
+                 "(got %d)",
+                 given);
         return -1;
     }
     if (quantity != NULL) {
@@ -160,8 +161,10 @@ int ctlarg_offsets(const char *s, ctlarg_offset_t *out, size_t max,
             return -1;
         }
         if (offsets_pair(&p, &out[k]) != 0) {
-            snprintf(errstr, n, "--from-offsets: \"%s\": expected "
-                                "PARTITION:OFFSET[,PARTITION:OFFSET...]", s);
+            snprintf(errstr, n,
+                     "--from-offsets: \"%s\": expected "
+                     "PARTITION:OFFSET[,PARTITION:OFFSET...]",
+                     s);
             return -1;
         }
         for (i = 0; i < k; i++)

@@ -20,7 +20,11 @@ int ctlarg_id(const char *s, int64_t *id, char *errstr, size_t n);
 int ctlarg_quantity(const char *what, const char *s, int64_t *total,
                     char *errstr, size_t n);
 
-typedef enum { CTLARG_ADJ_SET, CTLARG_ADJ_ADD, CTLARG_ADJ_SUB } ctlarg_adj_kind_t;
+typedef enum {
+    CTLARG_ADJ_SET,
+    CTLARG_ADJ_ADD,
+    CTLARG_ADJ_SUB
+} ctlarg_adj_kind_t;
 
 typedef struct ctlarg_adjust {
     ctlarg_adj_kind_t kind;
@@ -28,9 +32,8 @@ typedef struct ctlarg_adjust {
 } ctlarg_adjust_t;
 
 /* Exactly one of quantity/add/sub is non-NULL, else an error. */
-int ctlarg_adjust_parse(const char *quantity, const char *add,
-                        const char *sub, ctlarg_adjust_t *a, char *errstr,
-                        size_t n);
+int ctlarg_adjust_parse(const char *quantity, const char *add, const char *sub,
+                        ctlarg_adjust_t *a, char *errstr, size_t n);
 
 /* The new total from the current one (-1 = unlimited). --add/--sub on an
  * unlimited sale, a result below 0 or above the maximum are errors. Does not

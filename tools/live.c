@@ -13,7 +13,7 @@
 #include "url.h"
 
 #define LIVE_TIMEOUT_S 5
-#define LIVE_BATCH 1000 /* members per SADD / SSCAN COUNT */
+#define LIVE_BATCH     1000 /* members per SADD / SSCAN COUNT */
 
 struct live {
     redisContext *rc;
@@ -93,7 +93,7 @@ static int live_auth_select(live_t *l, const url_t *u)
 
 live_t *live_connect(const char *url, char *errstr, size_t n)
 {
-    struct timeval tv = {LIVE_TIMEOUT_S, 0};
+    struct timeval tv = { LIVE_TIMEOUT_S, 0 };
     live_t *l = calloc(1, sizeof(*l));
     url_t u;
 
@@ -157,7 +157,7 @@ static int live_meta_parse(live_t *l, const char *key, redisReply *r,
 
     for (i = 0; i < 4; i++)
         f[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str
-                                                          : NULL;
+                                                         : NULL;
     if (parse_i64(f[0], &m->total) != 0 || m->total < -1 ||
         parse_i64(f[1], &m->start_ms) != 0 ||
         parse_i64(f[2], &m->end_ms) != 0 || f[3] == NULL ||
@@ -422,8 +422,8 @@ int live_add(live_t *l, int64_t id, live_set_t which, const int64_t *users,
 static int live_adj_result(live_t *l, redisReply *r, live_adj_t *result,
                            int64_t *value)
 {
-    static const char *const names[] = {"ok", "not_found", "changed",
-                                        "below_admitted"};
+    static const char *const names[] = { "ok", "not_found", "changed",
+                                         "below_admitted" };
     size_t i;
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -452,8 +452,8 @@ int live_adjust(live_t *l, int64_t id, const char *expected_text,
     snprintf(total, sizeof(total), "%lld", (long long)new_total);
     /* EVAL, not EVALSHA: an operator command runs once, so caching the
      * script buys nothing and NOSCRIPT handling would be dead weight. */
-    r = live_cmdf(l, "EVAL %s 2 %s %s %s %s", embedded_adjust_lua, meta,
-                  issued, expected_text, total);
+    r = live_cmdf(l, "EVAL %s 2 %s %s %s %s", embedded_adjust_lua, meta, issued,
+                  expected_text, total);
     if (r == NULL)
         return -1;
     rc = live_adj_result(l, r, result, value);

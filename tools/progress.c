@@ -5,9 +5,9 @@
 
 #include "progress.h"
 
-#define BAR_WIDTH      30
-#define TTY_EVERY_S    0.1
-#define LINES_EVERY_S  5.0
+#define BAR_WIDTH     30
+#define TTY_EVERY_S   0.1
+#define LINES_EVERY_S 5.0
 
 struct progress {
     FILE *out;

@@ -59,10 +59,10 @@ int reconcile_diff(const reconcile_input_t *in, reconcile_report_t *r)
     size_t nno_row = 0, i;
 
     memset(r, 0, sizeof(*r));
-    if (sorted_minus(in->admitted, in->nadmitted, in->rows, in->nrows,
-                     &no_row, &nno_row) != 0 ||
-        sorted_minus(in->rows, in->nrows, in->admitted, in->nadmitted,
-                     &r->lost, &r->nlost) != 0)
+    if (sorted_minus(in->admitted, in->nadmitted, in->rows, in->nrows, &no_row,
+                     &nno_row) != 0 ||
+        sorted_minus(in->rows, in->nrows, in->admitted, in->nadmitted, &r->lost,
+                     &r->nlost) != 0)
         goto oom;
     if (nno_row > 0) {
         r->missing = malloc(nno_row * sizeof(int64_t));

@@ -17,7 +17,7 @@
 #include "repair.h"
 
 #define FLUSH_TIMEOUT_MS 30000
-#define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+#define NOPTS(a)         (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------ topic scan */
 
@@ -62,8 +62,7 @@ static int collect_fn(void *arg, const topic_msg_t *m)
 /* Users with an event of the coupon in [from, high watermark) of --topic;
  * from_committed: start at the group's committed offsets, else at the low
  * watermarks. Sorted, unique. */
-static int scan_users(tool_t *t, int64_t id, int from_committed,
-                      collect_t *c)
+static int scan_users(tool_t *t, int64_t id, int from_committed, collect_t *c)
 {
     const char *topic = config_str(tool_cfg(t), "topic");
     int64_t lo[TOPIC_MAX_PARTITIONS], hi[TOPIC_MAX_PARTITIONS],
@@ -97,9 +96,9 @@ err:
 
 static const cfg_opt_t reconcile_opts[] = {
     TOOL_OPTS_COMMON,
-    {"repair", NULL, CFG_BOOL, 0, 0, "false",
-     "fix what was found (publish missing events, re-add lost members, fix "
-     "the counter)"},
+    { "repair", NULL, CFG_BOOL, 0, 0, "false",
+      "fix what was found (publish missing events, re-add lost members, fix "
+      "the counter)" },
 };
 
 typedef struct rec {
@@ -206,21 +205,24 @@ static int repair_missing(tool_t *t, const rec_t *x)
     int len;
 
     for (i = 0; i < x->r.nmissing; i++) {
-        event_t ev = {.coupon_id = x->id,
-                      .user_id = x->r.missing[i],
-                      .seq = (int64_t)(x->nadmitted - x->r.nmissing + i + 1),
-                      .requested_at_ms = now};
+        event_t ev = { .coupon_id = x->id,
+                       .user_id = x->r.missing[i],
+                       .seq = (int64_t)(x->nadmitted - x->r.nmissing + i + 1),
+                       .requested_at_ms = now };
 
         ulid_generate(ev.event_id);
         len = event_encode(&ev, buf, sizeof(buf));
         snprintf(key, sizeof(key), "%" PRId64, ev.user_id);
-        if (len < 0 || topic_produce(k, topic, key, strlen(key), buf,
-                                     (size_t)len) != 0)
+        if (len < 0 ||
+            topic_produce(k, topic, key, strlen(key), buf, (size_t)len) != 0)
             return tool_fail(t, TOOL_EXIT_ERROR, "%s", topic_error(k)), -1;
     }
     if (topic_flush(k, FLUSH_TIMEOUT_MS, &failed) != 0 || failed > 0)
-        return tool_fail(t, TOOL_EXIT_ERROR, "%" PRId64 " event(s) not "
-                         "delivered: %s", failed, topic_error(k)), -1;
+        return tool_fail(t, TOOL_EXIT_ERROR,
+                         "%" PRId64 " event(s) not "
+                         "delivered: %s",
+                         failed, topic_error(k)),
+               -1;
     return 0;
 }
 
@@ -233,11 +235,10 @@ static int rec_repair(tool_t *t, const rec_t *x)
     if (x->r.nmissing > 0 && repair_missing(t, x) != 0)
         return -1;
     /* (b) the rows are the truth: their users are admitted (and persisted). */
-    if (x->r.nlost > 0 &&
-        (live_add(live, x->id, LIVE_ISSUED, x->r.lost, x->r.nlost, &added) !=
-             0 ||
-         live_add(live, x->id, LIVE_PERSISTED, x->r.lost, x->r.nlost, NULL) !=
-             0))
+    if (x->r.nlost > 0 && (live_add(live, x->id, LIVE_ISSUED, x->r.lost,
+                                    x->r.nlost, &added) != 0 ||
+                           live_add(live, x->id, LIVE_PERSISTED, x->r.lost,
+                                    x->r.nlost, NULL) != 0))
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
     if (x->r.counter_off && db_coupon_fix_issued(db, x->id, &issued) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
@@ -261,8 +262,8 @@ static int cmd_reconcile(tool_t *t)
     if (db_coupon_get(tool_db(t), x.id, &c, &found) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
     if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "coupon %" PRId64
-                         ": no such coupon", x.id);
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
+                         "coupon %" PRId64 ": no such coupon", x.id);
     if (rec_gather(t, &x) != 0 || rec_diff(t, &x) != 0) {
         rec_free(&x);
         return TOOL_EXIT_ERROR;
@@ -282,8 +283,8 @@ static int cmd_reconcile(tool_t *t)
 
 static const cfg_opt_t rebuild_opts[] = {
     TOOL_OPTS_COMMON,
-    {"force", NULL, CFG_BOOL, 0, 0, "false",
-     "rebuild even though the sale's meta still exists in Redis"},
+    { "force", NULL, CFG_BOOL, 0, 0, "false",
+      "rebuild even though the sale's meta still exists in Redis" },
 };
 
 /* Meta from the row, closed while we refill the admitted set. */
@@ -355,16 +356,19 @@ static int cmd_rebuild(tool_t *t)
     if (db_coupon_get(tool_db(t), id, &c, &found) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
     if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "coupon %" PRId64
-                         ": no such coupon", id);
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
+                         "coupon %" PRId64 ": no such coupon", id);
     if (strcmp(c.state, "archived") == 0)
-        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64
-                         " is archived; nothing to rebuild", id);
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "coupon %" PRId64 " is archived; nothing to rebuild",
+                         id);
     if (live_meta_get(live, id, &m, &found) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
     if (found && !config_bool(tool_cfg(t), "force"))
-        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64 " still has "
-                         "its meta in Redis (use reconcile, or --force)", id);
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "coupon %" PRId64 " still has "
+                         "its meta in Redis (use reconcile, or --force)",
+                         id);
     /* Closed until the set is complete: the api answers `closed`, never
      * admits against a partial set. */
     if (rebuild_meta(t, &c, "closed") != 0 || rebuild_sets(t, id) != 0 ||
@@ -379,21 +383,21 @@ static int cmd_rebuild(tool_t *t)
 }
 
 const tool_cmd_t repair_cmds[] = {
-    {"reconcile", "ID [--repair]",
-     "Compares the Redis admitted set, the persisted set, the MySQL rows and\n"
-     "the events in --topic. Reports (a) missing: admitted, no row, no event\n"
-     "(the api crashed before Kafka acknowledged) -- --repair publishes new\n"
-     "events; (b) lost: rows whose user is not admitted (Redis lost data) --\n"
-     "--repair adds them back; (c) counter_off: issued_quantity differs from\n"
-     "the rows -- --repair recounts. Exit 0 only when consistent (or when\n"
-     "--repair fixed everything it found), 5 when not.",
-     reconcile_opts, NOPTS(reconcile_opts), cmd_reconcile},
-    {"rebuild", "ID [--force]",
-     "After Redis lost a sale's keys: writes the meta from MySQL (closed),\n"
-     "adds the users of the MySQL rows and of the events not yet committed\n"
-     "by --group in --topic to the admitted set, then restores the state\n"
-     "from MySQL (reopens an open sale).",
-     rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild},
+    { "reconcile", "ID [--repair]",
+      "Compares the Redis admitted set, the persisted set, the MySQL rows and\n"
+      "the events in --topic. Reports (a) missing: admitted, no row, no event\n"
+      "(the api crashed before Kafka acknowledged) -- --repair publishes new\n"
+      "events; (b) lost: rows whose user is not admitted (Redis lost data) --\n"
+      "--repair adds them back; (c) counter_off: issued_quantity differs from\n"
+      "the rows -- --repair recounts. Exit 0 only when consistent (or when\n"
+      "--repair fixed everything it found), 5 when not.",
+      reconcile_opts, NOPTS(reconcile_opts), cmd_reconcile },
+    { "rebuild", "ID [--force]",
+      "After Redis lost a sale's keys: writes the meta from MySQL (closed),\n"
+      "adds the users of the MySQL rows and of the events not yet committed\n"
+      "by --group in --topic to the admitted set, then restores the state\n"
+      "from MySQL (reopens an open sale).",
+      rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild },
 };
 
 const size_t repair_ncmds = NOPTS(repair_cmds);

@@ -24,35 +24,35 @@
 #include "sink.h"
 #include "timearg.h"
 
-#define RP_ATTEMPTS     8
-#define RP_MAX_REASONS  32
-#define RP_FLUSH_MS     30000
+#define RP_ATTEMPTS    8
+#define RP_MAX_REASONS 32
+#define RP_FLUSH_MS    30000
 
 static const cfg_opt_t replay_opts[] = {
     TOOL_OPTS_COMMON,
-    {"from-beginning", NULL, CFG_BOOL, 0, 0, "false",
-     "start at the oldest retained offset of every partition"},
-    {"from-offsets", NULL, CFG_STR, 0, 0, NULL,
-     "start at P:O,... (only the partitions listed)"},
-    {"since", NULL, CFG_STR, 0, 0, NULL,
-     "start at the first event at or after TIME"},
-    {"until", NULL, CFG_STR, 0, 0, NULL,
-     "stop before the first event at or after TIME (default: the end as of "
-     "the start)"},
-    {"coupon", NULL, CFG_INT, 0, INT64_MAX, "0",
-     "only events of this coupon (0 = all)"},
-    {"dry-run", NULL, CFG_BOOL, 0, 0, "false",
-     "count what would be inserted, duplicates, invalid; write nothing"},
-    {"batch-size", NULL, CFG_INT, 1, 100000, "1000",
-     "events per MySQL transaction"},
-    {"dlq", NULL, CFG_BOOL, 0, 0, "false",
-     "work on <topic>.dlq: list entries grouped by reason"},
-    {"redrive", NULL, CFG_BOOL, 0, 0, "false",
-     "with --dlq: re-publish the entries to the main topic"},
-    {"reason", NULL, CFG_STR, 0, 0, NULL,
-     "with --dlq: only entries with this reason"},
-    {"progress", NULL, CFG_BOOL, 0, 0, "true",
-     "progress on stderr (a bar on a terminal, lines otherwise)"},
+    { "from-beginning", NULL, CFG_BOOL, 0, 0, "false",
+      "start at the oldest retained offset of every partition" },
+    { "from-offsets", NULL, CFG_STR, 0, 0, NULL,
+      "start at P:O,... (only the partitions listed)" },
+    { "since", NULL, CFG_STR, 0, 0, NULL,
+      "start at the first event at or after TIME" },
+    { "until", NULL, CFG_STR, 0, 0, NULL,
+      "stop before the first event at or after TIME (default: the end as of "
+      "the start)" },
+    { "coupon", NULL, CFG_INT, 0, INT64_MAX, "0",
+      "only events of this coupon (0 = all)" },
+    { "dry-run", NULL, CFG_BOOL, 0, 0, "false",
+      "count what would be inserted, duplicates, invalid; write nothing" },
+    { "batch-size", NULL, CFG_INT, 1, 100000, "1000",
+      "events per MySQL transaction" },
+    { "dlq", NULL, CFG_BOOL, 0, 0, "false",
+      "work on <topic>.dlq: list entries grouped by reason" },
+    { "redrive", NULL, CFG_BOOL, 0, 0, "false",
+      "with --dlq: re-publish the entries to the main topic" },
+    { "reason", NULL, CFG_STR, 0, 0, NULL,
+      "with --dlq: only entries with this reason" },
+    { "progress", NULL, CFG_BOOL, 0, 0, "true",
+      "progress on stderr (a bar on a terminal, lines otherwise)" },
 };
 
 typedef struct dry_coupon {
@@ -93,15 +93,17 @@ static int range_start(tool_t *t, topic_t *k, const char *topic, int32_t n,
     const char *since = config_str(cfg, "since");
     int beginning = config_bool(cfg, "from-beginning");
     ctlarg_offset_t o[TOPIC_MAX_PARTITIONS];
-    size_t no, i;
+    size_t no = 0, i;
     int64_t ms;
     char err[256];
 
     if (beginning + (offs != NULL) + (since != NULL) != 1 &&
         !config_bool(cfg, "dlq"))
-        return tool_fail(t, TOOL_EXIT_USAGE, "give one of --from-beginning, "
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "give one of --from-beginning, "
                          "--from-offsets, --since");
     memcpy(start, lo, (size_t)n * sizeof(*start));
+    memset(o, 0, sizeof(o));
     if (offs != NULL) {
         if (ctlarg_offsets(offs, o, TOPIC_MAX_PARTITIONS, &no, err,
                            sizeof(err)) != 0)
@@ -109,8 +111,10 @@ static int range_start(tool_t *t, topic_t *k, const char *topic, int32_t n,
         memcpy(start, hi, (size_t)n * sizeof(*start)); /* others: nothing */
         for (i = 0; i < no; i++) {
             if (o[i].partition >= n)
-                return tool_fail(t, TOOL_EXIT_USAGE, "--from-offsets: %s has "
-                                 "no partition %d", topic, (int)o[i].partition);
+                return tool_fail(t, TOOL_EXIT_USAGE,
+                                 "--from-offsets: %s has "
+                                 "no partition %d",
+                                 topic, (int)o[i].partition);
             start[o[i].partition] = o[i].offset;
         }
     } else if (since != NULL) {
@@ -126,7 +130,7 @@ static int range_start(tool_t *t, topic_t *k, const char *topic, int32_t n,
 static int rp_range(tool_t *t, const char *topic, int32_t *n, int64_t *start,
                     int64_t *end, int64_t *total)
 {
-    int64_t lo[TOPIC_MAX_PARTITIONS], ms;
+    int64_t lo[TOPIC_MAX_PARTITIONS] = { 0 }, ms;
     const char *until = config_str(tool_cfg(t), "until");
     topic_t *k = tool_kafka(t);
     char err[256];
@@ -160,7 +164,7 @@ static int rp_range(tool_t *t, const char *topic, int32_t *n, int64_t *start,
 
 static void rp_sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
     nanosleep(&ts, NULL);
 }
@@ -176,8 +180,7 @@ static int rp_flush(rp_t *r)
     if (r->nbatch == 0)
         return 0;
     for (attempt = 0; attempt < RP_ATTEMPTS; attempt++) {
-        rc = sink_apply(r->sink, r->batch, r->nbatch, r->out, err,
-                        sizeof(err));
+        rc = sink_apply(r->sink, r->batch, r->nbatch, r->out, err, sizeof(err));
         if (rc != SINK_ERR_TRANSIENT)
             break;
         tool_note(r->t, "transient MySQL error, retrying: %s", err);
@@ -243,8 +246,9 @@ static int rp_event(void *arg, const topic_msg_t *m)
         return 0;
     r->matched++;
     if (r->dry_run)
-        return dry_add(r, &ev) == 0 ? 0 : (tool_fail(r->t, TOOL_EXIT_ERROR,
-                                                     "out of memory"), -1);
+        return dry_add(r, &ev) == 0
+                   ? 0
+                   : (tool_fail(r->t, TOOL_EXIT_ERROR, "out of memory"), -1);
     r->batch[r->nbatch++] = ev;
     return r->nbatch < r->batch_size ? 0 : rp_flush(r);
 }
@@ -332,8 +336,8 @@ static int rp_dlq_entry(void *arg, const topic_msg_t *m)
     dlq_count_reason(r, m);
     if (!r->redrive || (r->reason != NULL && !reason_is(m, r->reason)))
         return 0;
-    if (topic_produce(k, r->main_topic, m->key, m->key_len, m->value,
-                      m->len) != 0)
+    if (topic_produce(k, r->main_topic, m->key, m->key_len, m->value, m->len) !=
+        0)
         return -1;
     r->redriven++;
     return 0;
@@ -357,7 +361,8 @@ static int rp_setup(rp_t *r, tool_t *t)
     if (config_npos(cfg) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "takes no arguments, only flags");
     if (!config_bool(cfg, "dlq") && (r->redrive || r->reason != NULL))
-        return tool_fail(t, TOOL_EXIT_USAGE, "--redrive and --reason need "
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "--redrive and --reason need "
                          "--dlq");
     if (config_bool(cfg, "dlq") || r->dry_run)
         return TOOL_EXIT_OK;
@@ -392,8 +397,7 @@ static void rp_report(rp_t *r, int dlq)
     tool_set_int(r->t, "matched", r->matched);
     if (dlq) {
         for (i = 0; i < r->nreasons; i++)
-            tool_set_count(r->t, "reasons", r->reasons[i],
-                           r->reason_counts[i]);
+            tool_set_count(r->t, "reasons", r->reasons[i], r->reason_counts[i]);
         if (r->redrive)
             tool_set_int(r->t, "redriven", r->redriven);
         return;
@@ -409,11 +413,11 @@ static void rp_report(rp_t *r, int dlq)
 /* Scans the range of the main topic or the DLQ, then finishes the work. */
 static int rp_run(rp_t *r, int dlq)
 {
-    int64_t start[TOPIC_MAX_PARTITIONS], end[TOPIC_MAX_PARTITIONS], total,
-        failed;
-    char topic[256];
+    int64_t start[TOPIC_MAX_PARTITIONS] = { 0 },
+            end[TOPIC_MAX_PARTITIONS] = { 0 }, total = 0, failed;
+    char topic[256] = "";
     topic_t *k;
-    int32_t n;
+    int32_t n = 0;
     size_t i;
     int rc;
 
@@ -438,8 +442,10 @@ static int rp_run(rp_t *r, int dlq)
             return TOOL_EXIT_ERROR;
     if (dlq && r->redrive &&
         (topic_flush(k, RP_FLUSH_MS, &failed) != 0 || failed > 0))
-        return tool_fail(r->t, TOOL_EXIT_ERROR, "%" PRId64 " redriven "
-                         "entries not delivered: %s", failed, topic_error(k));
+        return tool_fail(r->t, TOOL_EXIT_ERROR,
+                         "%" PRId64 " redriven "
+                         "entries not delivered: %s",
+                         failed, topic_error(k));
     return TOOL_EXIT_OK;
 }
 

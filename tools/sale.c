@@ -36,8 +36,8 @@ static int sale_row(tool_t *t, int64_t id, coupon_t *c)
     if (db_coupon_get(db, id, c, &found) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
     if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "coupon %" PRId64
-                         ": no such coupon", id);
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
+                         "coupon %" PRId64 ": no such coupon", id);
     return TOOL_EXIT_OK;
 }
 
@@ -60,17 +60,17 @@ static const char *window_name(int64_t now, int64_t start, int64_t end)
 
 static const cfg_opt_t create_opts[] = {
     TOOL_OPTS_COMMON,
-    {"title", NULL, CFG_STR, 0, 0, NULL, "title of the sale (required)"},
-    {"quantity", NULL, CFG_STR, 0, 0, NULL,
-     "coupons to issue: N >= 1 or \"unlimited\" (required)"},
-    {"start", NULL, CFG_STR, 0, 0, "now",
-     "admission opens: RFC 3339, now, +10m, @unix-ms"},
-    {"end", NULL, CFG_STR, 0, 0, NULL, "admission ends (required)"},
-    {"discount", NULL, CFG_INT, 0, 4294967295LL, "0", "discount amount"},
-    {"min-amount", NULL, CFG_INT, 0, 4294967295LL, "0",
-     "minimum order amount"},
-    {"id", NULL, CFG_INT, 0, INT64_MAX, "0",
-     "coupon id to use (0 = the next AUTO_INCREMENT id)"},
+    { "title", NULL, CFG_STR, 0, 0, NULL, "title of the sale (required)" },
+    { "quantity", NULL, CFG_STR, 0, 0, NULL,
+      "coupons to issue: N >= 1 or \"unlimited\" (required)" },
+    { "start", NULL, CFG_STR, 0, 0, "now",
+      "admission opens: RFC 3339, now, +10m, @unix-ms" },
+    { "end", NULL, CFG_STR, 0, 0, NULL, "admission ends (required)" },
+    { "discount", NULL, CFG_INT, 0, 4294967295LL, "0", "discount amount" },
+    { "min-amount", NULL, CFG_INT, 0, 4294967295LL, "0",
+      "minimum order amount" },
+    { "id", NULL, CFG_INT, 0, INT64_MAX, "0",
+      "coupon id to use (0 = the next AUTO_INCREMENT id)" },
 };
 
 static int create_args(tool_t *t, coupon_t *c)
@@ -142,9 +142,9 @@ static int cmd_create(tool_t *t)
 
 static const cfg_opt_t adjust_opts[] = {
     TOOL_OPTS_COMMON,
-    {"quantity", NULL, CFG_STR, 0, 0, NULL, "new total: N or \"unlimited\""},
-    {"add", NULL, CFG_STR, 0, 0, NULL, "raise the total by K"},
-    {"sub", NULL, CFG_STR, 0, 0, NULL, "lower the total by K"},
+    { "quantity", NULL, CFG_STR, 0, 0, NULL, "new total: N or \"unlimited\"" },
+    { "add", NULL, CFG_STR, 0, 0, NULL, "raise the total by K" },
+    { "sub", NULL, CFG_STR, 0, 0, NULL, "lower the total by K" },
 };
 
 static int is_raise(int64_t cur, int64_t next)
@@ -208,7 +208,8 @@ static int adjust_once(tool_t *t, int64_t id, const ctlarg_adjust_t *a)
     if (!found)
         return tool_fail(t, TOOL_EXIT_REFUSED,
                          "coupon %" PRId64 " has no live sale in Redis "
-                         "(archived, or Redis lost it: rebuild)", id);
+                         "(archived, or Redis lost it: rebuild)",
+                         id);
     if (ctlarg_adjust_apply(a, m.total, &next, err, sizeof(err)) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
     raise = is_raise(m.total, next);
@@ -239,9 +240,8 @@ static int cmd_adjust(tool_t *t)
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK)
         return rc;
-    if (ctlarg_adjust_parse(config_str(cfg, "quantity"),
-                            config_str(cfg, "add"), config_str(cfg, "sub"),
-                            &a, err, sizeof(err)) != 0)
+    if (ctlarg_adjust_parse(config_str(cfg, "quantity"), config_str(cfg, "add"),
+                            config_str(cfg, "sub"), &a, err, sizeof(err)) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
     if ((rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
@@ -250,7 +250,8 @@ static int cmd_adjust(tool_t *t)
     for (i = 0; i < ADJUST_ATTEMPTS; i++)
         if ((rc = adjust_once(t, id, &a)) != ADJUST_RETRY)
             return rc;
-    return tool_fail(t, TOOL_EXIT_ERROR, "the quantity kept changing under "
+    return tool_fail(t, TOOL_EXIT_ERROR,
+                     "the quantity kept changing under "
                      "us (another adjust running?); try again");
 }
 
@@ -258,8 +259,8 @@ static int cmd_adjust(tool_t *t)
 
 static const cfg_opt_t status_opts[] = {
     TOOL_OPTS_COMMON,
-    {"live", NULL, CFG_BOOL, 0, 0, "false",
-     "add Redis counts, pending, Kafka lag and DLQ size"},
+    { "live", NULL, CFG_BOOL, 0, 0, "false",
+      "add Redis counts, pending, Kafka lag and DLQ size" },
 };
 
 /* The group's lag on topic (sum over partitions of high watermark minus
@@ -339,7 +340,7 @@ static int cmd_status(tool_t *t)
 
 /* ------------------------------------------------------------ sync */
 
-static const cfg_opt_t plain_opts[] = {TOOL_OPTS_COMMON};
+static const cfg_opt_t plain_opts[] = { TOOL_OPTS_COMMON };
 
 static int cmd_sync(tool_t *t)
 {
@@ -375,8 +376,8 @@ static int cmd_close(tool_t *t)
         (rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if (strcmp(c.state, "archived") == 0)
-        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64
-                         " is archived", id);
+        return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64 " is archived",
+                         id);
     if ((live = tool_live(t)) == NULL)
         return TOOL_EXIT_ERROR;
     if (live_set_state(live, id, "closed", &in_redis) != 0)
@@ -392,8 +393,8 @@ static int cmd_close(tool_t *t)
 
 static const cfg_opt_t archive_opts[] = {
     TOOL_OPTS_COMMON,
-    {"force", NULL, CFG_BOOL, 0, 0, "false",
-     "archive even while admitted users have no row yet"},
+    { "force", NULL, CFG_BOOL, 0, 0, "false",
+      "archive even while admitted users have no row yet" },
 };
 
 /* May the sale be archived? Reports why not. */
@@ -409,13 +410,15 @@ static int archive_check(tool_t *t, int64_t id, const coupon_t *c,
         event_format_time(end, when, sizeof(when));
         return tool_fail(t, TOOL_EXIT_REFUSED,
                          "coupon %" PRId64 " is still open (ends %s); close "
-                         "it first", id, when);
+                         "it first",
+                         id, when);
     }
     if (pending > 0 && !config_bool(tool_cfg(t), "force"))
         return tool_fail(t, TOOL_EXIT_REFUSED,
                          "%" PRId64 " admitted users have no row yet (wait "
                          "for the workers, or reconcile; --force archives "
-                         "anyway)", pending);
+                         "anyway)",
+                         pending);
     return TOOL_EXIT_OK;
 }
 
@@ -461,8 +464,8 @@ static int cmd_archive(tool_t *t)
     }
     rc = archive_check(t, id, &c, &m, in_redis,
                        admitted > rows ? admitted - rows : 0);
-    if (rc != TOOL_EXIT_OK || (rc = archive_mysql(t, id, admitted, persisted)) !=
-                                  TOOL_EXIT_OK)
+    if (rc != TOOL_EXIT_OK ||
+        (rc = archive_mysql(t, id, admitted, persisted)) != TOOL_EXIT_OK)
         return rc;
     if (live_delete(live, id, &keys, &bytes) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "archived in MySQL, but: %s",
@@ -478,34 +481,34 @@ static int cmd_archive(tool_t *t)
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 const tool_cmd_t sale_cmds[] = {
-    {"create", "--title T --quantity N|unlimited --end TIME [--start TIME]",
-     "Creates a sale: the MySQL row, then the Redis meta; prints the id.\n"
-     "TIME is RFC 3339 (2026-11-22T14:00:00Z, offsets allowed), now, a\n"
-     "relative time (+10m, +1h30m, -5m; units ms s m h d) or @unix-ms.",
-     create_opts, NOPTS(create_opts), cmd_create},
-    {"adjust", "ID --quantity N|unlimited | --add K | --sub K",
-     "Raises or lowers the quantity of a running sale in MySQL and Redis.\n"
-     "Lowering below the number of users already admitted is refused (exit\n"
-     "3) with that number: admitted users were promised their coupon.",
-     adjust_opts, NOPTS(adjust_opts), cmd_adjust},
-    {"status", "ID [--live]",
-     "Reads MySQL only: total, issued rows, state, window. --live adds the\n"
-     "Redis admitted count, pending (admitted without a row), the workers'\n"
-     "consumer lag on --topic and the DLQ's message count.",
-     status_opts, NOPTS(status_opts), cmd_status},
-    {"sync", "ID",
-     "Copies the live Redis counts (admitted, persisted) into MySQL table\n"
-     "coupon_live_counts, for dashboards that read MySQL.",
-     plain_opts, NOPTS(plain_opts), cmd_sync},
-    {"close", "ID",
-     "Stops admission now: state closed in Redis, then in MySQL.",
-     plain_opts, NOPTS(plain_opts), cmd_close},
-    {"archive", "ID [--force]",
-     "For an ended or closed sale whose admitted users all have rows:\n"
-     "final counts into MySQL, state archived, then the sale's Redis keys\n"
-     "deleted. Reports what it freed. Refuses (exit 3) while users are\n"
-     "pending, unless --force.",
-     archive_opts, NOPTS(archive_opts), cmd_archive},
+    { "create", "--title T --quantity N|unlimited --end TIME [--start TIME]",
+      "Creates a sale: the MySQL row, then the Redis meta; prints the id.\n"
+      "TIME is RFC 3339 (2026-11-22T14:00:00Z, offsets allowed), now, a\n"
+      "relative time (+10m, +1h30m, -5m; units ms s m h d) or @unix-ms.",
+      create_opts, NOPTS(create_opts), cmd_create },
+    { "adjust", "ID --quantity N|unlimited | --add K | --sub K",
+      "Raises or lowers the quantity of a running sale in MySQL and Redis.\n"
+      "Lowering below the number of users already admitted is refused (exit\n"
+      "3) with that number: admitted users were promised their coupon.",
+      adjust_opts, NOPTS(adjust_opts), cmd_adjust },
+    { "status", "ID [--live]",
+      "Reads MySQL only: total, issued rows, state, window. --live adds the\n"
+      "Redis admitted count, pending (admitted without a row), the workers'\n"
+      "consumer lag on --topic and the DLQ's message count.",
+      status_opts, NOPTS(status_opts), cmd_status },
+    { "sync", "ID",
+      "Copies the live Redis counts (admitted, persisted) into MySQL table\n"
+      "coupon_live_counts, for dashboards that read MySQL.",
+      plain_opts, NOPTS(plain_opts), cmd_sync },
+    { "close", "ID",
+      "Stops admission now: state closed in Redis, then in MySQL.", plain_opts,
+      NOPTS(plain_opts), cmd_close },
+    { "archive", "ID [--force]",
+      "For an ended or closed sale whose admitted users all have rows:\n"
+      "final counts into MySQL, state archived, then the sale's Redis keys\n"
+      "deleted. Reports what it freed. Refuses (exit 3) while users are\n"
+      "pending, unless --force.",
+      archive_opts, NOPTS(archive_opts), cmd_archive },
 };
 
 const size_t sale_ncmds = NOPTS(sale_cmds);

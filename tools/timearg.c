@@ -17,8 +17,11 @@ static int64_t unit_ms(const char *u, size_t len)
     static const struct {
         const char *name;
         int64_t ms;
-    } units[] = {{"ms", 1},        {"s", 1000},      {"m", 60000},
-                 {"h", 3600000},   {"d", 86400000}};
+    } units[] = { { "ms", 1 },
+                  { "s", 1000 },
+                  { "m", 60000 },
+                  { "h", 3600000 },
+                  { "d", 86400000 } };
     size_t i;
 
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
@@ -140,8 +143,8 @@ static int timearg_rfc3339(const char *s, int64_t *out)
         rfc3339_tail(p, &frac_ms, &offset_min) != 0)
         return -1;
     /* event_parse_time validates the calendar (month lengths, leap years). */
-    snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d.000Z", y, mo,
-             d, h, mi, sec);
+    snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d.000Z", y, mo, d,
+             h, mi, sec);
     if (event_parse_time(base, &ms) != 0)
         return -1;
     *out = ms + frac_ms - (int64_t)offset_min * 60000;

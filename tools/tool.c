@@ -13,7 +13,8 @@
 #include "log.h"
 #include "tool.h"
 
-#define TOOL_TEXT_LIST_MAX 50 /* ids shown in text output; JSON has them all */
+#define TOOL_TEXT_LIST_MAX 50 /* ids shown in text output; JSON has them all   \
+                               */
 
 struct tool {
     const char *prog, *cmd;
@@ -113,8 +114,8 @@ topic_t *tool_kafka(tool_t *t)
     char err[512];
 
     if (t->kafka == NULL) {
-        t->kafka = topic_open(t->cfg, config_str(t->cfg, "group"), err,
-                              sizeof(err));
+        t->kafka =
+            topic_open(t->cfg, config_str(t->cfg, "group"), err, sizeof(err));
         if (t->kafka == NULL)
             tool_fail(t, TOOL_EXIT_ERROR, "%s", err);
     }
@@ -217,7 +218,8 @@ static void print_value(FILE *f, const char *key, const json_t *v)
     else if (json_is_object(v)) {
         int first = 1;
 
-        json_object_foreach((json_t *)v, k, x) {
+        json_object_foreach((json_t *)v, k, x)
+        {
             fprintf(f, "%s%s=", first ? "" : " ", k);
             print_value(f, k, x);
             first = 0;
@@ -238,7 +240,8 @@ void tool_print(tool_t *t, const char *quiet_key)
         print_value(stdout, quiet_key, v);
         fputc('\n', stdout);
     } else {
-        json_object_foreach(t->out, k, v) {
+        json_object_foreach(t->out, k, v)
+        {
             if (strcmp(k, "error") == 0)
                 continue; /* already on stderr */
             printf("%s: ", k);
@@ -262,12 +265,13 @@ static void tool_list(FILE *f, const char *prog, const char *summary,
 {
     size_t i;
 
-    fprintf(f, "usage: %s COMMAND [options]\n%s\n\ncommands:\n", prog,
-            summary);
+    fprintf(f, "usage: %s COMMAND [options]\n%s\n\ncommands:\n", prog, summary);
     for (i = 0; i < ncmds; i++)
         fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].usage);
-    fprintf(f, "\n'%s COMMAND --help' describes one command.\n"
-               TOOL_EXIT_CODES_HELP, prog);
+    fprintf(
+        f,
+        "\n'%s COMMAND --help' describes one command.\n" TOOL_EXIT_CODES_HELP,
+        prog);
 }
 
 static const tool_cmd_t *tool_find(const tool_cmd_t *cmds, size_t ncmds,
@@ -291,7 +295,8 @@ static int tool_run(const char *prog, const tool_cmd_t *c, config_t *cfg)
         return TOOL_EXIT_ERROR;
     }
     if (level < 0)
-        rc = tool_fail(t, TOOL_EXIT_USAGE, "--log-level: \"%s\" is not one "
+        rc = tool_fail(t, TOOL_EXIT_USAGE,
+                       "--log-level: \"%s\" is not one "
                        "of debug, info, warn, error",
                        config_str(cfg, "log-level"));
     else {

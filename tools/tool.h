@@ -33,10 +33,14 @@
 
 /* Options every command takes. */
 #define TOOL_OPT_GROUP                                                         \
-    { "group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",             \
-      "consumer group of the workers (lag, committed offsets)" }
+    {                                                                          \
+        "group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",            \
+            "consumer group of the workers (lag, committed offsets)"           \
+    }
 #define TOOL_OPT_JSON                                                          \
-    { "json", NULL, CFG_BOOL, 0, 0, "false", "print the result as JSON" }
+    {                                                                          \
+        "json", NULL, CFG_BOOL, 0, 0, "false", "print the result as JSON"      \
+    }
 #define TOOL_OPTS_COMMON                                                       \
     CFG_OPT_REDIS, CFG_OPT_MYSQL, CFG_OPT_KAFKA, CFG_OPT_TOPIC,                \
         TOOL_OPT_GROUP, TOOL_OPT_JSON, CFG_OPT_LOG_LEVEL

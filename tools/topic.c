@@ -42,12 +42,17 @@ const char *topic_error(const topic_t *t)
 topic_t *topic_open(const config_t *cfg, const char *group, char *errstr,
                     size_t n)
 {
-    const char *defaults[] = {"group.id", group,
-                              "enable.auto.commit", "false",
-                              "enable.auto.offset.store", "false",
-                              "enable.partition.eof", "true",
-                              "auto.offset.reset", "earliest",
-                              NULL};
+    const char *defaults[] = { "group.id",
+                               group,
+                               "enable.auto.commit",
+                               "false",
+                               "enable.auto.offset.store",
+                               "false",
+                               "enable.partition.eof",
+                               "true",
+                               "auto.offset.reset",
+                               "earliest",
+                               NULL };
     topic_t *t = calloc(1, sizeof(*t));
     rd_kafka_conf_t *kc;
 
@@ -131,8 +136,8 @@ int topic_watermarks(topic_t *t, const char *topic, int32_t part, int64_t *lo,
         t->consumer, topic, part, lo, hi, TOPIC_TIMEOUT_MS);
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return topic_fail(t, "kafka %s [%d]: watermarks: %s", topic,
-                          (int)part, rd_kafka_err2str(e));
+        return topic_fail(t, "kafka %s [%d]: watermarks: %s", topic, (int)part,
+                          rd_kafka_err2str(e));
     return 0;
 }
 
@@ -302,8 +307,9 @@ static int scan_loop(topic_t *t, scan_t *s, int32_t nparts, topic_msg_fn fn,
         if (m == NULL) {
             idle_ms += 200;
             if (idle_ms >= TOPIC_IDLE_MS)
-                return topic_fail(t, "kafka: no data for %d s while %d "
-                                     "partition(s) still had messages",
+                return topic_fail(t,
+                                  "kafka: no data for %d s while %d "
+                                  "partition(s) still had messages",
                                   TOPIC_IDLE_MS / 1000, (int)s->left);
             continue;
         }
@@ -319,7 +325,7 @@ int topic_scan(topic_t *t, const char *topic, int32_t nparts,
                void *arg)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    scan_t s = {end, calloc((size_t)nparts, 1), 0};
+    scan_t s = { end, calloc((size_t)nparts, 1), 0 };
     rd_kafka_resp_err_t e;
     int32_t p;
     int rc = -1;
@@ -368,13 +374,12 @@ static void topic_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static int topic_producer(topic_t *t)
 {
-    static const char *const defaults[] = {"enable.idempotence", "true",
-                                           "acks", "all",
-                                           "linger.ms", "5",
-                                           NULL};
+    static const char *const defaults[] = {
+        "enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL
+    };
     char errstr[512];
-    rd_kafka_conf_t *kc = kafka_conf_new(t->cfg, defaults, errstr,
-                                         sizeof(errstr));
+    rd_kafka_conf_t *kc =
+        kafka_conf_new(t->cfg, defaults, errstr, sizeof(errstr));
 
     if (kc == NULL)
         return topic_fail(t, "%s", errstr);
@@ -396,11 +401,11 @@ int topic_produce(topic_t *t, const char *topic, const void *key,
     if (t->producer == NULL && topic_producer(t) != 0)
         return -1;
     for (;;) {
-        e = rd_kafka_producev(
-            t->producer, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_KEY((void *)key, key_len),
-            RD_KAFKA_V_VALUE((void *)value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        e = rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_KEY((void *)key, key_len),
+                              RD_KAFKA_V_VALUE((void *)value, len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(t->producer, 100); /* wait for room */

@@ -44,22 +44,22 @@ static void test_quantity(void **state)
     int64_t q = 0;
 
     (void)state;
-    assert_int_equal(ctlarg_quantity("--quantity", "unlimited", &q, err,
-                                     sizeof(err)), 0);
+    assert_int_equal(
+        ctlarg_quantity("--quantity", "unlimited", &q, err, sizeof(err)), 0);
     assert_int_equal(q, -1);
-    assert_int_equal(ctlarg_quantity("--quantity", "100", &q, err,
-                                     sizeof(err)), 0);
+    assert_int_equal(ctlarg_quantity("--quantity", "100", &q, err, sizeof(err)),
+                     0);
     assert_int_equal(q, 100);
-    assert_int_equal(ctlarg_quantity("--quantity", "4294967295", &q, err,
-                                     sizeof(err)), 0);
-    assert_int_equal(ctlarg_quantity("--quantity", "4294967296", &q, err,
-                                     sizeof(err)), -1);
+    assert_int_equal(
+        ctlarg_quantity("--quantity", "4294967295", &q, err, sizeof(err)), 0);
+    assert_int_equal(
+        ctlarg_quantity("--quantity", "4294967296", &q, err, sizeof(err)), -1);
     want_err("above the maximum");
-    assert_int_equal(ctlarg_quantity("--quantity", "ten", &q, err,
-                                     sizeof(err)), -1);
+    assert_int_equal(ctlarg_quantity("--quantity", "ten", &q, err, sizeof(err)),
+                     -1);
     want_err("--quantity: \"ten\" is not a number or \"unlimited\"");
-    assert_int_equal(ctlarg_quantity("--quantity", "-5", &q, err,
-                                     sizeof(err)), -1);
+    assert_int_equal(ctlarg_quantity("--quantity", "-5", &q, err, sizeof(err)),
+                     -1);
 }
 
 static void test_adjust_parse(void **state)
@@ -67,29 +67,29 @@ static void test_adjust_parse(void **state)
     ctlarg_adjust_t a;
 
     (void)state;
-    assert_int_equal(ctlarg_adjust_parse(NULL, NULL, NULL, &a, err,
-                                         sizeof(err)), -1);
+    assert_int_equal(
+        ctlarg_adjust_parse(NULL, NULL, NULL, &a, err, sizeof(err)), -1);
     want_err("exactly one of --quantity, --add, --sub (got 0)");
-    assert_int_equal(ctlarg_adjust_parse("5", "1", NULL, &a, err,
-                                         sizeof(err)), -1);
+    assert_int_equal(ctlarg_adjust_parse("5", "1", NULL, &a, err, sizeof(err)),
+                     -1);
     want_err("(got 2)");
-    assert_int_equal(ctlarg_adjust_parse(NULL, "7", NULL, &a, err,
-                                         sizeof(err)), 0);
+    assert_int_equal(ctlarg_adjust_parse(NULL, "7", NULL, &a, err, sizeof(err)),
+                     0);
     assert_int_equal(a.kind, CTLARG_ADJ_ADD);
     assert_int_equal(a.value, 7);
-    assert_int_equal(ctlarg_adjust_parse(NULL, NULL, "0", &a, err,
-                                         sizeof(err)), -1);
+    assert_int_equal(ctlarg_adjust_parse(NULL, NULL, "0", &a, err, sizeof(err)),
+                     -1);
     want_err("--sub: \"0\" is not an integer 1 ..");
-    assert_int_equal(ctlarg_adjust_parse("unlimited", NULL, NULL, &a, err,
-                                         sizeof(err)), 0);
+    assert_int_equal(
+        ctlarg_adjust_parse("unlimited", NULL, NULL, &a, err, sizeof(err)), 0);
     assert_int_equal(a.kind, CTLARG_ADJ_SET);
     assert_int_equal(a.value, -1);
 }
 
 static void test_adjust_apply(void **state)
 {
-    ctlarg_adjust_t add = {CTLARG_ADJ_ADD, 10}, sub = {CTLARG_ADJ_SUB, 10},
-                    set = {CTLARG_ADJ_SET, 3};
+    ctlarg_adjust_t add = { CTLARG_ADJ_ADD, 10 }, sub = { CTLARG_ADJ_SUB, 10 },
+                    set = { CTLARG_ADJ_SET, 3 };
     int64_t v = 0;
 
     (void)state;
@@ -103,8 +103,8 @@ static void test_adjust_apply(void **state)
     want_err("more than the quantity 9");
     assert_int_equal(ctlarg_adjust_apply(&add, -1, &v, err, sizeof(err)), -1);
     want_err("unlimited");
-    assert_int_equal(ctlarg_adjust_apply(&add, 4294967290LL, &v, err,
-                                         sizeof(err)), -1);
+    assert_int_equal(
+        ctlarg_adjust_apply(&add, 4294967290LL, &v, err, sizeof(err)), -1);
     want_err("above the maximum");
     assert_int_equal(ctlarg_adjust_apply(&set, -1, &v, err, sizeof(err)), 0);
     assert_int_equal(v, 3);
@@ -116,18 +116,18 @@ static void test_offsets(void **state)
     size_t n = 0;
 
     (void)state;
-    assert_int_equal(ctlarg_offsets("0:10,3:0,5:123456789012", o, 4, &n, err,
-                                    sizeof(err)), 0);
+    assert_int_equal(
+        ctlarg_offsets("0:10,3:0,5:123456789012", o, 4, &n, err, sizeof(err)),
+        0);
     assert_int_equal(n, 3);
     assert_int_equal(o[0].partition, 0);
     assert_int_equal(o[0].offset, 10);
     assert_int_equal(o[2].partition, 5);
     assert_int_equal(o[2].offset, 123456789012LL);
-    assert_int_equal(ctlarg_offsets("1:2,1:3", o, 4, &n, err, sizeof(err)),
-                     -1);
+    assert_int_equal(ctlarg_offsets("1:2,1:3", o, 4, &n, err, sizeof(err)), -1);
     want_err("partition 1 given twice");
-    assert_int_equal(ctlarg_offsets("0:1,1:1,2:1,3:1,4:1", o, 4, &n, err,
-                                    sizeof(err)), -1);
+    assert_int_equal(
+        ctlarg_offsets("0:1,1:1,2:1,3:1,4:1", o, 4, &n, err, sizeof(err)), -1);
     want_err("more than 4 pairs");
     assert_int_equal(ctlarg_offsets("", o, 4, &n, err, sizeof(err)), -1);
     assert_int_equal(ctlarg_offsets("1:", o, 4, &n, err, sizeof(err)), -1);
@@ -140,8 +140,10 @@ static void test_offsets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_id),          cmocka_unit_test(test_quantity),
-        cmocka_unit_test(test_adjust_parse), cmocka_unit_test(test_adjust_apply),
+        cmocka_unit_test(test_id),
+        cmocka_unit_test(test_quantity),
+        cmocka_unit_test(test_adjust_parse),
+        cmocka_unit_test(test_adjust_apply),
         cmocka_unit_test(test_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

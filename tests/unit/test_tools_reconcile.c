@@ -25,8 +25,8 @@ static void assert_ids(const int64_t *got, size_t n, const int64_t *want,
 
 static void test_consistent(void **state)
 {
-    const int64_t admitted[] = {1, 2, 3}, rows[] = {1, 2, 3};
-    reconcile_input_t in = {admitted, 3, rows, 3, NULL, 0, NULL, 0, 3, 3};
+    const int64_t admitted[] = { 1, 2, 3 }, rows[] = { 1, 2, 3 };
+    reconcile_input_t in = { admitted, 3, rows, 3, NULL, 0, NULL, 0, 3, 3 };
     reconcile_report_t r;
 
     (void)state;
@@ -41,11 +41,12 @@ static void test_missing_inflight_lost(void **state)
 {
     /* 4 and 7 admitted without row: 4 has an event (in flight), 7 none
      * (api crash). 9 has a row but is not admitted (Redis lost it). */
-    const int64_t admitted[] = {1, 2, 4, 7}, rows[] = {1, 2, 9},
-                  topic[] = {1, 4, 100};
-    const int64_t want_missing[] = {7}, want_flight[] = {4}, want_lost[] = {9};
-    reconcile_input_t in = {admitted, N(admitted), rows, N(rows), NULL, 0,
-                            topic, N(topic), 3, 3};
+    const int64_t admitted[] = { 1, 2, 4, 7 }, rows[] = { 1, 2, 9 },
+                  topic[] = { 1, 4, 100 };
+    const int64_t want_missing[] = { 7 }, want_flight[] = { 4 },
+                  want_lost[] = { 9 };
+    reconcile_input_t in = { admitted, N(admitted), rows,     N(rows), NULL,
+                             0,        topic,       N(topic), 3,       3 };
     reconcile_report_t r;
 
     (void)state;
@@ -59,8 +60,8 @@ static void test_missing_inflight_lost(void **state)
 
 static void test_inflight_only_is_consistent(void **state)
 {
-    const int64_t admitted[] = {5, 6}, topic[] = {5, 6};
-    reconcile_input_t in = {admitted, 2, NULL, 0, NULL, 0, topic, 2, 0, 0};
+    const int64_t admitted[] = { 5, 6 }, topic[] = { 5, 6 };
+    reconcile_input_t in = { admitted, 2, NULL, 0, NULL, 0, topic, 2, 0, 0 };
     reconcile_report_t r;
 
     (void)state;
@@ -74,9 +75,9 @@ static void test_rows_after(void **state)
 {
     /* 3 looked missing at first, but its row was committed during the
      * topic scan: not missing. 4 is still missing. */
-    const int64_t admitted[] = {3, 4}, after[] = {3};
-    const int64_t want[] = {4};
-    reconcile_input_t in = {admitted, 2, NULL, 0, after, 1, NULL, 0, 0, 0};
+    const int64_t admitted[] = { 3, 4 }, after[] = { 3 };
+    const int64_t want[] = { 4 };
+    reconcile_input_t in = { admitted, 2, NULL, 0, after, 1, NULL, 0, 0, 0 };
     reconcile_report_t r;
 
     (void)state;
@@ -88,8 +89,8 @@ static void test_rows_after(void **state)
 
 static void test_counter(void **state)
 {
-    const int64_t ids[] = {1, 2};
-    reconcile_input_t in = {ids, 2, ids, 2, NULL, 0, NULL, 0, 5, 2};
+    const int64_t ids[] = { 1, 2 };
+    reconcile_input_t in = { ids, 2, ids, 2, NULL, 0, NULL, 0, 5, 2 };
     reconcile_report_t r;
 
     (void)state;
@@ -101,9 +102,9 @@ static void test_counter(void **state)
 
 static void test_empty_and_redis_lost_everything(void **state)
 {
-    const int64_t rows[] = {10, 20, 30};
-    reconcile_input_t empty = {NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0};
-    reconcile_input_t lost = {NULL, 0, rows, 3, NULL, 0, NULL, 0, 3, 3};
+    const int64_t rows[] = { 10, 20, 30 };
+    reconcile_input_t empty = { NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0 };
+    reconcile_input_t lost = { NULL, 0, rows, 3, NULL, 0, NULL, 0, 3, 3 };
     reconcile_report_t r;
 
     (void)state;
@@ -117,8 +118,8 @@ static void test_empty_and_redis_lost_everything(void **state)
 
 static void test_sort_unique(void **state)
 {
-    int64_t a[] = {5, 1, 5, 3, 1, INT64_MAX, -2};
-    const int64_t want[] = {-2, 1, 3, 5, INT64_MAX};
+    int64_t a[] = { 5, 1, 5, 3, 1, INT64_MAX, -2 };
+    const int64_t want[] = { -2, 1, 3, 5, INT64_MAX };
     size_t n = N(a);
 
     (void)state;
