@@ -77,7 +77,9 @@ typedef struct rp {
     /* DLQ mode */
     const char *main_topic, *reason;
     int redrive;
-    int64_t redriven;
+    int64_t redriven, dlq_repeats;
+    uint64_t *seen; /* open addressing set of source (partition, offset) */
+    size_t seen_cap, seen_n;
     char reasons[RP_MAX_REASONS][64];
     int64_t reason_counts[RP_MAX_REASONS];
     size_t nreasons;
@@ -314,6 +316,38 @@ static void dlq_count_reason(rp_t *r, const topic_msg_t *m)
     r->reason_counts[i]++;
 }
 
+/* Adds a source position to the set: 1 when new, 0 when seen before, -1
+ * when out of memory. The DLQ is at-least-once (kafka_dlq.h): the same
+ * source message may be there twice, and must count and redrive once. */
+static int seen_add(rp_t *r, int32_t part, int64_t off)
+{
+    uint64_t key = ((uint64_t)part << 48 ^ (uint64_t)off) + 1, *old = r->seen;
+    size_t i, oldcap = r->seen_cap;
+
+    if (2 * (r->seen_n + 1) > r->seen_cap) {
+        r->seen_cap = oldcap != 0 ? oldcap * 2 : 1024;
+        r->seen = calloc(r->seen_cap, sizeof(*r->seen));
+        if (r->seen == NULL) {
+            r->seen = old;
+            r->seen_cap = oldcap;
+            return -1;
+        }
+        r->seen_n = 0;
+        for (i = 0; i < oldcap; i++)
+            if (old[i] != 0)
+                seen_add(r, (int32_t)((old[i] - 1) >> 48),
+                         (int64_t)((old[i] - 1) & 0xffffffffffffULL));
+        free(old);
+    }
+    for (i = (size_t)(key * 0x9E3779B97F4A7C15ULL) % r->seen_cap;
+         r->seen[i] != 0; i = (i + 1) % r->seen_cap)
+        if (r->seen[i] == key)
+            return 0;
+    r->seen[i] = key;
+    r->seen_n++;
+    return 1;
+}
+
 static int reason_is(const topic_msg_t *m, const char *want)
 {
     return m->reason != NULL && strlen(want) == m->reason_len &&
@@ -332,6 +366,16 @@ static int rp_dlq_entry(void *arg, const topic_msg_t *m)
         (event_decode(m->value, m->len, &ev, err, sizeof(err)) != EVENT_OK ||
          ev.coupon_id != r->coupon))
         return 0;
+    if (m->source_partition >= 0 && m->source_offset >= 0) {
+        int fresh = seen_add(r, m->source_partition, m->source_offset);
+
+        if (fresh < 0)
+            return tool_fail(r->t, TOOL_EXIT_ERROR, "out of memory"), -1;
+        if (fresh == 0) {
+            r->dlq_repeats++;
+            return 0;
+        }
+    }
     r->matched++;
     dlq_count_reason(r, m);
     if (!r->redrive || (r->reason != NULL && !reason_is(m, r->reason)))
@@ -384,6 +428,7 @@ static void rp_free(rp_t *r)
     for (i = 0; i < r->ndry; i++)
         free(r->dry[i].users);
     free(r->dry);
+    free(r->seen);
     free(r->batch);
     free(r->out);
     sink_free(r->sink);
@@ -398,6 +443,7 @@ static void rp_report(rp_t *r, int dlq)
     if (dlq) {
         for (i = 0; i < r->nreasons; i++)
             tool_set_count(r->t, "reasons", r->reasons[i], r->reason_counts[i]);
+        tool_set_int(r->t, "repeats", r->dlq_repeats);
         if (r->redrive)
             tool_set_int(r->t, "redriven", r->redriven);
         return;

@@ -245,19 +245,47 @@ static void scan_mark_done(scan_t *s, int32_t p)
     }
 }
 
-static void msg_reason(const rd_kafka_message_t *m, topic_msg_t *tm)
+/* A decimal header value, -1 when absent or not a number. */
+static int64_t header_int(rd_kafka_headers_t *hdrs, const char *name)
+{
+    const void *v;
+    char buf[24];
+    size_t len;
+    int64_t x = 0;
+    size_t i;
+
+    if (rd_kafka_header_get_last(hdrs, name, &v, &len) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        v == NULL || len == 0 || len > 18) /* 18 digits fit int64 */
+        return -1;
+    memcpy(buf, v, len);
+    for (i = 0; i < len; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return -1;
+        x = x * 10 + (buf[i] - '0');
+    }
+    return x;
+}
+
+/* The DLQ headers of kafka_dlq.h, when present. */
+static void msg_headers(const rd_kafka_message_t *m, topic_msg_t *tm)
 {
     rd_kafka_headers_t *hdrs = NULL;
     const void *v;
     size_t len;
 
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        rd_kafka_header_get_last(hdrs, "reason", &v, &len) ==
+    tm->source_partition = -1;
+    tm->source_offset = -1;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    if (rd_kafka_header_get_last(hdrs, "reason", &v, &len) ==
             RD_KAFKA_RESP_ERR_NO_ERROR &&
         v != NULL) {
         tm->reason = v;
         tm->reason_len = len;
     }
+    tm->source_partition = (int32_t)header_int(hdrs, "source_partition");
+    tm->source_offset = header_int(hdrs, "source_offset");
 }
 
 /* One consumed message or event; 1 = keep going, 0 = all done, -1 = error. */
@@ -284,7 +312,7 @@ static int scan_one(topic_t *t, scan_t *s, const rd_kafka_message_t *m,
     tm.key_len = m->key_len;
     tm.value = m->payload;
     tm.len = m->len;
-    msg_reason(m, &tm);
+    msg_headers(m, &tm);
     if (fn(arg, &tm) != 0) {
         if (t->err[0] == '\0')
             topic_fail(t, "scan stopped at %d:%lld", (int)p,

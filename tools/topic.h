@@ -32,6 +32,9 @@ typedef struct topic_msg {
     size_t len;
     const char *reason; /* DLQ "reason" header (not NUL-terminated) or NULL */
     size_t reason_len;
+    /* DLQ "source_partition"/"source_offset" headers; -1 when absent. */
+    int32_t source_partition;
+    int64_t source_offset;
 } topic_msg_t;
 
 /* Called for each message of a scan; return 0 to go on, -1 to stop (the

@@ -105,12 +105,19 @@ for ((i = 0; i < 300; i++)); do
 done
 assert_eq 5 "$n" "DLQ entries with reason unknown_coupon"
 assert_eq 0 "$(rows "$ID2")" "no rows for the missing coupon"
+# The DLQ is at-least-once: one more entry, written twice (same source).
+for _ in 1 2; do
+  events "$ID2" 7100 1 | kcat -b "$COUPONQ_KAFKA" -P -t "$T.dlq" -K $'\t' \
+    -H reason=unknown_coupon -H source_topic="$T" -H source_partition=5 -H source_offset=999999
+done
+out=$("$REPLAY" --dlq --coupon "$ID2" --json 2>/dev/null)
+assert_eq "6 1" "$(json reasons.unknown_coupon <<<"$out") $(json repeats <<<"$out")" "DLQ listing counts a repeated entry once"
 
 "$CTL" create --id "$ID2" --title "created late" --quantity 10 --end +1h >/dev/null
 out=$("$REPLAY" --dlq --redrive --reason over_quantity --coupon "$ID2" --json 2>/dev/null)
 assert_eq 0 "$(json redriven <<<"$out")" "redrive of another reason"
 out=$("$REPLAY" --dlq --redrive --reason unknown_coupon --coupon "$ID2" --json 2>/dev/null)
-assert_eq 5 "$(json redriven <<<"$out")" "entries redriven"
-wait_rows "$ID2" 5
-assert_eq 5 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$ID2")" "issued_quantity of the redriven coupon"
+assert_eq 6 "$(json redriven <<<"$out")" "entries redriven"
+wait_rows "$ID2" 6
+assert_eq 6 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$ID2")" "issued_quantity of the redriven coupon"
 log "ok"
