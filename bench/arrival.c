@@ -14,9 +14,9 @@ struct arrival {
     arrival_mode_t mode;
     double rate;
     rng_t rng;
-    uint64_t i;      /* index of the time in `ahead` */
-    double t;        /* POISSON: running time in ns */
-    uint64_t ahead;  /* the next intended time */
+    uint64_t i;     /* index of the time in `ahead` */
+    double t;       /* POISSON: running time in ns */
+    uint64_t ahead; /* the next intended time */
 };
 
 static uint64_t arrival_compute(arrival_t *s)

@@ -65,8 +65,8 @@ static int cli_double(const config_t *cfg, const char *name, double lo,
     *out = strtod(s, &end);
     if (errno != 0 || end == s || *end != '\0' || !isfinite(*out) ||
         *out < lo || *out > hi) {
-        snprintf(errstr, n, "--%s: want a number in [%g, %g], got \"%s\"",
-                 name, lo, hi, s);
+        snprintf(errstr, n, "--%s: want a number in [%g, %g], got \"%s\"", name,
+                 lo, hi, s);
         return -1;
     }
     return 0;
@@ -144,7 +144,7 @@ static int cli_sched(cli_t *c, char *errstr, size_t n)
         return 0;
     /* A different stream from the users', so changing one keeps the other. */
     c->load.sched = arrival_new((arrival_mode_t)mode, c->load.rate,
-                              (uint64_t)config_int(c->cfg, "seed") ^ 0x5eed);
+                                (uint64_t)config_int(c->cfg, "seed") ^ 0x5eed);
     if (c->load.sched == NULL) {
         snprintf(errstr, n, "out of memory");
         return -1;
@@ -211,7 +211,8 @@ int cli_parse(cli_t *c, int argc, char **argv, char *errstr, size_t n)
     }
     log_init("couponq-bench", level, 2);
     if (config_npos(c->cfg) > 0) {
-        snprintf(errstr, n, "unexpected argument \"%s\"", config_pos(c->cfg, 0));
+        snprintf(errstr, n, "unexpected argument \"%s\"",
+                 config_pos(c->cfg, 0));
         return -1;
     }
     if (cli_target(c, errstr, n) != 0 || cli_bounds(c, errstr, n) != 0 ||

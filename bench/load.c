@@ -60,15 +60,15 @@ struct load {
     load_result_t *r;
     uv_loop_t loop;
     uv_timer_t tick;
-    uv_poll_t due;  /* timerfd armed at the next intended send time */
+    uv_poll_t due; /* timerfd armed at the next intended send time */
     int due_fd;
     uint64_t armed; /* ns since start the timerfd is armed for; 0 = none */
     llhttp_settings_t settings;
     struct sockaddr_storage addr;
     conn_t *conns;
     int nconns, cursor;
-    int resolved;  /* connections that connected or failed at start-up */
-    int up;        /* connections in CONN_UP */
+    int resolved; /* connections that connected or failed at start-up */
+    int up;       /* connections in CONN_UP */
     int started, sending, stopping;
     uint64_t free_slots; /* sum over CONN_UP of pipeline - inflight */
     uint64_t inflight, idx;
@@ -215,8 +215,8 @@ static void conn_send(conn_t *c, uint64_t intended)
     p->user = users_next(o->users);
     p->sent = load_now(l);
     p->intended = o->open_loop ? intended : p->sent;
-    blen = snprintf(body, sizeof(body), "{\"user_id\":%lld}",
-                    (long long)p->user);
+    blen =
+        snprintf(body, sizeof(body), "{\"user_id\":%lld}", (long long)p->user);
     len = snprintf(req, sizeof(req),
                    "POST /v1/coupons/%lld/issues HTTP/1.1\r\n"
                    "Host: %s:%d\r\nContent-Type: application/json\r\n"
@@ -359,9 +359,12 @@ static void load_record(load_t *l, const pending_t *pd, int status,
         load_result_add(r, result);
     else
         r->no_result++;
-    if (status == 202 && l->o->accepted != NULL)
-        fprintf(l->o->accepted, "%lld %lld\n", (long long)pd->coupon,
-                (long long)pd->user);
+    if (status == 202) {
+        r->last_202_s = (double)now / 1e9;
+        if (l->o->accepted != NULL)
+            fprintf(l->o->accepted, "%lld %lld\n", (long long)pd->coupon,
+                    (long long)pd->user);
+    }
     l->last_answer = now;
 }
 
@@ -527,8 +530,7 @@ static void load_count_missed(load_t *l, uint64_t now)
     /* Due by now, and intended before the end (as load_may_send()). */
     while (arrival_peek(l->o->sched) <= now &&
            arrival_peek(l->o->sched) < end &&
-           (l->o->requests == 0 ||
-            l->idx + l->r->missed < l->o->requests)) {
+           (l->o->requests == 0 || l->idx + l->r->missed < l->o->requests)) {
         arrival_next(l->o->sched);
         l->r->missed++;
     }
@@ -565,7 +567,7 @@ static void on_tick(uv_timer_t *t)
             load_end_send(l, now);
     }
     if (!l->sending &&
-        (l->inflight == 0 || now - l->send_end >= o->drain_s * 1e9))
+        (l->inflight == 0 || (double)(now - l->send_end) >= o->drain_s * 1e9))
         load_stop(l);
 }
 
@@ -630,8 +632,8 @@ static int load_addr(const load_opts_t *o, struct sockaddr_storage *ss,
 {
     struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    const char *host = strcmp(o->host, "localhost") == 0 ? "127.0.0.1"
-                                                        : o->host;
+    const char *host =
+        strcmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
 
     if (uv_ip4_addr(host, o->port, in4) == 0) {
         if ((ntohl(in4->sin_addr.s_addr) >> 24) == 127)

@@ -28,11 +28,11 @@
 typedef struct load_opts {
     const char *host; /* a loopback address: 127.x.y.z, ::1 or localhost */
     int port;
-    int connections; /* >= 1 */
-    int pipeline;    /* requests in flight per connection, >= 1 */
-    int open_loop;   /* 1 = rate-driven (sched), 0 = closed loop */
-    arrival_t *sched; /* open loop only; borrowed */
-    double rate;     /* open loop: offered rate, for the report */
+    int connections;   /* >= 1 */
+    int pipeline;      /* requests in flight per connection, >= 1 */
+    int open_loop;     /* 1 = rate-driven (sched), 0 = closed loop */
+    arrival_t *sched;  /* open loop only; borrowed */
+    double rate;       /* open loop: offered rate, for the report */
     uint64_t requests; /* stop sending after this many; 0 = no limit */
     double duration_s; /* stop sending after this long; 0 = no limit */
     double drain_s;    /* then wait this long for answers in flight */
@@ -58,11 +58,12 @@ typedef struct load_result {
     uint64_t results_other; /* more than LOAD_MAX_RESULTS distinct names */
     uint64_t no_result;     /* answers without a "result" field */
     uint64_t distinct_users;
-    double send_s;   /* first intended send to the end of the send phase */
-    double total_s;  /* first send to the last answer */
-    hist_t *latency; /* ns; open loop: from the intended time */
-    hist_t *service; /* ns; from the write of the request */
-    hist_t *lag;     /* ns; open loop: write time minus intended time */
+    double send_s;     /* first intended send to the end of the send phase */
+    double total_s;    /* first send to the last answer */
+    double last_202_s; /* first send to the last 202 (0: none) */
+    hist_t *latency;   /* ns; open loop: from the intended time */
+    hist_t *service;   /* ns; from the write of the request */
+    hist_t *lag;       /* ns; open loop: write time minus intended time */
 } load_result_t;
 
 int load_result_init(load_result_t *r);

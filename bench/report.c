@@ -53,11 +53,12 @@ static void report_counts(FILE *out, const load_result_t *r)
 
 void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
 {
-    fprintf(out, "couponq-bench %s%s%s -> %s, %d conn x %d, users %s, "
-                 "coupon %lld%s\n",
+    fprintf(out,
+            "couponq-bench %s%s%s -> %s, %d conn x %d, users %s, "
+            "coupon %lld%s\n",
             ri->label ? "[" : "", ri->label ? ri->label : "",
-            ri->label ? "] " : "", ri->target, ri->connections,
-            ri->pipeline, ri->users, ri->coupon, ri->coupons > 1 ? "+" : "");
+            ri->label ? "] " : "", ri->target, ri->connections, ri->pipeline,
+            ri->users, ri->coupon, ri->coupons > 1 ? "+" : "");
     if (ri->open_loop)
         fprintf(out, "  mode      open loop, %s, offered %.0f req/s\n",
                 ri->sched, ri->rate);
@@ -69,14 +70,16 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
             (unsigned long long)r->sent, (unsigned long long)r->answered,
             (unsigned long long)r->missed, (unsigned long long)r->unanswered,
             (unsigned long long)r->sock_errors);
-    fprintf(out, "  time      send %.3f s  total %.3f s  distinct users %llu\n",
-            r->send_s, r->total_s, (unsigned long long)r->distinct_users);
+    fprintf(out,
+            "  time      send %.3f s  total %.3f s  last 202 at %.3f s  "
+            "distinct users %llu\n",
+            r->send_s, r->total_s, r->last_202_s,
+            (unsigned long long)r->distinct_users);
     fprintf(out, "  rate      sent %.1f req/s  achieved %.1f req/s\n",
             per_s(r->sent, r->send_s), per_s(r->answered, r->total_s));
     fprintf(out, "  %-22s %9s %9s %9s %9s %9s %9s\n", "latency (ms)", "p50",
             "p90", "p99", "p99.9", "max", "mean");
-    report_hist_row(out,
-                    ri->open_loop ? "from intended send" : "from send",
+    report_hist_row(out, ri->open_loop ? "from intended send" : "from send",
                     r->latency);
     if (ri->open_loop) {
         report_hist_row(out, "service (from write)", r->service);
@@ -87,13 +90,11 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
 
 static json_t *report_hist_json(const hist_t *h)
 {
-    return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "n",
-                     (json_int_t)hist_count(h), "p50",
-                     ms(hist_percentile(h, 50)), "p90",
-                     ms(hist_percentile(h, 90)), "p99",
-                     ms(hist_percentile(h, 99)), "p999",
-                     ms(hist_percentile(h, 99.9)), "max", ms(hist_max(h)),
-                     "mean", hist_mean(h) / 1e6);
+    return json_pack(
+        "{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "n", (json_int_t)hist_count(h), "p50",
+        ms(hist_percentile(h, 50)), "p90", ms(hist_percentile(h, 90)), "p99",
+        ms(hist_percentile(h, 99)), "p999", ms(hist_percentile(h, 99.9)), "max",
+        ms(hist_max(h)), "mean", hist_mean(h) / 1e6);
 }
 
 static json_t *report_counts_json(const load_result_t *r, json_t **results)
@@ -107,7 +108,8 @@ static json_t *report_counts_json(const load_result_t *r, json_t **results)
         if (r->status[i] == 0)
             continue;
         snprintf(key, sizeof(key), "%d", i);
-        json_object_set_new(status, key, json_integer((json_int_t)r->status[i]));
+        json_object_set_new(status, key,
+                            json_integer((json_int_t)r->status[i]));
     }
     for (i = 0; i < LOAD_MAX_RESULTS && r->results[i].name[0]; i++)
         json_object_set_new(*results, r->results[i].name,
@@ -122,7 +124,7 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
 
     o = json_pack(
         "{s:s?,s:s,s:s,s:s?,s:f,s:i,s:i,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,"
-        "s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:o}",
+        "s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:o}",
         "label", ri->label, "target", ri->target, "mode",
         ri->open_loop ? "open" : "closed", "sched",
         ri->open_loop ? ri->sched : NULL, "offered_rate",
@@ -135,11 +137,11 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
         (json_int_t)r->connect_errors, "parse_errors",
         (json_int_t)r->parse_errors, "distinct_users",
         (json_int_t)r->distinct_users, "send_s", r->send_s, "total_s",
-        r->total_s, "sent_rate", per_s(r->sent, r->send_s), "achieved_rate",
+        r->total_s, "last_202_s", r->last_202_s, "sent_rate",
+        per_s(r->sent, r->send_s), "achieved_rate",
         per_s(r->answered, r->total_s), "status", status, "result", results,
         "latency_ms", report_hist_json(r->latency), "service_ms",
-        report_hist_json(r->service), "send_lag_ms",
-        report_hist_json(r->lag));
+        report_hist_json(r->service), "send_lag_ms", report_hist_json(r->lag));
     if (o == NULL)
         return NULL;
     text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));

@@ -129,8 +129,7 @@ static uint64_t users_next_dup(users_t *u)
 {
     int exhausted = u->o.n > 0 && u->fresh >= u->o.n;
 
-    if (u->fresh > 0 &&
-        (exhausted || rng_double(&u->rng) < u->o.dup_ratio))
+    if (u->fresh > 0 && (exhausted || rng_double(&u->rng) < u->o.dup_ratio))
         return rng_below(&u->rng, u->fresh);
     return u->fresh++;
 }

@@ -27,9 +27,9 @@
 #include "log.h"
 #include "ulid.h"
 
-#define BODY_MAX  4096
-#define URL_MAX   256
-#define TX_TRIES  3
+#define BODY_MAX 4096
+#define URL_MAX  256
+#define TX_TRIES 3
 
 static const cfg_opt_t opts[] = {
     { "listen", "COUPONQ_CLASSIC_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8090",
@@ -79,7 +79,7 @@ static int pool_open(const char *url, int n)
     char err[256];
     int i;
 
-    pool.free = calloc((size_t)n, sizeof(*pool.free));
+    pool.free = calloc((size_t)n, sizeof(db_t *));
     if (pool.free == NULL)
         return -1;
     for (i = 0; i < n; i++) {
@@ -96,12 +96,16 @@ static int pool_open(const char *url, int n)
 /* ----------------------------------------------------- the transaction */
 
 typedef enum {
-    R_ACCEPTED, R_DUPLICATE, R_SOLD_OUT, R_NOT_OPEN, R_NOT_FOUND, R_ERROR
+    R_ACCEPTED,
+    R_DUPLICATE,
+    R_SOLD_OUT,
+    R_NOT_OPEN,
+    R_NOT_FOUND,
+    R_ERROR
 } result_t;
 
 /* One attempt. *retry = 1 when the error is transient. */
-static result_t issue_tx(db_t *db, long long coupon, long long user,
-                         int *retry)
+static result_t issue_tx(db_t *db, long long coupon, long long user, int *retry)
 {
     char sql[512], ulid[ULID_LEN + 1];
     int64_t v, state;
@@ -114,7 +118,8 @@ static result_t issue_tx(db_t *db, long long coupon, long long user,
              "SELECT CASE WHEN state <> 'open' OR NOW(3) < date_issue_start"
              " OR NOW(3) >= date_issue_end THEN 0 WHEN total_quantity IS"
              " NOT NULL AND issued_quantity >= total_quantity THEN 1 ELSE 2"
-             " END FROM coupons WHERE id = %lld FOR UPDATE", coupon);
+             " END FROM coupons WHERE id = %lld FOR UPDATE",
+             coupon);
     if (db_query_int(db, sql, &v, &found) != 0)
         goto fail;
     if (!found || v == 0) {
@@ -125,7 +130,8 @@ static result_t issue_tx(db_t *db, long long coupon, long long user,
     /* The api's order: a duplicate is told so even when sold out. */
     snprintf(sql, sizeof(sql),
              "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id = %lld AND"
-             " user_id = %lld", coupon, user);
+             " user_id = %lld",
+             coupon, user);
     if (db_query_int(db, sql, &v, &found) != 0)
         goto fail;
     if (v > 0 || state == 1) {
@@ -141,7 +147,8 @@ static result_t issue_tx(db_t *db, long long coupon, long long user,
         goto fail;
     snprintf(sql, sizeof(sql),
              "UPDATE coupons SET issued_quantity = issued_quantity + 1"
-             " WHERE id = %lld", coupon);
+             " WHERE id = %lld",
+             coupon);
     if (db_exec(db, sql) != 0 || db_commit(db) != 0)
         goto fail;
     return R_ACCEPTED;
@@ -358,8 +365,8 @@ static int listen_on(const char *addr)
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                             sizeof(one)) != 0 ||
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
         listen(fd, 4096) != 0) {
         fprintf(stderr, "couponq-classic: listen %s: %s\n", addr,
@@ -391,8 +398,8 @@ int main(int argc, char **argv)
              2);
     signal(SIGPIPE, SIG_IGN);
     lfd = listen_on(config_str(cfg, "listen"));
-    if (lfd < 0 || pool_open(config_str(cfg, "mysql"),
-                             (int)config_int(cfg, "pool")) != 0)
+    if (lfd < 0 ||
+        pool_open(config_str(cfg, "mysql"), (int)config_int(cfg, "pool")) != 0)
         return 1;
     llhttp_settings_init(&settings);
     settings.on_message_begin = on_begin;

@@ -141,14 +141,13 @@ static void test_parse_result(void **state)
     assert_string_equal(out, "accepted");
     assert_int_equal(load_parse_result(sp, strlen(sp), out, sizeof(out)), 0);
     assert_string_equal(out, "sold_out");
-    assert_int_equal(load_parse_result(err, strlen(err), out, sizeof(out)),
-                     -1);
+    assert_int_equal(load_parse_result(err, strlen(err), out, sizeof(out)), -1);
     assert_int_equal(load_parse_result("{\"result\":", 10, out, sizeof(out)),
                      -1);
     assert_int_equal(load_parse_result("", 0, out, sizeof(out)), -1);
     /* "result" inside a string value is not followed by a colon. */
-    assert_int_equal(
-        load_parse_result(trick, strlen(trick), out, sizeof(out)), 0);
+    assert_int_equal(load_parse_result(trick, strlen(trick), out, sizeof(out)),
+                     0);
     assert_string_equal(out, "dup");
 }
 

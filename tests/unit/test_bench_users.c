@@ -13,8 +13,7 @@
 
 #include "users.h"
 
-static users_t *mk(users_mode_t m, int64_t base, uint64_t n, double r,
-                   double s)
+static users_t *mk(users_mode_t m, int64_t base, uint64_t n, double r, double s)
 {
     users_opts_t o = { m, base, n, r, s, 42 };
     char err[200];
