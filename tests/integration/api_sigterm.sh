@@ -1,0 +1,37 @@
+# api_sigterm.sh -- SIGTERM while requests are in flight: every request
+# already received is answered (202, its event in Kafka), new connections
+# are refused, and the process exits 0 after flushing.
+# -X linger.ms=1500 keeps each produce in librdkafka for 1.5 s, so the
+# requests are surely in flight when the signal arrives.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/api_lib.bash"
+
+TOPIC=$(new_topic api_sigterm)
+start_api api --topic "$TOPIC" -X linger.ms=1500
+PORT=$API_PORT
+wait_healthy "$PORT"
+C=$(new_coupon_id)
+now=$(date +%s%3N)
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+
+N=50
+python3 "$API_CLIENT" sigterm "$PORT" "$C" "$N" 500 >"$TEST_TMP/client.out" 2>&1 &
+CLIENT=$!
+for ((i = 0; i < 100; i++)); do grep -q READY "$TEST_TMP/client.out" && break; sleep 0.05; done
+for ((i = 0; i < 100; i++)); do # until all N were admitted (in flight)
+  [[ $(scard "$C") == "$N" ]] && break
+  sleep 0.02
+done
+assert_eq "$N" "$(scard "$C")" "admitted before the signal"
+assert_eq 0 "$(topic_count "$TOPIC")" "nothing delivered yet (linger)"
+kill -TERM "$API_PID"
+sleep 0.2
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" || true)
+assert_eq 000 "$code" "new connections during the drain"
+wait "$CLIENT"
+assert_contains "$(cat "$TEST_TMP/client.out")" "{\"codes\": {\"202\": $N}}" "answers to in-flight requests"
+wait "$API_PID" && rc=0 || rc=$?
+assert_eq 0 "$rc" "exit code after SIGTERM"
+assert_eq "$N" "$(topic_count "$TOPIC")" "events after the drain"
+assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="drained: no connection, no request in flight"' "drain logged"
+log "ok"
