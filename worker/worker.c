@@ -422,6 +422,7 @@ static void record_persisted(worker_t *w, size_t ne)
 static int flush_once(worker_t *w, int64_t t0)
 {
     size_t n = batch_len(w->batch), ne;
+    int64_t t[4];
 
     if (n == 0)
         return 0;
@@ -431,14 +432,23 @@ static int flush_once(worker_t *w, int64_t t0)
     }
     w->db_failed = 0;
     ne = batch_events(w->batch, w->evs, w->idx);
-    if (apply_events(w, ne) != 0 || send_dlq(w, ne) != 0)
+    if (apply_events(w, ne) != 0)
         return -1;
+    t[0] = now_ms();
+    if (send_dlq(w, ne) != 0)
+        return -1;
+    t[1] = now_ms();
     commit_offsets(w);
+    t[2] = now_ms();
     record_persisted(w, ne);
+    t[3] = now_ms();
     metric_inc(w->mx.batches);
     metric_observe(w->mx.batch_size, (double)n);
-    metric_observe(w->mx.batch_seconds, (double)(now_ms() - t0) / 1000.0);
-    LOG(LL_DEBUG, "msg=\"batch committed\" messages=%zu events=%zu", n, ne);
+    metric_observe(w->mx.batch_seconds, (double)(t[3] - t0) / 1000.0);
+    LOG(LL_DEBUG,
+        "msg=\"batch committed\" messages=%zu events=%zu mysql_ms=%" PRId64
+        " dlq_ms=%" PRId64 " commit_ms=%" PRId64 " redis_ms=%" PRId64,
+        n, ne, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2]);
     batch_clear(w->batch, free_msg);
     w->applied = 0;
     return 0;
