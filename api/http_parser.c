@@ -61,6 +61,8 @@ static int on_headers_complete(llhttp_t *ll)
 {
     http_parser_t *p = self(ll);
 
+    if (ll->upgrade || ll->method == HTTP_CONNECT)
+        return stop(p, 400, "protocol upgrades are not supported");
     if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->max_body)
         return stop(p, 413, "body too large");
     return 0;
