@@ -47,17 +47,18 @@ struct sink {
     long long p_coupon; /* bound parameters of st_lock/st_exist/st_update */
     long long p_count;
     long long p_ids[SINK_EXIST_CHUNK];
-    size_t cap;        /* capacity of the arrays below */
-    size_t *ord;       /* event indices by (coupon, seq) */
-    size_t *byuser;    /* one coupon's events by (user, seq) */
-    size_t *rep;       /* rep[i]: first event of evs[i]'s (coupon, user) */
-    long long *exist;  /* existing user ids of the current coupon, sorted */
+    size_t cap;       /* capacity of the arrays below */
+    size_t *ord;      /* event indices by (coupon, seq) */
+    size_t *byuser;   /* one coupon's events by (user, seq) */
+    size_t *rep;      /* rep[i]: first event of evs[i]'s (coupon, user) */
+    long long *exist; /* existing user ids of the current coupon, sorted */
     size_t nexist;
     sink_row_t *rows;
 };
 
-static const char *const outcome_names[] = {"inserted", "duplicate",
-                                            "over_quantity", "unknown_coupon"};
+static const char *const outcome_names[] = { "inserted", "duplicate",
+                                             "over_quantity",
+                                             "unknown_coupon" };
 
 const char *sink_outcome_name(sink_outcome_t o)
 {
@@ -84,8 +85,8 @@ static MYSQL_STMT *stmt_prepare(db_t *db, const char *sql)
 
 static void sink_drop(sink_t *s)
 {
-    MYSQL_STMT **sts[] = {&s->st_lock, &s->st_exist, &s->st_insert,
-                          &s->st_update};
+    MYSQL_STMT **sts[] = { &s->st_lock, &s->st_exist, &s->st_insert,
+                           &s->st_update };
     size_t i;
 
     for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
@@ -167,7 +168,7 @@ static char *exist_sql_new(void)
 {
     static const char head[] = "SELECT user_id FROM coupon_issues WHERE "
                                "coupon_id = ? AND user_id IN (";
-    size_t len = sizeof(head) + 2 * SINK_EXIST_CHUNK + 2;
+    size_t len = sizeof(head) + (size_t)2 * SINK_EXIST_CHUNK + 2;
     char *sql = malloc(len), *p;
     size_t i;
 
@@ -445,8 +446,8 @@ static int user_exists(const sink_t *s, long long uid)
 
 /* Decides each event of one coupon (grp: its events in seq order) given
  * what is left (-1 = unlimited); fills s->rows with the new rows. */
-static size_t decide(sink_t *s, const event_t *evs, const size_t *grp,
-                     size_t n, long long left, sink_outcome_t *out)
+static size_t decide(sink_t *s, const event_t *evs, const size_t *grp, size_t n,
+                     long long left, sink_outcome_t *out)
 {
     size_t k, nrows = 0;
 
@@ -506,9 +507,9 @@ static int apply_coupon(sink_t *s, const event_t *evs, const size_t *grp,
                         size_t n, sink_outcome_t *out)
 {
     unsigned long long affected;
-    long long left;
+    long long left = 0;
     size_t k, nrows;
-    int found, fast;
+    int found = 0, fast;
 
     if (lock_coupon(s, evs[grp[0]].coupon_id, &found, &left) != 0)
         return -1;

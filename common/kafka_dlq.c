@@ -22,8 +22,7 @@ struct kafka_dlq {
     char err[512]; /* first delivery error of the current call */
 };
 
-static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                      void *opaque)
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     kafka_dlq_t *d = opaque;
 
@@ -39,12 +38,13 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                  rd_kafka_err2str(m->err));
 }
 
-kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic,
-                           char *errstr, size_t n)
+kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic, char *errstr,
+                           size_t n)
 {
     static const char *const defaults[] = {
-        "enable.idempotence", "true", "acks", "all", "linger.ms", "5",
-        "socket.nagle.disable", "true", NULL};
+        "enable.idempotence",   "true", "acks", "all", "linger.ms", "5",
+        "socket.nagle.disable", "true", NULL
+    };
     kafka_dlq_t *d = calloc(1, sizeof(*d));
     rd_kafka_conf_t *kc = NULL;
 
@@ -105,7 +105,8 @@ static rd_kafka_resp_err_t dlq_produce(kafka_dlq_t *d, const kafka_dlq_msg_t *m)
     snprintf(part, sizeof(part), "%" PRId32, m->source_partition);
     snprintf(off, sizeof(off), "%" PRId64, m->source_offset);
     return rd_kafka_producev(
-        d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        d->rk, RD_KAFKA_V_TOPIC(d->topic),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(m->key, m->key_len),
         RD_KAFKA_V_VALUE((void *)m->value, m->len),
         RD_KAFKA_V_HEADER("reason", m->reason, -1),

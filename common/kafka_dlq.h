@@ -39,8 +39,8 @@ typedef struct kafka_dlq_msg {
 
 /* A producer for topic's DLQ ("<topic>.dlq"), configured from cfg (--kafka,
  * -X). NULL with errstr on failure. */
-kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic,
-                           char *errstr, size_t n);
+kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic, char *errstr,
+                           size_t n);
 void kafka_dlq_destroy(kafka_dlq_t *d); /* NULL is a no-op; flushes 5 s */
 
 const char *kafka_dlq_topic_name(const kafka_dlq_t *d);

@@ -31,26 +31,28 @@
 typedef struct sink sink_t;
 
 typedef enum {
-    SINK_INSERTED = 0,   /* a new row; issued_quantity counted it */
-    SINK_DUPLICATE,      /* the row already existed (or same user earlier
-                            in this batch): nothing to do */
-    SINK_OVER_QUANTITY,  /* no quantity left: not inserted -> DLQ */
-    SINK_UNKNOWN_COUPON  /* no such coupon -> DLQ */
+    SINK_INSERTED = 0,  /* a new row; issued_quantity counted it */
+    SINK_DUPLICATE,     /* the row already existed (or same user earlier
+                           in this batch): nothing to do */
+    SINK_OVER_QUANTITY, /* no quantity left: not inserted -> DLQ */
+    SINK_UNKNOWN_COUPON /* no such coupon -> DLQ */
 } sink_outcome_t;
 
 /* sink_apply() results. */
-#define SINK_OK            0
-#define SINK_ERR_TRANSIENT (-1) /* rolled back: retry the same events (after
-                                   a backoff, and db_reconnect()) */
-#define SINK_ERR_PERMANENT (-2) /* rolled back: retrying the same events
-                                   will fail the same way */
+#define SINK_OK 0
+#define SINK_ERR_TRANSIENT                                                     \
+    (-1) /* rolled back: retry the same events (after                          \
+            a backoff, and db_reconnect()) */
+#define SINK_ERR_PERMANENT                                                     \
+    (-2) /* rolled back: retrying the same events                              \
+            will fail the same way */
 
 /* "inserted", "duplicate", "over_quantity", "unknown_coupon": the last two
  * are also the DLQ `reason` header values. */
 const char *sink_outcome_name(sink_outcome_t o);
 
 sink_t *sink_new(db_t *db, char *errstr, size_t n); /* db is borrowed */
-void sink_free(sink_t *s); /* NULL is a no-op */
+void sink_free(sink_t *s);                          /* NULL is a no-op */
 
 /* Applies evs[0..n) in one transaction. On SINK_OK the transaction
  * committed and out[i] says what happened to evs[i]; otherwise nothing

@@ -14,8 +14,7 @@ typedef struct backoff {
     uint64_t rng;     /* xorshift state, never 0 */
 } backoff_t;
 
-void backoff_init(backoff_t *b, int64_t base_ms, int64_t max_ms,
-                  uint64_t seed);
+void backoff_init(backoff_t *b, int64_t base_ms, int64_t max_ms, uint64_t seed);
 int64_t backoff_next(backoff_t *b); /* the next delay, in ms */
 void backoff_reset(backoff_t *b);   /* after a success */
 

@@ -64,7 +64,7 @@ static void write_all(int fd, const char *p, size_t len)
 
 static void serve_one(metrics_http_t *h, int c)
 {
-    struct timeval tv = {2, 0};
+    struct timeval tv = { 2, 0 };
     char req[1024], head[256];
     char *body = NULL;
     const char *status = "404 Not Found", *type = "text/plain";
@@ -97,7 +97,7 @@ static void serve_one(metrics_http_t *h, int c)
 static void *http_main(void *arg)
 {
     metrics_http_t *h = arg;
-    struct pollfd pfd = {h->fd, POLLIN, 0};
+    struct pollfd pfd = { h->fd, POLLIN, 0 };
 
     while (!atomic_load(&h->stop)) {
         int c;
@@ -113,8 +113,8 @@ static void *http_main(void *arg)
     return NULL;
 }
 
-metrics_http_t *metrics_http_start(metrics_t *m, const char *addr,
-                                   char *errstr, size_t n)
+metrics_http_t *metrics_http_start(metrics_t *m, const char *addr, char *errstr,
+                                   size_t n)
 {
     metrics_http_t *h = calloc(1, sizeof(*h));
     struct sockaddr_in sa;
@@ -133,8 +133,7 @@ metrics_http_t *metrics_http_start(metrics_t *m, const char *addr,
         setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         listen(h->fd, 16) != 0) {
-        snprintf(errstr, n, "--metrics-listen %s: %s", addr,
-                 strerror(errno));
+        snprintf(errstr, n, "--metrics-listen %s: %s", addr, strerror(errno));
         goto err;
     }
     if (pthread_create(&h->thread, NULL, http_main, h) != 0) {

@@ -68,8 +68,8 @@ static void persist_disconnect(persist_t *p)
 }
 
 /* One command with its reply; -1 with errstr. */
-static int persist_cmd(persist_t *p, int argc, const char **argv,
-                       char *errstr, size_t errn)
+static int persist_cmd(persist_t *p, int argc, const char **argv, char *errstr,
+                       size_t errn)
 {
     redisReply *r = redisCommandArgv(p->c, argc, argv, NULL);
     int rc = 0;
@@ -86,10 +86,11 @@ static int persist_cmd(persist_t *p, int argc, const char **argv,
 
 static int persist_connect(persist_t *p, char *errstr, size_t errn)
 {
-    struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
+    struct timeval tv = { p->timeout_ms / 1000,
+                          (suseconds_t)(p->timeout_ms % 1000) * 1000 };
     char db[16];
-    const char *auth[] = {"AUTH", p->url.password};
-    const char *sel[] = {"SELECT", db};
+    const char *auth[] = { "AUTH", p->url.password };
+    const char *sel[] = { "SELECT", db };
 
     if (p->c != NULL)
         return 0;

@@ -35,7 +35,7 @@
 #define WORKER_POLL_MS        100
 #define WORKER_DLQ_TIMEOUT_MS 10000
 #define WORKER_BACKOFF_BASE   50
-#define WORKER_CONNECT_TRIES  30 /* MySQL at start-up, one a second */
+#define WORKER_CONNECT_TRIES  30         /* MySQL at start-up, one a second */
 #define WORKER_DB_ERROR       "db_error" /* DLQ reason: the row is refused */
 
 const cfg_opt_t worker_options[] = {
@@ -43,19 +43,20 @@ const cfg_opt_t worker_options[] = {
     CFG_OPT_TOPIC,
     CFG_OPT_MYSQL,
     CFG_OPT_REDIS,
-    {"group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",
-     "Kafka consumer group"},
-    {"batch-size", "COUPONQ_BATCH_SIZE", CFG_INT, 1, 100000, "2000",
-     "most events in one MySQL transaction"},
-    {"batch-ms", "COUPONQ_BATCH_MS", CFG_INT, 1, 60000, "100",
-     "longest a batch waits to fill, in ms"},
-    {"retry-max-ms", "COUPONQ_RETRY_MAX_MS", CFG_INT, 100, 600000, "5000",
-     "cap of the backoff between retries of a failed batch, in ms"},
-    {"metrics-listen", "COUPONQ_WORKER_METRICS", CFG_STR, 0, 0,
-     "127.0.0.1:9464", "address of GET /metrics, host:port (\"off\": none)"},
+    { "group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",
+      "Kafka consumer group" },
+    { "batch-size", "COUPONQ_BATCH_SIZE", CFG_INT, 1, 100000, "2000",
+      "most events in one MySQL transaction" },
+    { "batch-ms", "COUPONQ_BATCH_MS", CFG_INT, 1, 60000, "100",
+      "longest a batch waits to fill, in ms" },
+    { "retry-max-ms", "COUPONQ_RETRY_MAX_MS", CFG_INT, 100, 600000, "5000",
+      "cap of the backoff between retries of a failed batch, in ms" },
+    { "metrics-listen", "COUPONQ_WORKER_METRICS", CFG_STR, 0, 0,
+      "127.0.0.1:9464", "address of GET /metrics, host:port (\"off\": none)" },
     CFG_OPT_LOG_LEVEL,
 };
-const size_t worker_noptions = sizeof(worker_options) / sizeof(worker_options[0]);
+const size_t worker_noptions =
+    sizeof(worker_options) / sizeof(worker_options[0]);
 
 enum { DLQ_REASONS = 11 }; /* event reasons 1..7, 2 outcomes, db_error */
 
@@ -83,16 +84,16 @@ struct worker {
     batch_t *batch; /* the open batch */
     batch_t *carry; /* polled while the open batch was being retried */
     backoff_t backoff;
-    int retrying;   /* assignment paused, open batch failed at least once */
-    int applied;    /* the open batch's rows are committed (DLQ pending) */
-    int db_failed;  /* last failure was MySQL's: reconnect before retry */
+    int retrying;  /* assignment paused, open batch failed at least once */
+    int applied;   /* the open batch's rows are committed (DLQ pending) */
+    int db_failed; /* last failure was MySQL's: reconnect before retry */
     int fatal;
     volatile sig_atomic_t stop;
     int64_t lag_ms; /* last lag update */
     /* Scratch for one flush, sized to the batch. */
     size_t scap;
     event_t *evs;
-    size_t *idx;     /* evs[k] is batch item idx[k] */
+    size_t *idx; /* evs[k] is batch item idx[k] */
     sink_outcome_t *out;
     unsigned char *bad; /* evs[k] refused by MySQL on its own */
     size_t *keep;       /* events whose row exists, for Redis */
@@ -117,8 +118,8 @@ static void free_msg(void *msg)
 
 /* ------------------------------------------------------------ metrics */
 
-static const double batch_size_bounds[] = {1,    10,   50,   100,  250,  500,
-                                           1000, 2000, 5000, 10000, 50000};
+static const double batch_size_bounds[] = { 1,    10,   50,   100,   250,  500,
+                                            1000, 2000, 5000, 10000, 50000 };
 
 static int metrics_setup(worker_t *w)
 {
@@ -126,7 +127,7 @@ static int metrics_setup(worker_t *w)
     char labels[64];
     int i;
 
-#define C(field, name, help) \
+#define C(field, name, help)                                                   \
     x->field = metrics_counter(w->m, "couponq_worker_" name, help, NULL)
     C(events, "events_total", "Messages consumed");
     C(inserted, "rows_inserted_total", "Rows inserted into coupon_issues");
@@ -137,16 +138,16 @@ static int metrics_setup(worker_t *w)
     C(persist_failures, "persist_failures_total",
       "Batches whose Redis persisted-set update failed");
 #undef C
-    x->lag = metrics_gauge(w->m, "couponq_worker_consumer_lag",
-                           "Messages behind the log end, assigned partitions",
-                           NULL);
+    x->lag =
+        metrics_gauge(w->m, "couponq_worker_consumer_lag",
+                      "Messages behind the log end, assigned partitions", NULL);
     x->batch_size = metrics_histogram(
         w->m, "couponq_worker_batch_size", "Messages per batch", NULL,
         batch_size_bounds, sizeof(batch_size_bounds) / sizeof(double));
-    x->batch_seconds = metrics_histogram(
-        w->m, "couponq_worker_batch_seconds",
-        "Time from flush start to offsets committed", NULL,
-        metrics_latency_bounds, metrics_latency_nbounds);
+    x->batch_seconds =
+        metrics_histogram(w->m, "couponq_worker_batch_seconds",
+                          "Time from flush start to offsets committed", NULL,
+                          metrics_latency_bounds, metrics_latency_nbounds);
     for (i = 0; i < DLQ_REASONS; i++) {
         x->dlq_name[i] = i < 7    ? event_reason_name((event_reason_t)(i + 1))
                          : i == 7 ? sink_outcome_name(SINK_OVER_QUANTITY)
@@ -237,8 +238,8 @@ static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
         w->fatal = 1;
         return;
     }
-    it->reason = event_decode(m->payload, m->len, &it->ev, it->why,
-                              sizeof(it->why));
+    it->reason =
+        event_decode(m->payload, m->len, &it->ev, it->why, sizeof(it->why));
 }
 
 static int scratch_grow(worker_t *w, size_t n)
@@ -280,9 +281,9 @@ static int apply_singly(worker_t *w, size_t ne)
         if (rc == SINK_ERR_TRANSIENT)
             return rc;
         if (rc == SINK_ERR_PERMANENT) {
-            LOG(LL_ERROR, "msg=\"event refused by mysql\" event_id=%s "
-                          "coupon_id=%" PRId64 " user_id=%" PRId64
-                          " error=\"%s\"",
+            LOG(LL_ERROR,
+                "msg=\"event refused by mysql\" event_id=%s "
+                "coupon_id=%" PRId64 " user_id=%" PRId64 " error=\"%s\"",
                 w->evs[k].event_id, w->evs[k].coupon_id, w->evs[k].user_id,
                 err);
             w->bad[k] = 1;
@@ -302,8 +303,9 @@ static int apply_events(worker_t *w, size_t ne)
     memset(w->bad, 0, ne);
     rc = sink_apply(w->sink, w->evs, ne, w->out, err, sizeof(err));
     if (rc == SINK_ERR_PERMANENT) {
-        LOG(LL_ERROR, "msg=\"batch refused by mysql, applying one by one\" "
-                      "error=\"%s\"",
+        LOG(LL_ERROR,
+            "msg=\"batch refused by mysql, applying one by one\" "
+            "error=\"%s\"",
             err);
         rc = apply_singly(w, ne);
     }
@@ -360,8 +362,9 @@ static int send_dlq(worker_t *w, size_t ne)
         return 0;
     if (kafka_dlq_send(w->dlq, w->dlqm, nd, WORKER_DLQ_TIMEOUT_MS, err,
                        sizeof(err)) != 0) {
-        LOG(LL_WARN, "msg=\"dlq produce failed, will retry\" n=%zu "
-                     "error=\"%s\"",
+        LOG(LL_WARN,
+            "msg=\"dlq produce failed, will retry\" n=%zu "
+            "error=\"%s\"",
             nd, err);
         return -1;
     }
@@ -410,8 +413,7 @@ static void record_persisted(worker_t *w, size_t ne)
     }
     metric_add(w->mx.inserted, (double)ins);
     metric_add(w->mx.duplicates, (double)dup);
-    if (persist_record(w->persist, w->evs, w->keep, nk, err, sizeof(err)) <
-        0) {
+    if (persist_record(w->persist, w->evs, w->keep, nk, err, sizeof(err)) < 0) {
         LOG(LL_WARN, "msg=\"persisted set update failed\" error=\"%s\"", err);
         metric_inc(w->mx.persist_failures);
     }
@@ -478,9 +480,8 @@ static void wait_polling(worker_t *w, int64_t ms)
     rd_kafka_message_t *m;
 
     while ((left = end - now_ms()) > 0 && !w->fatal) {
-        m = rd_kafka_consumer_poll(w->rk, left < WORKER_POLL_MS
-                                              ? (int)left
-                                              : WORKER_POLL_MS);
+        m = rd_kafka_consumer_poll(
+            w->rk, left < WORKER_POLL_MS ? (int)left : WORKER_POLL_MS);
         if (m != NULL)
             take_msg(w, w->carry, m);
     }
@@ -522,15 +523,16 @@ static void drop_partitions(worker_t *w,
     int i;
 
     for (i = 0; i < parts->cnt; i++) {
-        dropped += batch_drop_partition(w->batch, parts->elems[i].partition,
-                                        free_msg);
-        dropped += batch_drop_partition(w->carry, parts->elems[i].partition,
-                                        free_msg);
+        dropped +=
+            batch_drop_partition(w->batch, parts->elems[i].partition, free_msg);
+        dropped +=
+            batch_drop_partition(w->carry, parts->elems[i].partition, free_msg);
     }
     if (dropped > 0) {
         w->applied = 0; /* the batch changed: apply it again (idempotent) */
-        LOG(LL_WARN, "msg=\"dropped uncommitted messages of revoked "
-                     "partitions; their next owner replays them\" n=%zu",
+        LOG(LL_WARN,
+            "msg=\"dropped uncommitted messages of revoked "
+            "partitions; their next owner replays them\" n=%zu",
             dropped);
     }
 }
@@ -540,8 +542,8 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
 {
     int lost = rd_kafka_assignment_lost(w->rk);
 
-    LOG(LL_INFO, "msg=\"partitions revoked\" n=%d lost=%d open=%zu",
-        parts->cnt, lost, batch_len(w->batch));
+    LOG(LL_INFO, "msg=\"partitions revoked\" n=%d lost=%d open=%zu", parts->cnt,
+        lost, batch_len(w->batch));
     /* Finish what we hold for these partitions while they are still ours;
      * a batch already failing is not retried here (no polling allowed in a
      * callback): its next owner replays those messages. */
@@ -591,13 +593,14 @@ int worker_run(worker_t *w)
     int64_t wait;
     int timeout;
 
-    LOG(LL_INFO, "msg=\"consuming\" topic=%s group=%s batch_size=%zu "
-                 "batch_ms=%" PRId64,
+    LOG(LL_INFO,
+        "msg=\"consuming\" topic=%s group=%s batch_size=%zu "
+        "batch_ms=%" PRId64,
         w->topic, config_str(w->cfg, "group"), w->batch_size, w->batch_ms);
     while (!w->stop && !w->fatal) {
         wait = batch_wait_ms(w->batch, w->batch_ms, now_ms());
-        timeout = wait < 0 || wait > WORKER_POLL_MS ? WORKER_POLL_MS
-                                                    : (int)wait;
+        timeout =
+            wait < 0 || wait > WORKER_POLL_MS ? WORKER_POLL_MS : (int)wait;
         m = rd_kafka_consumer_poll(w->rk, timeout);
         if (m != NULL)
             take_msg(w, w->batch, m);
@@ -642,6 +645,7 @@ static db_t *connect_mysql(const char *url, char *errstr, size_t n)
 
 static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
 {
+    /* clang-format off */
     const char *defaults[] = {
         "group.id", config_str(w->cfg, "group"),
         "partition.assignment.strategy", "cooperative-sticky",
@@ -655,6 +659,7 @@ static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
         "socket.nagle.disable", "true",
         "client.id", "couponq-worker",
         NULL};
+    /* clang-format on */
     rd_kafka_conf_t *kc = kafka_conf_new(w->cfg, defaults, errstr, n);
     rd_kafka_topic_partition_list_t *sub;
     rd_kafka_resp_err_t e;

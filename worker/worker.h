@@ -27,7 +27,7 @@ worker_t *worker_new(const config_t *cfg, char *errstr, size_t n);
 /* Runs until worker_stop(): then finishes and commits the open batch and
  * leaves the group. 0 on a clean stop, -1 on a fatal consumer error. */
 int worker_run(worker_t *w);
-void worker_stop(worker_t *w); /* async-signal-safe: only sets a flag */
+void worker_stop(worker_t *w);    /* async-signal-safe: only sets a flag */
 void worker_destroy(worker_t *w); /* NULL is a no-op */
 
 #endif
