@@ -44,7 +44,7 @@ die() {
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
-stack() { "$ROOT/scripts/stack" "$@" >>"$WORK/stack.log" 2>&1; }
+stack() { "$ROOT/scripts/stack" "$@" >>"$WORK/stack.log" 2>&1 9>&-; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(round($(now) - $1, 1))"; }
 
@@ -131,7 +131,7 @@ TOPIC=""
 API_PORT=""
 new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
-  "$ROOT/scripts/stack" topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 || die "cannot create topic $TOPIC"
+  "$ROOT/scripts/stack" topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 9>&- || die "cannot create topic $TOPIC"
   export COUPONQ_TOPIC=$TOPIC
   # Its own consumer group; workers serve no /metrics (several per host).
   export COUPONQ_GROUP="faults.$SCENARIO.$(date +%s%N)"
