@@ -1,21 +1,25 @@
 /* db_sink.c -- decoded events -> one MySQL transaction. See sink.h.
  *
- * Per coupon of the batch, inside one transaction:
+ * Exact path (apply_exact), per coupon of the batch, in one transaction:
  *   SELECT total_quantity, issued_quantity ... FOR UPDATE   (lock + budget)
  *   SELECT user_id ... WHERE coupon_id=? AND user_id IN (...) (who exists)
  *   INSERT ... ON DUPLICATE KEY UPDATE id=id                 (array-bound)
  *   UPDATE coupons SET issued_quantity = issued_quantity + ?
- * then one COMMIT. Every writer of coupon_issues locks the coupon row first,
- * so under that lock the existence check is exact; the INSERT's affected-rows
- * count (1 per new row, 0 per untouched duplicate) double-checks it, and a
- * mismatch rolls back as a transient error instead of miscounting. The
- * session runs READ COMMITTED so each statement sees the latest commits.
+ * then one COMMIT. Rows are counted only under the coupon lock; the
+ * INSERT's affected-rows count (1 per new row, 0 per untouched duplicate)
+ * must match what the existence check predicted, and a mismatch rolls back
+ * as a transient error instead of miscounting. The session runs READ
+ * COMMITTED so each statement sees the latest commits.
  *
- * Fast path: when a coupon has room for every user of the batch, no outcome
- * depends on which rows exist, so the existence query is skipped and the
- * affected-rows count alone must equal the rows attempted. If it does not
- * (a replay: some rows existed), the call rolls back and runs again with
- * the existence query. Fresh traffic pays one query less per coupon. */
+ * Optimistic path (apply_optimistic): when a coupon has room for every user
+ * of the batch, no outcome depends on which rows exist, so rows go in first,
+ * without the existence query and without the coupon lock; the lock is
+ * taken only to re-check the room and count. If the affected-rows count or
+ * the re-check disagrees (a replay, or the coupon nearly sold out), the
+ * whole call rolls back and runs again on the exact path above. A writer
+ * that inserts before locking can only make an exact writer wait or
+ * deadlock (a transient error, retried), never miscount: rows are counted
+ * only under the lock. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +43,11 @@ typedef struct sink_row { /* one coupon_issues row, row-wise array binding */
 struct sink {
     db_t *db;
     MYSQL *prepared_on; /* connection the statements belong to, or NULL */
-    MYSQL_STMT *st_lock, *st_exist, *st_insert, *st_update;
+    MYSQL_STMT *st_peek, *st_lock, *st_exist, *st_insert, *st_update;
     char *exist_sql;
     int bulk;           /* the server executes array-bound statements */
     int mismatch;       /* last error: affected rows disagreed (transient) */
-    int fast;           /* this attempt skips the existence query */
+    int fast;           /* this attempt takes the optimistic path */
     long long p_coupon; /* bound parameters of st_lock/st_exist/st_update */
     long long p_count;
     long long p_ids[SINK_EXIST_CHUNK];
@@ -85,8 +89,8 @@ static MYSQL_STMT *stmt_prepare(db_t *db, const char *sql)
 
 static void sink_drop(sink_t *s)
 {
-    MYSQL_STMT **sts[] = { &s->st_lock, &s->st_exist, &s->st_insert,
-                           &s->st_update };
+    MYSQL_STMT **sts[] = { &s->st_peek, &s->st_lock, &s->st_exist,
+                           &s->st_insert, &s->st_update };
     size_t i;
 
     for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
@@ -113,6 +117,8 @@ static int sink_bind_fixed(sink_t *s)
     bind_ll(&p[0], &s->p_coupon);
     if (mysql_stmt_bind_param(s->st_lock, p) != 0)
         return db_stmt_fail(s->db, s->st_lock);
+    if (mysql_stmt_bind_param(s->st_peek, p) != 0)
+        return db_stmt_fail(s->db, s->st_peek);
     for (i = 0; i < SINK_EXIST_CHUNK; i++)
         bind_ll(&p[i + 1], &s->p_ids[i]);
     if (mysql_stmt_bind_param(s->st_exist, p) != 0)
@@ -138,7 +144,11 @@ static int sink_prepare(sink_t *s)
         return -1;
     s->st_lock = stmt_prepare(db, "SELECT total_quantity, issued_quantity "
                                   "FROM coupons WHERE id = ? FOR UPDATE");
-    s->st_exist = s->st_lock ? stmt_prepare(db, s->exist_sql) : NULL;
+    s->st_peek = s->st_lock ? stmt_prepare(db, "SELECT total_quantity, "
+                                               "issued_quantity FROM coupons "
+                                               "WHERE id = ?")
+                            : NULL;
+    s->st_exist = s->st_peek ? stmt_prepare(db, s->exist_sql) : NULL;
     s->st_insert =
         s->st_exist
             ? stmt_prepare(db, "INSERT INTO coupon_issues (coupon_id, "
@@ -300,9 +310,10 @@ static void mark_reps(sink_t *s, const event_t *evs, const size_t *grp,
 
 /* ------------------------------------------------------------ statements */
 
-/* Locks the coupon row. *found = 0 when there is none; *left = -1 when the
- * coupon is unlimited, else what is left of its total. */
-static int lock_coupon(sink_t *s, int64_t coupon_id, int *found,
+/* Reads the coupon row with st (st_lock: and locks it). *found = 0 when
+ * there is none; *left = -1 when the coupon is unlimited, else what is left
+ * of its total. */
+static int read_coupon(sink_t *s, MYSQL_STMT *st, int64_t coupon_id, int *found,
                        long long *left)
 {
     long long total = 0, issued = 0;
@@ -311,18 +322,17 @@ static int lock_coupon(sink_t *s, int64_t coupon_id, int *found,
     int rc;
 
     s->p_coupon = coupon_id;
-    if (mysql_stmt_execute(s->st_lock) != 0 ||
-        mysql_stmt_store_result(s->st_lock) != 0)
-        return db_stmt_fail(s->db, s->st_lock);
+    if (mysql_stmt_execute(st) != 0 || mysql_stmt_store_result(st) != 0)
+        return db_stmt_fail(s->db, st);
     bind_ll(&r[0], &total);
     r[0].is_null = &total_null;
     bind_ll(&r[1], &issued);
-    if (mysql_stmt_bind_result(s->st_lock, r) != 0)
-        return db_stmt_fail(s->db, s->st_lock);
-    rc = mysql_stmt_fetch(s->st_lock);
-    mysql_stmt_free_result(s->st_lock);
+    if (mysql_stmt_bind_result(st, r) != 0)
+        return db_stmt_fail(s->db, st);
+    rc = mysql_stmt_fetch(st);
+    mysql_stmt_free_result(st);
     if (rc == 1)
-        return db_stmt_fail(s->db, s->st_lock);
+        return db_stmt_fail(s->db, st);
     *found = rc != MYSQL_NO_DATA;
     if (total_null)
         *left = -1;
@@ -499,19 +509,37 @@ static int room_for_all(const sink_t *s, const size_t *grp, size_t n,
     return (long long)users <= left;
 }
 
-/* One coupon's share of the transaction: grp = its events in seq order.
- * Fast path (s->fast): when there is room for everyone, insert without
- * asking which rows exist; the affected-rows count proves there was no
- * duplicate, or sends the whole call down the exact path (SINK_SLOW). */
-static int apply_coupon(sink_t *s, const event_t *evs, const size_t *grp,
-                        size_t n, sink_outcome_t *out)
+/* Adds the inserted rows to the coupon's count, checking the server's
+ * affected-rows count first. */
+static int count_rows(sink_t *s, int64_t coupon_id, size_t nrows,
+                      unsigned long long affected)
 {
+    if (affected != nrows) {
+        /* Someone wrote this coupon's rows without its lock: our count
+         * would be wrong. Roll back; the retry sees their rows. */
+        s->mismatch = 1;
+        return db_failf(s->db,
+                        "sink: coupon %lld: inserted %llu rows, expected %zu",
+                        (long long)coupon_id, affected, nrows);
+    }
+    s->p_coupon = coupon_id;
+    s->p_count = (long long)nrows;
+    if (mysql_stmt_execute(s->st_update) != 0)
+        return db_stmt_fail(s->db, s->st_update);
+    return 0;
+}
+
+/* Exact path: lock the coupon, ask which rows exist, decide, insert. */
+static int apply_exact(sink_t *s, const event_t *evs, const size_t *grp,
+                       size_t n, sink_outcome_t *out)
+{
+    int64_t cid = evs[grp[0]].coupon_id;
     unsigned long long affected;
     long long left = 0;
     size_t k, nrows;
-    int found = 0, fast;
+    int found = 0;
 
-    if (lock_coupon(s, evs[grp[0]].coupon_id, &found, &left) != 0)
+    if (read_coupon(s, s->st_lock, cid, &found, &left) != 0)
         return -1;
     if (!found) {
         for (k = 0; k < n; k++)
@@ -519,30 +547,54 @@ static int apply_coupon(sink_t *s, const event_t *evs, const size_t *grp,
         return 0;
     }
     mark_reps(s, evs, grp, n);
-    fast = s->fast && room_for_all(s, grp, n, left);
-    s->nexist = 0;
-    if (!fast && load_existing(s, evs, grp, n) != 0)
+    if (load_existing(s, evs, grp, n) != 0)
         return -1;
     nrows = decide(s, evs, grp, n, left, out);
     if (nrows == 0)
         return 0;
     if (insert_rows(s, nrows, &affected) != 0)
         return -1;
-    if (fast && affected != nrows)
-        return SINK_SLOW; /* some rows existed: redo it exactly */
-    if (affected != nrows) {
-        /* Someone wrote this coupon's rows without its lock: our count
-         * would be wrong. Roll back; the retry sees their rows. */
-        s->mismatch = 1;
-        return db_failf(s->db,
-                        "sink: coupon %lld: inserted %llu rows, expected %zu",
-                        (long long)evs[grp[0]].coupon_id, affected, nrows);
-    }
-    s->p_coupon = evs[grp[0]].coupon_id;
-    s->p_count = (long long)nrows;
-    if (mysql_stmt_execute(s->st_update) != 0)
-        return db_stmt_fail(s->db, s->st_update);
-    return 0;
+    return count_rows(s, cid, nrows, affected);
+}
+
+/* Optimistic path, for fresh traffic: when an unlocked read shows room for
+ * every user, insert first and take the coupon lock only to count, so
+ * workers of one hot coupon insert in parallel and serialize only on the
+ * count and the commit. The affected-rows count must show that every row
+ * is new, and the locked re-read that the room is still there; otherwise
+ * SINK_SLOW sends the whole call down the exact path. */
+static int apply_optimistic(sink_t *s, const event_t *evs, const size_t *grp,
+                            size_t n, sink_outcome_t *out)
+{
+    int64_t cid = evs[grp[0]].coupon_id;
+    unsigned long long affected;
+    long long left = 0;
+    size_t nrows;
+    int found = 0;
+
+    if (read_coupon(s, s->st_peek, cid, &found, &left) != 0)
+        return -1;
+    mark_reps(s, evs, grp, n);
+    if (!found || !room_for_all(s, grp, n, left))
+        return SINK_SLOW;
+    s->nexist = 0;
+    nrows = decide(s, evs, grp, n, -1, out);
+    if (insert_rows(s, nrows, &affected) != 0)
+        return -1;
+    if (affected != nrows)
+        return SINK_SLOW; /* some rows existed (a replay) */
+    if (read_coupon(s, s->st_lock, cid, &found, &left) != 0)
+        return -1;
+    if (!found || (left >= 0 && (size_t)left < nrows))
+        return SINK_SLOW; /* someone took the room meanwhile */
+    return count_rows(s, cid, nrows, affected);
+}
+
+static int apply_coupon(sink_t *s, const event_t *evs, const size_t *grp,
+                        size_t n, sink_outcome_t *out)
+{
+    return s->fast ? apply_optimistic(s, evs, grp, n, out)
+                   : apply_exact(s, evs, grp, n, out);
 }
 
 static int apply_all(sink_t *s, const event_t *evs, size_t n,
