@@ -60,6 +60,10 @@ assert_eq 100 "$(j .distinct_users)" "dup: distinct users of a pool of 100"
 assert_eq 1000 "$(wc -l <"$TEST_TMP/dup.accepted")" "dup: accepted file lines"
 assert_eq 100 "$(awk '{print $2}' "$TEST_TMP/dup.accepted" | sort -u | wc -l)" "dup: users in accepted file"
 
+run zipf --target "127.0.0.1:$port" --requests 2000 --users zipf --user-pool 50 --zipf-s 1.2
+assert_counts_add_up zipf
+assert_eq true "$(j '.distinct_users > 10 and .distinct_users <= 50')" "zipf: distinct users within the pool"
+
 # ---- refusals: not loopback, unbounded, nobody listening
 set +e
 "$BENCH" --target 10.1.2.3:80 --requests 1 >/dev/null 2>"$TEST_TMP/e1"
@@ -91,6 +95,15 @@ if [[ -x $COUPONQ_BUILD/couponq-classic ]]; then
   assert_eq 270 "$(j '(.status."409" // 0) + (.status."410" // 0)')" "classic: 409 + 410"
   assert_eq 30 "$(sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id = $id")" "classic: rows"
   sql "DELETE FROM coupon_issues WHERE coupon_id = $id; DELETE FROM coupons WHERE id = $id"
+  # --coupons 2: requests alternate between coupon and coupon+1.
+  coupon_create_raw "$((id + 1))" 10
+  coupon_create_raw "$((id + 2))" 10
+  run classic2 --target "127.0.0.1:$cport" --coupon "$((id + 1))" --coupons 2 --requests 200 \
+    --connections 4 --users seq
+  assert_counts_add_up classic2
+  assert_eq 20 "$(j '.status."202"')" "classic, 2 coupons: 202s"
+  assert_eq "10 10" "$(sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id IN ($((id + 1)), $((id + 2))) GROUP BY coupon_id" | tr '\n' ' ' | sed 's/ $//')" "classic, 2 coupons: rows per coupon"
+  sql "DELETE FROM coupon_issues WHERE coupon_id IN ($((id + 1)), $((id + 2))); DELETE FROM coupons WHERE id IN ($((id + 1)), $((id + 2)))"
   log "classic: ok"
 else
   log "skipped: couponq-classic not built"
