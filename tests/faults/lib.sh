@@ -227,3 +227,31 @@ finish() {
   log "$1 (work dir $WORK)"
   [[ $1 == pass ]]
 }
+
+# wait_stable ID QUIET_S LIMIT_S -- until the row count has not changed for
+# QUIET_S seconds (a drain that cannot reach the admitted count, e.g. after
+# an api crash left admissions without events). Prints the seconds taken.
+wait_stable() {
+  local id=$1 quiet=$2 limit=$3 t0 last=-1 since rows
+  t0=$(now)
+  since=$t0
+  while :; do
+    rows=$(rows_of "$id" 2>/dev/null || echo -1)
+    if [[ $rows != "$last" ]]; then last=$rows; since=$(now); fi
+    if (($(printf '%.0f' "$(elapsed "$since")") >= quiet)); then elapsed "$t0"; return 0; fi
+    if (($(printf '%.0f' "$(elapsed "$t0")") > limit)); then elapsed "$t0"; return 1; fi
+    sleep 0.5
+  done
+}
+
+# first_202_after LOADPREFIX EPOCH -> seconds from EPOCH to the first second
+# of the load's timeline with a 202 (0.1 s resolution), or "never".
+first_202_after() {
+  python3 - "$1.json" "$2" <<'PY'
+import json, sys
+tl = json.load(open(sys.argv[1]))['timeline']
+t = float(sys.argv[2])
+hits = [s for s, ok, *_ in tl if ok > 0 and s + 0.1 > t]
+print(round(max(0.0, hits[0] - t), 1) if hits else 'never')
+PY
+}

@@ -9,7 +9,7 @@ requests/s. Writes the user ids that received a 202 to --accepted and the
 user ids of requests that were sent but got no answer (connection cut, e.g.
 the api was killed) to --unknown; a request whose connection could not even
 be opened was never sent and counts as `connect_error`. Prints one JSON line:
-counts by status and result, latencies, and a 1-second timeline of 202s and
+counts by status and result, latencies, and a 0.1-second timeline of 202s and
 503s that scenarios use to measure recovery. Bounded by --max-seconds.
 """
 import argparse
@@ -26,12 +26,12 @@ class Stats:
         self.accepted = set()
         self.unknown = set()
         self.lat = []
-        self.timeline = {}  # second -> [202s, 503s, other, errors]
+        self.timeline = {}  # 0.1 s bucket -> [202s, 503s, other, errors]
         self.sent = 0
         self.next = 0
 
     def tick(self, col):
-        sec = int(time.time())
+        sec = round(int(time.time() * 10) / 10, 1)
         row = self.timeline.setdefault(sec, [0, 0, 0, 0])
         row[col] += 1
 
