@@ -97,4 +97,28 @@ assert_contains "$M" "couponq_worker_duplicates_total 5" "duplicates after resta
 assert_eq 20 "$(rows "$B")" "rows of B after duplicate replays"
 assert_eq 20 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$B")" "issued_quantity of B after duplicates"
 assert_eq 9 "$(dlq | wc -l)" "DLQ entries after restart"
+kill -TERM "$BG_PID"
+wait "$BG_PID" || fail "worker2 did not exit 0 after SIGTERM"
+
+# SIGTERM with an open batch (a batch that would wait a minute to fill):
+# the worker writes it and commits before it exits.
+python3 "$GEN" "$B" 21 10 300 | produce
+start_bg worker3 "$WORKER" --topic "$T" --group "$GROUP" --batch-ms 60000 \
+  --batch-size 100000 --metrics-listen "127.0.0.1:$MPORT"
+W3=$BG_PID
+for ((i = 0; i < 150; i++)); do
+  M=$(curl -s "http://127.0.0.1:$MPORT/metrics" || true)
+  if [[ $M == *"couponq_worker_events_total 10"* ]]; then break; fi
+  sleep 0.2
+done
+assert_contains "$M" "couponq_worker_events_total 10" "events held in the open batch"
+assert_eq 20 "$(rows "$B")" "rows before SIGTERM (batch still open)"
+kill -TERM "$W3"
+rc=0
+wait "$W3" || rc=$?
+assert_eq 0 "$rc" "exit status after SIGTERM with an open batch"
+assert_eq 30 "$(rows "$B")" "rows after SIGTERM flushed the open batch"
+assert_eq 30 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$B")" "issued_quantity after SIGTERM"
+grep -q 'stopping: committing the open batch" open=10' "$TEST_TMP/worker3.log" ||
+  fail "worker3 did not report its open batch at stop"
 log PASS
