@@ -255,3 +255,14 @@ hits = [s for s, ok, *_ in tl if ok > 0 and s + 0.1 > t]
 print(round(max(0.0, hits[0] - t), 1) if hits else 'never')
 PY
 }
+
+# count_in LOADPREFIX COL FROM TO -> sum of a timeline column (0: 202s,
+# 1: 503s, 2: other answers, 3: errors) over buckets in [FROM, TO).
+count_in() {
+  python3 - "$1.json" "$2" "$3" "$4" <<'PY'
+import json, sys
+tl = json.load(open(sys.argv[1]))['timeline']
+col, a, b = int(sys.argv[2]) + 1, float(sys.argv[3]), float(sys.argv[4])
+print(sum(row[col] for row in tl if a <= row[0] < b))
+PY
+}
