@@ -257,12 +257,13 @@ PY
 }
 
 # count_in LOADPREFIX COL FROM TO -> sum of a timeline column (0: 202s,
-# 1: 503s, 2: other answers, 3: errors) over buckets in [FROM, TO).
+# 1: 503s, 2: other answers, 3: errors) over the 0.1 s buckets wholly
+# inside [FROM, TO].
 count_in() {
   python3 - "$1.json" "$2" "$3" "$4" <<'PY'
 import json, sys
 tl = json.load(open(sys.argv[1]))['timeline']
 col, a, b = int(sys.argv[2]) + 1, float(sys.argv[3]), float(sys.argv[4])
-print(sum(row[col] for row in tl if a <= row[0] < b))
+print(sum(row[col] for row in tl if a <= row[0] and row[0] + 0.1 <= b))
 PY
 }
