@@ -63,6 +63,7 @@ struct load {
     uv_poll_t due; /* timerfd armed at the next intended send time */
     int due_fd;
     uint64_t armed; /* ns since start the timerfd is armed for; 0 = none */
+    int slot_wait;  /* due requests found every connection busy */
     llhttp_settings_t settings;
     struct sockaddr_storage addr;
     conn_t *conns;
@@ -88,7 +89,9 @@ int load_result_init(load_result_t *r)
     r->latency = hist_new();
     r->service = hist_new();
     r->lag = hist_new();
-    if (r->latency == NULL || r->service == NULL || r->lag == NULL) {
+    r->timer_lag = hist_new();
+    if (r->latency == NULL || r->service == NULL || r->lag == NULL ||
+        r->timer_lag == NULL) {
         load_result_free(r);
         return -1;
     }
@@ -100,7 +103,8 @@ void load_result_free(load_result_t *r)
     hist_free(r->latency);
     hist_free(r->service);
     hist_free(r->lag);
-    r->latency = r->service = r->lag = NULL;
+    hist_free(r->timer_lag);
+    r->latency = r->service = r->lag = r->timer_lag = NULL;
 }
 
 uint64_t load_result_count(const load_result_t *r, const char *name)
@@ -228,8 +232,10 @@ static void conn_send(conn_t *c, uint64_t intended)
     l->inflight++;
     l->idx++;
     l->r->sent++;
-    if (o->open_loop)
+    if (o->open_loop) {
         hist_record(l->r->lag, p->sent - p->intended);
+        l->r->queued += (uint64_t)l->slot_wait;
+    }
     if (conn_write(c, req, (size_t)len) != 0)
         conn_fail(c);
 }
@@ -289,9 +295,14 @@ static void load_dispatch(load_t *l)
     uint64_t now = load_now(l);
     conn_t *c;
 
-    while (load_may_send(l) && l->free_slots > 0) {
+    while (load_may_send(l)) {
         if (arrival_peek(l->o->sched) > now) {
+            l->slot_wait = 0; /* caught up */
             load_arm(l);
+            break;
+        }
+        if (l->free_slots == 0) {
+            l->slot_wait = 1; /* the next answer sends it */
             break;
         }
         c = load_pick(l);
@@ -304,12 +315,15 @@ static void load_dispatch(load_t *l)
 static void on_due(uv_poll_t *p, int status, int events)
 {
     load_t *l = p->data;
-    uint64_t expirations;
+    uint64_t expirations, now;
 
     (void)status;
     (void)events;
     if (read(l->due_fd, &expirations, sizeof(expirations)) < 0)
         expirations = 0; /* EAGAIN: a re-arm raced the wake-up; harmless */
+    now = load_now(l);
+    if (l->armed != 0 && l->sending && now >= l->armed)
+        hist_record(l->r->timer_lag, now - l->armed);
     l->armed = 0;
     load_dispatch(l);
 }

@@ -51,6 +51,8 @@ typedef struct load_result {
     uint64_t sent, answered;
     uint64_t missed;      /* open loop: due but never sent */
     uint64_t unanswered;  /* in flight when the drain time ran out */
+    uint64_t queued;      /* open loop: sent late because every connection
+                           * was busy (the rest of the lag is the generator) */
     uint64_t sock_errors; /* requests lost to a reset or closed connection */
     uint64_t connects, connect_errors, parse_errors;
     uint64_t status[600]; /* [0] = answers with a code outside 100..599 */
@@ -63,7 +65,10 @@ typedef struct load_result {
     double last_202_s; /* first send to the last 202 (0: none) */
     hist_t *latency;   /* ns; open loop: from the intended time */
     hist_t *service;   /* ns; from the write of the request */
-    hist_t *lag;       /* ns; open loop: write time minus intended time */
+    hist_t *lag;       /* ns; open loop: write time minus intended time:
+                        * waiting for a free connection + generator lateness */
+    hist_t *timer_lag; /* ns; open loop: how late the generator woke up for a
+                        * due request (CPU starvation, not the server) */
 } load_result_t;
 
 int load_result_init(load_result_t *r);

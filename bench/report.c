@@ -3,8 +3,8 @@
  * Rates: `sent` is requests written per second of send phase; `achieved` is
  * answers per second from the first send to the last answer. In the open
  * loop `offered` is the configured rate; when achieved falls short of it, or
- * `missed` is not zero, the server (or the generator, see send lag) did not
- * keep up. */
+ * `missed` is not zero, the server (or the generator, see its wake-up lag) did
+ * not keep up. */
 #include <jansson.h>
 #include <stdlib.h>
 
@@ -66,10 +66,10 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
         fprintf(out, "  mode      closed loop (max throughput)\n");
     fprintf(out,
             "  requests  sent %llu  answered %llu  missed %llu  "
-            "unanswered %llu  socket errors %llu\n",
+            "unanswered %llu  socket errors %llu  queued %llu\n",
             (unsigned long long)r->sent, (unsigned long long)r->answered,
             (unsigned long long)r->missed, (unsigned long long)r->unanswered,
-            (unsigned long long)r->sock_errors);
+            (unsigned long long)r->sock_errors, (unsigned long long)r->queued);
     fprintf(out,
             "  time      send %.3f s  total %.3f s  last 202 at %.3f s  "
             "distinct users %llu\n",
@@ -83,7 +83,8 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
                     r->latency);
     if (ri->open_loop) {
         report_hist_row(out, "service (from write)", r->service);
-        report_hist_row(out, "generator send lag", r->lag);
+        report_hist_row(out, "wait before write", r->lag);
+        report_hist_row(out, "generator wake-up lag", r->timer_lag);
     }
     report_counts(out, r);
 }
@@ -123,8 +124,8 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
     char *text;
 
     o = json_pack(
-        "{s:s?,s:s,s:s,s:s?,s:f,s:i,s:i,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,"
-        "s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:o}",
+        "{s:s?,s:s,s:s,s:s?,s:f,s:i,s:i,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
+        "s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:o}",
         "label", ri->label, "target", ri->target, "mode",
         ri->open_loop ? "open" : "closed", "sched",
         ri->open_loop ? ri->sched : NULL, "offered_rate",
@@ -133,7 +134,8 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
         (json_int_t)ri->coupon, "coupons", ri->coupons, "sent",
         (json_int_t)r->sent, "answered", (json_int_t)r->answered, "missed",
         (json_int_t)r->missed, "unanswered", (json_int_t)r->unanswered,
-        "socket_errors", (json_int_t)r->sock_errors, "connect_errors",
+        "queued", (json_int_t)r->queued, "socket_errors",
+        (json_int_t)r->sock_errors, "connect_errors",
         (json_int_t)r->connect_errors, "parse_errors",
         (json_int_t)r->parse_errors, "distinct_users",
         (json_int_t)r->distinct_users, "send_s", r->send_s, "total_s",
@@ -141,7 +143,8 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
         per_s(r->sent, r->send_s), "achieved_rate",
         per_s(r->answered, r->total_s), "status", status, "result", results,
         "latency_ms", report_hist_json(r->latency), "service_ms",
-        report_hist_json(r->service), "send_lag_ms", report_hist_json(r->lag));
+        report_hist_json(r->service), "send_lag_ms", report_hist_json(r->lag),
+        "timer_lag_ms", report_hist_json(r->timer_lag));
     if (o == NULL)
         return NULL;
     text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
