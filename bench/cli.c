@@ -210,6 +210,10 @@ int cli_parse(cli_t *c, int argc, char **argv, char *errstr, size_t n)
         return -1;
     }
     log_init("couponq-bench", level, 2);
+    if (config_nx(c->cfg) > 0) {
+        snprintf(errstr, n, "-X: couponq-bench talks HTTP only, no Kafka");
+        return -1;
+    }
     if (config_npos(c->cfg) > 0) {
         snprintf(errstr, n, "unexpected argument \"%s\"",
                  config_pos(c->cfg, 0));
