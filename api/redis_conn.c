@@ -3,7 +3,13 @@
  * Each connection attempt gets a fresh glue (a uv_poll on the socket). The
  * hiredis cleanup hook is the one place that learns a context is gone, for
  * any reason (connect failed, socket error, redis_conn_reset, free): it
- * closes the poll handle and schedules the reconnect. */
+ * closes the poll handle and schedules the reconnect.
+ *
+ * Writes are deferred to the loop's check phase: commands queued while the
+ * loop handles a batch of HTTP reads or Kafka reports leave in one write,
+ * and a connected socket is written without waiting for a writable event
+ * (no epoll_ctl per batch). Only a write that would block, or a connect in
+ * progress, polls for UV_WRITABLE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@ typedef struct glue {
     redis_conn_t *r;
     redisAsyncContext *ac; /* NULL once hiredis freed it */
     int events;
+    int want_write; /* hiredis has output buffered */
 } glue_t;
 
 struct redis_conn {
@@ -30,9 +37,11 @@ struct redis_conn {
     void *ud;
     redisAsyncContext *ac; /* current context, NULL while down */
     uv_timer_t timer;      /* reconnect backoff, or connect timeout */
+    uv_check_t check;      /* deferred writes */
     uint64_t backoff_ms;
     int up;
     int freeing;
+    int open_handles; /* while being freed */
     char last_err[128];
 };
 
@@ -49,6 +58,7 @@ static void glue_closed(uv_handle_t *h)
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void on_check(uv_check_t *h);
 
 /* The hooks hiredis calls; idempotent as it requires. */
 static void glue_set(glue_t *g, int add, int ev)
@@ -73,11 +83,36 @@ static void del_read(void *p)
 }
 static void add_write(void *p)
 {
-    glue_set(p, 1, UV_WRITABLE);
+    glue_t *g = p;
+
+    g->want_write = 1;
+    if (g->r->up)
+        uv_check_start(&g->r->check, on_check);
+    else /* connecting: writable means connected (or failed) */
+        glue_set(g, 1, UV_WRITABLE);
 }
 static void del_write(void *p)
 {
-    glue_set(p, 0, UV_WRITABLE);
+    glue_t *g = p;
+
+    g->want_write = 0;
+    glue_set(g, 0, UV_WRITABLE);
+}
+
+/* Writes what hiredis buffered; polls for writability only if the socket
+ * could not take it all (hiredis then asked for the write again). */
+static void on_check(uv_check_t *h)
+{
+    redis_conn_t *r = h->data;
+    glue_t *g = r->ac != NULL ? r->ac->ev.data : NULL;
+
+    uv_check_stop(h);
+    if (g == NULL || !g->want_write || (g->events & UV_WRITABLE))
+        return;
+    g->want_write = 0;
+    redisAsyncHandleWrite(g->ac);
+    if (g->ac != NULL && g->want_write)
+        glue_set(g, 1, UV_WRITABLE);
 }
 
 /* hiredis frees the context: it is gone for whatever reason. */
@@ -238,14 +273,18 @@ redis_conn_t *redis_conn_new(uv_loop_t *loop, const char *url,
     r->ud = ud;
     r->backoff_ms = BACKOFF_MIN_MS;
     uv_timer_init(loop, &r->timer);
-    r->timer.data = r;
+    uv_check_init(loop, &r->check);
+    r->timer.data = r->check.data = r;
     connect_start(r);
     return r;
 }
 
-static void timer_closed(uv_handle_t *h)
+static void handle_closed(uv_handle_t *h)
 {
-    free(h->data);
+    redis_conn_t *r = h->data;
+
+    if (--r->open_handles == 0)
+        free(r);
 }
 
 void redis_conn_free(redis_conn_t *r)
@@ -256,7 +295,9 @@ void redis_conn_free(redis_conn_t *r)
     uv_timer_stop(&r->timer);
     if (r->ac != NULL)
         redisAsyncFree(r->ac); /* pending callbacks get NULL now */
-    uv_close((uv_handle_t *)&r->timer, timer_closed);
+    r->open_handles = 2;
+    uv_close((uv_handle_t *)&r->timer, handle_closed);
+    uv_close((uv_handle_t *)&r->check, handle_closed);
 }
 
 int redis_conn_up(const redis_conn_t *r)
