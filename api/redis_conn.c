@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "redis_conn.h"
@@ -40,6 +41,7 @@ struct redis_conn {
     uv_check_t check;      /* deferred writes */
     uint64_t backoff_ms;
     int up;
+    uint64_t up_since_ms;
     int freeing;
     int open_handles; /* while being freed */
     char last_err[128];
@@ -136,6 +138,10 @@ static void cleanup(void *p)
         LOG(LL_WARN, "msg=\"redis connection lost\" host=%s port=%d err=\"%s\"",
             r->url.host, r->url.port, r->last_err);
     r->fn(r->ud, r, 0);
+    /* A connection that lived a while resets the backoff; one that dies at
+     * once (e.g. a proxy that accepts and resets) keeps doubling it. */
+    if (was_up && uv_now(r->loop) - r->up_since_ms > BACKOFF_MAX_MS)
+        r->backoff_ms = BACKOFF_MIN_MS;
     uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
     r->backoff_ms =
         r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
@@ -149,9 +155,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
     if (g->ac == NULL)
         return;
-    if (status < 0) {
-        snprintf(g->r->last_err, sizeof(g->r->last_err), "poll: %s",
-                 uv_strerror(status));
+    if (status < 0) { /* libuv says EBADF for POLLERR: ask the socket */
+        int err = 0;
+        socklen_t len = sizeof(err);
+
+        getsockopt(g->ac->c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        snprintf(g->r->last_err, sizeof(g->r->last_err), "socket: %s",
+                 err != 0 ? strerror(err) : uv_strerror(status));
         redisAsyncFree(g->ac);
         return;
     }
@@ -206,8 +216,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return; /* hiredis frees the context: cleanup() retries */
     }
     uv_timer_stop(&r->timer);
-    r->backoff_ms = BACKOFF_MIN_MS;
     r->up = 1;
+    r->up_since_ms = uv_now(r->loop);
     r->last_err[0] = '\0';
     LOG(LL_INFO, "msg=\"redis connected\" host=%s port=%d", r->url.host,
         r->url.port);

@@ -13,6 +13,11 @@
  * reports within message.timeout.ms, which defaults to timeout_ms minus the
  * Redis phase and the release, so every answer comes within timeout_ms.
  *
+ * If the Redis connection breaks after admit.lua was sent, the outcome is
+ * unknown: 503, nothing produced, and no release (the member might belong
+ * to a concurrent request of another api process); couponqctl reconcile
+ * removes members without an event.
+ *
  * A client that disconnects does not cancel its request: the admission and
  * the produce run to completion and the coupon is issued if Kafka acks (the
  * user sees it with GET .../issues/{user_id}); on failure it is released as

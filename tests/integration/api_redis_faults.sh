@@ -1,0 +1,66 @@
+# api_redis_faults.sh -- couponq-api when Redis misbehaves, through a proxy
+# (redis_proxy.py) so the shared Redis is never touched:
+#  - connection reset: requests get 503 at once, the api reconnects with
+#    backoff and admits again (our own hiredis/libuv glue notices errors);
+#  - replies held past --redis-timeout-ms: 503 at the deadline, and when the
+#    late reply says "accepted" the admission is released (a 503 never
+#    leaves a member behind);
+#  - a client that disconnects before its answer: no crash, its slot is
+#    freed, and the coupon is issued (event in Kafka, status pending).
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/api_lib.bash"
+
+PPORT=$(free_port)
+start_bg proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PPORT" "$REDIS_PORT"
+PROXY=$BG_PID
+for ((i = 0; i < 50; i++)); do grep -q listening "$TEST_TMP/proxy.log" && break; sleep 0.1; done
+TOPIC=$(new_topic api_redis_faults)
+start_api api --topic "$TOPIC" --redis "redis://127.0.0.1:$PPORT" --redis-timeout-ms 500 --timeout-ms 3000
+PORT=$API_PORT
+wait_healthy "$PORT"
+C=$(new_coupon_id)
+now=$(date +%s%3N)
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+assert_contains "$(issue "$PORT" "$C" 1)" "202 " "through the proxy"
+
+log "connection reset: 503 at once, then reconnect"
+kill -USR2 "$PROXY" # reset + refuse
+sleep 0.3
+r=$(issue "$PORT" "$C" 2)
+assert_contains "$r" '503 {"result":"unavailable","error":"unavailable: redis' "while Redis is unreachable"
+assert_eq 503 "$(get "$PORT" /healthz | cut -d' ' -f1)" "healthz while Redis is unreachable"
+assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="redis connection lost"' "loss logged"
+kill -USR2 "$PROXY" # accept again
+wait_healthy "$PORT"
+assert_contains "$(issue "$PORT" "$C" 2)" "202 " "after reconnecting"
+
+log "replies held past the deadline: 503, then the late admission is released"
+kill -USR1 "$PROXY" # hold replies
+t0=$(date +%s%3N)
+r=$(issue "$PORT" "$C" 3)
+t1=$(date +%s%3N)
+assert_contains "$r" '503 {"result":"unavailable","error":"unavailable: redis did not answer in time"}' "held reply"
+assert_le 1500 $((t1 - t0)) "ms until the deadline answer"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 3)" "admitted in Redis meanwhile"
+kill -USR1 "$PROXY" # release the replies
+for ((i = 0; i < 50; i++)); do
+  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 3) == 0 ]] && break
+  sleep 0.1
+done
+assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 3)" "late admission released"
+assert_contains "$(issue "$PORT" "$C" 3)" "202 " "the user may try again"
+
+log "client disconnects before its answer"
+printf 'POST /v1/coupons/%s/issues HTTP/1.1\r\nContent-Length: 13\r\n\r\n{"user_id":4}' "$C" |
+  timeout 2 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.close()' "$PORT"
+for ((i = 0; i < 50; i++)); do
+  [[ $(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_inflight ') == "couponq_api_inflight 0" ]] && break
+  sleep 0.1
+done
+assert_eq '200 {"coupon_id":'"$C"',"user_id":4,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/4")" "issued to the client that left"
+assert_eq 4 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k\n' | sort -u | tr '\n' ' ' | wc -w)" "events: users 1, 2, 3 and 4"
+assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_inflight ')" "no slot leaked"
+kill -TERM "$API_PID"
+wait "$API_PID" && rc=0 || rc=$?
+assert_eq 0 "$rc" "exit code after SIGTERM"
+log "ok"
