@@ -13,7 +13,14 @@ grep -q 'applied' <<<"$out" && fail "second 'stack up' re-applied DDL: $out"
 assert_eq "appendonly yes" "$(rcli CONFIG GET appendonly | xargs)" "redis AOF"
 assert_eq "appendfsync everysec" "$(rcli CONFIG GET appendfsync | xargs)" "redis fsync policy"
 tables=$(sql "SHOW TABLES" | sort | xargs)
-assert_eq "coupon_issues coupons schema_migrations" "$tables" "mysql tables"
+for t in coupons coupon_issues schema_migrations; do
+  grep -qw "$t" <<<"$tables" || fail "mysql table $t missing (have: $tables)"
+done
+# Every DDL file is recorded as applied.
+for f in "$COUPONQ_SRC"/schemas/mysql/*.sql; do
+  v=$(basename "$f" .sql)
+  assert_eq 1 "$(sql "SELECT COUNT(*) FROM schema_migrations WHERE version='$v'")" "migration $v recorded"
+done
 sql "SHOW INDEX FROM coupon_issues WHERE Key_name='uq_coupon_issues_coupon_user' AND Non_unique=0" | grep -q coupon_id ||
   fail "coupon_issues lacks UNIQUE(coupon_id, user_id)"
 
