@@ -50,6 +50,21 @@ bad:
     return -1;
 }
 
+/* The host part of host:port, for the log line (static buffer: start-up
+ * only). */
+static const char *listen_host(const char *addr)
+{
+    static char host[64];
+    const char *colon = strrchr(addr, ':');
+    size_t len = colon != NULL ? (size_t)(colon - addr) : 0;
+
+    if (len >= sizeof(host))
+        len = sizeof(host) - 1;
+    memcpy(host, addr, len);
+    host[len] = '\0';
+    return host;
+}
+
 static void write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
@@ -136,6 +151,11 @@ metrics_http_t *metrics_http_start(metrics_t *m, const char *addr, char *errstr,
         snprintf(errstr, n, "--metrics-listen %s: %s", addr, strerror(errno));
         goto err;
     }
+    if (getsockname(h->fd, (struct sockaddr *)&sa,
+                    &(socklen_t){ sizeof(sa) }) ==
+        0) /* port 0 asks for any free port: say which one we got */
+        LOG(LL_INFO, "msg=\"metrics listening\" addr=%s:%u", listen_host(addr),
+            ntohs(sa.sin_port));
     if (pthread_create(&h->thread, NULL, http_main, h) != 0) {
         snprintf(errstr, n, "metrics: cannot start thread");
         goto err;

@@ -11,8 +11,8 @@
 
 typedef struct metrics_http metrics_http_t;
 
-/* Listens on host:port ("127.0.0.1:9464") and starts the thread. NULL with
- * errstr when the address is bad or taken. */
+/* Listens on host:port ("127.0.0.1:9464"; port 0 = any free port, logged)
+ * and starts the thread. NULL with errstr when the address is bad or taken. */
 metrics_http_t *metrics_http_start(metrics_t *m, const char *addr, char *errstr,
                                    size_t n);
 void metrics_http_stop(metrics_http_t *h); /* joins; NULL is a no-op */
