@@ -271,11 +271,14 @@ static int scratch_grow(worker_t *w, size_t n)
 /* ------------------------------------------------------------ flush steps */
 
 /* After a permanent failure of the whole batch: one transaction per event,
- * so only the event MySQL refuses goes to the DLQ (reason db_error). */
+ * so only an event MySQL refuses on its own goes to the DLQ (reason
+ * db_error). When every event is refused the cause is not in the events
+ * (missing table, no privilege...): nothing goes to the DLQ, the batch is
+ * retried until an operator fixes it. */
 static int apply_singly(worker_t *w, size_t ne)
 {
     char err[512];
-    size_t k;
+    size_t k, nbad = 0;
     int rc;
 
     for (k = 0; k < ne; k++) {
@@ -289,8 +292,16 @@ static int apply_singly(worker_t *w, size_t ne)
                 w->evs[k].event_id, w->evs[k].coupon_id, w->evs[k].user_id,
                 err);
             w->bad[k] = 1;
+            nbad++;
             snprintf(w->bad_err, sizeof(w->bad_err), "%s", err);
         }
+    }
+    if (nbad == ne) {
+        LOG(LL_ERROR,
+            "msg=\"mysql refuses every event of the batch: not "
+            "sending them to the DLQ, retrying\" error=\"%s\"",
+            w->bad_err);
+        return SINK_ERR_PERMANENT;
     }
     return SINK_OK;
 }
