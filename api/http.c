@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -541,6 +542,31 @@ static void on_server_handle_closed(uv_handle_t *h)
     server_maybe_free(s);
 }
 
+/* Each connection is a descriptor: raise the soft limit towards the cap,
+ * and lower the cap when the hard limit is below it (with room for Redis,
+ * Kafka and the listener). */
+static uint32_t fit_fd_limit(uint32_t max_conns)
+{
+    const rlim_t reserve = 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return max_conns;
+    if (rl.rlim_cur < max_conns + reserve && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < max_conns + reserve ? rl.rlim_max
+                                                        : max_conns + reserve;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= max_conns + reserve)
+        return max_conns;
+    LOG(LL_WARN,
+        "msg=\"connection cap lowered to the descriptor limit\" "
+        "max_conns=%u nofile=%llu",
+        max_conns, (unsigned long long)rl.rlim_cur);
+    return rl.rlim_cur > reserve ? (uint32_t)(rl.rlim_cur - reserve) : 1;
+}
+
 http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
                                const http_limits_t *lim, http_handler_fn fn,
                                void *ud, char *errstr, size_t n)
@@ -554,6 +580,7 @@ http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
     }
     s->loop = loop;
     s->lim = *lim;
+    s->lim.max_conns = fit_fd_limit(lim->max_conns);
     s->fn = fn;
     s->ud = ud;
     if (bind_socket(listen, &fd, errstr, n) != 0) {

@@ -242,7 +242,7 @@ static void on_released(void *ud, uint64_t tok, int removed, const char *err)
 /* Rolls the admission back; the 503 goes out when Redis confirmed. */
 static void release(service_t *s, slot_token_t tok, req_t *q, const char *why)
 {
-    snprintf(q->why, sizeof(q->why), "%s", why);
+    snprintf(q->why, sizeof(q->why), "%.*s", (int)sizeof(q->why) - 1, why);
     q->state = ST_RELEASE;
     q->answer_by_ms = q->start_ms + (uint64_t)s->o.timeout_ms;
     if (admission_release(s->adm, q->coupon_id, q->user_id, on_released, s,
