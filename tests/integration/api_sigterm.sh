@@ -34,4 +34,29 @@ wait "$API_PID" && rc=0 || rc=$?
 assert_eq 0 "$rc" "exit code after SIGTERM"
 assert_eq "$N" "$(topic_count "$TOPIC")" "events after the drain"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="drained: no connection, no request in flight"' "drain logged"
+log "SO_REUSEPORT: two processes share one port"
+start_api api2 --topic "$TOPIC" -X linger.ms=1500
+P2=$API_PID
+PORT2=$API_PORT
+start_bg api3 "$API_BIN" --listen "127.0.0.1:$PORT2" --topic "$TOPIC" -X linger.ms=1500
+P3=$BG_PID
+wait_healthy "$PORT2"
+sleep 0.5
+kill -0 "$P3" 2>/dev/null || fail "second api on the same port exited: $(tail -n 2 "$TEST_TMP/api3.log")"
+kill -TERM "$P3"
+wait "$P3" && rc=0 || rc=$?
+assert_eq 0 "$rc" "exit code of the second api"
+wait_healthy "$PORT2" # the first one still serves the port
+
+log "second SIGINT exits at once (130), even with requests in flight"
+python3 "$API_CLIENT" sigterm "$PORT2" "$C" 5 900 >"$TEST_TMP/client2.out" 2>&1 &
+for ((i = 0; i < 100; i++)); do grep -q READY "$TEST_TMP/client2.out" && break; sleep 0.05; done
+sleep 0.2
+kill -INT "$P2"
+sleep 0.1
+kill -INT "$P2"
+wait "$P2" && rc=0 || rc=$?
+assert_eq 130 "$rc" "exit code after a second SIGINT"
+assert_contains "$(cat "$TEST_TMP/api2.log")" 'msg="second SIGINT: exiting now"' "second SIGINT logged"
+wait || true
 log "ok"
