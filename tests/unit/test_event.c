@@ -1,6 +1,9 @@
 /* test_event.c -- event codec: exact round trips, and a table of malformed
  * payloads that must each be rejected with the right reason and a message
- * naming the offending field. */
+ * naming the offending field. The decoder's fast path (canonical bytes
+ * only) is checked against the jansson path alone: encoder outputs must take
+ * the fast path, and near-canonical payloads must fall back and come out
+ * exactly as jansson alone decides (reason, message, event). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "event_internal.h"
 
 #define T "\"type\":\"coupon.issue.requested\""
 #define V "\"v\":1"
@@ -21,6 +25,7 @@
 #define S "\"seq\":17"
 #define R "\"requested_at\":\"2026-11-22T14:00:00.123Z\""
 #define OBJ(...) "{" __VA_ARGS__ "}"
+#define EVENT_MIN_TIME_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
 
 static const char example[] = OBJ(T "," V "," E "," C "," U "," S "," R);
 
@@ -331,6 +336,236 @@ static void test_not_nul_terminated(void **state)
                      EVENT_ERR_JSON);
 }
 
+/* Decodes buf both ways -- event_decode() (fast path, then fallback) and
+ * event_decode_slow() alone -- and fails unless reason, errstr and event are
+ * identical, byte for byte. Returns the reason. */
+static event_reason_t same_as_slow(const char *buf, size_t len)
+{
+    char err_a[256], err_b[256];
+    event_t a, b;
+    event_reason_t ra, rb;
+
+    memset(err_a, 'e', sizeof(err_a));
+    memset(err_b, 'e', sizeof(err_b));
+    err_a[sizeof(err_a) - 1] = err_b[sizeof(err_b) - 1] = '\0';
+    memset(&a, 0x5a, sizeof(a));
+    memset(&b, 0x5a, sizeof(b));
+    ra = event_decode(buf, len, &a, err_a, sizeof(err_a));
+    rb = event_decode_slow(buf, len, &b, err_b, sizeof(err_b));
+    if (ra != rb || strcmp(err_a, err_b) != 0 ||
+        memcmp(&a, &b, sizeof(a)) != 0)
+        fail_msg("%.*s: event_decode %s \"%.60s\", jansson alone %s \"%.60s\"",
+                 (int)len, buf, event_reason_name(ra), err_a,
+                 event_reason_name(rb), err_b);
+    return ra;
+}
+
+/* Encoder output takes the fast path, and decodes as jansson decodes it. */
+static void expect_fast(const event_t *in)
+{
+    char buf[EVENT_MAX_LEN];
+    event_t out;
+    int len = event_encode(in, buf, sizeof(buf));
+
+    assert_true(len > 0);
+    memset(&out, 0x5a, sizeof(out));
+    if (event_decode_canonical(buf, (size_t)len, &out) != 0)
+        fail_msg("fast path refused encoder output %s", buf);
+    assert_memory_equal(out.event_id, in->event_id, ULID_LEN + 1);
+    assert_int_equal(out.coupon_id, in->coupon_id);
+    assert_int_equal(out.user_id, in->user_id);
+    assert_int_equal(out.seq, in->seq);
+    assert_int_equal(out.requested_at_ms, in->requested_at_ms);
+    assert_int_equal(same_as_slow(buf, (size_t)len), EVENT_OK);
+}
+
+static void test_fast_path_canonical(void **state)
+{
+    const int64_t ints[] = {1, 9, 10, 42, 1001, 999999999, 1000000000000LL,
+                            INT64_MAX / 10, INT64_MAX - 1, INT64_MAX};
+    const int64_t times[] = {EVENT_MIN_TIME_MS, -1, 0, 1709251199999LL,
+                             1795356000123LL, 253402300799999LL};
+    event_t ev = {"", 1, 1, 1, 0};
+    event_t out;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(event_decode_canonical(example, strlen(example), &out),
+                     0);
+    assert_int_equal(out.requested_at_ms, 1795356000123LL);
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        ulid_generate(ev.event_id);
+        ev.coupon_id = ints[i];
+        ev.user_id = ints[(i + 3) % (sizeof(ints) / sizeof(ints[0]))];
+        ev.seq = ints[(i + 7) % (sizeof(ints) / sizeof(ints[0]))];
+        ev.requested_at_ms = times[i % (sizeof(times) / sizeof(times[0]))];
+        expect_fast(&ev);
+    }
+    /* ULID edge values: the largest (7ZZ...) and all zeros. */
+    strcpy(ev.event_id, "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    expect_fast(&ev);
+    strcpy(ev.event_id, "00000000000000000000000000");
+    expect_fast(&ev);
+}
+
+typedef struct near_case {
+    const char *json;
+    size_t len;            /* 0: strlen(json) */
+    event_reason_t reason; /* what jansson alone says */
+} near_case_t;
+
+#define CANON_HEAD T "," V "," E
+#define NUL_ID "\"event_id\":\"01JDBX7K3M4N5P6Q7\0R8S9T0V1W\""
+#define NUL_TS "\"requested_at\":\"2026-11-22T14:00\0:00.123Z\""
+
+static const near_case_t near_cases[] = {
+    {"{ " T "," V "," E "," C "," U "," S "," R "}", 0, EVENT_OK},
+    {OBJ(T ", " V "," E "," C "," U "," S "," R), 0, EVENT_OK},
+    {OBJ("\"type\": \"coupon.issue.requested\"," V "," E "," C "," U "," S
+         "," R),
+     0, EVENT_OK},
+    {" " OBJ(CANON_HEAD "," C "," U "," S "," R), 0, EVENT_OK},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R) "\n", 0, EVENT_OK},
+    {OBJ(V "," T "," E "," C "," U "," S "," R), 0, EVENT_OK},
+    {OBJ(CANON_HEAD "," U "," C "," S "," R), 0, EVENT_OK},
+    {OBJ(CANON_HEAD "," C "," U "," R "," S), 0, EVENT_OK},
+    {OBJ("\"type\":\"coupon.issue.requeste\\u0064\"," V "," E "," C "," U
+         "," S "," R),
+     0, EVENT_OK}, /* escapes are JSON, just not canonical */
+    {OBJ(T "," V ",\"event_id\":\"\\u00301JDBX7K3M4N5P6Q7R8S9T0V1W\"," C
+         "," U "," S "," R),
+     0, EVENT_OK},
+    {OBJ(CANON_HEAD ",\"coupon_id\":042," U "," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD ",\"coupon_id\":00," U "," S "," R), 0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD ",\"coupon_id\":+42," U "," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD ",\"coupon_id\":-42," U "," S "," R), 0,
+     EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD ",\"coupon_id\":-0," U "," S "," R), 0, EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD ",\"coupon_id\":42.0," U "," S "," R), 0,
+     EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD ",\"coupon_id\":42e0," U "," S "," R), 0,
+     EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775808," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775810," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C ",\"user_id\":18446744073709551616," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C ",\"user_id\":99999999999999999999999," S "," R),
+     0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C ",\"user_id\":-9223372036854775809," S "," R), 0,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U ",\"seq\":0," R), 0, EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD "," C "," U ",\"seq\":\"17\"," R), 0, EVENT_ERR_FIELD},
+    {OBJ(T ",\"v\":01," E "," C "," U "," S "," R), 0, EVENT_ERR_JSON},
+    {OBJ(T ",\"v\":1.0," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION},
+    {OBJ(T ",\"v\":10," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION},
+    {"{" CANON_HEAD "," C "," U "," S "," R, 0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R) "x", 0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R) "}", 0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R) "{}", 0, EVENT_ERR_JSON},
+    {"{" CANON_HEAD "," C "," U "," S "," R "," S "}", 0, EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R ",\"x\":1"), 0, EVENT_ERR_EXTRA},
+    {OBJ(T "," V "," NUL_ID "," C "," U "," S "," R),
+     sizeof(OBJ(T "," V "," NUL_ID "," C "," U "," S "," R)) - 1,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS),
+     sizeof(OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS)) - 1,
+     EVENT_ERR_JSON},
+    {OBJ(CANON_HEAD "," C "," U "," S "," R) "\0",
+     sizeof(OBJ(CANON_HEAD "," C "," U "," S "," R) "\0") - 1,
+     EVENT_ERR_JSON},
+    {OBJ(T "," V ",\"event_id\":\"01jdbx7k3m4n5p6q7r8s9t0v1w\"," C "," U
+         "," S "," R),
+     0, EVENT_ERR_FIELD},
+    {OBJ(T "," V ",\"event_id\":\"81JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U
+         "," S "," R),
+     0, EVENT_ERR_FIELD},
+    {OBJ(T "," V ",\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1WX\"," C "," U
+         "," S "," R),
+     0, EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD "," C "," U "," S
+         ",\"requested_at\":\"2025-02-29T00:00:00.000Z\""),
+     0, EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD "," C "," U "," S
+         ",\"requested_at\":\"2026-11-22T24:00:00.000Z\""),
+     0, EVENT_ERR_FIELD},
+    {OBJ(CANON_HEAD "," C "," U "," S
+         ",\"requested_at\":\"2026-11-22T14:00:00.1234\""),
+     0, EVENT_ERR_FIELD},
+    {"\xef\xbb\xbf" OBJ(CANON_HEAD "," C "," U "," S "," R), 0,
+     EVENT_ERR_JSON}, /* a UTF-8 BOM */
+};
+
+static void test_near_canonical_falls_back(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(near_cases) / sizeof(near_cases[0]); i++) {
+        const near_case_t *nc = &near_cases[i];
+        size_t len = nc->len ? nc->len : strlen(nc->json);
+        event_t ev;
+        event_reason_t r;
+
+        if (event_decode_canonical(nc->json, len, &ev) == 0)
+            fail_msg("case %zu: fast path accepted %.*s", i, (int)len,
+                     nc->json);
+        r = same_as_slow(nc->json, len);
+        if (r != nc->reason)
+            fail_msg("case %zu %.*s: got %s, want %s", i, (int)len, nc->json,
+                     event_reason_name(r), event_reason_name(nc->reason));
+    }
+}
+
+/* Kafka payloads are length-delimited: bytes past len are not the event,
+ * and a canonical event inside them still takes the fast path. */
+static void test_fast_path_respects_len(void **state)
+{
+    char buf[EVENT_MAX_LEN + 8];
+    size_t len = strlen(example), i;
+    event_t ev;
+
+    (void)state;
+    memcpy(buf, example, len);        /* NOLINT(bugprone-not-null-terminated-result) */
+    memcpy(buf + len, "}garbage", 8); /* NOLINT(bugprone-not-null-terminated-result) */
+    assert_int_equal(event_decode_canonical(buf, len, &ev), 0);
+    assert_int_equal(same_as_slow(buf, len), EVENT_OK);
+    assert_int_equal(same_as_slow(buf, len + 1), EVENT_ERR_JSON);
+    /* Every proper prefix is refused by both paths alike. */
+    for (i = 0; i < len; i++) {
+        assert_int_equal(event_decode_canonical(buf, i, &ev), -1);
+        assert_int_not_equal(same_as_slow(buf, i), EVENT_OK);
+    }
+    assert_int_equal(event_decode_canonical(NULL, 0, &ev), -1);
+    assert_int_equal(same_as_slow(NULL, 0), EVENT_ERR_JSON);
+}
+
+/* Every single-byte change of the canonical example, for bytes that matter
+ * to either parser, decodes exactly as jansson alone decodes it. */
+static void test_one_byte_mutations(void **state)
+{
+    static const char subst[] = " \t\n0159+-.eE\"\\,:{}[]xZTU\x7f\x80\xff";
+    char buf[sizeof(example)];
+    size_t len = strlen(example), i, j;
+    int fast = 0;
+    event_t ev;
+
+    (void)state;
+    for (i = 0; i < len; i++) {
+        for (j = 0; j <= sizeof(subst) - 1; j++) { /* the last is a NUL */
+            memcpy(buf, example, sizeof(example));
+            buf[i] = subst[j];
+            fast += event_decode_canonical(buf, len, &ev) == 0;
+            (void)same_as_slow(buf, len);
+        }
+    }
+    /* Some mutations are still canonical (a digit for a digit). */
+    assert_true(fast > 0);
+}
+
 static void test_reason_names(void **state)
 {
     (void)state;
@@ -357,6 +592,10 @@ int main(void)
         cmocka_unit_test(test_int64_overflow_is_bad_json),
         cmocka_unit_test(test_too_big_not_parsed),
         cmocka_unit_test(test_not_nul_terminated),
+        cmocka_unit_test(test_fast_path_canonical),
+        cmocka_unit_test(test_near_canonical_falls_back),
+        cmocka_unit_test(test_fast_path_respects_len),
+        cmocka_unit_test(test_one_byte_mutations),
         cmocka_unit_test(test_reason_names),
     };
 
