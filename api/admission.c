@@ -45,7 +45,7 @@ typedef struct script {
     admission_t *a;
     const char *text;
     char sha[SHA_LEN + 1];
-    int loaded; /* on the current connection */
+    int loading; /* a SCRIPT LOAD is in flight */
 } script_t;
 
 struct admission {
@@ -86,16 +86,17 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *pd)
     script_t *sc = pd;
 
     (void)ac;
+    sc->loading = 0;
     if (rep == NULL)
         return; /* connection lost; loaded again on reconnect */
     if (rep->type != REDIS_REPLY_STRING || rep->len != SHA_LEN) {
+        /* e.g. LOADING after a Redis restart: the next request retries */
         LOG(LL_ERROR, "msg=\"SCRIPT LOAD failed\" err=\"%s\"",
             rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
         return;
     }
     memcpy(sc->sha, rep->str, SHA_LEN);
     sc->sha[SHA_LEN] = '\0';
-    sc->loaded = 1;
 }
 
 static int script_load(admission_t *a, script_t *sc, redisCallbackFn *fn)
@@ -103,7 +104,10 @@ static int script_load(admission_t *a, script_t *sc, redisCallbackFn *fn)
     const char *argv[3] = { "SCRIPT", "LOAD", sc->text };
     size_t len[3] = { 6, 4, strlen(sc->text) };
 
-    return redis_conn_command(a->rc, fn, sc, 3, argv, len);
+    if (redis_conn_command(a->rc, fn, sc, 3, argv, len) != 0)
+        return -1;
+    sc->loading = 1;
+    return 0;
 }
 
 static void on_redis_state(void *ud, redis_conn_t *rc, int up)
@@ -112,16 +116,31 @@ static void on_redis_state(void *ud, redis_conn_t *rc, int up)
     int i;
 
     (void)rc;
-    for (i = 0; i < 2; i++) {
-        a->script[i].loaded = 0;
-        if (up && script_load(a, &a->script[i], on_script_loaded) != 0)
+    for (i = 0; i < 2 && up; i++)
+        if (script_load(a, &a->script[i], on_script_loaded) != 0)
             LOG(LL_ERROR, "msg=\"SCRIPT LOAD not sent\"");
-    }
 }
 
+/* A script's sha stays valid across reconnections (it is the hash of the
+ * text): a Redis that lost the script answers NOSCRIPT and the call loads
+ * it again. Only before the first successful SCRIPT LOAD is a script
+ * unusable; then the call is refused and a load is (re)tried. */
 int admission_ready(const admission_t *a)
 {
-    return redis_conn_up(a->rc) && a->script[0].loaded && a->script[1].loaded;
+    return redis_conn_up(a->rc) && a->script[0].sha[0] != '\0' &&
+           a->script[1].sha[0] != '\0';
+}
+
+static int scripts_usable(admission_t *a)
+{
+    int i;
+
+    if (admission_ready(a))
+        return 1;
+    for (i = 0; i < 2 && redis_conn_up(a->rc); i++)
+        if (a->script[i].sha[0] == '\0' && !a->script[i].loading)
+            script_load(a, &a->script[i], on_script_loaded);
+    return 0;
 }
 
 /* EVALSHA <sha> <nkeys> keys... <user id>. */
@@ -190,7 +209,10 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
     if (retry_noscript(c, rep, SCRIPT_ADMIT, on_admit))
         return;
     if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-        res = ADMIT_ERROR;
+        /* The script's own refusals start "ERR couponq"; anything else
+         * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
+        res = strncmp(rep->str, "ERR couponq", 11) == 0 ? ADMIT_ERROR
+                                                        : ADMIT_UNAVAILABLE;
         err = rep->str;
     } else if (rep != NULL) {
         res = ADMIT_ERROR;
@@ -211,7 +233,7 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
 {
     call_t *c;
 
-    if (!admission_ready(a) ||
+    if (!scripts_usable(a) ||
         (c = call_new(a, ud, tok, coupon_id, user_id)) == NULL)
         return -1;
     c->fn.admit = fn;
@@ -250,7 +272,7 @@ int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
 {
     call_t *c;
 
-    if (!admission_ready(a) ||
+    if (!scripts_usable(a) ||
         (c = call_new(a, ud, tok, coupon_id, user_id)) == NULL)
         return -1;
     c->fn.release = fn;
@@ -426,7 +448,7 @@ int admission_ping(admission_t *a, admission_ping_fn fn, void *ud, uint64_t tok)
     size_t len[1] = { 4 };
     call_t *c;
 
-    if (!admission_ready(a) || (c = call_new(a, ud, tok, 0, 0)) == NULL)
+    if (!scripts_usable(a) || (c = call_new(a, ud, tok, 0, 0)) == NULL)
         return -1;
     c->fn.ping = fn;
     if (redis_conn_command(a->rc, on_ping, c, 1, argv, len) != 0) {
