@@ -244,14 +244,15 @@ wait_stable() {
   done
 }
 
-# first_202_after LOADPREFIX EPOCH -> seconds from EPOCH to the first second
-# of the load's timeline with a 202 (0.1 s resolution), or "never".
+# first_202_after LOADPREFIX EPOCH -> seconds from EPOCH to the first 0.1 s
+# bucket of the load's timeline that began after EPOCH and holds a 202 (so
+# at most 0.1 s late), or "never".
 first_202_after() {
   python3 - "$1.json" "$2" <<'PY'
 import json, sys
 tl = json.load(open(sys.argv[1]))['timeline']
 t = float(sys.argv[2])
-hits = [s for s, ok, *_ in tl if ok > 0 and s + 0.1 > t]
+hits = [s for s, ok, *_ in tl if ok > 0 and s >= t]
 print(round(max(0.0, hits[0] - t), 1) if hits else 'never')
 PY
 }
