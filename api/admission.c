@@ -336,9 +336,8 @@ static void on_summary(redisAsyncContext *ac, void *reply, void *pd)
     int first = c->bits++ == 0;
 
     (void)ac;
-    if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
-        reply_error(c, rep);
-    else if (first && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+    if (rep != NULL && first && rep->type == REDIS_REPLY_ARRAY &&
+        rep->elements == 2) {
         c->sum.found = rep->element[0]->type != REDIS_REPLY_NIL ||
                        rep->element[1]->type != REDIS_REPLY_NIL;
         c->sum.total = int_or(rep->element[0], -1);
@@ -346,10 +345,10 @@ static void on_summary(redisAsyncContext *ac, void *reply, void *pd)
                  rep->element[1]->type == REDIS_REPLY_STRING
                      ? rep->element[1]->str
                      : "unknown");
-    } else if (!first && rep->type == REDIS_REPLY_INTEGER) {
+    } else if (rep != NULL && !first && rep->type == REDIS_REPLY_INTEGER) {
         c->sum.admitted = rep->integer;
     } else {
-        reply_error(c, rep);
+        reply_error(c, rep); /* NULL, an error reply or a surprise */
     }
     if (--c->replies > 0)
         return;

@@ -24,7 +24,7 @@
 #define READ_BUF    65536
 #define RESP_INLINE 360 /* fits every answer but /metrics */
 #define WRITE_BUFS  64
-#define WRITE_HIGH  (256 * 1024) /* unsent bytes before reading pauses */
+#define WRITE_HIGH  ((size_t)256 * 1024) /* unsent bytes: reading pauses */
 #define SWEEP_MS    250
 
 typedef struct conn conn_t;
