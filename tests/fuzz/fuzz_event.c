@@ -5,12 +5,15 @@
  * decodes to an event whose fields are all in range, or is rejected with a
  * named reason, an error text and a zeroed event; and an accepted event
  * encodes again and decodes to the same fields (the round trip the api and
- * the worker rely on). */
+ * the worker rely on). And it checks the decoder's fast path differentially:
+ * event_decode() (canonical fast path, then jansson) must give the same
+ * reason, error text and event bytes as jansson alone (event_internal.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
+#include "event_internal.h"
 
 static void check_accepted(const event_t *ev)
 {
@@ -42,6 +45,28 @@ static void check_rejected(event_reason_t r, const event_t *ev,
         abort();
 }
 
+/* Fast path + fallback == jansson alone, for every input. Both start from
+ * the same buffers, so anything one leaves unwritten shows as a difference. */
+static void check_same_as_slow(const char *buf, size_t size,
+                               event_reason_t r, const event_t *ev,
+                               const char *err)
+{
+    char slow_err[256];
+    event_t slow_ev, fast_ev;
+    event_reason_t slow_r;
+
+    slow_err[0] = '\0';
+    memset(&slow_ev, 0x5a, sizeof(slow_ev));
+    slow_r = event_decode_slow(buf, size, &slow_ev, slow_err, sizeof(slow_err));
+    if (slow_r != r || strcmp(slow_err, err) != 0 ||
+        memcmp(&slow_ev, ev, sizeof(slow_ev)) != 0)
+        abort();
+    /* The fast path alone never accepts what jansson refuses. */
+    if (event_decode_canonical(buf, size, &fast_ev) == 0 &&
+        (slow_r != EVENT_OK || memcmp(&fast_ev, &slow_ev, sizeof(fast_ev))))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[256];
@@ -49,7 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     event_reason_t r;
 
     err[0] = '\0';
+    memset(&ev, 0x5a, sizeof(ev));
     r = event_decode((const char *)data, size, &ev, err, sizeof(err));
+    check_same_as_slow((const char *)data, size, r, &ev, err);
     if (r == EVENT_OK)
         check_accepted(&ev);
     else
