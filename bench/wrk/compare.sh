@@ -2,11 +2,12 @@
 # compare.sh -- couponq-api vs nginx `return 202` with the same wrk script
 # (a unique user per request), in the same run, on this machine.
 #
-#   bench/wrk/compare.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
+#   bench/wrk/compare.sh [BUILD_DIR] [SECONDS] ["CONNECTIONS ..."]
 #
 # BUILD_DIR should be a Release build without sanitizers (default
 # build-api-rel). Needs the stack up (scripts/stack up). Prints:
-#   1. max throughput: nginx, then the api (202s/s, Kafka-acknowledged);
+#   1. throughput at each connection count (default 128 and 1000): nginx,
+#      then the api (202s/s, Kafka-acknowledged), and their ratio;
 #   2. latency at about half the api's max rate: wrk cannot pace requests
 #      (no -R; wrk2 is not packaged), so the script lowers the number of
 #      connections (closed loop: rate ~ connections / latency) and reports
@@ -16,7 +17,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$SRC/build-api-rel}
 SECS=${2:-10}
-CONNS=${3:-128}
+CONNS_LIST=${3:-128 1000}
 THREADS=2
 TMP=$(mktemp -d /tmp/couponq-compare.XXXXXX)
 PIDS=()
@@ -65,19 +66,23 @@ lat() { sed -nE 's/^latency p50 (.*) ms p99 (.*) ms$/p50 \1 ms, p99 \2 ms/p' "$T
 others() { grep '^status' "$TMP/$1.txt" | grep -v '^status 202' | tr '\n' ' ' || true; }
 
 echo "machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk -t$THREADS -c$CONNS -d${SECS}s, bench/wrk/issue.lua (unique user per request)"
-run nginx_warm "$NPORT" "$CONNS" 2 >/dev/null
-N=$(run nginx "$NPORT" "$CONNS" "$SECS")
-echo "nginx return 202:  $N req/s ($(lat nginx))"
-run api_warm "$APORT" "$CONNS" 2 >/dev/null
-A=$(run api "$APORT" "$CONNS" "$SECS")
-echo "couponq-api 202s:  $A accepted/s ($(lat api)) $(others api)"
-echo "ratio api/nginx:   $(python3 -c "print(round($A / $N, 2))")"
+echo "wrk -t$THREADS -d${SECS}s --latency, bench/wrk/issue.lua (unique user per request)"
+A=0
+CONNS=0
+for c in $CONNS_LIST; do
+  run nginx_warm$c "$NPORT" "$c" 2 >/dev/null
+  n=$(run nginx$c "$NPORT" "$c" "$SECS")
+  echo "-c$c nginx return 202:  $n req/s ($(lat nginx$c))"
+  run api_warm$c "$APORT" "$c" 2 >/dev/null
+  a=$(run api$c "$APORT" "$c" "$SECS")
+  echo "-c$c couponq-api 202s:  $a accepted/s ($(lat api$c)) $(others api$c)"
+  echo "-c$c ratio api/nginx:   $(python3 -c "print(round($a / $n, 2))")"
+  if ((a > A)); then A=$a; CONNS=$c; fi
+done
 
-echo "latency near half rate (target $((A / 2))/s):"
-best=""
-for c in $((CONNS / 4)) $((CONNS / 8)) $((CONNS / 16)) 4; do
-  ((c >= 1)) || continue
+echo "latency near half the best rate ($A/s at -c$CONNS; target $((A / 2))/s):"
+for c in $((CONNS / 2)) $((CONNS / 4)) $((CONNS / 8)) $((CONNS / 16)) $((CONNS / 32)); do
+  ((c >= 4)) || c=4
   r=$(run half$c "$APORT" "$c" "$((SECS / 2 > 3 ? SECS / 2 : 3))")
   echo "  -c$c: $r accepted/s, $(lat half$c)"
 done
