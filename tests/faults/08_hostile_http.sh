@@ -65,6 +65,7 @@ for k in sorted(att):
 json.dump({'p99_before': ph['before']['p99_ms'], 'p99_during': ph['during']['p99_ms'],
            'p99_after': ph['after']['p99_ms'], 'rss_base_kib': base, 'rss_peak_kib': peak,
            'normal_requests': sum(d['requests'] for d in ph.values()),
+           'normal_errors': {p: sum(d['errors'].values()) for p, d in ph.items()},
            'normal_202': sum(d['status'].get('202', 0) for d in ph.values())},
           open(w + '/verdict.json', 'w'))
 sys.exit(0 if ok else 1)
@@ -81,5 +82,7 @@ result done="${attack_s}s attack: $slow slowloris + $idle idle conns, 64 KiB hea
   p99_ms_before_during_after="$(jget "$v" p99_before)/$(jget "$v" p99_during)/$(jget "$v" p99_after)" \
   api_rss_mib_before_peak="$(jget "$v" "round(rss_base_kib/1024)")/$(jget "$v" "round(rss_peak_kib/1024)")" \
   api_alive_healthz_after="$alive/$health" \
-  recovery="normal p99 $(jget "$v" p99_before) ms before, $(jget "$v" p99_during) ms during, $(jget "$v" p99_after) ms after; peak RSS $(jget "$v" "round(rss_peak_kib/1024)") MiB"
+  normal_errors_before_during_after="$(jget "$v" "'/'.join(str(normal_errors[p]) for p in ('before','during','after'))")" \
+  attack="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("; ".join(k+" "+" ".join("%s=%s" % kv for kv in sorted(v.items())) for k, v in sorted(d.items())))' "$WORK/attack.json")" \
+  recovery="normal client p99 $(jget "$v" p99_before) ms before, $(jget "$v" p99_during) ms during, $(jget "$v" p99_after) ms after; errors $(jget "$v" "'/'.join(str(normal_errors[p]) for p in ('before','during','after'))"); api peak RSS $(jget "$v" "round(rss_peak_kib/1024)") MiB"
 finish "$ok"
