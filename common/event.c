@@ -405,7 +405,7 @@ int event_decode_canonical(const char *buf, size_t len, event_t *ev)
         return -1;
     c.p = buf;
     c.end = buf + len;
-    memset(&e, 0, sizeof(e)); /* padding too: callers may memcmp events */
+    memset(&e, 0, sizeof(e)); /* as the slow path leaves it: padding too */
     if (LIT(&c, "{\"type\":\"" EVENT_TYPE "\",\"v\":1,\"event_id\":\"") ||
         fixed_str(&c, ULID_LEN, &id) || LIT(&c, ",\"coupon_id\":") ||
         posint(&c, &e.coupon_id) || LIT(&c, ",\"user_id\":") ||
