@@ -212,21 +212,35 @@ static void maybe_resume(conn_t *c)
     conn_read_start(c);
 }
 
+static void free_chain(http_server_t *s, http_resp_t *r, unsigned n)
+{
+    http_resp_t *next;
+
+    for (; n > 0; n--, r = next) {
+        next = r->next;
+        resp_free(s, r);
+    }
+}
+
+/* After bytes left: close when the last answer is out, else maybe read
+ * again. */
+static void after_written(conn_t *c)
+{
+    if ((c->close_written && c->writes == 0) || conn_finished(c))
+        conn_close(c);
+    else
+        maybe_resume(c);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     wreq_t *w = (wreq_t *)req;
     conn_t *c = w->c;
-    http_server_t *s = c->srv;
-    http_resp_t *r, *next;
-    unsigned i;
 
-    for (r = w->first, i = 0; i < w->n; i++, r = next) {
-        next = r->next;
-        resp_free(s, r);
-    }
+    free_chain(c->srv, w->first, w->n);
     free(w);
     c->writes--;
-    c->last_ms = uv_now(s->loop);
+    c->last_ms = uv_now(c->srv->loop);
     if (c->closing)
         return;
     if (status < 0) {
@@ -234,30 +248,59 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if ((c->close_written && c->writes == 0) || conn_finished(c))
-        conn_close(c);
-    else
-        maybe_resume(c);
+    after_written(c);
 }
 
-/* Writes the answered prefix of the queue: up to WRITE_BUFS answers per
- * uv_write, which libuv sends with one writev when the socket allows. */
+/* Queues what uv_try_write could not send; w owns the answers until
+ * on_write. -1 (connection closed) on failure. */
+static int write_rest(conn_t *c, http_resp_t *first, unsigned n, uv_buf_t *bufs,
+                      size_t sent)
+{
+    wreq_t *w = malloc(sizeof(*w));
+    unsigned i, k = 0;
+
+    if (w == NULL)
+        goto fail;
+    w->c = c;
+    w->first = first;
+    w->n = n;
+    for (i = 0; i < n; i++) { /* skip the bytes already sent */
+        if (sent >= bufs[i].len) {
+            sent -= bufs[i].len;
+            continue;
+        }
+        w->bufs[k++] =
+            uv_buf_init(bufs[i].base + sent, (unsigned)(bufs[i].len - sent));
+        sent = 0;
+    }
+    c->writes++;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, k, on_write) == 0)
+        return 0;
+    c->writes--;
+    free(w);
+fail:
+    free_chain(c->srv, first, n);
+    conn_close(c);
+    return -1;
+}
+
+/* Writes the answered prefix of the queue, up to WRITE_BUFS answers per
+ * writev. uv_try_write first: when the socket takes it all (the usual
+ * case) no request is allocated and libuv does not re-arm epoll, which
+ * uv_write's completion path does once per write in libuv 1.44. */
 static void conn_flush(conn_t *c)
 {
     while (c->head != NULL && c->head->done && !c->closing) {
-        wreq_t *w = malloc(sizeof(*w));
-        http_resp_t *r = c->head, *last = NULL;
+        http_resp_t *r = c->head, *first = c->head, *last = NULL;
+        uv_buf_t bufs[WRITE_BUFS];
+        unsigned n = 0;
+        size_t total = 0;
+        ssize_t sent;
         int close = 0;
 
-        if (w == NULL) {
-            conn_close(c);
-            return;
-        }
-        w->c = c;
-        w->first = r;
-        w->n = 0;
-        while (r != NULL && r->done && w->n < WRITE_BUFS && !close) {
-            w->bufs[w->n++] = uv_buf_init(r->buf, (unsigned)r->len);
+        while (r != NULL && r->done && n < WRITE_BUFS && !close) {
+            bufs[n++] = uv_buf_init(r->buf, (unsigned)r->len);
+            total += r->len;
             close = r->close;
             last = r;
             r = r->next;
@@ -265,25 +308,29 @@ static void conn_flush(conn_t *c)
         c->head = r;
         if (r == NULL)
             c->tail = NULL;
-        c->pending -= w->n;
+        c->pending -= n;
         last->next = NULL;
-        c->writes++;
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n,
-                     on_write) != 0) {
-            c->writes--;
-            for (r = w->first; r != NULL; r = last) {
-                last = r->next;
-                resp_free(c->srv, r);
-            }
-            free(w);
-            conn_close(c);
-            return;
-        }
         if (close) { /* answers queued after a closing one are dropped */
             c->close_after = 1;
             c->close_written = 1;
-            break;
         }
+        sent = c->writes == 0 ? uv_try_write((uv_stream_t *)&c->tcp, bufs, n)
+                              : UV_EAGAIN;
+        if (sent < 0 && sent != UV_EAGAIN) {
+            free_chain(c->srv, first, n);
+            conn_close(c);
+            return;
+        }
+        if (sent >= 0 && (size_t)sent == total) {
+            free_chain(c->srv, first, n);
+            c->last_ms = uv_now(c->srv->loop);
+            after_written(c);
+        } else if (write_rest(c, first, n, bufs, sent < 0 ? 0 : (size_t)sent) !=
+                   0) {
+            return;
+        }
+        if (close)
+            break;
     }
 }
 
