@@ -76,8 +76,8 @@ static long config_find(const config_t *c, const char *name, size_t len)
 
 static int parse_bool(const char *s, int *out)
 {
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
+    static const char *const yes[] = { "1", "true", "yes", "on" };
+    static const char *const no[] = { "0", "false", "no", "off" };
     size_t i;
 
     for (i = 0; i < 4; i++) {
@@ -175,8 +175,7 @@ static int config_defaults(config_t *c, char *errstr, size_t n)
 }
 
 /* Appends one string (b == NULL) or one pair to *arr of count entries. */
-static int config_push(char ***arr, size_t count, const char *a,
-                       const char *b)
+static int config_push(char ***arr, size_t count, const char *a, const char *b)
 {
     size_t per = b != NULL ? 2 : 1;
     char **grown = realloc(*arr, (count + 1) * per * sizeof(char *));
@@ -231,8 +230,8 @@ static int config_add_pos(config_t *c, const char *arg, char *errstr, size_t n)
 }
 
 /* --name, --name=value, --name value, --no-name. *i may advance. */
-static int config_long(config_t *c, int argc, char **argv, int *i,
-                       char *errstr, size_t n)
+static int config_long(config_t *c, int argc, char **argv, int *i, char *errstr,
+                       size_t n)
 {
     const char *name = argv[*i] + 2;
     const char *eq = strchr(name, '=');
@@ -401,8 +400,7 @@ void config_usage(const config_t *c, const char *prog, const char *summary,
         fprintf(out, "  %-26s %s", flag, o->help != NULL ? o->help : "");
         if (o->type == CFG_INT)
             fprintf(out, " [%lld..%lld]", o->min, o->max);
-        fprintf(out, " (env %s, default %s)\n",
-                o->env != NULL ? o->env : "-",
+        fprintf(out, " (env %s, default %s)\n", o->env != NULL ? o->env : "-",
                 o->def != NULL ? o->def : "unset");
     }
     fprintf(out, "  %-26s %s\n", "-X key=value",

@@ -24,23 +24,35 @@ typedef struct cfg_opt {
 
 /* The shared options of DESIGN.md, for binaries' tables. */
 #define CFG_OPT_REDIS                                                          \
-    { "redis", "COUPONQ_REDIS", CFG_STR, 0, 0, "redis://127.0.0.1:16379",     \
-      "Redis URL" }
+    {                                                                          \
+        "redis", "COUPONQ_REDIS", CFG_STR, 0, 0, "redis://127.0.0.1:16379",    \
+            "Redis URL"                                                        \
+    }
 #define CFG_OPT_MYSQL                                                          \
-    { "mysql", "COUPONQ_MYSQL", CFG_STR, 0, 0,                                 \
-      "mysql://root@127.0.0.1:13306/couponq", "MySQL/MariaDB URL" }
+    {                                                                          \
+        "mysql", "COUPONQ_MYSQL", CFG_STR, 0, 0,                               \
+            "mysql://root@127.0.0.1:13306/couponq", "MySQL/MariaDB URL"        \
+    }
 #define CFG_OPT_KAFKA                                                          \
-    { "kafka", "COUPONQ_KAFKA", CFG_STR, 0, 0, "127.0.0.1:19092",             \
-      "Kafka bootstrap servers" }
+    {                                                                          \
+        "kafka", "COUPONQ_KAFKA", CFG_STR, 0, 0, "127.0.0.1:19092",            \
+            "Kafka bootstrap servers"                                          \
+    }
 #define CFG_OPT_TOPIC                                                          \
-    { "topic", "COUPONQ_TOPIC", CFG_STR, 0, 0, "couponq.issue-requests",      \
-      "Kafka topic of issue requests (its DLQ is <topic>.dlq)" }
+    {                                                                          \
+        "topic", "COUPONQ_TOPIC", CFG_STR, 0, 0, "couponq.issue-requests",     \
+            "Kafka topic of issue requests (its DLQ is <topic>.dlq)"           \
+    }
 #define CFG_OPT_LISTEN                                                         \
-    { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",            \
-      "HTTP listen address host:port" }
+    {                                                                          \
+        "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",           \
+            "HTTP listen address host:port"                                    \
+    }
 #define CFG_OPT_LOG_LEVEL                                                      \
-    { "log-level", "COUPONQ_LOG_LEVEL", CFG_STR, 0, 0, "info",                \
-      "debug, info, warn or error" }
+    {                                                                          \
+        "log-level", "COUPONQ_LOG_LEVEL", CFG_STR, 0, 0, "info",               \
+            "debug, info, warn or error"                                       \
+    }
 
 typedef struct config config_t;
 

@@ -252,23 +252,23 @@ unsigned db_errno(const db_t *db)
 int db_is_transient(const db_t *db)
 {
     switch (db->errnum) {
-    case CR_CONNECTION_ERROR:      /* 2002 */
-    case CR_CONN_HOST_ERROR:       /* 2003 */
-    case CR_SERVER_GONE_ERROR:     /* 2006 */
-    case CR_SERVER_LOST:           /* 2013 */
-    case CR_SERVER_LOST_EXTENDED:  /* 2055 */
-    case ER_CON_COUNT_ERROR:       /* 1040: too many connections */
-    case ER_SERVER_SHUTDOWN:       /* 1053 */
-    case ER_NET_READ_INTERRUPTED:  /* 1159 */
-    case ER_NET_WRITE_INTERRUPTED: /* 1161 */
-    case ER_LOCK_WAIT_TIMEOUT:     /* 1205 */
-    case ER_LOCK_DEADLOCK:         /* 1213 */
+    case CR_CONNECTION_ERROR:          /* 2002 */
+    case CR_CONN_HOST_ERROR:           /* 2003 */
+    case CR_SERVER_GONE_ERROR:         /* 2006 */
+    case CR_SERVER_LOST:               /* 2013 */
+    case CR_SERVER_LOST_EXTENDED:      /* 2055 */
+    case ER_CON_COUNT_ERROR:           /* 1040: too many connections */
+    case ER_SERVER_SHUTDOWN:           /* 1053 */
+    case ER_NET_READ_INTERRUPTED:      /* 1159 */
+    case ER_NET_WRITE_INTERRUPTED:     /* 1161 */
+    case ER_LOCK_WAIT_TIMEOUT:         /* 1205 */
+    case ER_LOCK_DEADLOCK:             /* 1213 */
     case ER_OPTION_PREVENTS_STATEMENT: /* 1290: --read-only during failover */
-    case ER_QUERY_INTERRUPTED:     /* 1317: KILL QUERY */
-    case ER_LOCK_ABORTED:          /* 1689 */
-    case ER_READ_ONLY_MODE:        /* 1836 */
-    case ER_CONNECTION_KILLED:     /* 1927 */
-    case ER_STATEMENT_TIMEOUT:     /* 1969 */
+    case ER_QUERY_INTERRUPTED:         /* 1317: KILL QUERY */
+    case ER_LOCK_ABORTED:              /* 1689 */
+    case ER_READ_ONLY_MODE:            /* 1836 */
+    case ER_CONNECTION_KILLED:         /* 1927 */
+    case ER_STATEMENT_TIMEOUT:         /* 1969 */
     case DB_ER_CLIENT_INTERACTION_TIMEOUT: /* 4031 */
         return 1;
     default:

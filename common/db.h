@@ -15,7 +15,7 @@ typedef struct db db_t;
 
 /* mysql://user[:pass]@host[:port]/dbname. NULL with errstr on failure. */
 db_t *db_connect(const char *mysql_url, char *errstr, size_t n);
-void db_close(db_t *db); /* NULL is a no-op */
+void db_close(db_t *db);    /* NULL is a no-op */
 int db_reconnect(db_t *db); /* 0 when connected again */
 
 /* One statement without a result set (DDL, UPDATE, START TRANSACTION...). */

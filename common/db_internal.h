@@ -13,10 +13,10 @@
 #include "url.h"
 
 struct db {
-    MYSQL *my;      /* NULL after a failed reconnect */
-    char err[512];  /* last error text, "" when none */
+    MYSQL *my;       /* NULL after a failed reconnect */
+    char err[512];   /* last error text, "" when none */
     unsigned errnum; /* last MySQL error number, 0 for our own errors */
-    url_t url;      /* parsed once by db_connect, reused by db_reconnect */
+    url_t url;       /* parsed once by db_connect, reused by db_reconnect */
     /* Bumped by every successful (re)connect. Prepared statements belong to
      * one connection: compare this, not the MYSQL pointer, to know whether
      * to prepare again (a new MYSQL may reuse a freed one's address). */

@@ -29,8 +29,14 @@
 #define EVENT_MAX_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
 
 static const char *const reason_names[] = {
-    "ok",           "bad_json",  "wrong_type", "wrong_version",
-    "missing_field", "bad_field", "unknown_field", "too_big",
+    "ok",
+    "bad_json",
+    "wrong_type",
+    "wrong_version",
+    "missing_field",
+    "bad_field",
+    "unknown_field",
+    "too_big",
 };
 
 const char *event_reason_name(event_reason_t r)
@@ -84,8 +90,8 @@ int event_format_time(int64_t ms, char *buf, size_t n)
     days = floor_div(ms, 86400000);
     rem = ms - days * 86400000;
     civil_from_days(days, &y, &m, &d);
-    len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m,
-                   d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
+    len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d,
+                   (int)(rem / 3600000), (int)(rem / 60000 % 60),
                    (int)(rem / 1000 % 60), (int)(rem % 1000));
     return (len < 0 || (size_t)len >= n) ? -1 : len;
 }
@@ -105,8 +111,9 @@ static int digits(const char *s, int width)
 
 static int days_in_month(int y, int m)
 {
-    static const int dim[12] = {31, 28, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+    static const int dim[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
     return m == 2 ? 28 + leap : dim[m - 1];
@@ -172,8 +179,8 @@ static void describe(const json_t *v, char *out, size_t n)
 
 /* Formats "<field>: <why>, got <value>" and returns reason. */
 static event_reason_t field_err(event_reason_t reason, const char *field,
-                                const char *why, const json_t *v,
-                                char *errstr, size_t n)
+                                const char *why, const json_t *v, char *errstr,
+                                size_t n)
 {
     char got[72];
 
@@ -194,9 +201,9 @@ static event_reason_t need(const json_t *obj, const char *field, json_t **v,
 }
 
 /* A JSON integer >= min (rejects reals, strings, booleans). */
-static event_reason_t get_int(const json_t *obj, const char *field,
-                              int64_t min, const char *why, int64_t *out,
-                              char *errstr, size_t n)
+static event_reason_t get_int(const json_t *obj, const char *field, int64_t min,
+                              const char *why, int64_t *out, char *errstr,
+                              size_t n)
 {
     json_t *v;
     event_reason_t r = need(obj, field, &v, errstr, n);
@@ -217,8 +224,8 @@ static event_reason_t check_header(const json_t *obj, char *errstr, size_t n)
     if (r != EVENT_OK)
         return r;
     if (!json_is_string(v) || strcmp(json_string_value(v), EVENT_TYPE) != 0)
-        return field_err(EVENT_ERR_TYPE, "type",
-                         "must be \"" EVENT_TYPE "\"", v, errstr, n);
+        return field_err(EVENT_ERR_TYPE, "type", "must be \"" EVENT_TYPE "\"",
+                         v, errstr, n);
     r = need(obj, "v", &v, errstr, n);
     if (r != EVENT_OK)
         return r;
@@ -228,8 +235,8 @@ static event_reason_t check_header(const json_t *obj, char *errstr, size_t n)
     return EVENT_OK;
 }
 
-static event_reason_t get_strings(const json_t *obj, event_t *ev,
-                                  char *errstr, size_t n)
+static event_reason_t get_strings(const json_t *obj, event_t *ev, char *errstr,
+                                  size_t n)
 {
     json_t *v;
     event_reason_t r = need(obj, "event_id", &v, errstr, n);
@@ -257,14 +264,15 @@ static event_reason_t get_strings(const json_t *obj, event_t *ev,
 
 static event_reason_t check_extra(const json_t *obj, char *errstr, size_t n)
 {
-    static const char *const known[] = {"type",    "v",   "event_id",
-                                        "coupon_id", "user_id", "seq",
-                                        "requested_at"};
+    static const char *const known[] = { "type",        "v",       "event_id",
+                                         "coupon_id",   "user_id", "seq",
+                                         "requested_at" };
     const char *key;
     json_t *v;
     size_t i;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             if (strcmp(key, known[i]) == 0)
                 break;
@@ -276,8 +284,8 @@ static event_reason_t check_extra(const json_t *obj, char *errstr, size_t n)
     return EVENT_OK;
 }
 
-static event_reason_t check_object(const json_t *obj, event_t *ev,
-                                   char *errstr, size_t n)
+static event_reason_t check_object(const json_t *obj, event_t *ev, char *errstr,
+                                   size_t n)
 {
     event_reason_t r;
 
@@ -285,10 +293,10 @@ static event_reason_t check_object(const json_t *obj, event_t *ev,
         (r = get_strings(obj, ev, errstr, n)) != EVENT_OK ||
         (r = get_int(obj, "coupon_id", 1, "must be an integer > 0",
                      &ev->coupon_id, errstr, n)) != EVENT_OK ||
-        (r = get_int(obj, "user_id", 1, "must be an integer > 0",
-                     &ev->user_id, errstr, n)) != EVENT_OK ||
-        (r = get_int(obj, "seq", 1, "must be an integer >= 1", &ev->seq,
-                     errstr, n)) != EVENT_OK)
+        (r = get_int(obj, "user_id", 1, "must be an integer > 0", &ev->user_id,
+                     errstr, n)) != EVENT_OK ||
+        (r = get_int(obj, "seq", 1, "must be an integer >= 1", &ev->seq, errstr,
+                     n)) != EVENT_OK)
         return r;
     return check_extra(obj, errstr, n);
 }
@@ -304,8 +312,8 @@ event_reason_t event_decode_slow(const char *buf, size_t len, event_t *ev,
     if (buf == NULL) /* an empty Kafka message has no payload pointer */
         buf = "", len = 0;
     if (len > EVENT_MAX_PAYLOAD) {
-        snprintf(errstr, n, "payload: %zu bytes is over the %d-byte limit",
-                 len, EVENT_MAX_PAYLOAD);
+        snprintf(errstr, n, "payload: %zu bytes is over the %d-byte limit", len,
+                 EVENT_MAX_PAYLOAD);
         return EVENT_ERR_TOO_BIG;
     }
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -409,9 +417,9 @@ int event_decode_canonical(const char *buf, size_t len, event_t *ev)
     if (LIT(&c, "{\"type\":\"" EVENT_TYPE "\",\"v\":1,\"event_id\":\"") ||
         fixed_str(&c, ULID_LEN, &id) || LIT(&c, ",\"coupon_id\":") ||
         posint(&c, &e.coupon_id) || LIT(&c, ",\"user_id\":") ||
-        posint(&c, &e.user_id) || LIT(&c, ",\"seq\":") ||
-        posint(&c, &e.seq) || LIT(&c, ",\"requested_at\":\"") ||
-        fixed_str(&c, 24, &ts) || LIT(&c, "}") || c.p != c.end)
+        posint(&c, &e.user_id) || LIT(&c, ",\"seq\":") || posint(&c, &e.seq) ||
+        LIT(&c, ",\"requested_at\":\"") || fixed_str(&c, 24, &ts) ||
+        LIT(&c, "}") || c.p != c.end)
         return -1;
     if (canonical_strings(id, ts, &e) != 0)
         return -1;

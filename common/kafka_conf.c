@@ -15,8 +15,9 @@ static int conf_set(rd_kafka_conf_t *kc, const char *origin, const char *k,
     return 0;
 }
 
-rd_kafka_conf_t *kafka_conf_new(const config_t *cfg, const char *const *defaults,
-                                char *errstr, size_t n)
+rd_kafka_conf_t *kafka_conf_new(const config_t *cfg,
+                                const char *const *defaults, char *errstr,
+                                size_t n)
 {
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     const char *brokers = config_str(cfg, "kafka");

@@ -13,8 +13,9 @@
 /* defaults: NULL-terminated key, value, key, value... applied after
  * bootstrap.servers and before -X. Returns a new conf or NULL with errstr
  * ("-X linger.ms=abc: Invalid value ..."). */
-rd_kafka_conf_t *kafka_conf_new(const config_t *cfg, const char *const *defaults,
-                                char *errstr, size_t n);
+rd_kafka_conf_t *kafka_conf_new(const config_t *cfg,
+                                const char *const *defaults, char *errstr,
+                                size_t n);
 
 /* The DLQ topic of a topic: "<topic>.dlq" into buf. */
 int kafka_dlq_topic(const char *topic, char *buf, size_t n);

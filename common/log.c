@@ -18,7 +18,7 @@ int log_level = LL_INFO;
 static char log_prog[64] = "couponq";
 static int log_fd = 2;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void log_init(const char *prog, int level, int fd)
 {

@@ -36,12 +36,12 @@ struct metrics {
 
 const double metrics_latency_bounds[] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10,
 };
 const size_t metrics_latency_nbounds =
     sizeof(metrics_latency_bounds) / sizeof(metrics_latency_bounds[0]);
 
-static const char *const type_names[] = {"counter", "gauge", "histogram"};
+static const char *const type_names[] = { "counter", "gauge", "histogram" };
 
 static double bits_to_double(uint64_t b)
 {
@@ -148,10 +148,9 @@ err:
     return NULL;
 }
 
-static metric_t *metrics_register(metrics_t *m, mtype_t type,
-                                  const char *name, const char *help,
-                                  const char *labels, const double *bounds,
-                                  size_t nbounds)
+static metric_t *metrics_register(metrics_t *m, mtype_t type, const char *name,
+                                  const char *help, const char *labels,
+                                  const double *bounds, size_t nbounds)
 {
     metric_t *x;
 
@@ -349,8 +348,8 @@ static void render_histogram(sbuf_t *b, const metric_t *x)
             fmt_double(x->bounds[i], num, sizeof(num));
         else
             snprintf(num, sizeof(num), "+Inf");
-        sb_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", x->name, x->labels,
-                  sep, num, (unsigned long long)cum);
+        sb_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", x->name, x->labels, sep,
+                  num, (unsigned long long)cum);
     }
     fmt_double(metric_value_sum(x), num, sizeof(num));
     if (x->labels[0] != '\0') {
@@ -381,7 +380,7 @@ static void render_series(sbuf_t *b, const metric_t *x)
 /* Families in order of first registration, each with all its series. */
 char *metrics_render(metrics_t *m, size_t *len)
 {
-    sbuf_t b = {NULL, 0, 0, 0};
+    sbuf_t b = { NULL, 0, 0, 0 };
     const metric_t *x, *y, *z;
 
     b.p = malloc(4096);

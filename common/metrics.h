@@ -29,9 +29,9 @@ metric_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
                             const char *labels, const double *bounds,
                             size_t nbounds);
 
-void metric_inc(metric_t *x);           /* counter += 1 */
-void metric_add(metric_t *x, double v); /* counter/gauge += v */
-void metric_set(metric_t *x, double v); /* gauge = v */
+void metric_inc(metric_t *x);               /* counter += 1 */
+void metric_add(metric_t *x, double v);     /* counter/gauge += v */
+void metric_set(metric_t *x, double v);     /* gauge = v */
 void metric_observe(metric_t *x, double v); /* histogram */
 double metric_value(const metric_t *x);     /* counter/gauge; hist: count */
 

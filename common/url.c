@@ -113,7 +113,8 @@ static int url_hostport(const char *s, size_t len, url_t *u, char *errstr,
             hend = s + len;
     }
     if (hend == hstart || (size_t)(hend - hstart) >= sizeof(u->host)) {
-        snprintf(errstr, n, "url: host: %s", hend == hstart ? "missing" : "too long");
+        snprintf(errstr, n, "url: host: %s",
+                 hend == hstart ? "missing" : "too long");
         return -1;
     }
     memcpy(u->host, hstart, (size_t)(hend - hstart));
@@ -138,8 +139,8 @@ static int url_path(const char *p, url_t *u, char *errstr, size_t n)
         if (len == 0)
             return 0;
         if (url_number(p, len, 0, 1000000, &v) != 0) {
-            snprintf(errstr, n, "url: db: must be a database number, got \"%s\"",
-                     p);
+            snprintf(errstr, n,
+                     "url: db: must be a database number, got \"%s\"", p);
             return -1;
         }
         u->db = (int)v;

@@ -13,8 +13,9 @@
 #include "log.h"
 #include "tool.h"
 
-#define TOOL_TEXT_LIST_MAX 50 /* ids shown in text output; JSON has them all   \
-                               */
+#define TOOL_TEXT_LIST_MAX                                                     \
+    50 /* ids shown in text output; JSON has them all                          \
+        */
 
 struct tool {
     const char *prog, *cmd;

@@ -31,8 +31,8 @@ static double now_s(void)
 
 /* Seconds to decode `count` events round-robin from bufs; exits on any
  * failure so a broken decoder cannot look fast. */
-static double run(decode_fn fn, char (*bufs)[EVENT_MAX_LEN],
-                  const int *lens, long count, int64_t *sum)
+static double run(decode_fn fn, char (*bufs)[EVENT_MAX_LEN], const int *lens,
+                  long count, int64_t *sum)
 {
     char err[256];
     event_t ev;

@@ -16,11 +16,12 @@
 static const cfg_opt_t opts[] = {
     CFG_OPT_REDIS,
     CFG_OPT_KAFKA,
-    {"batch-size", "COUPONQ_TEST_BATCH", CFG_INT, 1, 5000, "500",
-     "events per transaction"},
-    {"dry-run", "COUPONQ_TEST_DRY", CFG_BOOL, 0, 0, "false", "change nothing"},
-    {"name", NULL, CFG_STR, 0, 0, NULL, "optional name"},
-    {"offset", NULL, CFG_INT, -5, 5, "0", "signed"},
+    { "batch-size", "COUPONQ_TEST_BATCH", CFG_INT, 1, 5000, "500",
+      "events per transaction" },
+    { "dry-run", "COUPONQ_TEST_DRY", CFG_BOOL, 0, 0, "false",
+      "change nothing" },
+    { "name", NULL, CFG_STR, 0, 0, NULL, "optional name" },
+    { "offset", NULL, CFG_INT, -5, 5, "0", "signed" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -116,28 +117,28 @@ typedef struct bad {
 static void test_errors(void **state)
 {
     static const bad_t cases[] = {
-        {"--batch-size", "0", "--batch-size: 0 is below the minimum 1"},
-        {"--batch-size=5001", NULL,
-         "--batch-size: 5001 is above the maximum 5000"},
-        {"--batch-size=abc", NULL, "--batch-size: \"abc\" is not an integer"},
-        {"--batch-size=12x", NULL, "--batch-size: \"12x\" is not an integer"},
-        {"--batch-size= 12", NULL, "--batch-size: \" 12\" is not an integer"},
-        {"--batch-size=", NULL, "--batch-size: \"\" is not an integer"},
-        {"--batch-size=99999999999999999999", NULL,
-         "--batch-size: \"99999999999999999999\" is not an integer"},
-        {"--batch-size=1.5", NULL, "--batch-size: \"1.5\" is not an integer"},
-        {"--offset=-6", NULL, "--offset: -6 is below the minimum -5"},
-        {"--batch-size", NULL, "--batch-size: missing value"},
-        {"--redis", "--kafka", "--redis: missing value"},
-        {"--dry-run=maybe", NULL,
-         "--dry-run: \"maybe\" is not a boolean (true/false)"},
-        {"--bogus", NULL, "--bogus: unknown flag"},
-        {"--bogus=1", NULL, "--bogus: unknown flag"},
-        {"--no-redis", NULL, "--no-redis: unknown flag"},
-        {"-q", NULL, "-q: unknown flag"},
-        {"-X", "foo", "-X foo: expected key=value"},
-        {"-X", "=v", "-X =v: expected key=value"},
-        {"-X", NULL, "-X: missing key=value"},
+        { "--batch-size", "0", "--batch-size: 0 is below the minimum 1" },
+        { "--batch-size=5001", NULL,
+          "--batch-size: 5001 is above the maximum 5000" },
+        { "--batch-size=abc", NULL, "--batch-size: \"abc\" is not an integer" },
+        { "--batch-size=12x", NULL, "--batch-size: \"12x\" is not an integer" },
+        { "--batch-size= 12", NULL, "--batch-size: \" 12\" is not an integer" },
+        { "--batch-size=", NULL, "--batch-size: \"\" is not an integer" },
+        { "--batch-size=99999999999999999999", NULL,
+          "--batch-size: \"99999999999999999999\" is not an integer" },
+        { "--batch-size=1.5", NULL, "--batch-size: \"1.5\" is not an integer" },
+        { "--offset=-6", NULL, "--offset: -6 is below the minimum -5" },
+        { "--batch-size", NULL, "--batch-size: missing value" },
+        { "--redis", "--kafka", "--redis: missing value" },
+        { "--dry-run=maybe", NULL,
+          "--dry-run: \"maybe\" is not a boolean (true/false)" },
+        { "--bogus", NULL, "--bogus: unknown flag" },
+        { "--bogus=1", NULL, "--bogus: unknown flag" },
+        { "--no-redis", NULL, "--no-redis: unknown flag" },
+        { "-q", NULL, "-q: unknown flag" },
+        { "-X", "foo", "-X foo: expected key=value" },
+        { "-X", "=v", "-X =v: expected key=value" },
+        { "-X", NULL, "-X: missing key=value" },
     };
     size_t i;
 
@@ -174,10 +175,9 @@ static void test_x_and_positionals(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(parse(&c, err, sizeof(err), "create", "-X",
-                           "linger.ms=5", "42", "-Xacks=all", "--dry-run",
-                           "-X", "client.id=a=b", "-7", "--", "--not-a-flag",
-                           NULL),
+    assert_int_equal(parse(&c, err, sizeof(err), "create", "-X", "linger.ms=5",
+                           "42", "-Xacks=all", "--dry-run", "-X",
+                           "client.id=a=b", "-7", "--", "--not-a-flag", NULL),
                      0);
     assert_int_equal(config_nx(c), 3);
     assert_string_equal(config_x_key(c, 0), "linger.ms");

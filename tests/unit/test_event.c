@@ -17,14 +17,14 @@
 #include "event.h"
 #include "event_internal.h"
 
-#define T "\"type\":\"coupon.issue.requested\""
-#define V "\"v\":1"
-#define E "\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1W\""
-#define C "\"coupon_id\":42"
-#define U "\"user_id\":1001"
-#define S "\"seq\":17"
-#define R "\"requested_at\":\"2026-11-22T14:00:00.123Z\""
-#define OBJ(...) "{" __VA_ARGS__ "}"
+#define T                 "\"type\":\"coupon.issue.requested\""
+#define V                 "\"v\":1"
+#define E                 "\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1W\""
+#define C                 "\"coupon_id\":42"
+#define U                 "\"user_id\":1001"
+#define S                 "\"seq\":17"
+#define R                 "\"requested_at\":\"2026-11-22T14:00:00.123Z\""
+#define OBJ(...)          "{" __VA_ARGS__ "}"
 #define EVENT_MIN_TIME_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
 
 static const char example[] = OBJ(T "," V "," E "," C "," U "," S "," R);
@@ -35,9 +35,9 @@ static void test_decode_example(void **state)
     char err[256] = "";
 
     (void)state;
-    assert_int_equal(event_decode(example, strlen(example), &ev, err,
-                                  sizeof(err)),
-                     EVENT_OK);
+    assert_int_equal(
+        event_decode(example, strlen(example), &ev, err, sizeof(err)),
+        EVENT_OK);
     assert_string_equal(ev.event_id, "01JDBX7K3M4N5P6Q7R8S9T0V1W");
     assert_int_equal(ev.coupon_id, 42);
     assert_int_equal(ev.user_id, 1001);
@@ -47,7 +47,8 @@ static void test_decode_example(void **state)
 
 static void test_encode_example_exact(void **state)
 {
-    event_t ev = {"01JDBX7K3M4N5P6Q7R8S9T0V1W", 42, 1001, 17, 1795356000123LL};
+    event_t ev = { "01JDBX7K3M4N5P6Q7R8S9T0V1W", 42, 1001, 17,
+                   1795356000123LL };
     char buf[EVENT_MAX_LEN];
     int len;
 
@@ -75,9 +76,15 @@ static void round_trip(const event_t *in)
 
 static void test_round_trip(void **state)
 {
-    event_t ev = {"", 1, 1, 1, 0};
-    const int64_t times[] = {0, 1, 999, 1709251199999LL, 1795356000123LL,
-                             253402300799999LL, -1, -62135596800000LL};
+    event_t ev = { "", 1, 1, 1, 0 };
+    const int64_t times[] = { 0,
+                              1,
+                              999,
+                              1709251199999LL,
+                              1795356000123LL,
+                              253402300799999LL,
+                              -1,
+                              -62135596800000LL };
     size_t i;
 
     (void)state;
@@ -97,7 +104,7 @@ static void test_round_trip(void **state)
 
 static void test_encode_rejects_invalid(void **state)
 {
-    event_t ok = {"01JDBX7K3M4N5P6Q7R8S9T0V1W", 42, 1001, 17, 0};
+    event_t ok = { "01JDBX7K3M4N5P6Q7R8S9T0V1W", 42, 1001, 17, 0 };
     event_t ev;
     char buf[EVENT_MAX_LEN];
 
@@ -153,93 +160,92 @@ typedef struct bad_case {
 } bad_case_t;
 
 static const bad_case_t bad_cases[] = {
-    {"not json", EVENT_ERR_JSON, "json"},
-    {"", EVENT_ERR_JSON, "json"},
-    {"[1,2,3]", EVENT_ERR_JSON, "json"},
-    {OBJ(T "," V "," E "," C "," U "," S "," R) " x", EVENT_ERR_JSON, "json"},
-    {OBJ(T "," V "," E "," C "," U "," U "," S "," R), EVENT_ERR_JSON,
-     "user_id"}, /* duplicate key */
-    {"{" T "," V "," E "," C "," U "," S "," R, EVENT_ERR_JSON, "json"},
-    {OBJ(V "," E "," C "," U "," S "," R), EVENT_ERR_MISSING, "type"},
-    {OBJ("\"type\":\"coupon.issued\"," V "," E "," C "," U "," S "," R),
-     EVENT_ERR_TYPE, "type"},
-    {OBJ("\"type\":5," V "," E "," C "," U "," S "," R), EVENT_ERR_TYPE,
-     "type"},
-    {OBJ(T "," E "," C "," U "," S "," R), EVENT_ERR_MISSING, "v"},
-    {OBJ(T ",\"v\":2," E "," C "," U "," S "," R), EVENT_ERR_VERSION, "v:"},
-    {OBJ(T ",\"v\":\"1\"," E "," C "," U "," S "," R), EVENT_ERR_VERSION,
-     "v:"},
-    {OBJ(T ",\"v\":1.0," E "," C "," U "," S "," R), EVENT_ERR_VERSION, "v:"},
-    {OBJ(T "," V "," C "," U "," S "," R), EVENT_ERR_MISSING, "event_id"},
-    {OBJ(T "," V ",\"event_id\":\"abc\"," C "," U "," S "," R),
-     EVENT_ERR_FIELD, "event_id"},
-    {OBJ(T "," V ",\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1U\"," C "," U
-         "," S "," R),
-     EVENT_ERR_FIELD, "event_id"}, /* U is not Crockford */
-    {OBJ(T "," V ",\"event_id\":\"81JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U
-         "," S "," R),
-     EVENT_ERR_FIELD, "event_id"}, /* over 128 bits */
-    {OBJ(T "," V ",\"event_id\":\"01jdbx7k3m4n5p6q7r8s9t0v1w\"," C "," U
-         "," S "," R),
-     EVENT_ERR_FIELD, "event_id"},
-    {OBJ(T "," V ",\"event_id\":12345," C "," U "," S "," R),
-     EVENT_ERR_FIELD, "event_id"},
-    {OBJ(T "," V "," E "," U "," S "," R), EVENT_ERR_MISSING, "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":0," U "," S "," R), EVENT_ERR_FIELD,
-     "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":-1," U "," S "," R), EVENT_ERR_FIELD,
-     "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":42.0," U "," S "," R),
-     EVENT_ERR_FIELD, "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":\"42\"," U "," S "," R),
-     EVENT_ERR_FIELD, "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":true," U "," S "," R),
-     EVENT_ERR_FIELD, "coupon_id"},
-    {OBJ(T "," V "," E ",\"coupon_id\":null," U "," S "," R),
-     EVENT_ERR_FIELD, "coupon_id"},
-    {OBJ(T "," V "," E "," C "," S "," R), EVENT_ERR_MISSING, "user_id"},
-    {OBJ(T "," V "," E "," C ",\"user_id\":\"abc\"," S "," R),
-     EVENT_ERR_FIELD, "user_id"},
-    {OBJ(T "," V "," E "," C ",\"user_id\":1e3," S "," R), EVENT_ERR_FIELD,
-     "user_id"},
-    {OBJ(T "," V "," E "," C ",\"user_id\":0," S "," R), EVENT_ERR_FIELD,
-     "user_id"},
-    {OBJ(T "," V "," E "," C ",\"user_id\":false," S "," R),
-     EVENT_ERR_FIELD, "user_id"},
-    {OBJ(T "," V "," E "," C "," U "," R), EVENT_ERR_MISSING, "seq"},
-    {OBJ(T "," V "," E "," C "," U ",\"seq\":0," R), EVENT_ERR_FIELD, "seq"},
-    {OBJ(T "," V "," E "," C "," U ",\"seq\":-5," R), EVENT_ERR_FIELD, "seq"},
-    {OBJ(T "," V "," E "," C "," U ",\"seq\":1.5," R), EVENT_ERR_FIELD,
-     "seq"},
-    {OBJ(T "," V "," E "," C "," U "," S), EVENT_ERR_MISSING, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22T14:00:00Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-02-30T00:00:00.000Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2025-02-29T00:00:00.000Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-13-01T00:00:00.000Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22T24:00:00.000Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22T14:00:00.123+01:00\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22 14:00:00.123Z\""),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S
-         ",\"requested_at\":1795356000123"),
-     EVENT_ERR_FIELD, "requested_at"},
-    {OBJ(T "," V "," E "," C "," U "," S "," R ",\"foo\":1"), EVENT_ERR_EXTRA,
-     "foo"},
-    {OBJ(T "," V "," E "," C "," U "," S "," R ",\"User_id\":1"),
-     EVENT_ERR_EXTRA, "User_id"},
+    { "not json", EVENT_ERR_JSON, "json" },
+    { "", EVENT_ERR_JSON, "json" },
+    { "[1,2,3]", EVENT_ERR_JSON, "json" },
+    { OBJ(T "," V "," E "," C "," U "," S "," R) " x", EVENT_ERR_JSON, "json" },
+    { OBJ(T "," V "," E "," C "," U "," U "," S "," R), EVENT_ERR_JSON,
+      "user_id" }, /* duplicate key */
+    { "{" T "," V "," E "," C "," U "," S "," R, EVENT_ERR_JSON, "json" },
+    { OBJ(V "," E "," C "," U "," S "," R), EVENT_ERR_MISSING, "type" },
+    { OBJ("\"type\":\"coupon.issued\"," V "," E "," C "," U "," S "," R),
+      EVENT_ERR_TYPE, "type" },
+    { OBJ("\"type\":5," V "," E "," C "," U "," S "," R), EVENT_ERR_TYPE,
+      "type" },
+    { OBJ(T "," E "," C "," U "," S "," R), EVENT_ERR_MISSING, "v" },
+    { OBJ(T ",\"v\":2," E "," C "," U "," S "," R), EVENT_ERR_VERSION, "v:" },
+    { OBJ(T ",\"v\":\"1\"," E "," C "," U "," S "," R), EVENT_ERR_VERSION,
+      "v:" },
+    { OBJ(T ",\"v\":1.0," E "," C "," U "," S "," R), EVENT_ERR_VERSION, "v:" },
+    { OBJ(T "," V "," C "," U "," S "," R), EVENT_ERR_MISSING, "event_id" },
+    { OBJ(T "," V ",\"event_id\":\"abc\"," C "," U "," S "," R),
+      EVENT_ERR_FIELD, "event_id" },
+    { OBJ(T "," V ",\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1U\"," C "," U "," S
+            "," R),
+      EVENT_ERR_FIELD, "event_id" }, /* U is not Crockford */
+    { OBJ(T "," V ",\"event_id\":\"81JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U "," S
+            "," R),
+      EVENT_ERR_FIELD, "event_id" }, /* over 128 bits */
+    { OBJ(T "," V ",\"event_id\":\"01jdbx7k3m4n5p6q7r8s9t0v1w\"," C "," U "," S
+            "," R),
+      EVENT_ERR_FIELD, "event_id" },
+    { OBJ(T "," V ",\"event_id\":12345," C "," U "," S "," R), EVENT_ERR_FIELD,
+      "event_id" },
+    { OBJ(T "," V "," E "," U "," S "," R), EVENT_ERR_MISSING, "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":0," U "," S "," R), EVENT_ERR_FIELD,
+      "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":-1," U "," S "," R), EVENT_ERR_FIELD,
+      "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":42.0," U "," S "," R), EVENT_ERR_FIELD,
+      "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":\"42\"," U "," S "," R),
+      EVENT_ERR_FIELD, "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":true," U "," S "," R), EVENT_ERR_FIELD,
+      "coupon_id" },
+    { OBJ(T "," V "," E ",\"coupon_id\":null," U "," S "," R), EVENT_ERR_FIELD,
+      "coupon_id" },
+    { OBJ(T "," V "," E "," C "," S "," R), EVENT_ERR_MISSING, "user_id" },
+    { OBJ(T "," V "," E "," C ",\"user_id\":\"abc\"," S "," R), EVENT_ERR_FIELD,
+      "user_id" },
+    { OBJ(T "," V "," E "," C ",\"user_id\":1e3," S "," R), EVENT_ERR_FIELD,
+      "user_id" },
+    { OBJ(T "," V "," E "," C ",\"user_id\":0," S "," R), EVENT_ERR_FIELD,
+      "user_id" },
+    { OBJ(T "," V "," E "," C ",\"user_id\":false," S "," R), EVENT_ERR_FIELD,
+      "user_id" },
+    { OBJ(T "," V "," E "," C "," U "," R), EVENT_ERR_MISSING, "seq" },
+    { OBJ(T "," V "," E "," C "," U ",\"seq\":0," R), EVENT_ERR_FIELD, "seq" },
+    { OBJ(T "," V "," E "," C "," U ",\"seq\":-5," R), EVENT_ERR_FIELD, "seq" },
+    { OBJ(T "," V "," E "," C "," U ",\"seq\":1.5," R), EVENT_ERR_FIELD,
+      "seq" },
+    { OBJ(T "," V "," E "," C "," U "," S), EVENT_ERR_MISSING, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-11-22T14:00:00Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-02-30T00:00:00.000Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2025-02-29T00:00:00.000Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-13-01T00:00:00.000Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-11-22T24:00:00.000Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-11-22T14:00:00.123+01:00\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S
+            ",\"requested_at\":\"2026-11-22 14:00:00.123Z\""),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S ",\"requested_at\":1795356000123"),
+      EVENT_ERR_FIELD, "requested_at" },
+    { OBJ(T "," V "," E "," C "," U "," S "," R ",\"foo\":1"), EVENT_ERR_EXTRA,
+      "foo" },
+    { OBJ(T "," V "," E "," C "," U "," S "," R ",\"User_id\":1"),
+      EVENT_ERR_EXTRA, "User_id" },
 };
 
 static void test_malformed_table(void **state)
@@ -268,8 +274,7 @@ static void test_malformed_table(void **state)
 
 static void test_error_message_text(void **state)
 {
-    const char *j =
-        OBJ(T "," V "," E "," C ",\"user_id\":\"abc\"," S "," R);
+    const char *j = OBJ(T "," V "," E "," C ",\"user_id\":\"abc\"," S "," R);
     char err[256];
     event_t ev;
 
@@ -281,10 +286,10 @@ static void test_error_message_text(void **state)
 
 static void test_int64_overflow_is_bad_json(void **state)
 {
-    const char *j = OBJ(T "," V "," E "," C
-                        ",\"user_id\":9223372036854775808," S "," R);
-    const char *max = OBJ(T "," V "," E "," C
-                          ",\"user_id\":9223372036854775807," S "," R);
+    const char *j =
+        OBJ(T "," V "," E "," C ",\"user_id\":9223372036854775808," S "," R);
+    const char *max =
+        OBJ(T "," V "," E "," C ",\"user_id\":9223372036854775807," S "," R);
     char err[256];
     event_t ev;
 
@@ -314,9 +319,10 @@ static void test_too_big_not_parsed(void **state)
     pad = limit - strlen(example);
     memset(buf, ' ', pad);
     /* Length-delimited like a Kafka payload, so no NUL is wanted. */
-    memcpy(buf + pad, example, sizeof(example) - 1); /* NOLINT(bugprone-not-null-terminated-result) */
-    assert_int_equal(event_decode(buf, limit, &ev, err, sizeof(err)),
-                     EVENT_OK);
+    memcpy(buf + pad, example,
+           sizeof(example) -
+               1); /* NOLINT(bugprone-not-null-terminated-result) */
+    assert_int_equal(event_decode(buf, limit, &ev, err, sizeof(err)), EVENT_OK);
     free(buf);
 }
 
@@ -329,8 +335,9 @@ static void test_not_nul_terminated(void **state)
 
     (void)state;
     /* Kafka payloads have a length, not a NUL: trailing bytes are ignored. */
-    memcpy(buf, example, len);        /* NOLINT(bugprone-not-null-terminated-result) */
-    memcpy(buf + len, "garbage", 7); /* NOLINT(bugprone-not-null-terminated-result) */
+    memcpy(buf, example, len); /* NOLINT(bugprone-not-null-terminated-result) */
+    memcpy(buf + len, "garbage",
+           7); /* NOLINT(bugprone-not-null-terminated-result) */
     assert_int_equal(event_decode(buf, len, &ev, err, sizeof(err)), EVENT_OK);
     assert_int_equal(event_decode(NULL, 0, &ev, err, sizeof(err)),
                      EVENT_ERR_JSON);
@@ -389,17 +396,26 @@ static void expect_fast(const event_t *in)
 
 static void test_fast_path_canonical(void **state)
 {
-    const int64_t ints[] = {1, 9, 10, 42, 1001, 999999999, 1000000000000LL,
-                            INT64_MAX / 10, INT64_MAX - 1, INT64_MAX};
-    const int64_t times[] = {EVENT_MIN_TIME_MS, -1, 0, 1709251199999LL,
-                             1795356000123LL, 253402300799999LL};
-    event_t ev = {"", 1, 1, 1, 0};
+    const int64_t ints[] = { 1,
+                             9,
+                             10,
+                             42,
+                             1001,
+                             999999999,
+                             1000000000000LL,
+                             INT64_MAX / 10,
+                             INT64_MAX - 1,
+                             INT64_MAX };
+    const int64_t times[] = {
+        EVENT_MIN_TIME_MS, -1, 0, 1709251199999LL, 1795356000123LL,
+        253402300799999LL
+    };
+    event_t ev = { "", 1, 1, 1, 0 };
     event_t out;
     size_t i;
 
     (void)state;
-    assert_int_equal(event_decode_canonical(example, strlen(example), &out),
-                     0);
+    assert_int_equal(event_decode_canonical(example, strlen(example), &out), 0);
     assert_int_equal(out.requested_at_ms, 1795356000123LL);
     for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         ulid_generate(ev.event_id);
@@ -423,88 +439,85 @@ typedef struct near_case {
 } near_case_t;
 
 #define CANON_HEAD T "," V "," E
-#define NUL_ID "\"event_id\":\"01JDBX7K3M4N5P6Q7\0R8S9T0V1W\""
-#define NUL_TS "\"requested_at\":\"2026-11-22T14:00\0:00.123Z\""
+#define NUL_ID     "\"event_id\":\"01JDBX7K3M4N5P6Q7\0R8S9T0V1W\""
+#define NUL_TS     "\"requested_at\":\"2026-11-22T14:00\0:00.123Z\""
 
 static const near_case_t near_cases[] = {
-    {"{ " T "," V "," E "," C "," U "," S "," R "}", 0, EVENT_OK},
-    {OBJ(T ", " V "," E "," C "," U "," S "," R), 0, EVENT_OK},
-    {OBJ("\"type\": \"coupon.issue.requested\"," V "," E "," C "," U "," S
-         "," R),
-     0, EVENT_OK},
-    {" " OBJ(CANON_HEAD "," C "," U "," S "," R), 0, EVENT_OK},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R) "\n", 0, EVENT_OK},
-    {OBJ(V "," T "," E "," C "," U "," S "," R), 0, EVENT_OK},
-    {OBJ(CANON_HEAD "," U "," C "," S "," R), 0, EVENT_OK},
-    {OBJ(CANON_HEAD "," C "," U "," R "," S), 0, EVENT_OK},
-    {OBJ("\"type\":\"coupon.issue.requeste\\u0064\"," V "," E "," C "," U
-         "," S "," R),
-     0, EVENT_OK}, /* escapes are JSON, just not canonical */
-    {OBJ(T "," V ",\"event_id\":\"\\u00301JDBX7K3M4N5P6Q7R8S9T0V1W\"," C
-         "," U "," S "," R),
-     0, EVENT_OK},
-    {OBJ(CANON_HEAD ",\"coupon_id\":042," U "," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD ",\"coupon_id\":00," U "," S "," R), 0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD ",\"coupon_id\":+42," U "," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD ",\"coupon_id\":-42," U "," S "," R), 0,
-     EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD ",\"coupon_id\":-0," U "," S "," R), 0, EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD ",\"coupon_id\":42.0," U "," S "," R), 0,
-     EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD ",\"coupon_id\":42e0," U "," S "," R), 0,
-     EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775808," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775810," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C ",\"user_id\":18446744073709551616," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C ",\"user_id\":99999999999999999999999," S "," R),
-     0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C ",\"user_id\":-9223372036854775809," S "," R), 0,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U ",\"seq\":0," R), 0, EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD "," C "," U ",\"seq\":\"17\"," R), 0, EVENT_ERR_FIELD},
-    {OBJ(T ",\"v\":01," E "," C "," U "," S "," R), 0, EVENT_ERR_JSON},
-    {OBJ(T ",\"v\":1.0," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION},
-    {OBJ(T ",\"v\":10," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION},
-    {"{" CANON_HEAD "," C "," U "," S "," R, 0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R) "x", 0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R) "}", 0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R) "{}", 0, EVENT_ERR_JSON},
-    {"{" CANON_HEAD "," C "," U "," S "," R "," S "}", 0, EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R ",\"x\":1"), 0, EVENT_ERR_EXTRA},
-    {OBJ(T "," V "," NUL_ID "," C "," U "," S "," R),
-     sizeof(OBJ(T "," V "," NUL_ID "," C "," U "," S "," R)) - 1,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS),
-     sizeof(OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS)) - 1,
-     EVENT_ERR_JSON},
-    {OBJ(CANON_HEAD "," C "," U "," S "," R) "\0",
-     sizeof(OBJ(CANON_HEAD "," C "," U "," S "," R) "\0") - 1,
-     EVENT_ERR_JSON},
-    {OBJ(T "," V ",\"event_id\":\"01jdbx7k3m4n5p6q7r8s9t0v1w\"," C "," U
-         "," S "," R),
-     0, EVENT_ERR_FIELD},
-    {OBJ(T "," V ",\"event_id\":\"81JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U
-         "," S "," R),
-     0, EVENT_ERR_FIELD},
-    {OBJ(T "," V ",\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1WX\"," C "," U
-         "," S "," R),
-     0, EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD "," C "," U "," S
-         ",\"requested_at\":\"2025-02-29T00:00:00.000Z\""),
-     0, EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22T24:00:00.000Z\""),
-     0, EVENT_ERR_FIELD},
-    {OBJ(CANON_HEAD "," C "," U "," S
-         ",\"requested_at\":\"2026-11-22T14:00:00.1234\""),
-     0, EVENT_ERR_FIELD},
-    {"\xef\xbb\xbf" OBJ(CANON_HEAD "," C "," U "," S "," R), 0,
-     EVENT_ERR_JSON}, /* a UTF-8 BOM */
+    { "{ " T "," V "," E "," C "," U "," S "," R "}", 0, EVENT_OK },
+    { OBJ(T ", " V "," E "," C "," U "," S "," R), 0, EVENT_OK },
+    { OBJ("\"type\": \"coupon.issue.requested\"," V "," E "," C "," U "," S
+          "," R),
+      0, EVENT_OK },
+    { " " OBJ(CANON_HEAD "," C "," U "," S "," R), 0, EVENT_OK },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R) "\n", 0, EVENT_OK },
+    { OBJ(V "," T "," E "," C "," U "," S "," R), 0, EVENT_OK },
+    { OBJ(CANON_HEAD "," U "," C "," S "," R), 0, EVENT_OK },
+    { OBJ(CANON_HEAD "," C "," U "," R "," S), 0, EVENT_OK },
+    { OBJ("\"type\":\"coupon.issue.requeste\\u0064\"," V "," E "," C "," U "," S
+          "," R),
+      0, EVENT_OK }, /* escapes are JSON, just not canonical */
+    { OBJ(T "," V ",\"event_id\":\"\\u00301JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U
+            "," S "," R),
+      0, EVENT_OK },
+    { OBJ(CANON_HEAD ",\"coupon_id\":042," U "," S "," R), 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD ",\"coupon_id\":00," U "," S "," R), 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD ",\"coupon_id\":+42," U "," S "," R), 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD ",\"coupon_id\":-42," U "," S "," R), 0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD ",\"coupon_id\":-0," U "," S "," R), 0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD ",\"coupon_id\":42.0," U "," S "," R), 0,
+      EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD ",\"coupon_id\":42e0," U "," S "," R), 0,
+      EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775808," S "," R), 0,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C ",\"user_id\":9223372036854775810," S "," R), 0,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C ",\"user_id\":18446744073709551616," S "," R), 0,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C ",\"user_id\":99999999999999999999999," S "," R), 0,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C ",\"user_id\":-9223372036854775809," S "," R), 0,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U ",\"seq\":0," R), 0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD "," C "," U ",\"seq\":\"17\"," R), 0, EVENT_ERR_FIELD },
+    { OBJ(T ",\"v\":01," E "," C "," U "," S "," R), 0, EVENT_ERR_JSON },
+    { OBJ(T ",\"v\":1.0," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION },
+    { OBJ(T ",\"v\":10," E "," C "," U "," S "," R), 0, EVENT_ERR_VERSION },
+    { "{" CANON_HEAD "," C "," U "," S "," R, 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R) "x", 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R) "}", 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R) "{}", 0, EVENT_ERR_JSON },
+    { "{" CANON_HEAD "," C "," U "," S "," R "," S "}", 0, EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R ",\"x\":1"), 0, EVENT_ERR_EXTRA },
+    { OBJ(T "," V "," NUL_ID "," C "," U "," S "," R),
+      sizeof(OBJ(T "," V "," NUL_ID "," C "," U "," S "," R)) - 1,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS),
+      sizeof(OBJ(CANON_HEAD "," C "," U "," S "," NUL_TS)) - 1,
+      EVENT_ERR_JSON },
+    { OBJ(CANON_HEAD "," C "," U "," S "," R) "\0",
+      sizeof(OBJ(CANON_HEAD "," C "," U "," S "," R) "\0") - 1,
+      EVENT_ERR_JSON },
+    { OBJ(T "," V ",\"event_id\":\"01jdbx7k3m4n5p6q7r8s9t0v1w\"," C "," U "," S
+            "," R),
+      0, EVENT_ERR_FIELD },
+    { OBJ(T "," V ",\"event_id\":\"81JDBX7K3M4N5P6Q7R8S9T0V1W\"," C "," U "," S
+            "," R),
+      0, EVENT_ERR_FIELD },
+    { OBJ(T "," V ",\"event_id\":\"01JDBX7K3M4N5P6Q7R8S9T0V1WX\"," C "," U "," S
+            "," R),
+      0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD "," C "," U "," S
+                     ",\"requested_at\":\"2025-02-29T00:00:00.000Z\""),
+      0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD "," C "," U "," S
+                     ",\"requested_at\":\"2026-11-22T24:00:00.000Z\""),
+      0, EVENT_ERR_FIELD },
+    { OBJ(CANON_HEAD "," C "," U "," S
+                     ",\"requested_at\":\"2026-11-22T14:00:00.1234\""),
+      0, EVENT_ERR_FIELD },
+    { "\xef\xbb\xbf" OBJ(CANON_HEAD "," C "," U "," S "," R), 0,
+      EVENT_ERR_JSON }, /* a UTF-8 BOM */
 };
 
 static void test_near_canonical_falls_back(void **state)
@@ -537,8 +550,9 @@ static void test_fast_path_respects_len(void **state)
     event_t ev;
 
     (void)state;
-    memcpy(buf, example, len);        /* NOLINT(bugprone-not-null-terminated-result) */
-    memcpy(buf + len, "}garbage", 8); /* NOLINT(bugprone-not-null-terminated-result) */
+    memcpy(buf, example, len); /* NOLINT(bugprone-not-null-terminated-result) */
+    memcpy(buf + len, "}garbage",
+           8); /* NOLINT(bugprone-not-null-terminated-result) */
     assert_int_equal(event_decode_canonical(buf, len, &ev), 0);
     assert_int_equal(same_as_slow(buf, len), EVENT_OK);
     assert_int_equal(same_as_slow(buf, len + 1), EVENT_ERR_JSON);

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "kafka_conf.h"
 
-static const cfg_opt_t opts[] = {CFG_OPT_KAFKA, CFG_OPT_TOPIC};
+static const cfg_opt_t opts[] = { CFG_OPT_KAFKA, CFG_OPT_TOPIC };
 
 static config_t *parsed(int argc, const char **argv)
 {
@@ -38,11 +38,12 @@ static void expect(rd_kafka_conf_t *kc, const char *key, const char *want)
 
 static void test_bootstrap_defaults_and_x(void **state)
 {
-    const char *argv[] = {"p", "--kafka", "10.0.0.1:9092", "-X", "linger.ms=7",
-                    "-Xclient.id=couponq-test", NULL};
-    static const char *const defaults[] = {"linger.ms", "5",
-                                           "socket.nagle.disable", "true",
-                                           NULL};
+    const char *argv[] = { "p",  "--kafka",     "10.0.0.1:9092",
+                           "-X", "linger.ms=7", "-Xclient.id=couponq-test",
+                           NULL };
+    static const char *const defaults[] = { "linger.ms", "5",
+                                            "socket.nagle.disable", "true",
+                                            NULL };
     config_t *c = parsed(6, argv);
     char err[512] = "";
     rd_kafka_conf_t *kc = kafka_conf_new(c, defaults, err, sizeof(err));
@@ -62,15 +63,15 @@ static void test_bad_x(void **state)
     static const struct {
         const char *x, *want;
     } cases[] = {
-        {"linger.ms=abc", "-X linger.ms=abc: "},
-        {"no.such.property=1", "-X no.such.property=1: "},
-        {"linger.ms=-5", "-X linger.ms=-5: "},
+        { "linger.ms=abc", "-X linger.ms=abc: " },
+        { "no.such.property=1", "-X no.such.property=1: " },
+        { "linger.ms=-5", "-X linger.ms=-5: " },
     };
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *argv[] = {"p", "-X", cases[i].x, NULL};
+        const char *argv[] = { "p", "-X", cases[i].x, NULL };
         config_t *c = parsed(3, argv);
         char err[512] = "";
         rd_kafka_conf_t *kc = kafka_conf_new(c, NULL, err, sizeof(err));
@@ -86,7 +87,7 @@ static void test_bad_x(void **state)
 
 static void test_x_without_equals_rejected_by_config(void **state)
 {
-    const char *argv[] = {"p", "-X", "linger.ms", NULL};
+    const char *argv[] = { "p", "-X", "linger.ms", NULL };
     config_t *c = config_new(opts, 2);
     char err[256] = "";
 
@@ -101,9 +102,8 @@ static void test_dlq_topic(void **state)
     char buf[64];
 
     (void)state;
-    assert_int_equal(kafka_dlq_topic("couponq.issue-requests", buf,
-                                     sizeof(buf)),
-                     0);
+    assert_int_equal(
+        kafka_dlq_topic("couponq.issue-requests", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "couponq.issue-requests.dlq");
     assert_int_equal(kafka_dlq_topic("abcde", buf, 10), 0);
     assert_int_equal(kafka_dlq_topic("abcdef", buf, 10), -1);

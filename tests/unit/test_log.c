@@ -79,8 +79,7 @@ static void test_line_format_and_filter(void **state)
     assert_int_equal(out[3 + 19], '.');
     assert_int_equal(out[3 + 23], 'Z');
     rest = out + 3 + 24;
-    assert_string_equal(rest,
-                        " level=warn prog=test-prog msg=\"shown\" n=7\n");
+    assert_string_equal(rest, " level=warn prog=test-prog msg=\"shown\" n=7\n");
     close(fd);
 }
 

@@ -14,7 +14,7 @@
 
 static void test_render_exact(void **state)
 {
-    static const double bounds[] = {0.005, 0.1, 1};
+    static const double bounds[] = { 0.005, 0.1, 1 };
     metrics_t *m = metrics_new();
     metric_t *acc, *dup, *g, *h, *plain;
     char *text;
@@ -46,9 +46,9 @@ static void test_render_exact(void **state)
 
     (void)state;
     assert_non_null(m);
-    acc = metrics_counter(m, "couponq_requests_total",
-                          "HTTP requests by result.",
-                          "route=\"issue\",result=\"accepted\"");
+    acc =
+        metrics_counter(m, "couponq_requests_total", "HTTP requests by result.",
+                        "route=\"issue\",result=\"accepted\"");
     g = metrics_gauge(m, "couponq_inflight", "In-flight requests.", NULL);
     h = metrics_histogram(m, "couponq_latency_seconds",
                           "Latency; \\ and \n escaped.", "route=\"issue\"",
@@ -102,7 +102,7 @@ static void test_same_series_returned(void **state)
 
 static void test_invalid_names(void **state)
 {
-    static const double bad_bounds[] = {1, 0.5};
+    static const double bad_bounds[] = { 1, 0.5 };
     metrics_t *m = metrics_new();
 
     (void)state;
@@ -150,7 +150,7 @@ static void test_value_formatting(void **state)
     metrics_free(m);
 }
 
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 20000
 
 static int hammer(void *arg)

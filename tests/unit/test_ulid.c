@@ -11,10 +11,10 @@
 
 static void test_encode_known(void **state)
 {
-    static const uint8_t zero[10] = {0};
-    static const uint8_t ones[10] = {0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff};
-    static const uint8_t seq[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    static const uint8_t zero[10] = { 0 };
+    static const uint8_t ones[10] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t seq[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
     char out[ULID_LEN + 1];
 
     (void)state;

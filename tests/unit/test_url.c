@@ -25,10 +25,9 @@ static void test_mysql(void **state)
     assert_string_equal(u.host, "127.0.0.1");
     assert_int_equal(u.port, 13306);
     assert_string_equal(u.path, "couponq");
-    assert_int_equal(
-        url_parse("mysql://app:s%2Fe%40cret@db.local/shop_1", &u, err,
-                  sizeof(err)),
-        0);
+    assert_int_equal(url_parse("mysql://app:s%2Fe%40cret@db.local/shop_1", &u,
+                               err, sizeof(err)),
+                     0);
     assert_string_equal(u.user, "app");
     assert_string_equal(u.password, "s/e@cret");
     assert_string_equal(u.host, "db.local");
@@ -66,23 +65,23 @@ static void test_errors(void **state)
     static const struct {
         const char *url, *part;
     } bad[] = {
-        {"127.0.0.1:6379", "scheme"},
-        {"http://x", "scheme"},
-        {"://x", "scheme"},
-        {"redis://", "host"},
-        {"redis://:pw@", "host"},
-        {"redis://h:0", "port"},
-        {"redis://h:65536", "port"},
-        {"redis://h:12ab", "port"},
-        {"redis://h:", "port"},
-        {"redis://h/x", "db"},
-        {"redis://h/-1", "db"},
-        {"redis://[::1", "host"},
-        {"redis://[::1]x", "host"},
-        {"mysql://u:p%zz@h/d", "password"},
-        {"mysql://u%4@h/d", "user"},
-        {"mysql://u@h/d;DROP", "database"},
-        {"mysql://u@h/a/b", "database"},
+        { "127.0.0.1:6379", "scheme" },
+        { "http://x", "scheme" },
+        { "://x", "scheme" },
+        { "redis://", "host" },
+        { "redis://:pw@", "host" },
+        { "redis://h:0", "port" },
+        { "redis://h:65536", "port" },
+        { "redis://h:12ab", "port" },
+        { "redis://h:", "port" },
+        { "redis://h/x", "db" },
+        { "redis://h/-1", "db" },
+        { "redis://[::1", "host" },
+        { "redis://[::1]x", "host" },
+        { "mysql://u:p%zz@h/d", "password" },
+        { "mysql://u%4@h/d", "user" },
+        { "mysql://u@h/d;DROP", "database" },
+        { "mysql://u@h/a/b", "database" },
     };
     size_t i;
 
