@@ -143,32 +143,46 @@ void http_resp_watch(http_resp_t *r, http_resp_t **ref)
     *ref = r;
 }
 
+/* Formats head + body into the answer: in its inline buffer when they fit
+ * (one snprintf), else in a malloc'd one. */
+static int resp_format(http_resp_t *r, int status, const char *ctype,
+                       const char *extra, const char *body, size_t len,
+                       int close)
+{
+    int hl = http_resp_head(r->inl, sizeof(r->inl), status, ctype, extra, len,
+                            close);
+    size_t need;
+
+    if (hl >= 0 && (size_t)hl + len <= sizeof(r->inl)) {
+        r->buf = r->inl;
+    } else {
+        hl = (int)http_resp_head_len(status, ctype, extra, len, close);
+        need = (size_t)hl + len + 1; /* http_resp_head writes a NUL */
+        if ((r->buf = malloc(need)) == NULL)
+            return -1;
+        http_resp_head(r->buf, need, status, ctype, extra, len, close);
+    }
+    memcpy(r->buf + hl, body, len);
+    r->len = (size_t)hl + len;
+    return 0;
+}
+
 void http_resp_send(http_resp_t *r, int status, const char *content_type,
                     const char *extra_headers, const char *body, size_t len)
 {
     conn_t *c = r->c;
     int close = r->close || c->srv->draining;
-    size_t hl =
-        http_resp_head_len(status, content_type, extra_headers, len, close);
-    size_t need;
 
     assert(!r->done);
     if (r->ref != NULL)
         *r->ref = NULL;
     r->ref = NULL;
-    need = hl + len + 1; /* http_resp_head writes a NUL */
-    r->buf = need <= sizeof(r->inl) ? r->inl : malloc(need);
-    if (r->buf == NULL) { /* out of memory: the client gets a closed socket */
-        r->buf = r->inl;
+    if (resp_format(r, status, content_type, extra_headers, body, len, close) !=
+        0) {
+        r->buf = r->inl; /* out of memory: the client gets a closed socket */
+        r->len = 0;
         close = 1;
-        len = 0;
-        hl = 0;
-    } else {
-        http_resp_head(r->buf, need, status, content_type, extra_headers, len,
-                       close);
-        memcpy(r->buf + hl, body, len);
     }
-    r->len = hl + len;
     r->close = close;
     r->done = 1;
     mark_dirty(c);
