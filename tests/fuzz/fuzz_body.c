@@ -30,7 +30,8 @@ static int reference(const uint8_t *data, size_t size, int64_t *uid)
     if (!json_is_object(root))
         ok = 0;
     else
-        json_object_keylen_foreach(root, key, klen, v) {
+        json_object_keylen_foreach(root, key, klen, v)
+        {
             if (klen != 7 || memcmp(key, "user_id", 7) != 0 ||
                 !json_is_integer(v) || json_integer_value(v) <= 0)
                 ok = 0;

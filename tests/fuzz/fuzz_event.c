@@ -43,8 +43,7 @@ static void check_accepted(const event_t *ev)
         abort();
 }
 
-static void check_rejected(event_reason_t r, const event_t *ev,
-                           const char *err)
+static void check_rejected(event_reason_t r, const event_t *ev, const char *err)
 {
     static const event_t zero;
 
@@ -55,9 +54,8 @@ static void check_rejected(event_reason_t r, const event_t *ev,
 
 /* Fast path + fallback == jansson alone, for every input. Both start from
  * the same buffers, so anything one leaves unwritten shows as a difference. */
-static void check_same_as_slow(const char *buf, size_t size,
-                               event_reason_t r, const event_t *ev,
-                               const char *err)
+static void check_same_as_slow(const char *buf, size_t size, event_reason_t r,
+                               const event_t *ev, const char *err)
 {
     char slow_err[256];
     event_t slow_ev, fast_ev;

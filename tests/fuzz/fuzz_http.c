@@ -55,7 +55,8 @@ static void check_route(const http_request_t *req)
         if (r.id <= ROUTE_NONE || r.id >= ROUTE_COUNT)
             abort();
         if ((r.id == ROUTE_ISSUE || r.id == ROUTE_COUPON ||
-             r.id == ROUTE_STATUS) && r.coupon_id <= 0)
+             r.id == ROUTE_STATUS) &&
+            r.coupon_id <= 0)
             abort();
         if (r.id == ROUTE_STATUS && r.user_id <= 0)
             abort();
@@ -108,7 +109,7 @@ static int run(const char *data, size_t size, unsigned seed, trace_t *t)
     t->hash = 14695981039346656037ULL;
     http_parser_init(&p, MAX_HEADERS, MAX_BODY, on_request, t);
     while (off < size) {
-        cut = seed == 0 ? size - off : 1 + (seed * 31 + off * 7) % 17;
+        cut = seed == 0 ? size - off : 1 + ((size_t)seed * 31 + off * 7) % 17;
         if (cut > size - off)
             cut = size - off;
         if (http_parser_feed(&p, data + off, cut) != 0)
