@@ -47,8 +47,8 @@ async def raw(port):
     await writer.drain()
     out = []
     while True:
-        try:
-            r = await asyncio.wait_for(read_response(reader), 3.0)
+        try:  # the first answer may take a timeout (408); the rest follow
+            r = await asyncio.wait_for(read_response(reader), 0.3 if out else 3.0)
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             break
         if r is None:
@@ -56,7 +56,7 @@ async def raw(port):
         out.append(r)
     closed = "open"
     try:
-        extra = await asyncio.wait_for(reader.read(1), 0.5)
+        extra = await asyncio.wait_for(reader.read(1), 0.25)
         if extra == b"":
             closed = "closed"
     except asyncio.TimeoutError:
