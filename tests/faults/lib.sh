@@ -181,7 +181,7 @@ load() {
   python3 "$FAULTS_DIR/load.py" --port "$API_PORT" --accepted "$out.accepted" \
     --unknown "$out.unknown" "$@" >"$out.json" 2>"$out.err"
 }
-jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))' "$@"; }
+jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], dict(d)))' "$@"; }
 
 rows_of() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
 admitted_of() { rcli SCARD "couponq:{c$1}:issued"; }
