@@ -51,9 +51,9 @@ worker_start w2
 wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
 ok=pass
 [[ $rc == 0 ]] || ok=fail
-during=$(count_in "$pre" 0 "$(python3 -c "print($t_flush + 0.5)")" "$t_rb")
+during=$(sent202_in "$pre" "$t_flush" "$t_rb")
 rec=$(first_202_after "$pre" "$t_rb_done")
-log "answer to a new user after the loss: $nf; 202s between loss and rebuild: $during; first 202 ${rec}s after rebuild"
+log "answer to a new user after the loss: $nf; 202s for requests sent between loss and rebuild: $during; first 202 ${rec}s after rebuild"
 [[ $nf == *not_found* ]] || { log "the api did not answer not_found after the loss"; ok=fail; }
 ((during == 0)) || { log "admitted users while the sale's state was lost"; ok=fail; }
 [[ $rec != never ]] || { log "the sale did not continue after rebuild"; ok=fail; }
@@ -63,6 +63,6 @@ check "$id" "$qty" "$pre" || ok=fail
 result done="$reqs requests at ${rate}/s for $qty coupons, 2 workers; workers stopped, FLUSHALL at $before admitted, couponqctl rebuild ${gap}s later (${from_topic:-?} users only in unconsumed events), workers restarted" \
   requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
   statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
-  answers_202_between_loss_and_rebuild="$during" rebuild_added_from_topic="${from_topic:-?}" rebuild_s="$(python3 -c "print(round($t_rb_done - $t_rb, 2))")" \
+  requests_sent_between_loss_and_rebuild_answered_202="$during" rebuild_added_from_topic="${from_topic:-?}" rebuild_s="$(python3 -c "print(round($t_rb_done - $t_rb, 2))")" \
   recovery="rebuild took $(python3 -c "print(round($t_rb_done - $t_rb, 1))")s, first 202 ${rec}s after it; drained ${drain_s}s after the sale"
 finish "$ok"

@@ -268,3 +268,15 @@ col, a, b = int(sys.argv[2]) + 1, float(sys.argv[3]), float(sys.argv[4])
 print(sum(row[col] for row in tl if a <= row[0] and row[0] + 0.1 <= b))
 PY
 }
+
+# sent202_in LOADPREFIX FROM TO -> 202s whose request was SENT in a 0.1 s
+# bucket wholly inside [FROM, TO]: admissions that happened in that window
+# (an answer may arrive later than its admission, its send time cannot).
+sent202_in() {
+  python3 - "$1.json" "$2" "$3" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))['sent202']
+a, b = float(sys.argv[2]), float(sys.argv[3])
+print(sum(n for t, n in rows if a <= t and t + 0.1 <= b))
+PY
+}

@@ -9,8 +9,10 @@ requests/s. Writes the user ids that received a 202 to --accepted and the
 user ids of requests that were sent but got no answer (connection cut, e.g.
 the api was killed) to --unknown; a request whose connection could not even
 be opened was never sent and counts as `connect_error`. Prints one JSON line:
-counts by status and result, latencies, and a 0.1-second timeline of 202s and
-503s that scenarios use to measure recovery. Bounded by --max-seconds.
+counts by status and result, latencies, a 0.1-second timeline of answers
+(202s, 503s, others, errors) by the time they arrived, and the 202s by the
+time their request was sent (a request sent after a fault began cannot have
+been admitted before it). Scenarios use these to measure recovery. Bounded by --max-seconds.
 """
 import argparse
 import asyncio
@@ -27,6 +29,7 @@ class Stats:
         self.unknown = set()
         self.lat = []
         self.timeline = {}  # 0.1 s bucket -> [202s, 503s, other, errors]
+        self.sent202 = {}   # 0.1 s bucket of the SEND time -> 202s
         self.sent = 0
         self.next = 0
 
@@ -93,6 +96,7 @@ async def one_conn(args, st, t0, deadline):
                 await asyncio.sleep(0.05)
                 continue
         start = time.monotonic()
+        sent_at = round(int(time.time() * 10) / 10, 1)
         try:
             writer.write(req)
             st.sent += 1
@@ -113,6 +117,7 @@ async def one_conn(args, st, t0, deadline):
         if status == 202:
             st.accepted.add(user)
             st.tick(0)
+            st.sent202[sent_at] = st.sent202.get(sent_at, 0) + 1
         elif status == 503:
             st.tick(1)
         else:
@@ -152,7 +157,8 @@ async def run(args):
         'rate': round(len(lat) / elapsed, 1) if elapsed else 0,
         'p50_ms': pct(lat, 0.50), 'p99_ms': pct(lat, 0.99),
         'max_ms': pct(lat, 1.0),
-        'timeline': [[s] + v for s, v in sorted(st.timeline.items())]}))
+        'timeline': [[s] + v for s, v in sorted(st.timeline.items())],
+        'sent202': sorted(st.sent202.items())}))
 
 
 def main():
