@@ -5,7 +5,9 @@
 # other 10,000 users in the DLQ as over_quantity and without a row, no
 # duplicate. (The DLQ is at-least-once: a worker killed between the DLQ ack
 # and its offset commit sends those entries again on replay, so entries are
-# counted by distinct source partition/offset.)
+# counted by distinct source partition/offset.) The events are produced in
+# paced chunks while the workers run, so the kills land mid-drain however
+# fast the workers are.
 source "$(dirname "$0")/../lib.sh"
 
 WORKER=$COUPONQ_BUILD/couponq-worker
@@ -17,9 +19,19 @@ GROUP=couponq-test-crash-$(date +%s%N)
 C=$(new_coupon_id)
 coupon_create_raw "$C" "$Q"
 
-log "producing $N events to $T"
-python3 "$GEN" "$C" 1 "$N" | kcat -P -b "$COUPONQ_KAFKA" -t "$T" -K:
-assert_eq "$N" "$(topic_count "$T")" "events in the topic"
+CHUNKS=${CRASH_CHUNKS:-25} # one chunk a second: ~25 s of traffic, ~12 kills
+produce() {
+  local i per=$((N / CHUNKS))
+  for ((i = 0; i < CHUNKS; i++)); do
+    python3 "$GEN" "$C" $((1 + i * per)) "$per" $((1 + i * per)) |
+      kcat -P -b "$COUPONQ_KAFKA" -t "$T" -K:
+    sleep 1
+  done
+}
+((N % CHUNKS == 0)) || fail "CRASH_EVENTS must be a multiple of CRASH_CHUNKS"
+log "producing $N events to $T in $CHUNKS paced chunks while workers run"
+start_bg producer produce
+PRODUCER=$BG_PID
 
 W=()
 start_worker() { # start_worker SLOT
@@ -43,7 +55,7 @@ while ((SECONDS < deadline)); do
   r=$(rows)
   d=$(dlq_distinct)
   log "rows=$r over_quantity_dlq=$d kills=$kills"
-  if [[ $r == "$Q" && $d == $((N - Q)) ]]; then break; fi
+  if [[ $r == "$Q" && $d == $((N - Q)) ]] && ! kill -0 "$PRODUCER" 2>/dev/null; then break; fi
   s=$((RANDOM % 3))
   kill -KILL "${W[$s]}" 2>/dev/null || true
   wait "${W[$s]}" 2>/dev/null || true
@@ -52,6 +64,7 @@ while ((SECONDS < deadline)); do
 done
 ((SECONDS < deadline)) || fail "not drained in time: rows=$(rows) dlq=$(dlq_distinct)"
 ((kills >= 3)) || fail "only $kills kills happened: the test did not test crashes"
+assert_eq "$N" "$(topic_count "$T")" "events in the topic"
 sleep 2 # a late, wrong write would show now
 
 assert_eq "$Q" "$(rows)" "rows"
