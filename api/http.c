@@ -52,6 +52,7 @@ struct conn {
     uint32_t writes;          /* uv_write requests in flight */
     uint64_t last_ms;         /* last read or write */
     uint64_t req_start_ms;    /* when the request being read began */
+    int spoke;                /* the client has sent at least one byte */
     int paused;               /* reading stopped for back-pressure */
     int eof;                  /* client sent FIN or reading ended */
     int close_after;          /* no more requests; close once written */
@@ -77,8 +78,10 @@ struct http_server {
     void *ud;
     conn_t *conns;
     conn_t *dirty;
-    uint32_t nconns;
+    uint32_t nconns;        /* open or closing */
+    uint32_t closing_conns; /* of nconns, closing (uv_close pending) */
     uint64_t refused;
+    uint64_t evicted;
     http_resp_t *free_resps;
     int listening;
     int draining;
@@ -418,6 +421,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_ms = uv_now(c->srv->loop);
+    c->spoke = 1;
     if (!http_parser_mid_request(&c->parser))
         c->req_start_ms = c->last_ms;
     if (http_parser_feed(&c->parser, buf->base, (size_t)nread) != 0) {
@@ -466,6 +470,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->next != NULL)
         c->next->prev = c->prev;
     s->nconns--;
+    s->closing_conns--;
     free(c);
     if (s->freeing) {
         server_maybe_free(s);
@@ -487,6 +492,7 @@ static void conn_close(conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
+    c->srv->closing_conns++;
     for (r = c->head; r != NULL; r = next) {
         next = r->next;
         if (r->ref != NULL)
@@ -496,6 +502,34 @@ static void conn_close(conn_t *c)
     c->head = c->tail = NULL;
     c->pending = 0;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+/* Idle = nothing owed to the client and no request being read: closing it
+ * loses nothing (a keep-alive client reconnects). */
+static int conn_idle(const conn_t *c)
+{
+    return !c->closing && c->pending == 0 && c->writes == 0 &&
+           !http_parser_mid_request(&c->parser);
+}
+
+/* At the connection cap, the longest-idle connection makes room for a new
+ * one (as nginx reuses keep-alive connections): otherwise thousands of
+ * connections that never send a byte would lock every new client out until
+ * their timeouts. Returns 0 when a connection was closed, -1 when every
+ * connection is busy. O(connections), only while at the cap. */
+static int evict_idle(http_server_t *s, const conn_t *except)
+{
+    conn_t *c, *victim = NULL;
+
+    for (c = s->conns; c != NULL; c = c->next)
+        if (c != except && conn_idle(c) &&
+            (victim == NULL || c->last_ms < victim->last_ms))
+            victim = c;
+    if (victim == NULL)
+        return -1;
+    s->evicted++;
+    conn_close(victim);
+    return 0;
 }
 
 static void on_connection(uv_stream_t *ls, int status)
@@ -519,9 +553,12 @@ static void on_connection(uv_stream_t *ls, int status)
     s->nconns++;
     http_parser_init(&c->parser, s->lim.max_headers, s->lim.max_body,
                      on_request, c);
+    /* nconns counts connections still closing too: they free their slot. */
+    if (s->nconns - s->closing_conns > s->lim.max_conns && !s->draining)
+        (void)evict_idle(s, c);
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 ||
-        s->nconns > s->lim.max_conns || s->draining) {
-        if (s->nconns > s->lim.max_conns)
+        s->nconns - s->closing_conns > s->lim.max_conns || s->draining) {
+        if (s->nconns - s->closing_conns > s->lim.max_conns)
             s->refused++;
         conn_close(c);
         return;
@@ -545,6 +582,8 @@ static void on_sweep(uv_timer_t *t)
         if (http_parser_mid_request(&c->parser) && !c->close_after &&
             now - c->req_start_ms > s->lim.header_timeout_ms)
             conn_fail(c, 408, "request not received in time");
+        else if (!c->spoke && now - c->last_ms > s->lim.header_timeout_ms)
+            conn_close(c); /* connected but never sent a byte */
         else if (now - c->last_ms > s->lim.idle_timeout_ms &&
                  (c->pending == 0 || c->writes > 0))
             conn_close(c); /* idle, or its client stopped reading */

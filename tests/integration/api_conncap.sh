@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# api_conncap.sh -- connections that never send a byte cannot lock clients
+# out (found by the fault suite's 10,000-idle-connection attack):
+#  1. at the connection cap, a new client is served: the longest-idle
+#     connection is closed to make room (as nginx reuses keep-alive ones);
+#  2. a connection that sends nothing is closed after the header timeout,
+#     not the (much longer) idle timeout;
+# (Connections owed an answer or mid-request are never evicted: see conn_idle.)
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/api_lib.bash"
+
+TOPIC=$(new_topic api_conncap)
+CAP=40
+start_api api --topic "$TOPIC" --max-conns "$CAP" --header-timeout-ms 2000 --idle-timeout-ms 600000
+PORT=$API_PORT
+wait_healthy "$PORT"
+
+python3 - "$PORT" "$CAP" >"$TEST_TMP/cap.out" 2>&1 <<'PY' || { cat "$TEST_TMP/cap.out"; fail "connection cap scenario"; }
+import socket, sys, time
+port, cap = int(sys.argv[1]), int(sys.argv[2])
+
+def get(sock):
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data.split(b" ", 2)[1].decode()
+
+# A keep-alive client that has been served (it is busy later, see 3).
+busy = socket.create_connection(("127.0.0.1", port))
+assert get(busy) in ("200", "503"), "first client not served"
+# Fill the cap with silent connections.
+silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(cap - 1)]
+time.sleep(0.3)
+# 1. New clients are still served, each evicting the longest-idle one.
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    code = get(s)
+    print("new client", i, "->", code)
+    assert code in ("200", "503"), "new client at the cap was not served (%r)" % code
+    s.close()
+    time.sleep(0.05)
+# 2. Silent connections are closed after the header timeout (2 s): within
+#    10 s every one of them reads EOF.
+deadline = time.time() + 10
+closed = 0
+for s in silent:
+    s.settimeout(max(0.1, deadline - time.time()))
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except (socket.timeout, ConnectionResetError):
+        closed += 1 if isinstance(sys.exc_info()[1], ConnectionResetError) else 0
+print("silent closed:", closed, "of", len(silent))
+assert closed == len(silent), "silent connections kept open past the header timeout"
+PY
+cat "$TEST_TMP/cap.out"
+log PASS
