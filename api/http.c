@@ -568,6 +568,19 @@ static void on_connection(uv_stream_t *ls, int status)
     conn_read_start(c);
 }
 
+/* A connection that never sent a byte gets the header timeout from accept
+ * (silent connections must not hold the cap for the idle timeout); any
+ * other expires when idle, or when its client stopped reading. */
+static int conn_expired(const conn_t *c, uint64_t now)
+{
+    const http_limits_t *lim = &c->srv->lim;
+
+    if (!c->spoke)
+        return now - c->last_ms > lim->header_timeout_ms;
+    return now - c->last_ms > lim->idle_timeout_ms &&
+           (c->pending == 0 || c->writes > 0);
+}
+
 /* Header/request timeout (408) and idle keep-alive timeout. */
 static void on_sweep(uv_timer_t *t)
 {
@@ -582,11 +595,8 @@ static void on_sweep(uv_timer_t *t)
         if (http_parser_mid_request(&c->parser) && !c->close_after &&
             now - c->req_start_ms > s->lim.header_timeout_ms)
             conn_fail(c, 408, "request not received in time");
-        else if (!c->spoke && now - c->last_ms > s->lim.header_timeout_ms)
-            conn_close(c); /* connected but never sent a byte */
-        else if (now - c->last_ms > s->lim.idle_timeout_ms &&
-                 (c->pending == 0 || c->writes > 0))
-            conn_close(c); /* idle, or its client stopped reading */
+        else if (conn_expired(c, now))
+            conn_close(c);
     }
 }
 
