@@ -757,6 +757,11 @@ uint64_t http_server_refused(const http_server_t *s)
     return s->refused;
 }
 
+uint64_t http_server_evicted(const http_server_t *s)
+{
+    return s->evicted;
+}
+
 void http_server_free(http_server_t *s)
 {
     conn_t *c;

@@ -53,6 +53,8 @@ void http_server_drain(http_server_t *s, void (*done)(void *), void *ud);
 
 uint32_t http_server_conns(const http_server_t *s);
 uint64_t http_server_refused(const http_server_t *s); /* over the cap */
+/* Idle connections closed at the cap to admit a new one. */
+uint64_t http_server_evicted(const http_server_t *s);
 
 /* Closes what is left; the caller then runs the loop until the handles'
  * close callbacks ran (uv_run) and the memory is freed. NULL is a no-op. */

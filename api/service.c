@@ -69,8 +69,8 @@ struct service {
     metric_t *latency[ROUTE_COUNT];
     metric_t *admissions[ADMIT_ERROR + 1];
     metric_t *redis_errors, *kafka_errors, *releases_failed, *released;
-    metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused;
-    uint64_t refused_seen;
+    metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
+    uint64_t refused_seen, evicted_seen;
 };
 
 /* ---- metrics ---- */
@@ -111,6 +111,8 @@ static int register_metrics(service_t *s)
            "Requests answered 503 because Redis did not answer in time") ||
         !C(refused, "couponq_api_connections_refused_total",
            "Connections closed at accept: over the connection cap") ||
+        !C(evicted, "couponq_api_connections_evicted_total",
+           "Idle connections closed at the cap to admit a new one") ||
         !G(inflight, "couponq_api_inflight", "Requests in the slot table") ||
         !G(kafka_queue, "couponq_api_kafka_queue_length",
            "Messages and requests waiting in librdkafka") ||
@@ -525,6 +527,7 @@ static void start_read(service_t *s, http_resp_t *resp, route_t *rt,
 static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
 {
     uint64_t refused = s->srv ? http_server_refused(s->srv) : 0;
+    uint64_t evicted = s->srv ? http_server_evicted(s->srv) : 0;
     size_t len;
     char *text;
 
@@ -533,6 +536,8 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     metric_set(s->conns, s->srv ? http_server_conns(s->srv) : 0);
     metric_add(s->refused, (double)(refused - s->refused_seen));
     s->refused_seen = refused;
+    metric_add(s->evicted, (double)(evicted - s->evicted_seen));
+    s->evicted_seen = evicted;
     count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
     if ((text = metrics_render(s->m, &len)) == NULL) {
         http_resp_send(resp, 500, NULL, NULL, "{\"error\":\"out of memory\"}",

@@ -59,4 +59,7 @@ print("silent closed:", closed, "of", len(silent))
 assert closed == len(silent), "silent connections kept open past the header timeout"
 PY
 cat "$TEST_TMP/cap.out"
+ev=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1=="couponq_api_connections_evicted_total"{print int($2)}')
+((${ev:-0} >= 1)) || fail "eviction not counted in /metrics (got '${ev}')"
+log "evicted=$ev"
 log PASS
