@@ -18,6 +18,10 @@
 #include "redis_conn.h"
 
 #define SHA_LEN 40
+/* Users per admit.lua call: bounds one script's run time in Redis. */
+#define ADMIT_BATCH_MAX 128
+/* Coupons with a batch open at once (a flash sale has one or a few). */
+#define OPEN_BATCHES 8
 
 enum { SCRIPT_ADMIT = 0, SCRIPT_RELEASE = 1 };
 
@@ -48,9 +52,13 @@ typedef struct script {
     int loading; /* a SCRIPT LOAD is in flight */
 } script_t;
 
+typedef struct admit_batch admit_batch_t;
+
 struct admission {
     redis_conn_t *rc;
     script_t script[2];
+    admit_batch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
+    int nopen;
 };
 
 static const char *const result_names[] = {
@@ -143,28 +151,25 @@ static int scripts_usable(admission_t *a)
     return 0;
 }
 
-/* EVALSHA <sha> <nkeys> keys... <user id>. */
+/* EVALSHA <release sha> 1 <issued> <user id>. */
 static int evalsha(call_t *c, int which, redisCallbackFn *fn)
 {
     admission_t *a = c->a;
-    char meta[KEYS_MAX], issued[KEYS_MAX], uid[24];
-    const char *argv[6];
-    size_t len[6];
-    int i, n = 0;
+    char issued[KEYS_MAX], uid[24];
+    const char *argv[5];
+    size_t len[5];
+    int i;
 
-    keys_meta(meta, sizeof(meta), c->coupon_id);
     keys_issued(issued, sizeof(issued), c->coupon_id);
     snprintf(uid, sizeof(uid), "%" PRId64, c->user_id);
-    argv[n++] = "EVALSHA";
-    argv[n++] = a->script[which].sha;
-    argv[n++] = which == SCRIPT_ADMIT ? "2" : "1";
-    if (which == SCRIPT_ADMIT)
-        argv[n++] = meta;
-    argv[n++] = issued;
-    argv[n++] = uid;
-    for (i = 0; i < n; i++)
+    argv[0] = "EVALSHA";
+    argv[1] = a->script[which].sha;
+    argv[2] = "1";
+    argv[3] = issued;
+    argv[4] = uid;
+    for (i = 0; i < 5; i++)
         len[i] = strlen(argv[i]);
-    return redis_conn_command(a->rc, fn, c, n, argv, len);
+    return redis_conn_command(a->rc, fn, c, 5, argv, len);
 }
 
 /* NOSCRIPT: load again and retry, pipelined: Redis runs the load first.
@@ -185,6 +190,81 @@ static int retry_noscript(call_t *c, const redisReply *rep, int which,
 
 /* ---- admit ---- */
 
+/* Admissions for one coupon gathered during one loop iteration, sent as one
+ * EVALSHA with up to ADMIT_BATCH_MAX user ids (admit.lua answers each, in
+ * order). The flush hook of the Redis connection sends open batches at the
+ * end of the iteration, before the connection's write, so batching adds no
+ * wait: under load many requests arrive per iteration and Redis runs one
+ * script for them; at low load a batch holds one user. */
+
+typedef struct pending {
+    admission_admit_fn fn;
+    void *ud;
+    uint64_t tok;
+    int64_t user_id;
+} pending_t;
+
+struct admit_batch {
+    admission_t *a;
+    int64_t coupon_id;
+    int n;
+    int retried;
+    pending_t p[ADMIT_BATCH_MAX];
+};
+
+static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++)
+        b->p[i].fn(b->p[i].ud, b->p[i].tok, res, 0, err);
+    free(b);
+}
+
+static void on_admit(redisAsyncContext *ac, void *reply, void *pd);
+
+/* EVALSHA <sha> 2 <meta> <issued> <uid>... */
+static int batch_send(admit_batch_t *b)
+{
+    admission_t *a = b->a;
+    char meta[KEYS_MAX], issued[KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
+    const char *argv[5 + ADMIT_BATCH_MAX];
+    size_t len[5 + ADMIT_BATCH_MAX];
+    int i;
+
+    keys_meta(meta, sizeof(meta), b->coupon_id);
+    keys_issued(issued, sizeof(issued), b->coupon_id);
+    argv[0] = "EVALSHA";
+    argv[1] = a->script[SCRIPT_ADMIT].sha;
+    argv[2] = "2";
+    argv[3] = meta;
+    argv[4] = issued;
+    for (i = 0; i < 5; i++)
+        len[i] = strlen(argv[i]);
+    for (i = 0; i < b->n; i++) {
+        argv[5 + i] = uids[i];
+        len[5 + i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
+                                      b->p[i].user_id);
+    }
+    return redis_conn_command(a->rc, on_admit, b, 5 + b->n, argv, len);
+}
+
+/* Sends b; if it cannot be sent (the connection dropped since the calls
+ * were taken), every call in it is answered "unavailable" now. */
+static void batch_flush(admit_batch_t *b)
+{
+    if (batch_send(b) != 0)
+        batch_done(b, ADMIT_UNAVAILABLE, "redis connection lost");
+}
+
+static void flush_open(void *ud)
+{
+    admission_t *a = ud;
+
+    while (a->nopen > 0)
+        batch_flush(a->open[--a->nopen]);
+}
+
 static admit_result_t parse_name(const redisReply *r)
 {
     int i;
@@ -197,49 +277,89 @@ static admit_result_t parse_name(const redisReply *r)
     return ADMIT_ERROR;
 }
 
+/* The reply is checked whole before any call is answered: a malformed one
+ * answers every call "error" rather than some of them. */
+static int reply_ok(const redisReply *rep, int n)
+{
+    size_t i;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)n * 2)
+        return 0;
+    for (i = 0; i < rep->elements; i += 2)
+        if (parse_name(rep->element[i]) == ADMIT_ERROR ||
+            rep->element[i + 1]->type != REDIS_REPLY_INTEGER)
+            return 0;
+    return 1;
+}
+
 static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
-    call_t *c = pd;
-    admit_result_t res = ADMIT_UNAVAILABLE;
-    int64_t seq = 0;
-    const char *err = "redis connection lost";
+    admit_batch_t *b = pd;
+    int i;
 
     (void)ac;
-    if (retry_noscript(c, rep, SCRIPT_ADMIT, on_admit))
-        return;
-    if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+    /* NOSCRIPT: load again and retry once, pipelined: Redis runs the load
+     * first. */
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+        strncmp(rep->str, "NOSCRIPT", 8) == 0 && !b->retried) {
+        b->retried = 1;
+        LOG(LL_WARN, "msg=\"script missing in redis, loading it again\"");
+        if (script_load(b->a, &b->a->script[SCRIPT_ADMIT], on_script_loaded) ==
+                0 &&
+            batch_send(b) == 0)
+            return;
+    }
+    if (rep == NULL) {
+        batch_done(b, ADMIT_UNAVAILABLE, "redis connection lost");
+    } else if (rep->type == REDIS_REPLY_ERROR) {
         /* The script's own refusals start "ERR couponq"; anything else
          * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
-        res = strncmp(rep->str, "ERR couponq", 11) == 0 ? ADMIT_ERROR
-                                                        : ADMIT_UNAVAILABLE;
-        err = rep->str;
-    } else if (rep != NULL) {
-        res = ADMIT_ERROR;
-        err = "unexpected reply from admit.lua";
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-            rep->element[1]->type == REDIS_REPLY_INTEGER &&
-            (res = parse_name(rep->element[0])) != ADMIT_ERROR) {
-            seq = rep->element[1]->integer;
-            err = NULL;
-        }
+        batch_done(b,
+                   strncmp(rep->str, "ERR couponq", 11) == 0
+                       ? ADMIT_ERROR
+                       : ADMIT_UNAVAILABLE,
+                   rep->str);
+    } else if (!reply_ok(rep, b->n)) {
+        batch_done(b, ADMIT_ERROR, "unexpected reply from admit.lua");
+    } else {
+        for (i = 0; i < b->n; i++)
+            b->p[i].fn(b->p[i].ud, b->p[i].tok,
+                       parse_name(rep->element[(size_t)i * 2]),
+                       rep->element[(size_t)i * 2 + 1]->integer, NULL);
+        free(b);
     }
-    c->fn.admit(c->ud, c->tok, res, seq, err);
-    free(c);
 }
 
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
                     admission_admit_fn fn, void *ud, uint64_t tok)
 {
-    call_t *c;
+    admit_batch_t *b = NULL;
+    int i;
 
-    if (!scripts_usable(a) ||
-        (c = call_new(a, ud, tok, coupon_id, user_id)) == NULL)
+    if (!scripts_usable(a))
         return -1;
-    c->fn.admit = fn;
-    if (evalsha(c, SCRIPT_ADMIT, on_admit) != 0) {
-        free(c);
-        return -1;
+    for (i = 0; i < a->nopen && b == NULL; i++)
+        if (a->open[i]->coupon_id == coupon_id)
+            b = a->open[i];
+    if (b == NULL) {
+        if (a->nopen == OPEN_BATCHES) /* many coupons at once: make room */
+            batch_flush(a->open[--a->nopen]);
+        if ((b = malloc(sizeof(*b))) == NULL)
+            return -1;
+        b->a = a;
+        b->coupon_id = coupon_id;
+        b->n = 0;
+        b->retried = 0;
+        a->open[a->nopen++] = b;
+        redis_conn_want_flush(a->rc);
+    }
+    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
+    if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
+        for (i = 0; a->open[i] != b; i++)
+            ;
+        a->open[i] = a->open[--a->nopen];
+        batch_flush(b);
     }
     return 0;
 }
@@ -482,6 +602,7 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
         free(a);
         return NULL;
     }
+    redis_conn_set_flush(a->rc, flush_open, a);
     return a;
 }
 
@@ -489,6 +610,8 @@ void admission_free(admission_t *a)
 {
     if (a == NULL)
         return;
+    while (a->nopen > 0) /* taken, never sent */
+        batch_done(a->open[--a->nopen], ADMIT_UNAVAILABLE, "shutting down");
     redis_conn_free(a->rc);
     free(a);
 }

@@ -1,7 +1,11 @@
 /* admission.h -- FCFS admission in Redis and the reads the api serves from
  * Redis. Only this module knows the Lua scripts' reply formats.
  *
- * admit = EVALSHA schemas/redis/admit.lua (dedupe + quantity gate, atomic);
+ * admit = EVALSHA schemas/redis/admit.lua (dedupe + quantity gate, atomic).
+ * Admissions taken during one loop iteration are sent at its end as one
+ * call per coupon (up to 128 users; the script answers each, in arrival
+ * order, as separate calls would): under load Redis runs one script for
+ * many requests, and no request waits for a later iteration.
  * release = EVALSHA release.lua (SREM), the compensation when the event
  * could not be handed to Kafka. Scripts are loaded with SCRIPT LOAD on each
  * (re)connection; a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) loads

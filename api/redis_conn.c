@@ -9,7 +9,10 @@
  * loop handles a batch of HTTP reads or Kafka reports leave in one write,
  * and a connected socket is written without waiting for a writable event
  * (no epoll_ctl per batch). Only a write that would block, or a connect in
- * progress, polls for UV_WRITABLE. */
+ * progress, polls for UV_WRITABLE. A caller that gathers commands during the
+ * iteration (admission batches) gets its flush hook called in that same
+ * check callback, right before the write, so nothing waits for the next
+ * iteration. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,9 @@ struct redis_conn {
     redisAsyncContext *ac; /* current context, NULL while down */
     uv_timer_t timer;      /* reconnect backoff, or connect timeout */
     uv_check_t check;      /* deferred writes */
+    redis_conn_flush_fn flush_fn;
+    void *flush_ud;
+    int flush_wanted;
     uint64_t backoff_ms;
     int up;
     uint64_t up_since_ms;
@@ -106,9 +112,14 @@ static void del_write(void *p)
 static void on_check(uv_check_t *h)
 {
     redis_conn_t *r = h->data;
-    glue_t *g = r->ac != NULL ? r->ac->ev.data : NULL;
+    glue_t *g;
 
+    if (r->flush_wanted) { /* may queue commands: before the write */
+        r->flush_wanted = 0;
+        r->flush_fn(r->flush_ud);
+    }
     uv_check_stop(h);
+    g = r->ac != NULL ? r->ac->ev.data : NULL;
     if (g == NULL || !g->want_write || (g->events & UV_WRITABLE))
         return;
     g->want_write = 0;
@@ -333,4 +344,18 @@ void redis_conn_reset(redis_conn_t *r, const char *why)
     snprintf(r->last_err, sizeof(r->last_err), "%s", why);
     LOG(LL_WARN, "msg=\"redis connection reset\" why=\"%s\"", why);
     redisAsyncFree(r->ac);
+}
+
+void redis_conn_set_flush(redis_conn_t *r, redis_conn_flush_fn fn, void *ud)
+{
+    r->flush_fn = fn;
+    r->flush_ud = ud;
+}
+
+void redis_conn_want_flush(redis_conn_t *r)
+{
+    if (r->flush_fn == NULL || r->freeing)
+        return;
+    r->flush_wanted = 1;
+    uv_check_start(&r->check, on_check);
 }

@@ -39,6 +39,14 @@ int redis_conn_up(const redis_conn_t *r);
 int redis_conn_command(redis_conn_t *r, redisCallbackFn *fn, void *privdata,
                        int argc, const char **argv, const size_t *argvlen);
 
+/* The flush hook: after redis_conn_want_flush(), fn(ud) runs once at the
+ * end of this loop iteration (libuv's check phase), right before the
+ * commands buffered in the iteration are written, so commands it sends
+ * leave in the same write. It runs whether or not the connection is up. */
+typedef void (*redis_conn_flush_fn)(void *ud);
+void redis_conn_set_flush(redis_conn_t *r, redis_conn_flush_fn fn, void *ud);
+void redis_conn_want_flush(redis_conn_t *r);
+
 /* Drops the connection now (e.g. replies are overdue) and reconnects. */
 void redis_conn_reset(redis_conn_t *r, const char *why);
 

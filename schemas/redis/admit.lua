@@ -2,29 +2,50 @@
 --
 -- KEYS[1] couponq:{c<ID>}:meta    HASH total(-1 = unlimited) start_ms end_ms state
 -- KEYS[2] couponq:{c<ID>}:issued  SET of admitted user ids
--- ARGV[1] user id (decimal, 1 .. 2^63-1)
+-- ARGV[1..N] user ids (decimal, 1 .. 2^63-1), 1 <= N <= 1000, in arrival order
 --
 -- Every argument and every meta field is validated before anything is
 -- written, so the script either fails with an error and changes nothing, or
--- answers exactly one of, in this order:
---   {"not_found",0} {"not_open",0} {"ended",0} {"closed",0}
---   {"duplicate",0} {"sold_out",0} {"accepted",seq}
--- seq is SCARD after the add: the user's place in line (1-based).
+-- answers, for each user in ARGV order, exactly one of, in this order:
+--   "not_found" "not_open" "ended" "closed" "duplicate" "sold_out"
+--   "accepted"
+-- The reply is flat: {result_1, seq_1, result_2, seq_2, ...}; with one user
+-- it is {"accepted", seq} or {"duplicate", 0} and so on. seq is SCARD after
+-- the user's add, i.e. the user's place in line (1-based), else 0.
+--
+-- Why several users per call: the api sends the admissions that arrived in
+-- one event-loop iteration for one coupon as one call. The users are still
+-- admitted one after the other, in arrival order, exactly as N single calls
+-- would be (a repeated user in the same call is "duplicate" the second
+-- time), but Redis runs one script instead of N, and the checks that do not
+-- depend on the user (meta, clock, state, count) run once.
 -- Time is the Redis server's clock (TIME), not the caller's.
-if #KEYS ~= 2 or #ARGV ~= 1 then
-  return redis.error_reply('ERR couponq admit: expects 2 keys and 1 argument')
+local n = #ARGV
+if #KEYS ~= 2 or n < 1 or n > 1000 then
+  return redis.error_reply('ERR couponq admit: expects 2 keys and 1 to 1000 user ids')
 end
-local uid = ARGV[1]
-if type(uid) ~= 'string' or #uid < 1 or #uid > 19 or not string.match(uid, '^[1-9][0-9]*$') then
-  return redis.error_reply('ERR couponq admit: user id must be a decimal integer > 0')
+for i = 1, n do
+  local uid = ARGV[i]
+  if #uid < 1 or #uid > 19 or not string.match(uid, '^[1-9][0-9]*$') then
+    return redis.error_reply('ERR couponq admit: user id must be a decimal integer > 0')
+  end
+  if #uid == 19 and uid > '9223372036854775807' then
+    return redis.error_reply('ERR couponq admit: user id out of range')
+  end
 end
-if #uid == 19 and uid > '9223372036854775807' then
-  return redis.error_reply('ERR couponq admit: user id out of range')
+
+local function all(result)
+  local out = {}
+  for i = 1, n do
+    out[2 * i - 1] = result
+    out[2 * i] = 0
+  end
+  return out
 end
 
 local meta = redis.call('HMGET', KEYS[1], 'total', 'start_ms', 'end_ms', 'state')
 if meta[1] == false and meta[2] == false and meta[3] == false and meta[4] == false then
-  return {'not_found', 0}
+  return all('not_found')
 end
 local total = tonumber(meta[1])
 local start_ms = tonumber(meta[2])
@@ -37,19 +58,36 @@ end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now_ms < start_ms then
-  return {'not_open', 0}
+  return all('not_open')
 end
 if now_ms >= end_ms then
-  return {'ended', 0}
+  return all('ended')
 end
 if state == 'closed' then
-  return {'closed', 0}
+  return all('closed')
 end
-if redis.call('SISMEMBER', KEYS[2], uid) == 1 then
-  return {'duplicate', 0}
+
+-- From here on the only write is SADD, and SADD answers "already there"
+-- itself: one call per user while quantity remains. Once sold out, a user
+-- already in the set is still "duplicate" (duplicate comes before sold_out).
+local out = {}
+local count = redis.call('SCARD', KEYS[2])
+for i = 1, n do
+  local uid = ARGV[i]
+  if total >= 0 and count >= total then
+    if redis.call('SISMEMBER', KEYS[2], uid) == 1 then
+      out[2 * i - 1] = 'duplicate'
+    else
+      out[2 * i - 1] = 'sold_out'
+    end
+    out[2 * i] = 0
+  elseif redis.call('SADD', KEYS[2], uid) == 1 then
+    count = count + 1
+    out[2 * i - 1] = 'accepted'
+    out[2 * i] = count
+  else
+    out[2 * i - 1] = 'duplicate'
+    out[2 * i] = 0
+  end
 end
-if total >= 0 and redis.call('SCARD', KEYS[2]) >= total then
-  return {'sold_out', 0}
-end
-redis.call('SADD', KEYS[2], uid)
-return {'accepted', redis.call('SCARD', KEYS[2])}
+return out
