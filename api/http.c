@@ -147,7 +147,8 @@ void http_resp_watch(http_resp_t *r, http_resp_t **ref)
 }
 
 /* Formats head + body into the answer: in its inline buffer when they fit
- * (one snprintf), else in a malloc'd one. */
+ * (the head formatted once), else in a malloc'd one sized by
+ * http_resp_head_len(). */
 static int resp_format(http_resp_t *r, int status, const char *ctype,
                        const char *extra, const char *body, size_t len,
                        int close)

@@ -1,7 +1,7 @@
 /* http_resp.c -- response heads and error bodies. See http_resp.h. */
-#include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "http_resp.h"
 
 const char *http_resp_reason(int status)
@@ -47,29 +47,57 @@ const char *http_resp_reason(int status)
     return "Unknown";
 }
 
-#define HEAD_FMT                                                               \
-    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n"
+/* The head is
+ *   "HTTP/1.1 <status> <reason>\r\nContent-Type: <type>\r\n"
+ *   "Content-Length: <body_len>\r\n<extra>[Connection: close\r\n]\r\n"
+ * built from these pieces by http_resp_head() and measured from the same
+ * pieces by http_resp_head_len(), so the two cannot disagree. No printf:
+ * this runs for every response (fmt.h). */
+#define HEAD_VERSION      "HTTP/1.1 "
+#define HEAD_CTYPE        "\r\nContent-Type: "
+#define HEAD_CLEN         "\r\nContent-Length: "
+#define HEAD_EOL          "\r\n"
+#define HEAD_CLOSE        "Connection: close\r\n"
+#define HEAD_DEFAULT_TYPE "application/json"
+#define LIT_LEN(s)        (sizeof(s) - 1)
 
 int http_resp_head(char *buf, size_t n, int status, const char *content_type,
                    const char *extra_headers, size_t body_len, int close)
 {
-    int len = snprintf(buf, n, HEAD_FMT, status, http_resp_reason(status),
-                       content_type ? content_type : "application/json",
-                       body_len, extra_headers ? extra_headers : "",
-                       close ? "Connection: close\r\n" : "");
+    fmt_t f;
 
-    return (len < 0 || (size_t)len >= n) ? -1 : len;
+    fmt_init(&f, buf, n);
+    FMT_LIT(&f, HEAD_VERSION);
+    fmt_i64(&f, status);
+    fmt_char(&f, ' ');
+    fmt_str(&f, http_resp_reason(status));
+    FMT_LIT(&f, HEAD_CTYPE);
+    if (content_type != NULL)
+        fmt_str(&f, content_type);
+    else
+        FMT_LIT(&f, HEAD_DEFAULT_TYPE);
+    FMT_LIT(&f, HEAD_CLEN);
+    fmt_u64(&f, body_len);
+    FMT_LIT(&f, HEAD_EOL);
+    if (extra_headers != NULL)
+        fmt_str(&f, extra_headers);
+    if (close)
+        FMT_LIT(&f, HEAD_CLOSE);
+    FMT_LIT(&f, HEAD_EOL);
+    return fmt_end(&f);
 }
 
 size_t http_resp_head_len(int status, const char *content_type,
                           const char *extra_headers, size_t body_len, int close)
 {
-    int len = snprintf(NULL, 0, HEAD_FMT, status, http_resp_reason(status),
-                       content_type ? content_type : "application/json",
-                       body_len, extra_headers ? extra_headers : "",
-                       close ? "Connection: close\r\n" : "");
-
-    return len < 0 ? 0 : (size_t)len;
+    return LIT_LEN(HEAD_VERSION) + (size_t)fmt_i64_len(status) + 1 +
+           strlen(http_resp_reason(status)) + LIT_LEN(HEAD_CTYPE) +
+           (content_type != NULL ? strlen(content_type)
+                                 : LIT_LEN(HEAD_DEFAULT_TYPE)) +
+           LIT_LEN(HEAD_CLEN) + (size_t)fmt_u64_digits(body_len) +
+           LIT_LEN(HEAD_EOL) +
+           (extra_headers != NULL ? strlen(extra_headers) : 0) +
+           (close ? LIT_LEN(HEAD_CLOSE) : 0) + LIT_LEN(HEAD_EOL);
 }
 
 int http_resp_error_json(char *buf, size_t n, const char *msg)

@@ -19,6 +19,7 @@
 
 #include "body.h"
 #include "event.h"
+#include "fmt.h"
 #include "http_resp.h"
 #include "log.h"
 #include "route.h"
@@ -257,6 +258,7 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
     event_t ev;
     char val[EVENT_MAX_LEN], key[24], err[128];
     int vlen, klen;
+    fmt_t kf;
 
     ulid_generate(ev.event_id);
     memcpy(q->event_id, ev.event_id, sizeof(q->event_id));
@@ -265,7 +267,10 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
     ev.seq = q->seq;
     ev.requested_at_ms = (int64_t)wall_ms();
     vlen = event_encode(&ev, val, sizeof(val));
-    klen = snprintf(key, sizeof(key), "%" PRId64, q->user_id);
+    fmt_init(&kf, key, sizeof(key));
+    fmt_i64(&kf, q->user_id);
+    klen = fmt_end(&kf);
+    assert(klen > 0); /* 24 bytes hold any int64 */
     q->state = ST_PRODUCE;
     q->answer_by_ms = 0; /* the delivery report decides */
     if (vlen < 0) {
@@ -285,6 +290,7 @@ void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
     req_t *q = slots_get(s->slots, tok);
     char body[256];
     int len;
+    fmt_t f;
 
     if (q == NULL || q->state != ST_PRODUCE) {
         LOG(LL_ERROR, "msg=\"delivery report for no request\" token=%" PRIu64,
@@ -296,11 +302,19 @@ void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
         release(s, tok, q, err);
         return;
     }
-    len = snprintf(body, sizeof(body),
-                   "{\"result\":\"accepted\",\"coupon_id\":%" PRId64
-                   ",\"user_id\":%" PRId64
-                   ",\"event_id\":\"%s\",\"seq\":%" PRId64 "}",
-                   q->coupon_id, q->user_id, q->event_id, q->seq);
+    /* Every accepted request comes through here: fmt.h, not snprintf. */
+    fmt_init(&f, body, sizeof(body));
+    FMT_LIT(&f, "{\"result\":\"accepted\",\"coupon_id\":");
+    fmt_i64(&f, q->coupon_id);
+    FMT_LIT(&f, ",\"user_id\":");
+    fmt_i64(&f, q->user_id);
+    FMT_LIT(&f, ",\"event_id\":\"");
+    fmt_str(&f, q->event_id);
+    FMT_LIT(&f, "\",\"seq\":");
+    fmt_i64(&f, q->seq);
+    FMT_LIT(&f, "}");
+    len = fmt_end(&f);
+    assert(len > 0); /* 256 bytes hold three int64s and a ULID */
     answer(s, q, 202, NULL, body, (size_t)len);
     finish(s, tok);
 }

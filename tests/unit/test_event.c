@@ -129,6 +129,64 @@ static void test_encode_rejects_invalid(void **state)
     assert_true(event_encode(&ok, buf, sizeof(buf)) > 0);
 }
 
+/* The widest fields, written exactly, and the buffer bound at the byte:
+ * the text plus its NUL fit, one byte less is -1 with nothing written past
+ * the buffer. */
+static void test_encode_extremes_exact(void **state)
+{
+    static const char want[] =
+        "{\"type\":\"coupon.issue.requested\",\"v\":1,\"event_id\":"
+        "\"7ZZZZZZZZZZZZZZZZZZZZZZZZZ\",\"coupon_id\":9223372036854775807,"
+        "\"user_id\":9223372036854775807,\"seq\":9223372036854775807,"
+        "\"requested_at\":\"9999-12-31T23:59:59.999Z\"}";
+    const int wl = (int)sizeof(want) - 1;
+    event_t ev = { "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", INT64_MAX, INT64_MAX,
+                   INT64_MAX, 253402300799999LL };
+    char buf[EVENT_MAX_LEN + 1];
+    int n;
+
+    (void)state;
+    assert_true(wl < EVENT_MAX_LEN);
+    assert_int_equal(event_encode(&ev, buf, sizeof(buf)), wl);
+    assert_string_equal(buf, want);
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(event_encode(&ev, buf, (size_t)wl + 1), wl);
+    assert_string_equal(buf, want);
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(event_encode(&ev, buf, (size_t)wl), -1);
+    assert_int_equal(buf[wl], 'x');
+    assert_int_equal(event_encode(&ev, buf, 0), -1);
+    /* The smallest fields and the earliest time. */
+    ev.coupon_id = ev.user_id = ev.seq = 1;
+    ev.requested_at_ms = EVENT_MIN_TIME_MS;
+    strcpy(ev.event_id, "00000000000000000000000000");
+    n = event_encode(&ev, buf, sizeof(buf));
+    assert_int_equal(n, (int)strlen(buf));
+    assert_string_equal(
+        buf, "{\"type\":\"coupon.issue.requested\",\"v\":1,\"event_id\":"
+             "\"00000000000000000000000000\",\"coupon_id\":1,\"user_id\":1,"
+             "\"seq\":1,\"requested_at\":\"0000-01-01T00:00:00.000Z\"}");
+}
+
+static void test_time_format_bounds(void **state)
+{
+    char buf[32];
+
+    (void)state;
+    assert_int_equal(event_format_time(EVENT_MIN_TIME_MS, buf, sizeof(buf)),
+                     24);
+    assert_string_equal(buf, "0000-01-01T00:00:00.000Z");
+    assert_int_equal(event_format_time(253402300799999LL, buf, 25), 24);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+    assert_int_equal(event_format_time(951868800000LL, buf, 25), 24);
+    assert_string_equal(buf, "2000-03-01T00:00:00.000Z");
+    assert_int_equal(event_format_time(EVENT_MIN_TIME_MS - 1, buf, 25), -1);
+    assert_int_equal(event_format_time(253402300800000LL, buf, 25), -1);
+    assert_int_equal(event_format_time(INT64_MIN, buf, 25), -1);
+    assert_int_equal(event_format_time(INT64_MAX, buf, 25), -1);
+    assert_int_equal(event_format_time(0, buf, 0), -1);
+}
+
 static void test_time_format_parse(void **state)
 {
     char buf[32];
@@ -608,7 +666,9 @@ int main(void)
         cmocka_unit_test(test_encode_example_exact),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_encode_rejects_invalid),
+        cmocka_unit_test(test_encode_extremes_exact),
         cmocka_unit_test(test_time_format_parse),
+        cmocka_unit_test(test_time_format_bounds),
         cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_error_message_text),
         cmocka_unit_test(test_int64_overflow_is_bad_json),
