@@ -33,6 +33,7 @@ struct kafka_producer {
     atomic_int healthy;
     atomic_int fatal;
     int message_timeout_ms;
+    uint64_t test_fatal_at_ms; /* 0 = no simulated fatal error */
     int open_handles;
     int freeing;
 };
@@ -135,6 +136,13 @@ static void on_health(uv_timer_t *t)
 {
     kafka_producer_t *kp = t->data;
 
+    if (kp->test_fatal_at_ms != 0 && uv_now(kp->loop) >= kp->test_fatal_at_ms) {
+        kp->test_fatal_at_ms = 0;
+        LOG(LL_WARN, "msg=\"simulating a fatal kafka error (test hook)\"");
+        rd_kafka_test_fatal_error(
+            kp->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+            "simulated by COUPONQ_API_TEST_KAFKA_FATAL_MS");
+    }
     if (kp->work_busy || kp->freeing)
         return;
     kp->work.data = kp;
@@ -185,6 +193,7 @@ static rd_kafka_conf_t *make_conf(kafka_producer_t *kp, const config_t *cfg,
 
 static int start_loop_side(kafka_producer_t *kp, char *errstr, size_t n)
 {
+    const char *test_fatal = getenv("COUPONQ_API_TEST_KAFKA_FATAL_MS");
     rd_kafka_queue_t *q;
 
     if (pipe2(kp->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -201,6 +210,8 @@ static int start_loop_side(kafka_producer_t *kp, char *errstr, size_t n)
     kp->open_handles = 3;
     uv_poll_start(&kp->poll, UV_READABLE, on_pipe);
     uv_timer_start(&kp->timer, on_timer, POLL_EVERY_MS, POLL_EVERY_MS);
+    if (test_fatal != NULL && atoi(test_fatal) > 0) /* checked by on_health */
+        kp->test_fatal_at_ms = uv_now(kp->loop) + (uint64_t)atoi(test_fatal);
     uv_timer_start(&kp->health, on_health, 0, HEALTH_EVERY_MS);
     return 0;
 }
@@ -271,6 +282,15 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
 int kafka_producer_healthy(const kafka_producer_t *kp)
 {
     return atomic_load(&kp->healthy) && !atomic_load(&kp->fatal);
+}
+
+int kafka_producer_fatal(kafka_producer_t *kp, char *why, size_t n)
+{
+    if (!atomic_load(&kp->fatal))
+        return 0;
+    if (rd_kafka_fatal_error(kp->rk, why, n) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        snprintf(why, n, "fatal error");
+    return 1;
 }
 
 int kafka_producer_queue_len(const kafka_producer_t *kp)

@@ -41,6 +41,16 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
                         char *errstr, size_t n);
 
 int kafka_producer_healthy(const kafka_producer_t *kp);
+
+/* 1 after a fatal producer error (the idempotent producer cannot go on:
+ * librdkafka fails what is queued, and every later send is refused), with
+ * librdkafka's reason in why; else 0. Loop thread.
+ *
+ * Test hook: COUPONQ_API_TEST_KAFKA_FATAL_MS=N in the environment raises a
+ * simulated fatal error (rd_kafka_test_fatal_error) at the first health
+ * tick (every 2 s) N ms after start: the only way to reach this path
+ * against a healthy broker. */
+int kafka_producer_fatal(kafka_producer_t *kp, char *why, size_t n);
 int kafka_producer_queue_len(const kafka_producer_t *kp);
 /* The effective message.timeout.ms (after -X). */
 int kafka_producer_message_timeout(const kafka_producer_t *kp);

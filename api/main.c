@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     metrics_t *m = NULL;
     options_t o;
     char err[512];
-    int rc = 1, left;
+    int rc = 1, left, started = 0;
 
     if ((rc = options_parse(&o, argc, argv)) != 0) {
         options_free(&o);
@@ -41,13 +41,15 @@ int main(int argc, char **argv)
         goto out;
     LOG(LL_INFO, "msg=\"listening\" addr=%s topic=%s message_timeout_ms=%d",
         o.listen, o.topic, kafka_producer_message_timeout(kp));
-    rc = service_run(svc, srv); /* until SIGTERM and drained */
+    started = 1;
+    rc = service_run(svc, srv); /* until SIGTERM (0) or a fatal Kafka error
+                                   (1), and drained */
     http_server_free(srv);      /* listener and connections already closed */
     srv = NULL;
     if ((left = kafka_producer_flush(kp, 10000)) > 0)
         LOG(LL_ERROR, "msg=\"kafka flush timed out\" left=%d", left);
 out:
-    if (rc != 0)
+    if (rc != 0 && !started)
         LOG(LL_ERROR, "msg=\"cannot start\" err=\"%s\"", err);
     http_server_free(srv);
     admission_free(adm); /* before the service: callbacks may still run */

@@ -63,6 +63,7 @@ struct service {
     uv_timer_t sweep;
     uv_signal_t sigterm, sigint;
     int draining;
+    int exit_code; /* service_run's: 1 after a fatal Kafka error */
     int http_drained;
     int open_handles; /* while being freed */
     /* metrics */
@@ -591,6 +592,28 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
 
 /* ---- deadlines ---- */
 
+static void start_drain(service_t *s, const char *why);
+
+/* An idempotent producer that failed fatally cannot produce again (its
+ * sequence state is lost). Requests already get 503 and their admission
+ * rolled back; the process drains like on SIGTERM and exits 1, so the
+ * supervisor (restart: unless-stopped in docker-compose, systemd) starts a
+ * fresh one. /healthz answers 503 from now on. */
+static void check_fatal(service_t *s)
+{
+    char why[256];
+
+    if (s->draining || s->kp == NULL ||
+        !kafka_producer_fatal(s->kp, why, sizeof(why)))
+        return;
+    LOG(LL_ERROR,
+        "msg=\"kafka producer failed fatally: draining, then exit 1 for a "
+        "restart\" err=\"%s\"",
+        why);
+    s->exit_code = 1;
+    start_drain(s, "kafka-fatal");
+}
+
 /* Slots are in arrival order and every deadline is at least arrival +
  * redis_timeout_ms, so the walk stops at the first younger slot. A reply
  * overdue by a whole request timeout means Redis hangs: drop the
@@ -621,6 +644,7 @@ static void on_sweep(uv_timer_t *t)
     }
     if (hung)
         admission_reset(s->adm, "replies overdue");
+    check_fatal(s);
 }
 
 /* ---- drain ---- */
@@ -655,10 +679,14 @@ static void on_signal(uv_signal_t *h, int signum)
         }
         return;
     }
+    start_drain(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void start_drain(service_t *s, const char *why)
+{
     s->draining = 1;
-    LOG(LL_INFO, "msg=\"draining\" signal=%s inflight=%u conns=%u",
-        signum == SIGINT ? "SIGINT" : "SIGTERM", slots_used(s->slots),
-        http_server_conns(s->srv));
+    LOG(LL_INFO, "msg=\"draining\" why=%s inflight=%u conns=%u", why,
+        slots_used(s->slots), http_server_conns(s->srv));
     http_server_drain(s->srv, on_http_drained, s);
 }
 
@@ -671,7 +699,7 @@ int service_run(service_t *s, http_server_t *srv)
     uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_signal_stop(&s->sigint);
-    return 0;
+    return s->exit_code;
 }
 
 /* ---- life ---- */

@@ -53,7 +53,9 @@ void service_delivered(void *ud, uint64_t token, int ok, const char *err);
 
 /* Runs the loop until SIGTERM/SIGINT and the drain finished: listener
  * closed, every connection answered and closed, no request in flight.
- * A second SIGINT exits at once (status 130). */
+ * A second SIGINT exits at once (status 130). A fatal Kafka producer error
+ * starts the same drain (requests meanwhile get 503, admission rolled
+ * back). Returns 0, or 1 when the drain came from a fatal Kafka error. */
 int service_run(service_t *s, http_server_t *srv);
 
 #endif
