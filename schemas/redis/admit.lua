@@ -19,7 +19,8 @@
 -- would be (a repeated user in the same call is "duplicate" the second
 -- time), but Redis runs one script instead of N, and the checks that do not
 -- depend on the user (meta, clock, state, count) run once.
--- Time is the Redis server's clock (TIME), not the caller's.
+-- Time is the Redis server's clock (TIME), not the caller's. Needs Redis >= 6.2
+-- (SMISMEMBER).
 local n = #ARGV
 if #KEYS ~= 2 or n < 1 or n > 1000 then
   return redis.error_reply('ERR couponq admit: expects 2 keys and 1 to 1000 user ids')
@@ -67,27 +68,30 @@ if state == 'closed' then
   return all('closed')
 end
 
--- From here on the only write is SADD, and SADD answers "already there"
--- itself: one call per user while quantity remains. Once sold out, a user
--- already in the set is still "duplicate" (duplicate comes before sold_out).
-local out = {}
+-- From here on the only write is one SADD of the accepted users. Who is
+-- already a member comes from one SMISMEMBER; a user repeated inside the
+-- call is a member from its first occurrence on. Order per user: duplicate,
+-- then sold_out, then accepted (the gate counts the users accepted so far).
 local count = redis.call('SCARD', KEYS[2])
+local member = redis.call('SMISMEMBER', KEYS[2], unpack(ARGV))
+local seen, add, out = {}, {}, {}
 for i = 1, n do
   local uid = ARGV[i]
-  if total >= 0 and count >= total then
-    if redis.call('SISMEMBER', KEYS[2], uid) == 1 then
-      out[2 * i - 1] = 'duplicate'
-    else
-      out[2 * i - 1] = 'sold_out'
-    end
-    out[2 * i] = 0
-  elseif redis.call('SADD', KEYS[2], uid) == 1 then
-    count = count + 1
-    out[2 * i - 1] = 'accepted'
-    out[2 * i] = count
-  else
+  if member[i] == 1 or seen[uid] then
     out[2 * i - 1] = 'duplicate'
     out[2 * i] = 0
+  elseif total >= 0 and count >= total then
+    out[2 * i - 1] = 'sold_out'
+    out[2 * i] = 0
+  else
+    seen[uid] = true
+    count = count + 1
+    add[#add + 1] = uid
+    out[2 * i - 1] = 'accepted'
+    out[2 * i] = count
   end
+end
+if #add > 0 then
+  redis.call('SADD', KEYS[2], unpack(add))
 end
 return out
