@@ -13,6 +13,8 @@
  * iteration (admission batches) gets its flush hook called in that same
  * check callback, right before the write, so nothing waits for the next
  * iteration. */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,9 @@ struct redis_conn {
     void *ud;
     redisAsyncContext *ac; /* current context, NULL while down */
     uv_timer_t timer;      /* reconnect backoff, or connect timeout */
-    uv_check_t check;      /* deferred writes */
+    uv_getaddrinfo_t gai;  /* resolving a host name (thread pool) */
+    int resolving;
+    uv_check_t check; /* deferred writes */
     redis_conn_flush_fn flush_fn;
     void *flush_ud;
     int flush_wanted;
@@ -128,6 +132,15 @@ static void on_check(uv_check_t *h)
         glue_set(g, 1, UV_WRITABLE);
 }
 
+/* The next attempt after the current backoff, which doubles up to the max. */
+static void retry_later(redis_conn_t *r)
+{
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
+    r->backoff_ms =
+        r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+}
+
 /* hiredis frees the context: it is gone for whatever reason. */
 static void cleanup(void *p)
 {
@@ -153,9 +166,7 @@ static void cleanup(void *p)
      * once (e.g. a proxy that accepts and resets) keeps doubling it. */
     if (was_up && uv_now(r->loop) - r->up_since_ms > BACKOFF_MAX_MS)
         r->backoff_ms = BACKOFF_MIN_MS;
-    uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
-    r->backoff_ms =
-        r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+    retry_later(r);
 }
 
 /* The point of this glue: a poll error is a dead socket. hiredis 0.14.1's
@@ -242,9 +253,11 @@ static void on_connect_timeout(uv_timer_t *t)
     redis_conn_reset(t->data, "connect timed out");
 }
 
-static void connect_start(redis_conn_t *r)
+/* ip is numeric: hiredis' own getaddrinfo call then needs no DNS and cannot
+ * block the loop. */
+static void connect_addr(redis_conn_t *r, const char *ip)
 {
-    redisAsyncContext *ac = redisAsyncConnect(r->url.host, r->url.port);
+    redisAsyncContext *ac = redisAsyncConnect(ip, r->url.port);
     glue_t *g;
 
     if (ac == NULL || ac->err != 0 || (g = calloc(1, sizeof(*g))) == NULL) {
@@ -252,7 +265,7 @@ static void connect_start(redis_conn_t *r)
                  ac ? ac->errstr : "out of memory");
         if (ac != NULL)
             redisAsyncFree(ac);
-        uv_timer_start(&r->timer, on_reconnect, r->backoff_ms, 0);
+        retry_later(r);
         return;
     }
     g->r = r;
@@ -270,6 +283,60 @@ static void connect_start(redis_conn_t *r)
     redisAsyncSetConnectCallback(ac, on_connect);
     r->timer.data = r;
     uv_timer_start(&r->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+    redis_conn_t *r = req->data;
+    char ip[INET6_ADDRSTRLEN];
+
+    r->resolving = 0;
+    if (r->freeing) {
+        uv_freeaddrinfo(ai);
+        if (--r->open_handles == 0)
+            free(r);
+        return;
+    }
+    if (status < 0 || ai == NULL ||
+        uv_ip_name(ai->ai_addr, ip, sizeof(ip)) != 0) {
+        snprintf(r->last_err, sizeof(r->last_err), "resolve %.60s: %.50s",
+                 r->url.host, status < 0 ? uv_strerror(status) : "no address");
+        LOG(LL_WARN, "msg=\"redis host not resolved\" err=\"%s\"", r->last_err);
+        uv_freeaddrinfo(ai);
+        retry_later(r);
+        return;
+    }
+    uv_freeaddrinfo(ai);
+    connect_addr(r, ip);
+}
+
+/* A host name is resolved on libuv's thread pool: getaddrinfo can block
+ * for seconds (a slow DNS server in a container network), and the loop
+ * serves every request. Numeric addresses connect at once. */
+static void connect_start(redis_conn_t *r)
+{
+    struct addrinfo hints;
+    unsigned char buf[sizeof(struct in6_addr)];
+    int rc;
+
+    if (inet_pton(AF_INET, r->url.host, buf) == 1 ||
+        inet_pton(AF_INET6, r->url.host, buf) == 1) {
+        connect_addr(r, r->url.host);
+        return;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    r->gai.data = r;
+    rc = uv_getaddrinfo(r->loop, &r->gai, on_resolved, r->url.host, NULL,
+                        &hints);
+    if (rc != 0) {
+        snprintf(r->last_err, sizeof(r->last_err), "resolve %.60s: %.50s",
+                 r->url.host, uv_strerror(rc));
+        retry_later(r);
+        return;
+    }
+    r->resolving = 1;
 }
 
 redis_conn_t *redis_conn_new(uv_loop_t *loop, const char *url,
@@ -317,6 +384,10 @@ void redis_conn_free(redis_conn_t *r)
     if (r->ac != NULL)
         redisAsyncFree(r->ac); /* pending callbacks get NULL now */
     r->open_handles = 2;
+    if (r->resolving) { /* on_resolved runs (canceled or not) and counts */
+        r->open_handles++;
+        uv_cancel((uv_req_t *)&r->gai);
+    }
     uv_close((uv_handle_t *)&r->timer, handle_closed);
     uv_close((uv_handle_t *)&r->check, handle_closed);
 }

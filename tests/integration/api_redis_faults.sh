@@ -6,7 +6,9 @@
 #    late reply says "accepted" the admission is released (a 503 never
 #    leaves a member behind);
 #  - a client that disconnects before its answer: no crash, its slot is
-#    freed, and the coupon is issued (event in Kafka, status pending).
+#    freed, and the coupon is issued (event in Kafka, status pending);
+#  - a host name (localhost) is resolved off the loop and works; a name
+#    that does not resolve leaves the api up, answering 503, and says why.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/api_lib.bash"
 
@@ -63,4 +65,23 @@ assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$PORT/metrics" |
 kill -TERM "$API_PID"
 wait "$API_PID" && rc=0 || rc=$?
 assert_eq 0 "$rc" "exit code after SIGTERM"
+
+log "a host name: resolved on the thread pool, then admission works"
+start_api api_name --topic "$TOPIC" --redis "redis://localhost:$REDIS_PORT"
+wait_healthy "$API_PORT"
+assert_contains "$(issue "$API_PORT" "$C" 5)" "202 " "through redis://localhost"
+kill -TERM "$API_PID"
+wait "$API_PID" || fail "api with redis://localhost did not exit 0"
+
+log "a host name that does not resolve: the api stays up, 503, the reason logged"
+start_api api_nxdomain --topic "$TOPIC" --redis "redis://no-such-host.invalid:$REDIS_PORT"
+sleep 1.5
+kill -0 "$API_PID" 2>/dev/null || fail "api exited: $(tail -n 3 "$TEST_TMP/api_nxdomain.log")"
+assert_contains "$(issue "$API_PORT" "$C" 6)" "503 " "admission without Redis"
+assert_eq 503 "$(get "$API_PORT" /healthz | cut -d' ' -f1)" "healthz without Redis"
+assert_contains "$(cat "$TEST_TMP/api_nxdomain.log")" 'msg="redis host not resolved" err="resolve no-such-host.invalid:' "resolve failure logged"
+n=$(grep -c 'redis host not resolved' "$TEST_TMP/api_nxdomain.log")
+assert_le 8 "$n" "resolve attempts in 1.5 s (backoff doubles from 50 ms)"
+kill -TERM "$API_PID"
+wait "$API_PID" || fail "api with an unresolvable Redis host did not exit 0"
 log "ok"
