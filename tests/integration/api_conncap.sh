@@ -5,6 +5,8 @@
 #     connection is closed to make room (as nginx reuses keep-alive ones);
 #  2. a connection that sends nothing is closed after the header timeout,
 #     not the (much longer) idle timeout;
+#  3. at the in-flight cap (--max-inflight), a request is refused at once
+#     with 503 + Retry-After and admits nothing; the slots come back.
 # (Connections owed an answer or mid-request are never evicted: see conn_idle.)
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/api_lib.bash"
@@ -62,4 +64,30 @@ cat "$TEST_TMP/cap.out"
 ev=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1=="couponq_api_connections_evicted_total"{print int($2)}')
 ((${ev:-0} >= 1)) || fail "eviction not counted in /metrics (got '${ev}')"
 log "evicted=$ev"
+
+log "in-flight cap: 5 slots, 8 requests held in librdkafka (linger 1.5 s)"
+start_api api_slots --topic "$TOPIC" --max-inflight 5 -X linger.ms=1500
+SPORT=$API_PORT
+wait_healthy "$SPORT"
+C=$(new_coupon_id)
+now=$(date +%s%3N)
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+r=$(python3 "$API_CLIENT" sigterm "$SPORT" "$C" 8 100 | tail -n 1)
+assert_eq "202=5 503=3" "$(python3 -c 'import json,sys; print(" ".join("%s=%s" % kv for kv in sorted(json.loads(sys.argv[1])["codes"].items())))' "$r")" "answers at the in-flight cap"
+assert_eq 5 "$(scard "$C")" "admitted: only the requests that got a slot"
+assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$SPORT/metrics" | grep '^couponq_api_inflight ')" "slots back"
+r=$(curl -s -i -X POST -H 'Content-Type: application/json' --data '{"user_id": 200}' "http://127.0.0.1:$SPORT/v1/coupons/$C/issues" | tr -d '\r')
+assert_contains "$r" "HTTP/1.1 202" "a request after the burst"
+held=()
+for ((i = 0; i < 5; i++)); do
+  curl -s -o /dev/null -X POST --data "{\"user_id\": $((300 + i))}" "http://127.0.0.1:$SPORT/v1/coupons/$C/issues" &
+  held+=($!)
+done
+sleep 0.3
+r=$(curl -s -i -X POST -H 'Content-Type: application/json' --data '{"user_id": 400}' "http://127.0.0.1:$SPORT/v1/coupons/$C/issues" | tr -d '\r')
+assert_contains "$r" "HTTP/1.1 503" "the sixth request while 5 are in flight"
+assert_contains "$r" "Retry-After:" "503 carries Retry-After"
+assert_contains "$r" '"error":"unavailable: too many requests in flight"' "503 says why"
+wait "${held[@]}"
+assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 400)" "the refused user was not admitted"
 log PASS
