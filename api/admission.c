@@ -22,6 +22,10 @@
 #define ADMIT_BATCH_MAX 128
 /* Coupons with a batch open at once (a flash sale has one or a few). */
 #define OPEN_BATCHES 8
+/* A request's tag: a ULID and its NUL. */
+#define TAG_MAX 27
+/* Acknowledged users per HDEL of owner entries. */
+#define FORGET_MAX 512
 
 enum { SCRIPT_ADMIT = 0, SCRIPT_RELEASE = 1 };
 
@@ -42,7 +46,8 @@ typedef struct call {
     int failed;
     char err[128];
     admission_summary_t sum;
-    int bits; /* user status: 1 meta exists, 2 persisted, 4 issued */
+    int bits;          /* user status: 1 meta exists, 2 persisted, 4 issued */
+    char tag[TAG_MAX]; /* release: only this request's admission */
 } call_t;
 
 typedef struct script {
@@ -54,16 +59,24 @@ typedef struct script {
 
 typedef struct admit_batch admit_batch_t;
 
+typedef struct forget { /* owner entries to delete, one coupon */
+    int64_t coupon_id;
+    int n;
+    int64_t user_id[FORGET_MAX];
+} forget_t;
+
 struct admission {
     redis_conn_t *rc;
     script_t script[2];
     admit_batch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
     int nopen;
+    forget_t forget[OPEN_BATCHES];
+    int nforget;
 };
 
 static const char *const result_names[] = {
     "accepted", "duplicate", "sold_out",    "not_open", "ended",
-    "closed",   "not_found", "unavailable", "error",
+    "closed",   "not_found", "unavailable", "unknown",  "error",
 };
 
 const char *admission_result_name(admit_result_t r)
@@ -151,25 +164,29 @@ static int scripts_usable(admission_t *a)
     return 0;
 }
 
-/* EVALSHA <release sha> 1 <issued> <user id>. */
+/* EVALSHA <release sha> 2 <issued> <owner> <user id> [<tag>]. */
 static int evalsha(call_t *c, int which, redisCallbackFn *fn)
 {
     admission_t *a = c->a;
-    char issued[KEYS_MAX], uid[24];
-    const char *argv[5];
-    size_t len[5];
-    int i;
+    char issued[KEYS_MAX], owner[KEYS_MAX], uid[24];
+    const char *argv[7];
+    size_t len[7];
+    int i, argc = 6;
 
     keys_issued(issued, sizeof(issued), c->coupon_id);
+    keys_owner(owner, sizeof(owner), c->coupon_id);
     snprintf(uid, sizeof(uid), "%" PRId64, c->user_id);
     argv[0] = "EVALSHA";
     argv[1] = a->script[which].sha;
-    argv[2] = "1";
+    argv[2] = "2";
     argv[3] = issued;
-    argv[4] = uid;
-    for (i = 0; i < 5; i++)
+    argv[4] = owner;
+    argv[5] = uid;
+    if (c->tag[0] != '\0')
+        argv[argc++] = c->tag;
+    for (i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
-    return redis_conn_command(a->rc, fn, c, 5, argv, len);
+    return redis_conn_command(a->rc, fn, c, argc, argv, len);
 }
 
 /* NOSCRIPT: load again and retry, pipelined: Redis runs the load first.
@@ -202,6 +219,7 @@ typedef struct pending {
     void *ud;
     uint64_t tok;
     int64_t user_id;
+    char tag[TAG_MAX];
 } pending_t;
 
 struct admit_batch {
@@ -223,30 +241,35 @@ static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
 
 static void on_admit(redisAsyncContext *ac, void *reply, void *pd);
 
-/* EVALSHA <sha> 2 <meta> <issued> <uid>... */
+/* EVALSHA <sha> 3 <meta> <issued> <owner> <uid> <tag>... */
 static int batch_send(admit_batch_t *b)
 {
     admission_t *a = b->a;
-    char meta[KEYS_MAX], issued[KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
-    const char *argv[5 + ADMIT_BATCH_MAX];
-    size_t len[5 + ADMIT_BATCH_MAX];
-    int i;
+    char meta[KEYS_MAX], issued[KEYS_MAX], owner[KEYS_MAX],
+        uids[ADMIT_BATCH_MAX][24];
+    const char *argv[6 + 2 * ADMIT_BATCH_MAX];
+    size_t len[6 + 2 * ADMIT_BATCH_MAX];
+    int i, argc = 6;
 
     keys_meta(meta, sizeof(meta), b->coupon_id);
     keys_issued(issued, sizeof(issued), b->coupon_id);
+    keys_owner(owner, sizeof(owner), b->coupon_id);
     argv[0] = "EVALSHA";
     argv[1] = a->script[SCRIPT_ADMIT].sha;
-    argv[2] = "2";
+    argv[2] = "3";
     argv[3] = meta;
     argv[4] = issued;
-    for (i = 0; i < 5; i++)
+    argv[5] = owner;
+    for (i = 0; i < 6; i++)
         len[i] = strlen(argv[i]);
     for (i = 0; i < b->n; i++) {
-        argv[5 + i] = uids[i];
-        len[5 + i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
-                                      b->p[i].user_id);
+        argv[argc] = uids[i];
+        len[argc++] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
+                                       b->p[i].user_id);
+        argv[argc] = b->p[i].tag;
+        len[argc++] = strlen(b->p[i].tag);
     }
-    return redis_conn_command(a->rc, on_admit, b, 5 + b->n, argv, len);
+    return redis_conn_command(a->rc, on_admit, b, argc, argv, len);
 }
 
 /* Sends b; if it cannot be sent (the connection dropped since the calls
@@ -257,12 +280,69 @@ static void batch_flush(admit_batch_t *b)
         batch_done(b, ADMIT_UNAVAILABLE, "redis connection lost");
 }
 
+static void on_forgotten(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+
+    (void)ac;
+    (void)pd;
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
+        LOG(LL_WARN, "msg=\"HDEL of owner entries failed\" err=\"%s\"",
+            rep->str);
+}
+
+/* HDEL <owner> <uid>...; dropped when Redis is down (best effort). */
+static void forget_send(admission_t *a, forget_t *f)
+{
+    char owner[KEYS_MAX], uids[FORGET_MAX][24];
+    const char *argv[2 + FORGET_MAX];
+    size_t len[2 + FORGET_MAX];
+    int i;
+
+    keys_owner(owner, sizeof(owner), f->coupon_id);
+    argv[0] = "HDEL";
+    argv[1] = owner;
+    len[0] = 4;
+    len[1] = strlen(owner);
+    for (i = 0; i < f->n; i++) {
+        argv[2 + i] = uids[i];
+        len[2 + i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
+                                      f->user_id[i]);
+    }
+    if (redis_conn_up(a->rc))
+        redis_conn_command(a->rc, on_forgotten, NULL, 2 + f->n, argv, len);
+    f->n = 0;
+}
+
 static void flush_open(void *ud)
 {
     admission_t *a = ud;
 
     while (a->nopen > 0)
         batch_flush(a->open[--a->nopen]);
+    while (a->nforget > 0)
+        forget_send(a, &a->forget[--a->nforget]);
+}
+
+void admission_forget(admission_t *a, int64_t coupon_id, int64_t user_id)
+{
+    forget_t *f = NULL;
+    int i;
+
+    for (i = 0; i < a->nforget && f == NULL; i++)
+        if (a->forget[i].coupon_id == coupon_id)
+            f = &a->forget[i];
+    if (f == NULL) {
+        if (a->nforget == OPEN_BATCHES) /* many coupons: make room */
+            forget_send(a, &a->forget[--a->nforget]);
+        f = &a->forget[a->nforget++];
+        f->coupon_id = coupon_id;
+        f->n = 0;
+        redis_conn_want_flush(a->rc);
+    }
+    f->user_id[f->n++] = user_id;
+    if (f->n == FORGET_MAX)
+        forget_send(a, f); /* stays open, empty, for the next ones */
 }
 
 static admit_result_t parse_name(const redisReply *r)
@@ -310,8 +390,8 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
             batch_send(b) == 0)
             return;
     }
-    if (rep == NULL) {
-        batch_done(b, ADMIT_UNAVAILABLE, "redis connection lost");
+    if (rep == NULL) { /* the script may have run: the caller settles it */
+        batch_done(b, ADMIT_UNKNOWN, "redis connection lost");
     } else if (rep->type == REDIS_REPLY_ERROR) {
         /* The script's own refusals start "ERR couponq"; anything else
          * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
@@ -332,12 +412,14 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
 }
 
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
-                    admission_admit_fn fn, void *ud, uint64_t tok)
+                    const char *tag, admission_admit_fn fn, void *ud,
+                    uint64_t tok)
 {
     admit_batch_t *b = NULL;
+    pending_t *p;
     int i;
 
-    if (!scripts_usable(a))
+    if (!scripts_usable(a) || strlen(tag) >= TAG_MAX)
         return -1;
     for (i = 0; i < a->nopen && b == NULL; i++)
         if (a->open[i]->coupon_id == coupon_id)
@@ -354,7 +436,9 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         a->open[a->nopen++] = b;
         redis_conn_want_flush(a->rc);
     }
-    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
+    p = &b->p[b->n++];
+    *p = (pending_t){ fn, ud, tok, user_id, "" };
+    memcpy(p->tag, tag, strlen(tag) + 1);
     if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
         for (i = 0; a->open[i] != b; i++)
             ;
@@ -388,14 +472,17 @@ static void on_release(redisAsyncContext *ac, void *reply, void *pd)
 }
 
 int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
-                      admission_release_fn fn, void *ud, uint64_t tok)
+                      const char *tag, admission_release_fn fn, void *ud,
+                      uint64_t tok)
 {
     call_t *c;
 
-    if (!scripts_usable(a) ||
+    if (!scripts_usable(a) || (tag != NULL && strlen(tag) >= TAG_MAX) ||
         (c = call_new(a, ud, tok, coupon_id, user_id)) == NULL)
         return -1;
     c->fn.release = fn;
+    if (tag != NULL)
+        memcpy(c->tag, tag, strlen(tag) + 1);
     if (evalsha(c, SCRIPT_RELEASE, on_release) != 0) {
         free(c);
         return -1;

@@ -31,7 +31,9 @@ typedef enum {
     ADMIT_ENDED,
     ADMIT_CLOSED,
     ADMIT_NOT_FOUND,
-    ADMIT_UNAVAILABLE, /* connection lost before the answer: outcome unknown */
+    ADMIT_UNAVAILABLE, /* Redis refused or was unreachable: nothing written */
+    ADMIT_UNKNOWN,     /* sent, but the connection broke before the answer:
+                          the script may have admitted (release with tag) */
     ADMIT_ERROR        /* the script refused (e.g. corrupt meta): no write */
 } admit_result_t;
 
@@ -49,14 +51,28 @@ int admission_ready(const admission_t *a);
 
 typedef void (*admission_admit_fn)(void *ud, uint64_t tok, admit_result_t r,
                                    int64_t seq, const char *err);
+/* tag: the request's own id (letters and digits, <= 26 chars; the api
+ * uses the event id), stored by admit.lua with an accepted user until
+ * admission_forget(). */
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
-                    admission_admit_fn fn, void *ud, uint64_t tok);
+                    const char *tag, admission_admit_fn fn, void *ud,
+                    uint64_t tok);
 
 /* removed: 1 member removed, 0 it was not there, -1 failed (err says). */
 typedef void (*admission_release_fn)(void *ud, uint64_t tok, int removed,
                                      const char *err);
+/* tag NULL: the admission is known to be the caller's (admit.lua answered
+ * accepted). With the tag: removed only if that request admitted it (after
+ * ADMIT_UNKNOWN). */
 int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
-                      admission_release_fn fn, void *ud, uint64_t tok);
+                      const char *tag, admission_release_fn fn, void *ud,
+                      uint64_t tok);
+
+/* The event of an accepted user was acknowledged: its owner entry is no
+ * longer needed. Batched per coupon into one HDEL at the end of the loop
+ * iteration; best effort (a lost HDEL only leaves a small entry behind,
+ * freed by couponqctl archive). */
+void admission_forget(admission_t *a, int64_t coupon_id, int64_t user_id);
 
 typedef struct admission_summary {
     int found;        /* the meta hash exists */

@@ -22,4 +22,11 @@ static inline int keys_persisted(char *buf, size_t n, int64_t coupon_id)
     return snprintf(buf, n, "couponq:{c%lld}:persisted", (long long)coupon_id);
 }
 
+/* HASH user id -> tag of the request that admitted it, while its event is
+ * unacknowledged (see schemas/redis/admit.lua). */
+static inline int keys_owner(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:owner", (long long)coupon_id);
+}
+
 #endif

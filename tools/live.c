@@ -477,19 +477,20 @@ static int64_t live_memory(live_t *l, const char *key)
 
 int live_delete(live_t *l, int64_t id, int64_t *keys, int64_t *bytes)
 {
-    char k[3][KEYS_MAX];
+    char k[4][KEYS_MAX];
     redisReply *r;
     int i;
 
     keys_meta(k[0], sizeof(k[0]), id);
     keys_issued(k[1], sizeof(k[1]), id);
     keys_persisted(k[2], sizeof(k[2]), id);
+    keys_owner(k[3], sizeof(k[3]), id);
     *bytes = 0;
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         *bytes += live_memory(l, k[i]);
     /* UNLINK frees a large set in the background; the keys are gone for
      * every client the moment it returns, like DEL. */
-    r = live_cmdf(l, "UNLINK %s %s %s", k[0], k[1], k[2]);
+    r = live_cmdf(l, "UNLINK %s %s %s %s", k[0], k[1], k[2], k[3]);
     if (r == NULL)
         return -1;
     *keys = r->integer;

@@ -8,14 +8,32 @@
 # call, a member is "duplicate" (not "sold_out") after the sale is sold out,
 # seq is the place in line. A bad id anywhere refuses the whole call and
 # writes nothing; so do 0 or 1,001 ids. Window/state answers cover every id.
+# Accepted users get their request's tag in the owner hash; release.lua with
+# a tag removes a member only for that tag (a lost answer settled by the api).
 source "$(dirname "$0")/../lib.sh"
 
 SCRIPT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
-# admit ID USER... -> the flat reply on one line ("accepted 1 duplicate 0 ...")
+RELEASE=$(cat "$COUPONQ_SRC/schemas/redis/release.lua")
+keys() { echo "couponq:{c$1}:meta" "couponq:{c$1}:issued" "couponq:{c$1}:owner"; }
+# admit ID USER... -> the flat reply on one line ("accepted 1 duplicate 0 ...");
+# each user's tag is T<user>
 admit() {
+  local id=$1 u args=()
+  shift
+  for u in "$@"; do args+=("$u" "T$u"); done
+  admit_raw "$id" "${args[@]}"
+}
+# admit_raw ID ARGV... (user id, tag pairs as given)
+admit_raw() {
   local id=$1
   shift
-  rcli EVAL "$SCRIPT" 2 "couponq:{c$id}:meta" "couponq:{c$id}:issued" "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'
+  # shellcheck disable=SC2046
+  rcli EVAL "$SCRIPT" 3 $(keys "$id") "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'
+}
+release() { # release ID USER [TAG]
+  local id=$1
+  shift
+  rcli EVAL "$RELEASE" 2 "couponq:{c$id}:issued" "couponq:{c$id}:owner" "$@" 2>&1
 }
 meta() { rcli HSET "couponq:{c$1}:meta" total "$2" start_ms "$3" end_ms "$4" state "$5" >/dev/null; }
 scard() { rcli SCARD "couponq:{c$1}:issued"; }
@@ -24,7 +42,8 @@ IDS=()
 new() { local id; id=$(new_coupon_id); IDS+=("$id"); echo "$id"; }
 cleanup() {
   local id
-  for id in "${IDS[@]}"; do rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" >/dev/null; done
+  # shellcheck disable=SC2046
+  for id in "${IDS[@]}"; do rcli DEL $(keys "$id") >/dev/null; done
   cleanup_lib
 }
 trap cleanup EXIT
@@ -38,6 +57,20 @@ assert_eq "accepted 2 duplicate 0 duplicate 0 accepted 3 accepted 4 sold_out 0 d
 assert_eq 4 "$(scard "$A")" "SCARD after the batch"
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" 14)" "sold-out user not in the set"
 assert_eq "duplicate 0 sold_out 0 duplicate 0" "$(admit "$A" 13 15 10)" "after sold out"
+assert_eq "10 11 12 13" "$(rcli HKEYS "couponq:{c$A}:owner" | sort -n | tr '\n' ' ' | sed 's/ $//')" "owner entries: the accepted users only"
+assert_eq T11 "$(rcli HGET "couponq:{c$A}:owner" 11)" "owner tag of 11 (its first, accepted request)"
+
+log "release.lua: with a tag only the owner's request removes the member"
+assert_eq 0 "$(release "$A" 12 Tother)" "release with another request's tag"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 12)" "12 still admitted"
+assert_eq 1 "$(release "$A" 12 T12)" "release with its own tag"
+assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" 12)" "12 released"
+assert_eq "" "$(rcli HGET "couponq:{c$A}:owner" 12)" "12's owner entry gone"
+assert_eq 0 "$(release "$A" 12 T12)" "second release"
+assert_eq 1 "$(release "$A" 13)" "release without a tag (the caller knows it is its own)"
+assert_eq "" "$(rcli HGET "couponq:{c$A}:owner" 13)" "13's owner entry gone"
+assert_contains "$(release "$A" x)" "ERR couponq release" "bad id"
+assert_contains "$(release "$A" 1 T1 extra)" "ERR couponq release" "too many arguments"
 
 log "unlimited (-1): seq keeps counting across calls"
 U=$(new)
@@ -61,7 +94,7 @@ meta "$N" 10 $((now - 1000)) $((now + 3600000)) closed
 assert_eq "closed 0" "$(admit "$N" 1)" "closed"
 assert_eq 0 "$(scard "$N")" "nothing written for window/state answers"
 
-log "bad ids refuse the whole call"
+log "bad ids and tags refuse the whole call"
 B=$(new)
 meta "$B" 10 $((now - 1000)) $((now + 3600000)) open
 for bad in 0 -1 01 abc 1.5 "" 9223372036854775808 12345678901234567890; do
@@ -70,13 +103,19 @@ for bad in 0 -1 01 abc 1.5 "" 9223372036854775808 12345678901234567890; do
 done
 out=$(admit "$B" 1 x 2)
 assert_contains "$out" "user id must be a decimal integer" "bad id in the middle"
+for bad in "" "a-b" "a b" "$(printf 'A%.0s' {1..65})"; do
+  assert_contains "$(admit_raw "$B" 1 T1 2 "$bad")" "tag must be 1 to 64 letters or digits" "bad tag '$bad'"
+done
+assert_contains "$(admit_raw "$B" 1 T1 2)" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "odd argument count"
 assert_eq 0 "$(scard "$B")" "a refused call wrote nothing"
-out=$(rcli EVAL "$SCRIPT" 2 "couponq:{c$B}:meta" "couponq:{c$B}:issued" 2>&1)
-assert_contains "$out" "expects 2 keys and 1 to 1000 user ids" "no ids"
+# shellcheck disable=SC2046
+out=$(rcli EVAL "$SCRIPT" 3 $(keys "$B") 2>&1)
+assert_contains "$out" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "no ids"
 mapfile -t many < <(seq 1 1001)
 out=$(admit "$B" "${many[@]}")
-assert_contains "$out" "expects 2 keys and 1 to 1000 user ids" "1001 ids"
+assert_contains "$out" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "1001 ids"
 assert_eq 0 "$(scard "$B")" "over-long call wrote nothing"
+assert_eq 0 "$(rcli EXISTS "couponq:{c$B}:owner")" "no owner entries from refused calls"
 L=$(new)
 meta "$L" -1 $((now - 1000)) $((now + 3600000)) open
 out=$(admit "$L" "${many[@]:0:1000}")

@@ -5,6 +5,10 @@
 #  - replies held past --redis-timeout-ms: 503 at the deadline, and when the
 #    late reply says "accepted" the admission is released (a 503 never
 #    leaves a member behind);
+#  - the answer of admit.lua lost (reply held, then the connection reset):
+#    503, and once Redis is reachable the api removes the member only if
+#    this request admitted it (its tag in the owner hash), so a user
+#    admitted by an earlier 202 keeps the coupon;
 #  - a client that disconnects before its answer: no crash, its slot is
 #    freed, and the coupon is issued (event in Kafka, status pending);
 #  - a host name (localhost) is resolved off the loop and works; a name
@@ -52,6 +56,48 @@ done
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 3)" "late admission released"
 assert_contains "$(issue "$PORT" "$C" 3)" "202 " "the user may try again"
 
+log "admit.lua's answer lost: settled with the request's tag once Redis is back"
+assert_contains "$(issue "$PORT" "$C" 8)" "202 " "user 8 admitted (202)"
+kill -USR1 "$PROXY" # hold replies
+# (not `issue`: in a background job, set -e ends it at its final read)
+post_bg() { curl -s -w ' %{http_code}' -X POST --data "{\"user_id\": $1}" "http://127.0.0.1:$PORT/v1/coupons/$C/issues" >"$TEST_TMP/u$1" & }
+post_bg 7
+P7=$!
+post_bg 8
+P8=$!
+for ((i = 0; i < 50; i++)); do
+  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 7) == 1 && $(rcli HGET "couponq:{c$C}:owner" 7) != "" ]] && break
+  sleep 0.02
+done
+sleep 0.1 # user 8's script (a duplicate) ran too
+kill -USR2 "$PROXY" # reset + refuse: the held answers are lost
+wait "$P7" "$P8"
+assert_contains "$(cat "$TEST_TMP/u7")" '"error":"unavailable: redis connection lost"} 503' "user 7 (answer lost)"
+assert_contains "$(cat "$TEST_TMP/u8")" '"error":"unavailable: redis connection lost"} 503' "user 8's second request (answer lost)"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 admitted in Redis while the api cannot reach it"
+m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+assert_contains "$m" "couponq_api_admissions_unsettled 2" "two admissions wait to be settled"
+kill -USR1 "$PROXY" # stop holding
+kill -USR2 "$PROXY" # accept again
+for ((i = 0; i < 50; i++)); do
+  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 7) == 0 ]] && break
+  sleep 0.1
+done
+assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 released: the 503 it got is true"
+assert_eq "" "$(rcli HGET "couponq:{c$C}:owner" 7)" "7's owner entry gone"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 8)" "8 keeps the admission of its 202"
+for ((i = 0; i < 20; i++)); do
+  grep -q 'user_id=8 released=0' "$TEST_TMP/api.log" && break
+  sleep 0.1
+done
+assert_contains "$(cat "$TEST_TMP/api.log")" "msg=\"admission with a lost answer settled\" coupon_id=$C user_id=7 released=1" "7 settled"
+assert_contains "$(cat "$TEST_TMP/api.log")" "msg=\"admission with a lost answer settled\" coupon_id=$C user_id=8 released=0" "8 settled"
+m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+assert_contains "$m" "couponq_api_admissions_unsettled 0" "nothing left to settle"
+assert_contains "$m" "couponq_api_admissions_settled_total 2" "settled count"
+assert_eq 0 "$(rcli HLEN "couponq:{c$C}:owner")" "owner entries after every ack or release"
+assert_contains "$(issue "$PORT" "$C" 7)" "202 " "user 7 may try again"
+
 log "client disconnects before its answer"
 printf 'POST /v1/coupons/%s/issues HTTP/1.1\r\nContent-Length: 13\r\n\r\n{"user_id":4}' "$C" |
   timeout 2 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.close()' "$PORT"
@@ -60,7 +106,7 @@ for ((i = 0; i < 50; i++)); do
   sleep 0.1
 done
 assert_eq '200 {"coupon_id":'"$C"',"user_id":4,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/4")" "issued to the client that left"
-assert_eq 4 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k\n' | sort -u | tr '\n' ' ' | wc -w)" "events: users 1, 2, 3 and 4"
+assert_eq 6 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k\n' | sort -u | tr '\n' ' ' | wc -w)" "events: users 1, 2, 3, 4, 7 and 8"
 assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_inflight ')" "no slot leaked"
 kill -TERM "$API_PID"
 wait "$API_PID" && rc=0 || rc=$?
