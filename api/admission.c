@@ -16,18 +16,17 @@
 #include "keys.h"
 #include "log.h"
 #include "redis_conn.h"
+#include "ulid.h"
 
 #define SHA_LEN 40
 /* Users per admit.lua call: bounds one script's run time in Redis. */
 #define ADMIT_BATCH_MAX 128
 /* Coupons with a batch open at once (a flash sale has one or a few). */
 #define OPEN_BATCHES 8
-/* A request's tag: a ULID and its NUL. */
-#define TAG_MAX 27
-/* Acknowledged users per HDEL of owner entries. */
-#define FORGET_MAX 512
+/* Call records to delete (HDEL ... :calls) per coupon and iteration. */
+#define DONE_MAX 256
 
-enum { SCRIPT_ADMIT = 0, SCRIPT_RELEASE = 1 };
+enum { SCRIPT_ADMIT = 0, SCRIPT_RELEASE, SCRIPT_SETTLE, NSCRIPTS };
 
 typedef struct call {
     admission_t *a;
@@ -46,8 +45,7 @@ typedef struct call {
     int failed;
     char err[128];
     admission_summary_t sum;
-    int bits;          /* user status: 1 meta exists, 2 persisted, 4 issued */
-    char tag[TAG_MAX]; /* release: only this request's admission */
+    int bits; /* user status: 1 meta exists, 2 persisted, 4 issued */
 } call_t;
 
 typedef struct script {
@@ -59,24 +57,27 @@ typedef struct script {
 
 typedef struct admit_batch admit_batch_t;
 
-typedef struct forget { /* owner entries to delete, one coupon */
+typedef struct done { /* call records whose answer arrived, one coupon */
     int64_t coupon_id;
     int n;
-    int64_t user_id[FORGET_MAX];
-} forget_t;
+    char call[DONE_MAX][ULID_LEN + 1];
+} done_t;
 
 struct admission {
     redis_conn_t *rc;
-    script_t script[2];
+    script_t script[NSCRIPTS];
     admit_batch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
     int nopen;
-    forget_t forget[OPEN_BATCHES];
-    int nforget;
+    done_t done[OPEN_BATCHES];
+    int ndone;
+    admit_batch_t *unsettled; /* sent, answer lost: settle.lua pending */
+    unsigned nunsettled;
+    uint64_t settled;
 };
 
 static const char *const result_names[] = {
     "accepted", "duplicate", "sold_out",    "not_open", "ended",
-    "closed",   "not_found", "unavailable", "unknown",  "error",
+    "closed",   "not_found", "unavailable", "error",
 };
 
 const char *admission_result_name(admit_result_t r)
@@ -131,15 +132,19 @@ static int script_load(admission_t *a, script_t *sc, redisCallbackFn *fn)
     return 0;
 }
 
+static void settle_all(admission_t *a);
+
 static void on_redis_state(void *ud, redis_conn_t *rc, int up)
 {
     admission_t *a = ud;
     int i;
 
     (void)rc;
-    for (i = 0; i < 2 && up; i++)
+    for (i = 0; i < NSCRIPTS && up; i++)
         if (script_load(a, &a->script[i], on_script_loaded) != 0)
             LOG(LL_ERROR, "msg=\"SCRIPT LOAD not sent\"");
+    if (up)
+        settle_all(a); /* pipelined after the loads */
 }
 
 /* A script's sha stays valid across reconnections (it is the hash of the
@@ -148,8 +153,12 @@ static void on_redis_state(void *ud, redis_conn_t *rc, int up)
  * unusable; then the call is refused and a load is (re)tried. */
 int admission_ready(const admission_t *a)
 {
-    return redis_conn_up(a->rc) && a->script[0].sha[0] != '\0' &&
-           a->script[1].sha[0] != '\0';
+    int i;
+
+    for (i = 0; i < NSCRIPTS; i++)
+        if (a->script[i].sha[0] == '\0')
+            return 0;
+    return redis_conn_up(a->rc);
 }
 
 static int scripts_usable(admission_t *a)
@@ -158,35 +167,31 @@ static int scripts_usable(admission_t *a)
 
     if (admission_ready(a))
         return 1;
-    for (i = 0; i < 2 && redis_conn_up(a->rc); i++)
+    for (i = 0; i < NSCRIPTS && redis_conn_up(a->rc); i++)
         if (a->script[i].sha[0] == '\0' && !a->script[i].loading)
             script_load(a, &a->script[i], on_script_loaded);
     return 0;
 }
 
-/* EVALSHA <release sha> 2 <issued> <owner> <user id> [<tag>]. */
+/* EVALSHA <release sha> 1 <issued> <user id>. */
 static int evalsha(call_t *c, int which, redisCallbackFn *fn)
 {
     admission_t *a = c->a;
-    char issued[KEYS_MAX], owner[KEYS_MAX], uid[24];
-    const char *argv[7];
-    size_t len[7];
-    int i, argc = 6;
+    char issued[KEYS_MAX], uid[24];
+    const char *argv[5];
+    size_t len[5];
+    int i;
 
     keys_issued(issued, sizeof(issued), c->coupon_id);
-    keys_owner(owner, sizeof(owner), c->coupon_id);
     snprintf(uid, sizeof(uid), "%" PRId64, c->user_id);
     argv[0] = "EVALSHA";
     argv[1] = a->script[which].sha;
-    argv[2] = "2";
+    argv[2] = "1";
     argv[3] = issued;
-    argv[4] = owner;
-    argv[5] = uid;
-    if (c->tag[0] != '\0')
-        argv[argc++] = c->tag;
-    for (i = 0; i < argc; i++)
+    argv[4] = uid;
+    for (i = 0; i < 5; i++)
         len[i] = strlen(argv[i]);
-    return redis_conn_command(a->rc, fn, c, argc, argv, len);
+    return redis_conn_command(a->rc, fn, c, 5, argv, len);
 }
 
 /* NOSCRIPT: load again and retry, pipelined: Redis runs the load first.
@@ -219,7 +224,6 @@ typedef struct pending {
     void *ud;
     uint64_t tok;
     int64_t user_id;
-    char tag[TAG_MAX];
 } pending_t;
 
 struct admit_batch {
@@ -227,6 +231,8 @@ struct admit_batch {
     int64_t coupon_id;
     int n;
     int retried;
+    char call[ULID_LEN + 1]; /* the call id admit.lua records */
+    admit_batch_t *next;     /* on the unsettled list */
     pending_t p[ADMIT_BATCH_MAX];
 };
 
@@ -241,35 +247,43 @@ static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
 
 static void on_admit(redisAsyncContext *ac, void *reply, void *pd);
 
-/* EVALSHA <sha> 3 <meta> <issued> <owner> <uid> <tag>... */
+/* Formats the user ids of b into argv/len from index 0. */
+static void batch_uids(const admit_batch_t *b, char uids[][24],
+                       const char **argv, size_t *len)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        argv[i] = uids[i];
+        len[i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
+                                  b->p[i].user_id);
+    }
+}
+
+/* EVALSHA <sha> 3 <meta> <issued> <calls> <call id> <uid>... */
 static int batch_send(admit_batch_t *b)
 {
     admission_t *a = b->a;
-    char meta[KEYS_MAX], issued[KEYS_MAX], owner[KEYS_MAX],
+    char meta[KEYS_MAX], issued[KEYS_MAX], calls[KEYS_MAX],
         uids[ADMIT_BATCH_MAX][24];
-    const char *argv[6 + 2 * ADMIT_BATCH_MAX];
-    size_t len[6 + 2 * ADMIT_BATCH_MAX];
-    int i, argc = 6;
+    const char *argv[7 + ADMIT_BATCH_MAX];
+    size_t len[7 + ADMIT_BATCH_MAX];
+    int i;
 
     keys_meta(meta, sizeof(meta), b->coupon_id);
     keys_issued(issued, sizeof(issued), b->coupon_id);
-    keys_owner(owner, sizeof(owner), b->coupon_id);
+    keys_calls(calls, sizeof(calls), b->coupon_id);
     argv[0] = "EVALSHA";
     argv[1] = a->script[SCRIPT_ADMIT].sha;
     argv[2] = "3";
     argv[3] = meta;
     argv[4] = issued;
-    argv[5] = owner;
-    for (i = 0; i < 6; i++)
+    argv[5] = calls;
+    argv[6] = b->call;
+    for (i = 0; i < 7; i++)
         len[i] = strlen(argv[i]);
-    for (i = 0; i < b->n; i++) {
-        argv[argc] = uids[i];
-        len[argc++] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
-                                       b->p[i].user_id);
-        argv[argc] = b->p[i].tag;
-        len[argc++] = strlen(b->p[i].tag);
-    }
-    return redis_conn_command(a->rc, on_admit, b, argc, argv, len);
+    batch_uids(b, uids, argv + 7, len + 7);
+    return redis_conn_command(a->rc, on_admit, b, 7 + b->n, argv, len);
 }
 
 /* Sends b; if it cannot be sent (the connection dropped since the calls
@@ -280,38 +294,139 @@ static void batch_flush(admit_batch_t *b)
         batch_done(b, ADMIT_UNAVAILABLE, "redis connection lost");
 }
 
-static void on_forgotten(redisAsyncContext *ac, void *reply, void *pd)
+/* ---- call records: deleted once read, settled when the answer was lost */
+
+static void on_done_sent(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
 
     (void)ac;
     (void)pd;
     if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
-        LOG(LL_WARN, "msg=\"HDEL of owner entries failed\" err=\"%s\"",
+        LOG(LL_WARN, "msg=\"HDEL of call records failed\" err=\"%s\"",
             rep->str);
 }
 
-/* HDEL <owner> <uid>...; dropped when Redis is down (best effort). */
-static void forget_send(admission_t *a, forget_t *f)
+/* HDEL <calls> <call id>...; best effort: a record left behind (Redis
+ * down) only costs a few bytes until couponqctl archive. */
+static void done_send(admission_t *a, done_t *d)
 {
-    char owner[KEYS_MAX], uids[FORGET_MAX][24];
-    const char *argv[2 + FORGET_MAX];
-    size_t len[2 + FORGET_MAX];
+    char calls[KEYS_MAX];
+    const char *argv[2 + DONE_MAX];
+    size_t len[2 + DONE_MAX];
     int i;
 
-    keys_owner(owner, sizeof(owner), f->coupon_id);
+    keys_calls(calls, sizeof(calls), d->coupon_id);
     argv[0] = "HDEL";
-    argv[1] = owner;
+    argv[1] = calls;
     len[0] = 4;
-    len[1] = strlen(owner);
-    for (i = 0; i < f->n; i++) {
-        argv[2 + i] = uids[i];
-        len[2 + i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
-                                      f->user_id[i]);
+    len[1] = strlen(calls);
+    for (i = 0; i < d->n; i++) {
+        argv[2 + i] = d->call[i];
+        len[2 + i] = ULID_LEN;
     }
     if (redis_conn_up(a->rc))
-        redis_conn_command(a->rc, on_forgotten, NULL, 2 + f->n, argv, len);
-    f->n = 0;
+        redis_conn_command(a->rc, on_done_sent, NULL, 2 + d->n, argv, len);
+    d->n = 0;
+}
+
+/* The answer of b arrived and b accepted someone: its record can go. */
+static void done_add(admission_t *a, const admit_batch_t *b)
+{
+    done_t *d = NULL;
+    int i;
+
+    for (i = 0; i < a->ndone && d == NULL; i++)
+        if (a->done[i].coupon_id == b->coupon_id)
+            d = &a->done[i];
+    if (d == NULL) {
+        if (a->ndone == OPEN_BATCHES) /* many coupons: make room */
+            done_send(a, &a->done[--a->ndone]);
+        d = &a->done[a->ndone++];
+        d->coupon_id = b->coupon_id;
+        d->n = 0;
+        redis_conn_want_flush(a->rc);
+    }
+    memcpy(d->call[d->n++], b->call, ULID_LEN + 1);
+    if (d->n == DONE_MAX)
+        done_send(a, d); /* stays open, empty, for the next ones */
+}
+
+static void on_settled(redisAsyncContext *ac, void *reply, void *pd);
+
+/* EVALSHA <settle sha> 2 <issued> <calls> <call id> <uid>... */
+static void settle_send(admit_batch_t *b)
+{
+    admission_t *a = b->a;
+    char issued[KEYS_MAX], calls[KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
+    const char *argv[6 + ADMIT_BATCH_MAX];
+    size_t len[6 + ADMIT_BATCH_MAX];
+    int i;
+
+    keys_issued(issued, sizeof(issued), b->coupon_id);
+    keys_calls(calls, sizeof(calls), b->coupon_id);
+    argv[0] = "EVALSHA";
+    argv[1] = a->script[SCRIPT_SETTLE].sha;
+    argv[2] = "2";
+    argv[3] = issued;
+    argv[4] = calls;
+    argv[5] = b->call;
+    for (i = 0; i < 6; i++)
+        len[i] = strlen(argv[i]);
+    batch_uids(b, uids, argv + 6, len + 6);
+    if (redis_conn_command(a->rc, on_settled, b, 6 + b->n, argv, len) != 0)
+        b->next = a->unsettled, a->unsettled = b; /* the next connection */
+}
+
+static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    admit_batch_t *b = pd;
+    admission_t *a = b->a;
+
+    (void)ac;
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        /* Lost again, or Redis refused (LOADING...): the next connection
+         * retries; a script error is logged and retried likewise. */
+        if (rep != NULL)
+            LOG(LL_WARN,
+                "msg=\"settling a lost admit.lua answer failed, retried on "
+                "the next connection\" coupon_id=%" PRId64 " err=\"%s\"",
+                b->coupon_id,
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        b->next = a->unsettled;
+        a->unsettled = b;
+        return;
+    }
+    LOG(LL_INFO,
+        "msg=\"lost admit.lua answer settled\" coupon_id=%" PRId64
+        " call=%s users=%d released=%lld",
+        b->coupon_id, b->call, b->n, rep->integer);
+    a->nunsettled--;
+    a->settled++;
+    free(b);
+}
+
+/* Every unsettled call, now (on a new connection, after the loads). */
+static void settle_all(admission_t *a)
+{
+    admit_batch_t *b = a->unsettled, *next;
+
+    a->unsettled = NULL;
+    for (; b != NULL; b = next) {
+        next = b->next;
+        settle_send(b);
+    }
+}
+
+unsigned admission_unsettled(const admission_t *a)
+{
+    return a->nunsettled;
+}
+
+uint64_t admission_settled(const admission_t *a)
+{
+    return a->settled;
 }
 
 static void flush_open(void *ud)
@@ -320,29 +435,8 @@ static void flush_open(void *ud)
 
     while (a->nopen > 0)
         batch_flush(a->open[--a->nopen]);
-    while (a->nforget > 0)
-        forget_send(a, &a->forget[--a->nforget]);
-}
-
-void admission_forget(admission_t *a, int64_t coupon_id, int64_t user_id)
-{
-    forget_t *f = NULL;
-    int i;
-
-    for (i = 0; i < a->nforget && f == NULL; i++)
-        if (a->forget[i].coupon_id == coupon_id)
-            f = &a->forget[i];
-    if (f == NULL) {
-        if (a->nforget == OPEN_BATCHES) /* many coupons: make room */
-            forget_send(a, &a->forget[--a->nforget]);
-        f = &a->forget[a->nforget++];
-        f->coupon_id = coupon_id;
-        f->n = 0;
-        redis_conn_want_flush(a->rc);
-    }
-    f->user_id[f->n++] = user_id;
-    if (f->n == FORGET_MAX)
-        forget_send(a, f); /* stays open, empty, for the next ones */
+    while (a->ndone > 0)
+        done_send(a, &a->done[--a->ndone]);
 }
 
 static admit_result_t parse_name(const redisReply *r)
@@ -390,8 +484,16 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
             batch_send(b) == 0)
             return;
     }
-    if (rep == NULL) { /* the script may have run: the caller settles it */
-        batch_done(b, ADMIT_UNKNOWN, "redis connection lost");
+    if (rep == NULL) {
+        /* The script may have run: 503 now, and settle.lua undoes exactly
+         * this call's admissions once Redis is reachable. */
+        for (i = 0; i < b->n; i++)
+            b->p[i].fn(b->p[i].ud, b->p[i].tok, ADMIT_UNAVAILABLE, 0,
+                       "redis connection lost");
+        b->next = b->a->unsettled;
+        b->a->unsettled = b;
+        b->a->nunsettled++;
+        return;
     } else if (rep->type == REDIS_REPLY_ERROR) {
         /* The script's own refusals start "ERR couponq"; anything else
          * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
@@ -403,23 +505,28 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
     } else if (!reply_ok(rep, b->n)) {
         batch_done(b, ADMIT_ERROR, "unexpected reply from admit.lua");
     } else {
-        for (i = 0; i < b->n; i++)
-            b->p[i].fn(b->p[i].ud, b->p[i].tok,
-                       parse_name(rep->element[(size_t)i * 2]),
+        int accepted = 0;
+
+        for (i = 0; i < b->n; i++) {
+            admit_result_t r = parse_name(rep->element[(size_t)i * 2]);
+
+            accepted |= r == ADMIT_ACCEPTED;
+            b->p[i].fn(b->p[i].ud, b->p[i].tok, r,
                        rep->element[(size_t)i * 2 + 1]->integer, NULL);
+        }
+        if (accepted) /* admit.lua recorded the call: the answer is in */
+            done_add(b->a, b);
         free(b);
     }
 }
 
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
-                    const char *tag, admission_admit_fn fn, void *ud,
-                    uint64_t tok)
+                    admission_admit_fn fn, void *ud, uint64_t tok)
 {
     admit_batch_t *b = NULL;
-    pending_t *p;
     int i;
 
-    if (!scripts_usable(a) || strlen(tag) >= TAG_MAX)
+    if (!scripts_usable(a))
         return -1;
     for (i = 0; i < a->nopen && b == NULL; i++)
         if (a->open[i]->coupon_id == coupon_id)
@@ -433,12 +540,11 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         b->coupon_id = coupon_id;
         b->n = 0;
         b->retried = 0;
+        ulid_generate(b->call);
         a->open[a->nopen++] = b;
         redis_conn_want_flush(a->rc);
     }
-    p = &b->p[b->n++];
-    *p = (pending_t){ fn, ud, tok, user_id, "" };
-    memcpy(p->tag, tag, strlen(tag) + 1);
+    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
     if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
         for (i = 0; a->open[i] != b; i++)
             ;
@@ -472,17 +578,14 @@ static void on_release(redisAsyncContext *ac, void *reply, void *pd)
 }
 
 int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
-                      const char *tag, admission_release_fn fn, void *ud,
-                      uint64_t tok)
+                      admission_release_fn fn, void *ud, uint64_t tok)
 {
     call_t *c;
 
-    if (!scripts_usable(a) || (tag != NULL && strlen(tag) >= TAG_MAX) ||
+    if (!scripts_usable(a) ||
         (c = call_new(a, ud, tok, coupon_id, user_id)) == NULL)
         return -1;
     c->fn.release = fn;
-    if (tag != NULL)
-        memcpy(c->tag, tag, strlen(tag) + 1);
     if (evalsha(c, SCRIPT_RELEASE, on_release) != 0) {
         free(c);
         return -1;
@@ -684,6 +787,8 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
     a->script[SCRIPT_ADMIT].text = embedded_admit_lua;
     a->script[SCRIPT_RELEASE].a = a;
     a->script[SCRIPT_RELEASE].text = embedded_release_lua;
+    a->script[SCRIPT_SETTLE].a = a;
+    a->script[SCRIPT_SETTLE].text = embedded_settle_lua;
     a->rc = redis_conn_new(loop, redis_url, on_redis_state, a, errstr, n);
     if (a->rc == NULL) {
         free(a);
@@ -699,6 +804,17 @@ void admission_free(admission_t *a)
         return;
     while (a->nopen > 0) /* taken, never sent */
         batch_done(a->open[--a->nopen], ADMIT_UNAVAILABLE, "shutting down");
-    redis_conn_free(a->rc);
+    redis_conn_free(a->rc); /* settle.lua calls in flight come back */
+    while (a->unsettled != NULL) {
+        admit_batch_t *b = a->unsettled;
+
+        LOG(LL_WARN,
+            "msg=\"lost admit.lua answer not settled at exit: couponqctl "
+            "reconcile finds its users\" coupon_id=%" PRId64
+            " call=%s users=%d",
+            b->coupon_id, b->call, b->n);
+        a->unsettled = b->next;
+        free(b);
+    }
     free(a);
 }

@@ -6,6 +6,12 @@
  * call per coupon (up to 128 users; the script answers each, in arrival
  * order, as separate calls would): under load Redis runs one script for
  * many requests, and no request waits for a later iteration.
+ * When the connection breaks after a call was sent, its answer is lost:
+ * the script may or may not have run. Its requests get "unavailable", and
+ * once Redis is reachable settle.lua removes exactly the users that call
+ * admitted (admit.lua records each call's acceptances under its call id in
+ * couponq:{c<ID>}:calls; the record is deleted once the answer is read),
+ * so the 503 is true and no coupon is lost.
  * release = EVALSHA release.lua (SREM), the compensation when the event
  * could not be handed to Kafka. Scripts are loaded with SCRIPT LOAD on each
  * (re)connection; a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) loads
@@ -31,9 +37,8 @@ typedef enum {
     ADMIT_ENDED,
     ADMIT_CLOSED,
     ADMIT_NOT_FOUND,
-    ADMIT_UNAVAILABLE, /* Redis refused or was unreachable: nothing written */
-    ADMIT_UNKNOWN,     /* sent, but the connection broke before the answer:
-                          the script may have admitted (release with tag) */
+    ADMIT_UNAVAILABLE, /* Redis unreachable or refused; or the answer was
+                          lost with the connection (then settled later) */
     ADMIT_ERROR        /* the script refused (e.g. corrupt meta): no write */
 } admit_result_t;
 
@@ -51,28 +56,14 @@ int admission_ready(const admission_t *a);
 
 typedef void (*admission_admit_fn)(void *ud, uint64_t tok, admit_result_t r,
                                    int64_t seq, const char *err);
-/* tag: the request's own id (letters and digits, <= 26 chars; the api
- * uses the event id), stored by admit.lua with an accepted user until
- * admission_forget(). */
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
-                    const char *tag, admission_admit_fn fn, void *ud,
-                    uint64_t tok);
+                    admission_admit_fn fn, void *ud, uint64_t tok);
 
 /* removed: 1 member removed, 0 it was not there, -1 failed (err says). */
 typedef void (*admission_release_fn)(void *ud, uint64_t tok, int removed,
                                      const char *err);
-/* tag NULL: the admission is known to be the caller's (admit.lua answered
- * accepted). With the tag: removed only if that request admitted it (after
- * ADMIT_UNKNOWN). */
 int admission_release(admission_t *a, int64_t coupon_id, int64_t user_id,
-                      const char *tag, admission_release_fn fn, void *ud,
-                      uint64_t tok);
-
-/* The event of an accepted user was acknowledged: its owner entry is no
- * longer needed. Batched per coupon into one HDEL at the end of the loop
- * iteration; best effort (a lost HDEL only leaves a small entry behind,
- * freed by couponqctl archive). */
-void admission_forget(admission_t *a, int64_t coupon_id, int64_t user_id);
+                      admission_release_fn fn, void *ud, uint64_t tok);
 
 typedef struct admission_summary {
     int found;        /* the meta hash exists */
@@ -103,6 +94,11 @@ int admission_user_status(admission_t *a, int64_t coupon_id, int64_t user_id,
 typedef void (*admission_ping_fn)(void *ud, uint64_t tok, int ok);
 int admission_ping(admission_t *a, admission_ping_fn fn, void *ud,
                    uint64_t tok);
+
+/* Calls whose answer was lost and that settle.lua has not settled yet;
+ * calls settled since the start. */
+unsigned admission_unsettled(const admission_t *a);
+uint64_t admission_settled(const admission_t *a);
 
 /* Drops the Redis connection (replies overdue): pending callbacks run now
  * with "unavailable", and it reconnects. Not from inside a callback. */

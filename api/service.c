@@ -72,11 +72,8 @@ struct service {
     metric_t *admissions[ADMIT_ERROR + 1];
     metric_t *redis_errors, *kafka_errors, *releases_failed, *released;
     metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
-    uint64_t refused_seen, evicted_seen;
-    struct unknown *unknown; /* admissions whose answer was lost */
-    unsigned nunknown;
-    uint64_t unknown_next_ms;
-    metric_t *unknown_g, *unknown_settled;
+    uint64_t refused_seen, evicted_seen, settled_seen;
+    metric_t *unsettled, *settled;
 };
 
 /* ---- metrics ---- */
@@ -120,11 +117,11 @@ static int register_metrics(service_t *s)
         !C(evicted, "couponq_api_connections_evicted_total",
            "Idle connections closed at the cap to admit a new one") ||
         !G(inflight, "couponq_api_inflight", "Requests in the slot table") ||
-        !G(unknown_g, "couponq_api_admissions_unsettled",
-           "Admissions whose answer was lost, waiting for Redis to settle") ||
-        !C(unknown_settled, "couponq_api_admissions_settled_total",
-           "Admissions with a lost answer settled (released if this "
-           "request's)") ||
+        !G(unsettled, "couponq_api_admissions_unsettled",
+           "admit.lua calls whose answer was lost, to settle when Redis "
+           "is back") ||
+        !C(settled, "couponq_api_admissions_settled_total",
+           "admit.lua calls with a lost answer settled (settle.lua)") ||
         !G(kafka_queue, "couponq_api_kafka_queue_length",
            "Messages and requests waiting in librdkafka") ||
         !G(conns, "couponq_api_connections", "Open HTTP connections"))
@@ -258,8 +255,8 @@ static void release(service_t *s, slot_token_t tok, req_t *q, const char *why)
     snprintf(q->why, sizeof(q->why), "%.*s", (int)sizeof(q->why) - 1, why);
     q->state = ST_RELEASE;
     q->answer_by_ms = q->start_ms + (uint64_t)s->o.timeout_ms;
-    if (admission_release(s->adm, q->coupon_id, q->user_id, NULL, on_released,
-                          s, tok) != 0)
+    if (admission_release(s->adm, q->coupon_id, q->user_id, on_released, s,
+                          tok) != 0)
         on_released(s, tok, -1, "redis unavailable");
 }
 
@@ -270,7 +267,8 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
     int vlen, klen;
     fmt_t kf;
 
-    memcpy(ev.event_id, q->event_id, sizeof(ev.event_id));
+    ulid_generate(ev.event_id);
+    memcpy(q->event_id, ev.event_id, sizeof(q->event_id));
     ev.coupon_id = q->coupon_id;
     ev.user_id = q->user_id;
     ev.seq = q->seq;
@@ -311,7 +309,6 @@ void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
         release(s, tok, q, err);
         return;
     }
-    admission_forget(s->adm, q->coupon_id, q->user_id);
     /* Every accepted request comes through here: fmt.h, not snprintf. */
     fmt_init(&f, body, sizeof(body));
     FMT_LIT(&f, "{\"result\":\"accepted\",\"coupon_id\":");
@@ -345,102 +342,11 @@ static int outcome_status(admit_result_t r)
     case ADMIT_NOT_FOUND:
         return 404;
     case ADMIT_UNAVAILABLE:
-    case ADMIT_UNKNOWN:
         return 503;
     case ADMIT_ERROR:
         return 500;
     }
     return 500;
-}
-
-/* ---- admissions whose answer was lost ---- */
-
-/* The connection broke after admit.lua was sent: the script may have
- * admitted the user, and the 503 the client gets must be true. Once Redis
- * is back, release.lua with the request's tag removes the member only if
- * this request admitted it (another request of the same user, perhaps
- * answered 202 by another api process, keeps its admission). Until then
- * the entry waits here; retried every UNKNOWN_RETRY_MS. If the process
- * stops first, couponqctl reconcile finds the member without an event. */
-#define UNKNOWN_RETRY_MS 200
-
-typedef struct unknown {
-    service_t *s;
-    int64_t coupon_id, user_id;
-    char tag[ULID_LEN + 1];
-    struct unknown *next;
-    int sent;
-} unknown_t;
-
-static void unknown_add(service_t *s, const req_t *q)
-{
-    unknown_t *u = calloc(1, sizeof(*u));
-
-    if (u == NULL) {
-        LOG(LL_ERROR,
-            "msg=\"out of memory: admission with a lost answer not settled, "
-            "run couponqctl reconcile\" coupon_id=%" PRId64 " user_id=%" PRId64,
-            q->coupon_id, q->user_id);
-        return;
-    }
-    u->s = s;
-    u->coupon_id = q->coupon_id;
-    u->user_id = q->user_id;
-    memcpy(u->tag, q->event_id, sizeof(u->tag));
-    u->next = s->unknown;
-    s->unknown = u;
-    s->nunknown++;
-    metric_set(s->unknown_g, (double)s->nunknown);
-}
-
-static void unknown_remove(service_t *s, unknown_t *u)
-{
-    unknown_t **pp;
-
-    for (pp = &s->unknown; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == u) {
-            *pp = u->next;
-            break;
-        }
-    s->nunknown--;
-    metric_set(s->unknown_g, (double)s->nunknown);
-    free(u);
-}
-
-static void on_settled(void *ud, uint64_t tok, int removed, const char *err)
-{
-    unknown_t *u = ud;
-    service_t *s = u->s;
-
-    (void)tok;
-    u->sent = 0;
-    if (removed < 0) { /* still unreachable: the next tick retries */
-        LOG(LL_DEBUG,
-            "msg=\"settling a lost admission answer failed\" "
-            "err=\"%s\"",
-            err);
-        return;
-    }
-    LOG(LL_INFO,
-        "msg=\"admission with a lost answer settled\" coupon_id=%" PRId64
-        " user_id=%" PRId64 " released=%d",
-        u->coupon_id, u->user_id, removed);
-    metric_inc(s->unknown_settled);
-    unknown_remove(s, u);
-}
-
-static void settle_unknown(service_t *s)
-{
-    unknown_t *u;
-
-    if (s->unknown == NULL || !admission_ready(s->adm) ||
-        uv_now(s->loop) < s->unknown_next_ms)
-        return;
-    s->unknown_next_ms = uv_now(s->loop) + UNKNOWN_RETRY_MS;
-    for (u = s->unknown; u != NULL; u = u->next)
-        if (!u->sent && admission_release(s->adm, u->coupon_id, u->user_id,
-                                          u->tag, on_settled, u, 0) == 0)
-            u->sent = 1;
 }
 
 static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
@@ -461,10 +367,10 @@ static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
             produce(s, tok, q);
         return;
     }
-    if (r == ADMIT_UNAVAILABLE || r == ADMIT_UNKNOWN) {
+    if (r == ADMIT_UNAVAILABLE) {
+        /* Outcome unknown: the script may have run. Not released, since
+         * the member may be another request's; reconcile repairs it. */
         metric_inc(s->redis_errors);
-        if (r == ADMIT_UNKNOWN)
-            unknown_add(s, q);
         answer_unavailable(s, q, err ? err : "redis");
     } else if (r == ADMIT_ERROR) {
         metric_inc(s->redis_errors);
@@ -535,10 +441,8 @@ static void start_issue(service_t *s, const http_request_t *hr,
     }
     if ((q = slot_start(s, resp, ROUTE_ISSUE, rt, t0, &tok)) == NULL)
         return;
-    /* The event id is also the admission's tag (see settle_unknown). */
-    ulid_generate(q->event_id);
-    if (admission_admit(s->adm, q->coupon_id, q->user_id, q->event_id,
-                        on_admitted, s, tok) != 0)
+    if (admission_admit(s->adm, q->coupon_id, q->user_id, on_admitted, s,
+                        tok) != 0)
         slot_unavailable(s, tok, q);
 }
 
@@ -655,6 +559,10 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     s->refused_seen = refused;
     metric_add(s->evicted, (double)(evicted - s->evicted_seen));
     s->evicted_seen = evicted;
+    metric_set(s->unsettled, admission_unsettled(s->adm));
+    metric_add(s->settled,
+               (double)(admission_settled(s->adm) - s->settled_seen));
+    s->settled_seen = admission_settled(s->adm);
     count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
     if ((text = metrics_render(s->m, &len)) == NULL) {
         http_resp_send(resp, 500, NULL, NULL, "{\"error\":\"out of memory\"}",
@@ -746,7 +654,6 @@ static void on_sweep(uv_timer_t *t)
     }
     if (hung)
         admission_reset(s->adm, "replies overdue");
-    settle_unknown(s);
     check_fatal(s);
 }
 
@@ -853,13 +760,6 @@ void service_free(service_t *s)
 {
     if (s == NULL)
         return;
-    while (s->unknown != NULL) {
-        LOG(LL_WARN,
-            "msg=\"admission with a lost answer not settled at exit: run "
-            "couponqctl reconcile\" coupon_id=%" PRId64 " user_id=%" PRId64,
-            s->unknown->coupon_id, s->unknown->user_id);
-        unknown_remove(s, s->unknown);
-    }
     s->open_handles = 3;
     uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);

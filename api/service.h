@@ -13,13 +13,11 @@
  * reports within message.timeout.ms, which defaults to timeout_ms minus the
  * Redis phase and the release, so every answer comes within timeout_ms.
  *
- * If the Redis connection breaks after admit.lua was sent, the outcome is
- * unknown: 503, nothing produced, and once Redis is reachable release.lua
- * runs with the request's tag (its event id, stored by admit.lua in the
- * owner hash), removing the member only if this request admitted it: a
- * member of another request of the same user (answered 202, perhaps by
- * another api process) stays. If the process stops first, couponqctl
- * reconcile finds the member without an event.
+ * If the Redis connection breaks after admit.lua was sent, the answer is
+ * lost: 503, nothing produced, and the admission module settles the call
+ * once Redis is reachable (settle.lua removes exactly the users that call
+ * admitted; see admission.h). If the process stops first, couponqctl
+ * reconcile finds those users (admitted, no event).
  *
  * A client that disconnects does not cancel its request: the admission and
  * the produce run to completion and the coupon is issued if Kafka acks (the

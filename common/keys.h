@@ -22,11 +22,11 @@ static inline int keys_persisted(char *buf, size_t n, int64_t coupon_id)
     return snprintf(buf, n, "couponq:{c%lld}:persisted", (long long)coupon_id);
 }
 
-/* HASH user id -> tag of the request that admitted it, while its event is
- * unacknowledged (see schemas/redis/admit.lua). */
-static inline int keys_owner(char *buf, size_t n, int64_t coupon_id)
+/* HASH admit.lua call id -> which of its users it accepted, until the api
+ * read the answer (see schemas/redis/admit.lua and settle.lua). */
+static inline int keys_calls(char *buf, size_t n, int64_t coupon_id)
 {
-    return snprintf(buf, n, "couponq:{c%lld}:owner", (long long)coupon_id);
+    return snprintf(buf, n, "couponq:{c%lld}:calls", (long long)coupon_id);
 }
 
 #endif

@@ -484,7 +484,7 @@ int live_delete(live_t *l, int64_t id, int64_t *keys, int64_t *bytes)
     keys_meta(k[0], sizeof(k[0]), id);
     keys_issued(k[1], sizeof(k[1]), id);
     keys_persisted(k[2], sizeof(k[2]), id);
-    keys_owner(k[3], sizeof(k[3]), id);
+    keys_calls(k[3], sizeof(k[3]), id);
     *bytes = 0;
     for (i = 0; i < 4; i++)
         *bytes += live_memory(l, k[i]);

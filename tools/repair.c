@@ -352,7 +352,7 @@ static int rebuild_meta(tool_t *t, const coupon_t *c, const char *state)
     m.total = c->total;
     m.start_ms = c->start_ms;
     m.end_ms = c->end_ms;
-    snprintf(m.state, sizeof(m.state), "%s", state);
+    snprintf(m.state, sizeof(m.state), "%.15s", state);
     if (live_meta_set(live, c->id, &m) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
     return 0;

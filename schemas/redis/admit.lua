@@ -2,18 +2,20 @@
 --
 -- KEYS[1] couponq:{c<ID>}:meta    HASH total(-1 = unlimited) start_ms end_ms state
 -- KEYS[2] couponq:{c<ID>}:issued  SET of admitted user ids
--- KEYS[3] couponq:{c<ID>}:owner   HASH user id -> tag of the request that
---                                 admitted it, until its event is acknowledged
--- ARGV    user id, tag, user id, tag, ... : 1 to 1000 pairs in arrival order;
---         user id decimal 1 .. 2^63-1, tag 1..64 of [0-9A-Za-z] (the api
---         sends the request's event id)
+-- KEYS[3] couponq:{c<ID>}:calls   HASH call id -> which users of that call
+--                                 were accepted ("a" or "-" per user), kept
+--                                 until the caller has read the answer
+-- ARGV[1] call id: 1..64 of [0-9A-Za-z], unique per call (the api: a ULID)
+-- ARGV[2..N+1] user ids (decimal, 1 .. 2^63-1), 1 <= N <= 1000, arrival order
 --
--- Why the tag: when the connection breaks after this script ran but before
--- its answer arrived, the api cannot tell whether the member is its own
--- admission or that of another request of the same user (already answered
--- 202, perhaps by another api process). With the tag it can remove exactly
--- its own (release.lua with the tag) and answer 503 truthfully.
---
+-- Why the call record: when the connection breaks after this script ran but
+-- before its answer arrived, the api cannot tell from the issued set whether
+-- a member is this call's admission or that of another request of the same
+-- user (answered 202 earlier, perhaps by another api process). settle.lua
+-- reads the record and removes exactly this call's admissions, so the 503
+-- the api answered is true. Written only when the call accepted someone;
+-- the api deletes it (HDEL, batched) once it has the answer.
+
 -- Every argument and every meta field is validated before anything is
 -- written, so the script either fails with an error and changes nothing, or
 -- answers, for each user in ARGV order, exactly one of, in this order:
@@ -31,21 +33,22 @@
 -- depend on the user (meta, clock, state, count) run once.
 -- Time is the Redis server's clock (TIME), not the caller's. Needs Redis >= 6.2
 -- (SMISMEMBER).
-local n = #ARGV / 2
-if #KEYS ~= 3 or #ARGV % 2 ~= 0 or n < 1 or n > 1000 then
-  return redis.error_reply('ERR couponq admit: expects 3 keys and 1 to 1000 (user id, tag) pairs')
+local n = #ARGV - 1
+if #KEYS ~= 3 or n < 1 or n > 1000 then
+  return redis.error_reply('ERR couponq admit: expects 3 keys, a call id and 1 to 1000 user ids')
+end
+local call = ARGV[1]
+if #call < 1 or #call > 64 or not string.match(call, '^[0-9A-Za-z]+$') then
+  return redis.error_reply('ERR couponq admit: call id must be 1 to 64 letters or digits')
 end
 local uids = {}
 for i = 1, n do
-  local uid, tag = ARGV[2 * i - 1], ARGV[2 * i]
+  local uid = ARGV[i + 1]
   if #uid < 1 or #uid > 19 or not string.match(uid, '^[1-9][0-9]*$') then
     return redis.error_reply('ERR couponq admit: user id must be a decimal integer > 0')
   end
   if #uid == 19 and uid > '9223372036854775807' then
     return redis.error_reply('ERR couponq admit: user id out of range')
-  end
-  if #tag < 1 or #tag > 64 or not string.match(tag, '^[0-9A-Za-z]+$') then
-    return redis.error_reply('ERR couponq admit: tag must be 1 to 64 letters or digits')
   end
   uids[i] = uid
 end
@@ -89,27 +92,28 @@ end
 -- then sold_out, then accepted (the gate counts the users accepted so far).
 local count = redis.call('SCARD', KEYS[2])
 local member = redis.call('SMISMEMBER', KEYS[2], unpack(uids))
-local seen, add, owner, out = {}, {}, {}, {}
+local seen, add, mark, out = {}, {}, {}, {}
 for i = 1, n do
   local uid = uids[i]
   if member[i] == 1 or seen[uid] then
     out[2 * i - 1] = 'duplicate'
     out[2 * i] = 0
+    mark[i] = '-'
   elseif total >= 0 and count >= total then
     out[2 * i - 1] = 'sold_out'
     out[2 * i] = 0
+    mark[i] = '-'
   else
     seen[uid] = true
     count = count + 1
     add[#add + 1] = uid
-    owner[#owner + 1] = uid
-    owner[#owner + 1] = ARGV[2 * i]
+    mark[i] = 'a'
     out[2 * i - 1] = 'accepted'
     out[2 * i] = count
   end
 end
 if #add > 0 then
   redis.call('SADD', KEYS[2], unpack(add))
-  redis.call('HSET', KEYS[3], unpack(owner))
+  redis.call('HSET', KEYS[3], call, table.concat(mark))
 end
 return out

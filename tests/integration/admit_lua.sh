@@ -8,32 +8,31 @@
 # call, a member is "duplicate" (not "sold_out") after the sale is sold out,
 # seq is the place in line. A bad id anywhere refuses the whole call and
 # writes nothing; so do 0 or 1,001 ids. Window/state answers cover every id.
-# Accepted users get their request's tag in the owner hash; release.lua with
-# a tag removes a member only for that tag (a lost answer settled by the api).
+# A call that accepted someone is recorded under its call id; settle.lua
+# removes exactly that call's admissions (the api's answer was lost).
 source "$(dirname "$0")/../lib.sh"
 
 SCRIPT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
-RELEASE=$(cat "$COUPONQ_SRC/schemas/redis/release.lua")
-keys() { echo "couponq:{c$1}:meta" "couponq:{c$1}:issued" "couponq:{c$1}:owner"; }
+SETTLE=$(cat "$COUPONQ_SRC/schemas/redis/settle.lua")
+keys() { echo "couponq:{c$1}:meta" "couponq:{c$1}:issued" "couponq:{c$1}:calls"; }
 # admit ID USER... -> the flat reply on one line ("accepted 1 duplicate 0 ...");
-# each user's tag is T<user>
+# a fresh call id each time
 admit() {
-  local id=$1 u args=()
+  local id=$1
   shift
-  for u in "$@"; do args+=("$u" "T$u"); done
-  admit_raw "$id" "${args[@]}"
+  admit_raw "$id" "X$RANDOM$RANDOM" "$@"
 }
-# admit_raw ID ARGV... (user id, tag pairs as given)
+# admit_raw ID CALL USER...
 admit_raw() {
   local id=$1
   shift
   # shellcheck disable=SC2046
   rcli EVAL "$SCRIPT" 3 $(keys "$id") "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'
 }
-release() { # release ID USER [TAG]
+settle() { # settle ID CALL USER...
   local id=$1
   shift
-  rcli EVAL "$RELEASE" 2 "couponq:{c$id}:issued" "couponq:{c$id}:owner" "$@" 2>&1
+  rcli EVAL "$SETTLE" 2 "couponq:{c$id}:issued" "couponq:{c$id}:calls" "$@" 2>&1
 }
 meta() { rcli HSET "couponq:{c$1}:meta" total "$2" start_ms "$3" end_ms "$4" state "$5" >/dev/null; }
 scard() { rcli SCARD "couponq:{c$1}:issued"; }
@@ -51,26 +50,27 @@ trap cleanup EXIT
 log "a call of 7 users, quantity 4: repeats inside the call, the gate mid-call"
 A=$(new)
 meta "$A" 4 $((now - 1000)) $((now + 3600000)) open
-assert_eq "accepted 1" "$(admit "$A" 10)" "single user (the one-user reply shape)"
+assert_eq "accepted 1 duplicate 0" "$(admit_raw "$A" C1 10 10)" "C1: a user twice"
 assert_eq "accepted 2 duplicate 0 duplicate 0 accepted 3 accepted 4 sold_out 0 duplicate 0" \
-  "$(admit "$A" 11 11 10 12 13 14 12)" "batch of 7"
+  "$(admit_raw "$A" C2 11 11 10 12 13 14 12)" "C2: batch of 7"
 assert_eq 4 "$(scard "$A")" "SCARD after the batch"
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" 14)" "sold-out user not in the set"
-assert_eq "duplicate 0 sold_out 0 duplicate 0" "$(admit "$A" 13 15 10)" "after sold out"
-assert_eq "10 11 12 13" "$(rcli HKEYS "couponq:{c$A}:owner" | sort -n | tr '\n' ' ' | sed 's/ $//')" "owner entries: the accepted users only"
-assert_eq T11 "$(rcli HGET "couponq:{c$A}:owner" 11)" "owner tag of 11 (its first, accepted request)"
+assert_eq "duplicate 0 sold_out 0 duplicate 0" "$(admit_raw "$A" C3 13 15 10)" "C3: after sold out"
+assert_eq "C1 C2" "$(rcli HKEYS "couponq:{c$A}:calls" | sort | tr '\n' ' ' | sed 's/ $//')" "records of the calls that accepted someone (not C3)"
+assert_eq "a-" "$(rcli HGET "couponq:{c$A}:calls" C1)" "C1's record"
+assert_eq "a--aa--" "$(rcli HGET "couponq:{c$A}:calls" C2)" "C2's record"
 
-log "release.lua: with a tag only the owner's request removes the member"
-assert_eq 0 "$(release "$A" 12 Tother)" "release with another request's tag"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 12)" "12 still admitted"
-assert_eq 1 "$(release "$A" 12 T12)" "release with its own tag"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" 12)" "12 released"
-assert_eq "" "$(rcli HGET "couponq:{c$A}:owner" 12)" "12's owner entry gone"
-assert_eq 0 "$(release "$A" 12 T12)" "second release"
-assert_eq 1 "$(release "$A" 13)" "release without a tag (the caller knows it is its own)"
-assert_eq "" "$(rcli HGET "couponq:{c$A}:owner" 13)" "13's owner entry gone"
-assert_contains "$(release "$A" x)" "ERR couponq release" "bad id"
-assert_contains "$(release "$A" 1 T1 extra)" "ERR couponq release" "too many arguments"
+log "settle.lua: a call whose answer was lost; only its own admissions go"
+assert_eq 3 "$(settle "$A" C2 11 11 10 12 13 14 12)" "settle C2 (11, 12, 13 were its admissions)"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 10)" "10 stays (admitted by C1)"
+for u in 11 12 13; do assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" $u)" "$u released"; done
+assert_eq "" "$(rcli HGET "couponq:{c$A}:calls" C2)" "C2's record gone"
+assert_eq 0 "$(settle "$A" C2 11 11 10 12 13 14 12)" "settling twice changes nothing"
+assert_eq 0 "$(settle "$A" C99 10)" "a call that never ran"
+assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 10)" "10 still there"
+assert_contains "$(settle "$A" C1 10)" "the call had 2 users" "wrong user count"
+assert_contains "$(settle "$A" C1 10 x)" "ERR couponq settle" "bad id"
+assert_contains "$(settle "$A")" "ERR couponq settle" "no call id"
 
 log "unlimited (-1): seq keeps counting across calls"
 U=$(new)
@@ -104,18 +104,16 @@ done
 out=$(admit "$B" 1 x 2)
 assert_contains "$out" "user id must be a decimal integer" "bad id in the middle"
 for bad in "" "a-b" "a b" "$(printf 'A%.0s' {1..65})"; do
-  assert_contains "$(admit_raw "$B" 1 T1 2 "$bad")" "tag must be 1 to 64 letters or digits" "bad tag '$bad'"
+  assert_contains "$(admit_raw "$B" "$bad" 1 2)" "call id must be 1 to 64 letters or digits" "bad call id '$bad'"
 done
-assert_contains "$(admit_raw "$B" 1 T1 2)" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "odd argument count"
-assert_eq 0 "$(scard "$B")" "a refused call wrote nothing"
 # shellcheck disable=SC2046
 out=$(rcli EVAL "$SCRIPT" 3 $(keys "$B") 2>&1)
-assert_contains "$out" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "no ids"
+assert_contains "$out" "expects 3 keys, a call id and 1 to 1000 user ids" "no ids"
 mapfile -t many < <(seq 1 1001)
 out=$(admit "$B" "${many[@]}")
-assert_contains "$out" "expects 3 keys and 1 to 1000 (user id, tag) pairs" "1001 ids"
+assert_contains "$out" "expects 3 keys, a call id and 1 to 1000 user ids" "1001 ids"
 assert_eq 0 "$(scard "$B")" "over-long call wrote nothing"
-assert_eq 0 "$(rcli EXISTS "couponq:{c$B}:owner")" "no owner entries from refused calls"
+assert_eq 0 "$(rcli EXISTS "couponq:{c$B}:calls")" "no records of refused calls"
 L=$(new)
 meta "$L" -1 $((now - 1000)) $((now + 3600000)) open
 out=$(admit "$L" "${many[@]:0:1000}")

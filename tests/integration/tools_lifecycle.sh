@@ -102,7 +102,7 @@ assert_eq 4500 "$(sql "SELECT admitted FROM coupon_live_counts WHERE coupon_id=$
 out=$("$CTL" archive "$ID" --json)
 assert_eq '"archived"' "$(json state <<<"$out")" "archive result"
 [[ $(json freed_keys <<<"$out") -ge 2 ]] || fail "archive freed too few keys: $out"
-assert_eq 0 "$(rcli EXISTS "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted" "couponq:{c$ID}:owner")" "Redis keys after archive"
+assert_eq 0 "$(rcli EXISTS "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted" "couponq:{c$ID}:calls")" "Redis keys after archive"
 assert_eq "archived 4500 4500" "$(sql "SELECT state, issued_quantity, total_quantity FROM coupons WHERE id=$ID" | tr '\t' ' ')" "MySQL after archive"
 assert_eq 4500 "$(rows)" "rows after archive"
 "$CTL" archive "$ID" >/dev/null || fail "a second archive is not idempotent"

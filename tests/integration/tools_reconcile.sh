@@ -19,7 +19,7 @@ ID=$(new_coupon_id)
 export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 ADMIT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
 
-admit() { rcli EVAL "$ADMIT" 3 "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:owner" "$1" "T$1" | head -1; }
+admit() { rcli EVAL "$ADMIT" 3 "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:calls" "C$1" "$1" | head -1; }
 # json FIELD < json -> the field (lists as space-separated ids)
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(" ".join(map(str,v)) if isinstance(v,list) else json.dumps(v))' "$1"; }
 rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
