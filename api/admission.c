@@ -23,6 +23,8 @@
 #define ADMIT_BATCH_MAX 128
 /* Coupons with a batch open at once (a flash sale has one or a few). */
 #define OPEN_BATCHES 8
+/* Retry of settle.lua calls that failed on a live connection (LOADING). */
+#define SETTLE_RETRY_MS 500
 /* Call records to delete (HDEL ... :calls) per coupon and iteration. */
 #define DONE_MAX 256
 
@@ -73,6 +75,7 @@ struct admission {
     admit_batch_t *unsettled; /* sent, answer lost: settle.lua pending */
     unsigned nunsettled;
     uint64_t settled;
+    uint64_t settle_at_ms; /* next retry by admission_tick */
 };
 
 static const char *const result_names[] = {
@@ -387,7 +390,8 @@ static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
     (void)ac;
     if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
         /* Lost again, or Redis refused (LOADING...): the next connection
-         * retries; a script error is logged and retried likewise. */
+         * or admission_tick retries; a script error is logged and retried
+         * likewise. */
         if (rep != NULL)
             LOG(LL_WARN,
                 "msg=\"settling a lost admit.lua answer failed, retried on "
@@ -417,6 +421,14 @@ static void settle_all(admission_t *a)
         next = b->next;
         settle_send(b);
     }
+}
+
+void admission_tick(admission_t *a, uint64_t now_ms)
+{
+    if (a->unsettled == NULL || now_ms < a->settle_at_ms || !admission_ready(a))
+        return;
+    a->settle_at_ms = now_ms + SETTLE_RETRY_MS;
+    settle_all(a);
 }
 
 unsigned admission_unsettled(const admission_t *a)

@@ -95,6 +95,11 @@ typedef void (*admission_ping_fn)(void *ud, uint64_t tok, int ok);
 int admission_ping(admission_t *a, admission_ping_fn fn, void *ud,
                    uint64_t tok);
 
+/* Retries unsettled calls (every 500 ms at most) while connected: a
+ * settle.lua refused on a live connection (Redis still LOADING its AOF)
+ * would otherwise wait for the next reconnection. Call it periodically. */
+void admission_tick(admission_t *a, uint64_t now_ms);
+
 /* Calls whose answer was lost and that settle.lua has not settled yet;
  * calls settled since the start. */
 unsigned admission_unsettled(const admission_t *a);

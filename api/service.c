@@ -654,6 +654,8 @@ static void on_sweep(uv_timer_t *t)
     }
     if (hung)
         admission_reset(s->adm, "replies overdue");
+    else
+        admission_tick(s->adm, now);
     check_fatal(s);
 }
 
