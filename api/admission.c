@@ -394,10 +394,16 @@ static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
          * likewise. */
         if (rep != NULL)
             LOG(LL_WARN,
-                "msg=\"settling a lost admit.lua answer failed, retried on "
-                "the next connection\" coupon_id=%" PRId64 " err=\"%s\"",
+                "msg=\"settling a lost admit.lua answer failed, retried\" "
+                "coupon_id=%" PRId64 " err=\"%s\"",
                 b->coupon_id,
                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        /* A restarted Redis lost the script (and may have refused the load
+         * sent while it was LOADING): load it; the retry follows it. */
+        if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+            strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
+            !a->script[SCRIPT_SETTLE].loading)
+            script_load(a, &a->script[SCRIPT_SETTLE], on_script_loaded);
         b->next = a->unsettled;
         a->unsettled = b;
         return;
