@@ -250,43 +250,40 @@ static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
 
 static void on_admit(redisAsyncContext *ac, void *reply, void *pd);
 
-/* Formats the user ids of b into argv/len from index 0. */
-static void batch_uids(const admit_batch_t *b, char uids[][24],
-                       const char **argv, size_t *len)
-{
-    int i;
-
-    for (i = 0; i < b->n; i++) {
-        argv[i] = uids[i];
-        len[i] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
-                                  b->p[i].user_id);
-    }
-}
-
-/* EVALSHA <sha> 3 <meta> <issued> <calls> <call id> <uid>... */
-static int batch_send(admit_batch_t *b)
+/* One call of b, admit or settle: both scripts take the call id and the
+ * call's user ids after their keys (admit: meta, issued, calls; settle:
+ * issued, calls):
+ *   EVALSHA <sha> <nkeys> <keys>... <call id> <uid>... */
+static int call_send(admit_batch_t *b, int which, redisCallbackFn *fn)
 {
     admission_t *a = b->a;
-    char meta[KEYS_MAX], issued[KEYS_MAX], calls[KEYS_MAX],
-        uids[ADMIT_BATCH_MAX][24];
+    char keys[3][KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
     const char *argv[7 + ADMIT_BATCH_MAX];
     size_t len[7 + ADMIT_BATCH_MAX];
-    int i;
+    int i, k = which == SCRIPT_ADMIT ? 0 : 1, argc = 0;
 
-    keys_meta(meta, sizeof(meta), b->coupon_id);
-    keys_issued(issued, sizeof(issued), b->coupon_id);
-    keys_calls(calls, sizeof(calls), b->coupon_id);
-    argv[0] = "EVALSHA";
-    argv[1] = a->script[SCRIPT_ADMIT].sha;
-    argv[2] = "3";
-    argv[3] = meta;
-    argv[4] = issued;
-    argv[5] = calls;
-    argv[6] = b->call;
-    for (i = 0; i < 7; i++)
+    keys_meta(keys[0], sizeof(keys[0]), b->coupon_id);
+    keys_issued(keys[1], sizeof(keys[1]), b->coupon_id);
+    keys_calls(keys[2], sizeof(keys[2]), b->coupon_id);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = a->script[which].sha;
+    argv[argc++] = k == 0 ? "3" : "2";
+    for (; k < 3; k++)
+        argv[argc++] = keys[k];
+    argv[argc++] = b->call;
+    for (i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
-    batch_uids(b, uids, argv + 7, len + 7);
-    return redis_conn_command(a->rc, on_admit, b, 7 + b->n, argv, len);
+    for (i = 0; i < b->n; i++, argc++) {
+        argv[argc] = uids[i];
+        len[argc] = (size_t)snprintf(uids[i], sizeof(uids[i]), "%" PRId64,
+                                     b->p[i].user_id);
+    }
+    return redis_conn_command(a->rc, fn, b, argc, argv, len);
+}
+
+static int batch_send(admit_batch_t *b)
+{
+    return call_send(b, SCRIPT_ADMIT, on_admit);
 }
 
 /* Sends b; if it cannot be sent (the connection dropped since the calls
@@ -357,27 +354,11 @@ static void done_add(admission_t *a, const admit_batch_t *b)
 
 static void on_settled(redisAsyncContext *ac, void *reply, void *pd);
 
-/* EVALSHA <settle sha> 2 <issued> <calls> <call id> <uid>... */
 static void settle_send(admit_batch_t *b)
 {
     admission_t *a = b->a;
-    char issued[KEYS_MAX], calls[KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
-    const char *argv[6 + ADMIT_BATCH_MAX];
-    size_t len[6 + ADMIT_BATCH_MAX];
-    int i;
 
-    keys_issued(issued, sizeof(issued), b->coupon_id);
-    keys_calls(calls, sizeof(calls), b->coupon_id);
-    argv[0] = "EVALSHA";
-    argv[1] = a->script[SCRIPT_SETTLE].sha;
-    argv[2] = "2";
-    argv[3] = issued;
-    argv[4] = calls;
-    argv[5] = b->call;
-    for (i = 0; i < 6; i++)
-        len[i] = strlen(argv[i]);
-    batch_uids(b, uids, argv + 6, len + 6);
-    if (redis_conn_command(a->rc, on_settled, b, 6 + b->n, argv, len) != 0)
+    if (call_send(b, SCRIPT_SETTLE, on_settled) != 0)
         b->next = a->unsettled, a->unsettled = b; /* the next connection */
 }
 
