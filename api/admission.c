@@ -80,7 +80,7 @@ struct admission {
 
 static const char *const result_names[] = {
     "accepted", "duplicate", "sold_out",    "not_open", "ended",
-    "closed",   "not_found", "unavailable", "error",
+    "closed",   "not_found", "fenced",   "unavailable", "error",
 };
 
 const char *admission_result_name(admit_result_t r)

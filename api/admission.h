@@ -37,6 +37,9 @@ typedef enum {
     ADMIT_ENDED,
     ADMIT_CLOSED,
     ADMIT_NOT_FOUND,
+    ADMIT_FENCED,      /* the Redis dataset changed (failover, restart,
+                          restore) and this coupon's admitted set is not yet
+                          verified against the event log: nothing written */
     ADMIT_UNAVAILABLE, /* Redis unreachable or refused; or the answer was
                           lost with the connection (then settled later) */
     ADMIT_ERROR        /* the script refused (e.g. corrupt meta): no write */

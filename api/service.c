@@ -341,6 +341,7 @@ static int outcome_status(admit_result_t r)
         return 403;
     case ADMIT_NOT_FOUND:
         return 404;
+    case ADMIT_FENCED:
     case ADMIT_UNAVAILABLE:
         return 503;
     case ADMIT_ERROR:
@@ -367,7 +368,11 @@ static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
             produce(s, tok, q);
         return;
     }
-    if (r == ADMIT_UNAVAILABLE) {
+    if (r == ADMIT_FENCED) {
+        /* Nothing was written: a worker is verifying this coupon's admitted
+         * set against the event log after a change of the Redis dataset. */
+        answer_unavailable(s, q, "fenced: redis dataset changed, verifying");
+    } else if (r == ADMIT_UNAVAILABLE) {
         /* Outcome unknown: the script may have run. Not released, since
          * the member may be another request's; reconcile repairs it. */
         metric_inc(s->redis_errors);
