@@ -83,9 +83,10 @@ static int url_number(const char *s, size_t len, long lo, long hi, long *out)
     return 0;
 }
 
-/* host[:port] or [v6][:port] from s[0..len). */
-static int url_hostport(const char *s, size_t len, url_t *u, char *errstr,
-                        size_t n)
+/* host[:port] or [v6][:port] from s[0..len) into a (port kept when absent).
+ * what prefixes the error ("" or "sentinel 2: "). */
+static int url_hostport(const char *what, const char *s, size_t len,
+                        url_addr_t *a, char *errstr, size_t n)
 {
     const char *hend, *port = NULL;
     const char *hstart = s;
@@ -95,12 +96,12 @@ static int url_hostport(const char *s, size_t len, url_t *u, char *errstr,
         hstart = s + 1;
         hend = memchr(s, ']', len);
         if (hend == NULL) {
-            snprintf(errstr, n, "url: host: missing ']'");
+            snprintf(errstr, n, "url: %shost: missing ']'", what);
             return -1;
         }
         if (hend + 1 < s + len) {
             if (hend[1] != ':') {
-                snprintf(errstr, n, "url: host: junk after ']'");
+                snprintf(errstr, n, "url: %shost: junk after ']'", what);
                 return -1;
             }
             port = hend + 2;
@@ -112,21 +113,95 @@ static int url_hostport(const char *s, size_t len, url_t *u, char *errstr,
         else
             hend = s + len;
     }
-    if (hend == hstart || (size_t)(hend - hstart) >= sizeof(u->host)) {
-        snprintf(errstr, n, "url: host: %s",
+    if (hend == hstart || (size_t)(hend - hstart) >= sizeof(a->host)) {
+        snprintf(errstr, n, "url: %shost: %s", what,
                  hend == hstart ? "missing" : "too long");
         return -1;
     }
-    memcpy(u->host, hstart, (size_t)(hend - hstart));
-    u->host[hend - hstart] = '\0';
+    memcpy(a->host, hstart, (size_t)(hend - hstart));
+    a->host[hend - hstart] = '\0';
     if (port != NULL) {
         if (url_number(port, (size_t)(s + len - port), 1, 65535, &v) != 0) {
-            snprintf(errstr, n, "url: port: must be 1..65535, got \"%.*s\"",
-                     (int)(s + len - port), port);
+            snprintf(errstr, n, "url: %sport: must be 1..65535, got \"%.*s\"",
+                     what, (int)(s + len - port), port);
             return -1;
         }
-        u->port = (int)v;
+        a->port = (int)v;
     }
+    return 0;
+}
+
+/* h1[:p1],h2[:p2]... from s[0..len), at most URL_MAX_SENTINELS. */
+static int url_sentinels(const char *s, size_t len, url_t *u, char *errstr,
+                         size_t n)
+{
+    const char *end = s + len;
+
+    if (len == 0) {
+        snprintf(errstr, n, "url: sentinels: missing (want h1:p1,h2:p2/name)");
+        return -1;
+    }
+    while (s <= end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        const char *e = comma != NULL ? comma : end;
+        char what[32];
+        url_addr_t *a;
+
+        if (u->nsentinels == URL_MAX_SENTINELS) {
+            snprintf(errstr, n, "url: sentinels: more than %d",
+                     URL_MAX_SENTINELS);
+            return -1;
+        }
+        a = &u->sentinel[u->nsentinels++];
+        a->port = 26379;
+        snprintf(what, sizeof(what), "sentinel %d: ", u->nsentinels);
+        if (url_hostport(what, s, (size_t)(e - s), a, errstr, n) != 0)
+            return -1;
+        s = e + 1;
+    }
+    memcpy(u->host, u->sentinel[0].host, sizeof(u->host));
+    u->port = u->sentinel[0].port;
+    return 0;
+}
+
+/* master-name[?db=N] after the '/' of a redis-sentinel URL. */
+static int url_master(const char *p, url_t *u, char *errstr, size_t n)
+{
+    const char *q = strchr(p, '?');
+    size_t len = q != NULL ? (size_t)(q - p) : strlen(p), i;
+    long v;
+
+    if (len == 0) {
+        snprintf(errstr, n, "url: master name: missing (want .../name)");
+        return -1;
+    }
+    if (len >= sizeof(u->master)) {
+        snprintf(errstr, n, "url: master name: too long");
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) {
+            snprintf(errstr, n, "url: master name: bad character '%c'", c);
+            return -1;
+        }
+    }
+    memcpy(u->master, p, len);
+    u->master[len] = '\0';
+    if (q == NULL)
+        return 0;
+    if (strncmp(q, "?db=", 4) != 0) {
+        snprintf(errstr, n, "url: query: expected ?db=N, got \"%s\"", q);
+        return -1;
+    }
+    if (url_number(q + 4, strlen(q + 4), 0, 1000000, &v) != 0) {
+        snprintf(errstr, n, "url: db: must be a database number, got \"%s\"",
+                 q + 4);
+        return -1;
+    }
+    u->db = (int)v;
     return 0;
 }
 
@@ -167,17 +242,22 @@ int url_parse(const char *s, url_t *u, char *errstr, size_t n)
 {
     const char *rest = strstr(s, "://");
     const char *at, *host, *slash;
+    url_addr_t a;
     size_t slen;
 
     memset(u, 0, sizeof(*u));
     slen = rest != NULL ? (size_t)(rest - s) : 0;
     if (rest == NULL || slen == 0 || slen >= sizeof(u->scheme)) {
-        snprintf(errstr, n, "url: scheme: expected redis:// or mysql://");
+        snprintf(errstr, n,
+                 "url: scheme: expected redis://, "
+                 "redis-sentinel:// or mysql://");
         return -1;
     }
     memcpy(u->scheme, s, slen);
-    if (strcmp(u->scheme, "redis") != 0 && strcmp(u->scheme, "mysql") != 0) {
-        snprintf(errstr, n, "url: scheme: \"%s\" is not redis or mysql",
+    if (strcmp(u->scheme, "redis") != 0 && strcmp(u->scheme, "mysql") != 0 &&
+        strcmp(u->scheme, "redis-sentinel") != 0) {
+        snprintf(errstr, n,
+                 "url: scheme: \"%s\" is not redis, redis-sentinel or mysql",
                  u->scheme);
         return -1;
     }
@@ -193,7 +273,19 @@ int url_parse(const char *s, url_t *u, char *errstr, size_t n)
     slash = strchr(host, '/');
     if (slash == NULL)
         slash = host + strlen(host);
-    if (url_hostport(host, (size_t)(slash - host), u, errstr, n) != 0)
+    if (strcmp(u->scheme, "redis-sentinel") == 0) {
+        if (url_sentinels(host, (size_t)(slash - host), u, errstr, n) != 0)
+            return -1;
+        if (*slash != '/') {
+            snprintf(errstr, n, "url: master name: missing (want .../name)");
+            return -1;
+        }
+        return url_master(slash + 1, u, errstr, n);
+    }
+    a.port = u->port;
+    if (url_hostport("", host, (size_t)(slash - host), &a, errstr, n) != 0)
         return -1;
+    memcpy(u->host, a.host, sizeof(u->host));
+    u->port = a.port;
     return url_path(*slash == '/' ? slash + 1 : slash, u, errstr, n);
 }

@@ -1,4 +1,4 @@
-/* test_url.c -- redis:// and mysql:// URL parsing. */
+/* test_url.c -- redis://, redis-sentinel:// and mysql:// URL parsing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +60,45 @@ static void test_redis(void **state)
     assert_int_equal(u.port, 6379);
 }
 
+static void test_sentinel(void **state)
+{
+    url_t u;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(url_parse("redis-sentinel://127.0.0.1:26379/mymaster", &u,
+                               err, sizeof(err)),
+                     0);
+    assert_string_equal(u.scheme, "redis-sentinel");
+    assert_int_equal(u.nsentinels, 1);
+    assert_string_equal(u.sentinel[0].host, "127.0.0.1");
+    assert_int_equal(u.sentinel[0].port, 26379);
+    assert_string_equal(u.master, "mymaster");
+    assert_int_equal(u.db, 0);
+    assert_string_equal(u.password, "");
+    assert_int_equal(
+        url_parse("redis-sentinel://:s%40cret@a:1,b,[::1]:3/shop.main-1?db=4",
+                  &u, err, sizeof(err)),
+        0);
+    assert_string_equal(u.password, "s@cret");
+    assert_int_equal(u.nsentinels, 3);
+    assert_string_equal(u.sentinel[0].host, "a");
+    assert_int_equal(u.sentinel[0].port, 1);
+    assert_string_equal(u.sentinel[1].host, "b");
+    assert_int_equal(u.sentinel[1].port, 26379);
+    assert_string_equal(u.sentinel[2].host, "::1");
+    assert_int_equal(u.sentinel[2].port, 3);
+    assert_string_equal(u.host, "a"); /* the first sentinel */
+    assert_int_equal(u.port, 1);
+    assert_string_equal(u.master, "shop.main-1");
+    assert_int_equal(u.db, 4);
+    assert_int_equal(
+        url_parse("redis-sentinel://a,b,c,d,e,f,g,h/m", &u, err, sizeof(err)),
+        0);
+    assert_int_equal(u.nsentinels, 8);
+    assert_string_equal(u.sentinel[7].host, "h");
+}
+
 static void test_errors(void **state)
 {
     static const struct {
@@ -82,6 +121,27 @@ static void test_errors(void **state)
         { "mysql://u%4@h/d", "user" },
         { "mysql://u@h/d;DROP", "database" },
         { "mysql://u@h/a/b", "database" },
+        { "redis-sentinel://", "sentinels: missing" },
+        { "redis-sentinel://:pw@/m", "sentinels: missing" },
+        { "redis-sentinel://h:1", "master name: missing" },
+        { "redis-sentinel://h:1/", "master name: missing" },
+        { "redis-sentinel://h:1/?db=1", "master name: missing" },
+        { "redis-sentinel://h:1/a/b", "master name: bad character '/'" },
+        { "redis-sentinel://h:1/a b", "master name: bad character ' '" },
+        { "redis-sentinel://h:1/m?db=x", "db" },
+        { "redis-sentinel://h:1/m?db=", "db" },
+        { "redis-sentinel://h:1/m?x=1", "query" },
+        { "redis-sentinel://h:1/m/3", "master name" },
+        { "redis-sentinel://h:0/m", "sentinel 1: port" },
+        { "redis-sentinel://a,b:99999/m", "sentinel 2: port" },
+        { "redis-sentinel://a,b:/m", "sentinel 2: port" },
+        { "redis-sentinel://a,,c/m", "sentinel 2: host: missing" },
+        { "redis-sentinel://a,/m", "sentinel 2: host: missing" },
+        { "redis-sentinel://,a/m", "sentinel 1: host: missing" },
+        { "redis-sentinel://a,[::1/m", "sentinel 2: host: missing ']'" },
+        { "redis-sentinel://a,b,c,d,e,f,g,h,i/m", "more than 8" },
+        { "redis-sentinel://:p%zz@a/m", "password" },
+        { "rediss-sentinel://a/m", "scheme" },
     };
     size_t i;
 
@@ -109,14 +169,16 @@ static void test_too_long(void **state)
     snprintf(s, sizeof(s), "redis://%0300d:1", 0);
     assert_int_equal(url_parse(s, &u, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "host"));
+    snprintf(s, sizeof(s), "redis-sentinel://a/%0200d", 0);
+    assert_int_equal(url_parse(s, &u, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "master name: too long"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mysql),
-        cmocka_unit_test(test_redis),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_mysql),    cmocka_unit_test(test_redis),
+        cmocka_unit_test(test_sentinel), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_long),
     };
 
