@@ -10,13 +10,14 @@
 #include "embedded.h"
 #include "keys.h"
 #include "live.h"
-#include "url.h"
+#include "redis_sync.h"
 
 #define LIVE_TIMEOUT_S 5
 #define LIVE_BATCH     1000 /* members per SADD / SSCAN COUNT */
 
 struct live {
-    redisContext *rc;
+    url_t url;
+    redisContext *rc; /* NULL after a connection or READONLY-style error */
     char err[256];
 };
 
@@ -33,23 +34,50 @@ static int live_fail(live_t *l, const char *fmt, ...)
     return -1;
 }
 
+/* (Re)connects through redis_sync: the host is resolved, or the sentinels
+ * asked, again. */
+static int live_open(live_t *l)
+{
+    char err[512];
+
+    if (l->rc != NULL)
+        return 0;
+    l->rc = redis_sync_connect_url(&l->url, LIVE_TIMEOUT_S * 1000, NULL, err,
+                                   sizeof(err));
+    return l->rc != NULL ? 0 : live_fail(l, "%s", err);
+}
+
+/* After a connection error, or a reply saying the server is no longer the
+ * primary, the context is dropped: the failing call returns -1 and the
+ * next one reconnects (to the new primary). */
+static redisReply *live_checked(live_t *l, redisReply *r, const char *what)
+{
+    if (r == NULL) {
+        live_fail(l, "redis: %s", l->rc->errstr);
+        redisFree(l->rc);
+        l->rc = NULL;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        live_fail(l, "redis%s%s: %s", what[0] ? " " : "", what, r->str);
+        if (redis_sync_is_readonly_error(r)) {
+            redisFree(l->rc);
+            l->rc = NULL;
+        }
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
 /* Runs a command; NULL (with l->err) on a connection error or an error
  * reply. The caller frees the reply. */
 static redisReply *live_cmd(live_t *l, int argc, const char **argv,
                             const size_t *lens)
 {
-    redisReply *r = redisCommandArgv(l->rc, argc, argv, lens);
-
-    if (r == NULL) {
-        live_fail(l, "redis: %s", l->rc->errstr);
+    if (live_open(l) != 0)
         return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        live_fail(l, "redis %s: %s", argv[0], r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
+    return live_checked(l, redisCommandArgv(l->rc, argc, argv, lens), argv[0]);
 }
 
 static redisReply *live_cmdf(live_t *l, const char *fmt, ...)
@@ -57,60 +85,25 @@ static redisReply *live_cmdf(live_t *l, const char *fmt, ...)
     redisReply *r;
     va_list ap;
 
+    if (live_open(l) != 0)
+        return NULL;
     va_start(ap, fmt);
     r = redisvCommand(l->rc, fmt, ap);
     va_end(ap);
-    if (r == NULL) {
-        live_fail(l, "redis: %s", l->rc->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        live_fail(l, "redis: %s", r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-static int live_auth_select(live_t *l, const url_t *u)
-{
-    redisReply *r;
-
-    if (u->password[0] != '\0') {
-        r = live_cmdf(l, "AUTH %s", u->password);
-        if (r == NULL)
-            return -1;
-        freeReplyObject(r);
-    }
-    if (u->db != 0) {
-        r = live_cmdf(l, "SELECT %d", u->db);
-        if (r == NULL)
-            return -1;
-        freeReplyObject(r);
-    }
-    return 0;
+    return live_checked(l, r, "");
 }
 
 live_t *live_connect(const char *url, char *errstr, size_t n)
 {
-    struct timeval tv = { LIVE_TIMEOUT_S, 0 };
     live_t *l = calloc(1, sizeof(*l));
-    url_t u;
 
     if (l == NULL) {
         snprintf(errstr, n, "redis: out of memory");
         return NULL;
     }
-    if (url_parse(url, &u, errstr, n) != 0)
+    if (redis_sync_url(url, &l->url, errstr, n) != 0)
         goto err;
-    l->rc = redisConnectWithTimeout(u.host, u.port, tv);
-    if (l->rc == NULL || l->rc->err != 0) {
-        snprintf(errstr, n, "redis %s:%d: %s", u.host, u.port,
-                 l->rc != NULL ? l->rc->errstr : "out of memory");
-        goto err;
-    }
-    redisSetTimeout(l->rc, tv);
-    if (live_auth_select(l, &u) != 0) {
+    if (live_open(l) != 0) {
         snprintf(errstr, n, "%s", l->err);
         goto err;
     }
@@ -465,9 +458,12 @@ int live_adjust(live_t *l, int64_t id, const char *expected_text,
  * supported (older servers): the freed figure is informative only. */
 static int64_t live_memory(live_t *l, const char *key)
 {
-    redisReply *r = redisCommand(l->rc, "MEMORY USAGE %s", key);
+    redisReply *r;
     int64_t v = 0;
 
+    if (live_open(l) != 0)
+        return 0;
+    r = redisCommand(l->rc, "MEMORY USAGE %s", key);
     if (r != NULL && r->type == REDIS_REPLY_INTEGER)
         v = r->integer;
     if (r != NULL)

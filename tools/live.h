@@ -22,7 +22,9 @@ typedef struct live_meta {
 
 typedef enum { LIVE_ISSUED, LIVE_PERSISTED } live_set_t;
 
-/* redis://[:password@]host[:port][/db]. NULL with errstr. */
+/* redis://... or redis-sentinel://... (redis_sync.h). NULL with errstr.
+ * A connection error or a READONLY-style reply drops the connection; the
+ * next call reconnects (to the primary of the moment). */
 live_t *live_connect(const char *url, char *errstr, size_t n);
 void live_close(live_t *l); /* NULL is a no-op */
 const char *live_error(const live_t *l);

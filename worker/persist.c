@@ -8,7 +8,7 @@
 
 #include "keys.h"
 #include "persist.h"
-#include "url.h"
+#include "redis_sync.h"
 
 #define PERSIST_RETRY_MS 1000
 
@@ -38,10 +38,7 @@ persist_t *persist_new(const char *redis_url, int timeout_ms, char *errstr,
         snprintf(errstr, n, "persist: out of memory");
         return NULL;
     }
-    if (url_parse(redis_url, &p->url, errstr, n) != 0 ||
-        strcmp(p->url.scheme, "redis") != 0) {
-        if (strcmp(p->url.scheme, "redis") != 0)
-            snprintf(errstr, n, "redis url: scheme must be redis://");
+    if (redis_sync_url(redis_url, &p->url, errstr, n) != 0) {
         free(p);
         return NULL;
     }
@@ -67,47 +64,17 @@ static void persist_disconnect(persist_t *p)
     p->next_try_ms = now_ms() + PERSIST_RETRY_MS;
 }
 
-/* One command with its reply; -1 with errstr. */
-static int persist_cmd(persist_t *p, int argc, const char **argv, char *errstr,
-                       size_t errn)
-{
-    redisReply *r = redisCommandArgv(p->c, argc, argv, NULL);
-    int rc = 0;
-
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        snprintf(errstr, errn, "redis: %s %s", argv[0],
-                 r != NULL ? r->str : p->c->errstr);
-        rc = -1;
-    }
-    if (r != NULL)
-        freeReplyObject(r);
-    return rc;
-}
-
+/* A new connection each time (after persist_disconnect): redis_sync
+ * resolves the host or asks the sentinels again, so a moved primary is
+ * followed. 1: not before next_try_ms. */
 static int persist_connect(persist_t *p, char *errstr, size_t errn)
 {
-    struct timeval tv = { p->timeout_ms / 1000,
-                          (suseconds_t)(p->timeout_ms % 1000) * 1000 };
-    char db[16];
-    const char *auth[] = { "AUTH", p->url.password };
-    const char *sel[] = { "SELECT", db };
-
     if (p->c != NULL)
         return 0;
     if (now_ms() < p->next_try_ms)
         return 1;
-    p->c = redisConnectWithTimeout(p->url.host, p->url.port, tv);
-    if (p->c == NULL || p->c->err) {
-        snprintf(errstr, errn, "redis %s:%d: %s", p->url.host, p->url.port,
-                 p->c ? p->c->errstr : "out of memory");
-        persist_disconnect(p);
-        return -1;
-    }
-    redisSetTimeout(p->c, tv);
-    snprintf(db, sizeof(db), "%d", p->url.db);
-    if ((p->url.password[0] != '\0' &&
-         persist_cmd(p, 2, auth, errstr, errn) != 0) ||
-        (p->url.db != 0 && persist_cmd(p, 2, sel, errstr, errn) != 0)) {
+    p->c = redis_sync_connect_url(&p->url, p->timeout_ms, NULL, errstr, errn);
+    if (p->c == NULL) {
         persist_disconnect(p);
         return -1;
     }
@@ -158,7 +125,7 @@ int persist_record(persist_t *p, const event_t *evs, const size_t *idx,
     const char **argv = NULL;
     char(*num)[24] = NULL;
     redisReply *r;
-    int rc = -1, ncmd, i, bad = 0;
+    int rc = -1, ncmd, i, bad = 0, readonly = 0;
 
     if (n == 0)
         return 0;
@@ -189,8 +156,11 @@ int persist_record(persist_t *p, const event_t *evs, const size_t *idx,
         }
         if (r->type == REDIS_REPLY_ERROR && bad++ == 0)
             snprintf(errstr, errn, "redis: SADD: %s", r->str);
+        readonly |= redis_sync_is_readonly_error(r);
         freeReplyObject(r);
     }
+    if (readonly) /* demoted: find the primary on the next batch */
+        persist_disconnect(p);
     if (ncmd < 0) {
         snprintf(errstr, errn, "redis: out of memory");
         persist_disconnect(p);
