@@ -30,6 +30,9 @@ assert_le() { (("$2" <= "$1")) || fail "$3: expected <= $1, got $2"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in '$1'"; }
 
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# The server's replication id: a coupon's meta `fence` field (admit.lua admits
+# only while it equals this; see the script's header).
+redis_replid() { rcli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p'; }
 # sql 'SELECT ...' -> tab-separated rows, no header.
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
 kafka_java() {
@@ -55,7 +58,7 @@ coupon_create_raw() {
   if [[ $qty == -1 ]]; then total=NULL; else total=$qty; fi
   sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
        VALUES ($id, 'test $TEST_NAME', $total, FROM_UNIXTIME($start/1000), FROM_UNIXTIME($end/1000), 'open')"
-  rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms "$start" end_ms "$end" state open >/dev/null
+  rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms "$start" end_ms "$end" state open fence "$(redis_replid)" >/dev/null
 }
 
 # new_topic NAME -> prints a fresh topic couponq.test.NAME.<n> (and its .dlq).

@@ -193,14 +193,25 @@ out:
     return rc;
 }
 
+/* The meta and its `fence` (the server's replication id) in one atomic step:
+ * the hash is written from MySQL's row (create, rebuild), so the admitted
+ * set that goes with it is the caller's to make complete (a new coupon has
+ * none; rebuild writes `closed` first and fills the set before reopening). */
+static const char meta_set_lua[] =
+    "local r = string.match(redis.call('INFO', 'replication'), "
+    "'master_replid:(%x+)') "
+    "if r == nil then return redis.error_reply('ERR no master_replid') end "
+    "redis.call('HSET', KEYS[1], 'total', ARGV[1], 'start_ms', ARGV[2], "
+    "'end_ms', ARGV[3], 'state', ARGV[4], 'fence', r) return r";
+
 int live_meta_set(live_t *l, int64_t id, const live_meta_t *m)
 {
     char key[KEYS_MAX];
     redisReply *r;
 
     keys_meta(key, sizeof(key), id);
-    r = live_cmdf(l, "HSET %s total %lld start_ms %lld end_ms %lld state %s",
-                  key, (long long)m->total, (long long)m->start_ms,
+    r = live_cmdf(l, "EVAL %s 1 %s %lld %lld %lld %s", meta_set_lua, key,
+                  (long long)m->total, (long long)m->start_ms,
                   (long long)m->end_ms, m->state);
     if (r == NULL)
         return -1;
@@ -490,6 +501,149 @@ int live_delete(live_t *l, int64_t id, int64_t *keys, int64_t *bytes)
     if (r == NULL)
         return -1;
     *keys = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------ fence */
+
+int live_replid(live_t *l, char *out, size_t n)
+{
+    redisReply *r = live_cmdf(l, "INFO replication");
+    const char *p, *e;
+    size_t len;
+
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING ||
+        strstr(r->str, "role:master") == NULL) {
+        freeReplyObject(r);
+        return live_fail(l, "redis: the server is not a master");
+    }
+    p = strstr(r->str, "master_replid:");
+    if (p == NULL) {
+        freeReplyObject(r);
+        return live_fail(l, "redis: INFO replication has no master_replid");
+    }
+    p += strlen("master_replid:");
+    for (e = p; (*e >= '0' && *e <= '9') || (*e >= 'a' && *e <= 'f'); e++)
+        ;
+    len = (size_t)(e - p);
+    if (len == 0 || len >= n) {
+        freeReplyObject(r);
+        return live_fail(l, "redis: bad master_replid");
+    }
+    memcpy(out, p, len);
+    out[len] = '\0';
+    freeReplyObject(r);
+    return 0;
+}
+
+/* couponq:{c<ID>}:meta -> ID, or -1 when the key is not one of ours. */
+static int64_t meta_key_id(const char *k)
+{
+    char tail[8];
+    long long id;
+    int used = 0;
+
+    if (sscanf(k, "couponq:{c%lld}%7s%n", &id, tail, &used) != 2 ||
+        strcmp(tail, ":meta") != 0 || k[used] != '\0' || id <= 0)
+        return -1;
+    return (int64_t)id;
+}
+
+static int fenced_push(live_t *l, int64_t **ids, size_t *n, size_t *cap,
+                       int64_t id)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 16;
+        int64_t *grown = realloc(*ids, ncap * sizeof(*grown));
+
+        if (grown == NULL)
+            return live_fail(l, "out of memory");
+        *ids = grown;
+        *cap = ncap;
+    }
+    (*ids)[(*n)++] = id;
+    return 0;
+}
+
+/* One HGET per meta key found by SCAN: fine for the handful of live sales
+ * a Redis holds; the guard runs this only when the replication id changed
+ * or every few seconds. */
+static int fenced_check(live_t *l, const char *key, const char *replid,
+                        int64_t **ids, size_t *n, size_t *cap)
+{
+    int64_t id = meta_key_id(key);
+    redisReply *f;
+    int differs;
+
+    if (id < 0)
+        return 0;
+    if ((f = live_cmdf(l, "HGET %s fence", key)) == NULL)
+        return -1;
+    differs = f->type != REDIS_REPLY_STRING || strcmp(f->str, replid) != 0;
+    freeReplyObject(f);
+    return differs ? fenced_push(l, ids, n, cap, id) : 0;
+}
+
+int live_fenced(live_t *l, const char *replid, int64_t **ids, size_t *n)
+{
+    char cursor[32] = "0";
+    size_t cap = 0, i;
+    redisReply *r;
+    int rc = -1;
+
+    *ids = NULL;
+    *n = 0;
+    do {
+        r = live_cmdf(l, "SCAN %s MATCH couponq:{c*}:meta COUNT 1000", cursor);
+        if (r == NULL)
+            goto out;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            live_fail(l, "redis: unexpected SCAN reply");
+            goto out;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        for (i = 0; i < r->element[1]->elements; i++)
+            if (r->element[1]->element[i]->type == REDIS_REPLY_STRING &&
+                fenced_check(l, r->element[1]->element[i]->str, replid, ids, n,
+                             &cap) != 0)
+                goto out;
+        freeReplyObject(r);
+        r = NULL;
+    } while (strcmp(cursor, "0") != 0);
+    rc = 0;
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    if (rc != 0) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* The lift is conditional on the replication id the set was verified
+ * under: a second failover during the repair leaves the coupon fenced. */
+static const char lift_lua[] =
+    "local r = string.match(redis.call('INFO', 'replication'), "
+    "'master_replid:(%x+)') "
+    "if r ~= ARGV[1] or redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "redis.call('HSET', KEYS[1], 'fence', r) return 1";
+
+int live_fence_lift(live_t *l, int64_t id, const char *replid, int *lifted)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+
+    keys_meta(key, sizeof(key), id);
+    if ((r = live_cmdf(l, "EVAL %s 1 %s %s", lift_lua, key, replid)) == NULL)
+        return -1;
+    *lifted = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
     return 0;
 }

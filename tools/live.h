@@ -57,6 +57,14 @@ typedef enum {
 int live_adjust(live_t *l, int64_t id, const char *expected_text,
                 int64_t new_total, live_adj_t *result, int64_t *value);
 
+/* The fence (see schemas/redis/admit.lua): the server's master_replid into
+ * out (-1 when it is not a master); the coupons whose meta `fence` differs
+ * from replid (malloc'd ids); and the lift: fence = replid, only if the
+ * server's id still is replid (*lifted = 0 otherwise, or without meta). */
+int live_replid(live_t *l, char *out, size_t n);
+int live_fenced(live_t *l, const char *replid, int64_t **ids, size_t *n);
+int live_fence_lift(live_t *l, int64_t id, const char *replid, int *lifted);
+
 /* Deletes the coupon's keys; *keys = how many existed, *bytes = their
  * MEMORY USAGE just before (0 when the server does not support it). */
 int live_delete(live_t *l, int64_t id, int64_t *keys, int64_t *bytes);

@@ -7,6 +7,7 @@
  * after the topic scan for the users that looked missing (their event may
  * have been consumed meanwhile). */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "coupon.h"
 #include "event.h"
+#include "log.h"
 #include "reconcile.h"
 #include "repair.h"
 
@@ -60,14 +62,34 @@ static int collect_fn(void *arg, const topic_msg_t *m)
     return collect_push(c, ev.user_id);
 }
 
-/* Users with an event of the coupon in [from, high watermark) of --topic;
- * from_committed: start at the group's committed offsets, else at the low
- * watermarks. Sorted, unique. */
-static int scan_users(tool_t *t, int64_t id, int from_committed, collect_t *c)
+/* The workers' committed offsets of --topic (-1 where none), read BEFORE
+ * the MySQL rows: an event below a committed offset has its row committed
+ * already (offsets are committed after the rows), so rows read later hold
+ * it, and events from the offset on are in the scan. Reading the offsets
+ * after the rows would miss an event committed in between. */
+static int read_committed(tool_t *t, int32_t *n, int64_t *committed)
 {
     const char *topic = config_str(tool_cfg(t), "topic");
-    int64_t lo[TOPIC_MAX_PARTITIONS], hi[TOPIC_MAX_PARTITIONS],
-        committed[TOPIC_MAX_PARTITIONS];
+    topic_t *k = tool_kafka(t);
+
+    if (k == NULL)
+        return -1;
+    if (topic_partitions(k, topic, n) != 0 ||
+        topic_committed(k, topic, *n, committed) != 0) {
+        tool_fail(t, TOOL_EXIT_ERROR, "%s", topic_error(k));
+        return -1;
+    }
+    return 0;
+}
+
+/* Users with an event of the coupon in [from, high watermark) of --topic;
+ * from = max(low watermark, committed[p]) when committed is given (from
+ * read_committed), else the low watermark. Sorted, unique. */
+static int scan_users(tool_t *t, int64_t id, const int64_t *committed,
+                      collect_t *c)
+{
+    const char *topic = config_str(tool_cfg(t), "topic");
+    int64_t lo[TOPIC_MAX_PARTITIONS], hi[TOPIC_MAX_PARTITIONS];
     topic_t *k = tool_kafka(t);
     int32_t n, p;
 
@@ -76,10 +98,9 @@ static int scan_users(tool_t *t, int64_t id, int from_committed, collect_t *c)
     if (k == NULL)
         return -1;
     if (topic_partitions(k, topic, &n) != 0 ||
-        topic_all_watermarks(k, topic, n, lo, hi) != 0 ||
-        (from_committed && topic_committed(k, topic, n, committed) != 0))
+        topic_all_watermarks(k, topic, n, lo, hi) != 0)
         goto err;
-    for (p = 0; from_committed && p < n; p++)
+    for (p = 0; committed != NULL && p < n; p++)
         if (committed[p] > lo[p])
             lo[p] = committed[p];
     if (topic_scan(k, topic, n, lo, hi, collect_fn, c) != 0)
@@ -155,7 +176,7 @@ static int rec_gather(tool_t *t, rec_t *x)
         live_counts(live, x->id, &ignored, &x->persisted) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
     if (any_without_row(x)) {
-        if (scan_users(t, x->id, 0, &x->topic) != 0)
+        if (scan_users(t, x->id, NULL, &x->topic) != 0)
             return -1;
         if (db_coupon_users(db, x->id, &x->rows_after, &x->nrows_after) != 0)
             return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
@@ -358,42 +379,58 @@ static int rebuild_meta(tool_t *t, const coupon_t *c, const char *state)
     return 0;
 }
 
-static int rebuild_sets(tool_t *t, int64_t id)
+/* The admitted set from the event log: the MySQL rows and the events the
+ * workers have not committed yet (offsets read first, see read_committed).
+ * persisted gets the row users. Shared by rebuild and the fence guard. */
+static int refill_sets(tool_t *t, live_t *live, int64_t id, int64_t *nrows_out,
+                       int64_t *events_out, int64_t *added_out)
 {
-    live_t *live = tool_live(t);
-    db_t *db = tool_db(t);
-    int64_t *rows = NULL, from_rows = 0, from_topic = 0;
+    int64_t committed[TOPIC_MAX_PARTITIONS], from_rows = 0, from_topic = 0;
+    int64_t *rows = NULL;
     size_t nrows = 0;
+    db_t *db = tool_db(t);
     collect_t topic;
+    int32_t nparts;
     int rc = -1;
 
     memset(&topic, 0, sizeof(topic));
+    if (db == NULL || read_committed(t, &nparts, committed) != 0)
+        goto out;
     if (db_coupon_users(db, id, &rows, &nrows) != 0) {
         tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
         goto out;
     }
+    if (scan_users(t, id, committed, &topic) != 0)
+        goto out;
     if (live_add(live, id, LIVE_ISSUED, rows, nrows, &from_rows) != 0 ||
-        live_add(live, id, LIVE_PERSISTED, rows, nrows, NULL) != 0) {
+        live_add(live, id, LIVE_PERSISTED, rows, nrows, NULL) != 0 ||
+        live_add(live, id, LIVE_ISSUED, topic.users, topic.n, &from_topic) !=
+            0) {
         tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
         goto out;
     }
-    /* Events the workers have not committed yet: admitted users too. */
-    if (scan_users(t, id, 1, &topic) != 0)
-        goto out;
-    if (live_add(live, id, LIVE_ISSUED, topic.users, topic.n, &from_topic) !=
-        0) {
-        tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
-        goto out;
-    }
-    tool_set_int(t, "rows", (int64_t)nrows);
-    tool_set_int(t, "unconsumed_events", topic.events);
-    tool_set_int(t, "added_from_rows", from_rows);
-    tool_set_int(t, "added_from_topic", from_topic);
+    *nrows_out = (int64_t)nrows;
+    *events_out = topic.events;
+    added_out[0] = from_rows;
+    added_out[1] = from_topic;
     rc = 0;
 out:
     free(rows);
     free(topic.users);
     return rc;
+}
+
+static int rebuild_sets(tool_t *t, int64_t id)
+{
+    int64_t nrows, events, added[2];
+
+    if (refill_sets(t, tool_live(t), id, &nrows, &events, added) != 0)
+        return -1;
+    tool_set_int(t, "rows", nrows);
+    tool_set_int(t, "unconsumed_events", events);
+    tool_set_int(t, "added_from_rows", added[0]);
+    tool_set_int(t, "added_from_topic", added[1]);
+    return 0;
 }
 
 static int cmd_rebuild(tool_t *t)
@@ -437,6 +474,161 @@ static int cmd_rebuild(tool_t *t)
     return TOOL_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ fence */
+
+/* The fence guard. admit.lua admits a coupon only while its meta `fence`
+ * equals the server's replication id, which changes whenever the dataset
+ * may have lost acknowledged writes (failover, restart, restore). The guard
+ * watches for coupons whose fence differs, waits --wait-ms, rebuilds their
+ * admitted sets from the event log and lifts the fence under the id it
+ * verified. Why the wait: an api may still hold admissions made on the old
+ * dataset whose Kafka acknowledgement is pending; each of those gets its
+ * 202 before its request deadline (the api's --timeout-ms, 5 s by default)
+ * or never, so after the wait every event that backs a 202 is in the topic
+ * and the scan sees it. The window a sale pauses is thus about
+ * detection (--interval-ms) + --wait-ms + the repair (a scan of the
+ * unconsumed tail). Several guards may run: the repair only adds users who
+ * have an event or a row, and the lift is conditional, so running it twice
+ * gives the same set. */
+
+static const cfg_opt_t fence_opts[] = {
+    TOOL_OPTS_COMMON,
+    { "watch", NULL, CFG_BOOL, 0, 0, "false",
+      "keep guarding (the daemon mode): check every --interval-ms" },
+    { "interval-ms", NULL, CFG_INT, 50, 60000, "250",
+      "how often the server's replication id is read" },
+    { "rescan-ms", NULL, CFG_INT, 100, 3600000, "5000",
+      "how often every coupon's fence is read even without an id change" },
+    { "wait-ms", NULL, CFG_INT, 0, 600000, "5500",
+      "wait between seeing a fence and reading the event log; longer than "
+      "the api's --timeout-ms (see above); 0 when no api is running" },
+};
+
+static volatile sig_atomic_t fence_stop;
+
+static void fence_on_signal(int sig)
+{
+    (void)sig;
+    fence_stop = 1;
+}
+
+static void fence_sleep(int64_t ms)
+{
+    struct timespec ts = { 0, 10 * 1000000L };
+    int64_t end = tool_now_ms() + ms;
+
+    while (!fence_stop && tool_now_ms() < end)
+        nanosleep(&ts, NULL);
+}
+
+typedef struct guard {
+    tool_t *t;
+    live_t *live; /* our own: dropped and made again after an error */
+    char last[48];
+    int64_t next_scan_ms;
+    int64_t repaired, failed;
+} guard_t;
+
+static int guard_live(guard_t *g)
+{
+    char err[256];
+
+    if (g->live != NULL)
+        return 0;
+    g->live =
+        live_connect(config_str(tool_cfg(g->t), "redis"), err, sizeof(err));
+    if (g->live == NULL)
+        return tool_fail(g->t, TOOL_EXIT_ERROR, "%s", err), -1;
+    return 0;
+}
+
+static int guard_repair(guard_t *g, int64_t id, const char *replid)
+{
+    int64_t nrows = 0, events = 0, added[2] = { 0, 0 };
+    int lifted = 0;
+
+    if (refill_sets(g->t, g->live, id, &nrows, &events, added) != 0 ||
+        live_fence_lift(g->live, id, replid, &lifted) != 0) {
+        g->failed++;
+        return -1;
+    }
+    LOG(LL_INFO,
+        "msg=\"fence: verified against the event log\" coupon_id=%" PRId64
+        " replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
+        " added_from_rows=%" PRId64 " added_from_topic=%" PRId64 " lifted=%d",
+        id, replid, nrows, events, added[0], added[1], lifted);
+    g->repaired += lifted;
+    return 0;
+}
+
+/* One look: 0 (nothing to do, or repaired), -1 on an error (kept in t). */
+static int guard_pass(guard_t *g, int64_t wait_ms, int64_t rescan_ms)
+{
+    char replid[48];
+    int64_t *ids = NULL, now = tool_now_ms();
+    size_t n = 0, i;
+    int rc = -1;
+
+    if (guard_live(g) != 0)
+        return -1;
+    if (live_replid(g->live, replid, sizeof(replid)) != 0)
+        goto redis_err;
+    if (strcmp(replid, g->last) == 0 && now < g->next_scan_ms)
+        return 0;
+    if (strcmp(replid, g->last) != 0)
+        LOG(LL_INFO, "msg=\"fence: replication id\" replid=%s previous=%s",
+            replid, g->last[0] != '\0' ? g->last : "none");
+    if (live_fenced(g->live, replid, &ids, &n) != 0)
+        goto redis_err;
+    snprintf(g->last, sizeof(g->last), "%s", replid);
+    g->next_scan_ms = now + rescan_ms;
+    if (n > 0) {
+        LOG(LL_INFO, "msg=\"fence: coupons fenced\" count=%zu wait_ms=%" PRId64,
+            n, wait_ms);
+        fence_sleep(wait_ms);
+    }
+    rc = 0;
+    for (i = 0; i < n && !fence_stop; i++)
+        if (guard_repair(g, ids[i], replid) != 0) {
+            rc = -1;
+            g->next_scan_ms = 0; /* look again at once */
+        }
+    free(ids);
+    return rc;
+redis_err:
+    tool_fail(g->t, TOOL_EXIT_ERROR, "%s", live_error(g->live));
+    live_close(g->live);
+    g->live = NULL;
+    g->last[0] = '\0';
+    return -1;
+}
+
+static int cmd_fence(tool_t *t)
+{
+    const config_t *cfg = tool_cfg(t);
+    int watch = config_bool(cfg, "watch");
+    int64_t interval = config_int(cfg, "interval-ms");
+    guard_t g;
+    int rc;
+
+    memset(&g, 0, sizeof(g));
+    g.t = t;
+    signal(SIGTERM, fence_on_signal);
+    signal(SIGINT, fence_on_signal);
+    do {
+        rc = guard_pass(&g, config_int(cfg, "wait-ms"),
+                        config_int(cfg, "rescan-ms"));
+        if (rc != 0 && watch)
+            LOG(LL_WARN, "msg=\"fence: pass failed, retrying\"");
+        if (watch)
+            fence_sleep(rc != 0 ? 500 : interval);
+    } while (watch && !fence_stop);
+    live_close(g.live);
+    tool_set_int(t, "lifted", g.repaired);
+    tool_set_int(t, "failed", g.failed);
+    return rc == 0 ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
+}
+
 const tool_cmd_t repair_cmds[] = {
     { "reconcile", "ID [--repair]",
       "Compares the Redis admitted set, the persisted set, the MySQL rows and\n"
@@ -453,6 +645,14 @@ const tool_cmd_t repair_cmds[] = {
       "by --group in --topic to the admitted set, then restores the state\n"
       "from MySQL (reopens an open sale).",
       rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild },
+    { "fence", "[--watch]",
+      "The fence guard: finds the coupons whose admission admit.lua pauses\n"
+      "because the Redis dataset changed (failover, restart, restore: a new\n"
+      "replication id), waits --wait-ms for acknowledgements in flight,\n"
+      "re-adds every user with a MySQL row or an unconsumed event in --topic\n"
+      "to the admitted set and lifts the fence. --watch keeps doing it (run\n"
+      "it beside the workers: scripts/run and docker-compose do).",
+      fence_opts, NOPTS(fence_opts), cmd_fence },
 };
 
 const size_t repair_ncmds = NOPTS(repair_cmds);

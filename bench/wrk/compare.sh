@@ -35,7 +35,8 @@ REDIS_PORT=${REDIS_PORT:-16379}
 # Unlimited coupon, own topic (6 partitions).
 C=$(( $(date +%s%N) / 1000 % 900000000000 + 1000000 ))
 now=$(date +%s%3N)
-redis-cli -p "$REDIS_PORT" HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 36000000)) state open >/dev/null
+redis-cli -p "$REDIS_PORT" HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 36000000)) state open \
+  fence "$(redis-cli -p "$REDIS_PORT" INFO replication | tr -d '\r' | sed -n 's/^master_replid://p')" >/dev/null
 TOPIC="couponq.test.bench.$(date +%s%N)"
 "$SRC/scripts/stack" topic "$TOPIC" >/dev/null
 

@@ -43,6 +43,9 @@ die() {
   exit 1
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# The server's replication id: a coupon's meta `fence` field (admit.lua admits
+# only while it equals this; see the script's header).
+redis_replid() { rcli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p'; }
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
 stack() { "$ROOT/scripts/stack" "$@" >>"$WORK/stack.log" 2>&1 9>&-; }
 now() { date +%s.%N; }
@@ -151,7 +154,7 @@ coupon_create() {
        VALUES ($id, 'faults $SCENARIO', $total, FROM_UNIXTIME($((now - 60000))/1000),
                FROM_UNIXTIME($((now + 7200000))/1000), 'open')"
   rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms $((now - 60000)) \
-    end_ms $((now + 7200000)) state open >/dev/null
+    end_ms $((now + 7200000)) state open fence "$(redis_replid)" >/dev/null
 }
 
 api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
@@ -174,12 +177,15 @@ worker_start() { # worker_start NAME
 ctl() { "$FAULTS_BUILD/couponqctl" "$@"; }
 
 # load OUTPREFIX ARGS... -- the load client; summary JSON in OUTPREFIX.json,
-# 202 users in OUTPREFIX.accepted, unanswered users in OUTPREFIX.unknown.
+# 202 users in OUTPREFIX.accepted, unanswered users in OUTPREFIX.unknown,
+# users told 503 "outcome unknown" in OUTPREFIX.ambiguous, "user event_id"
+# of every 202 in OUTPREFIX.events.
 load() {
   local out=$1
   shift
   python3 "$FAULTS_DIR/load.py" --port "$API_PORT" --accepted "$out.accepted" \
-    --unknown "$out.unknown" "$@" >"$out.json" 2>"$out.err"
+    --unknown "$out.unknown" --ambiguous "$out.ambiguous" --events "$out.events" \
+    "$@" >"$out.json" 2>"$out.err"
 }
 jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], dict(d)))' "$@"; }
 
@@ -208,14 +214,20 @@ wait_drain() {
 }
 
 # check ID QUANTITY LOADPREFIX [check flags...] -- runs the checker, its
-# output to the terminal and $WORK/check.txt; records rows and violations.
+# output to the terminal and $WORK/check.txt; records rows, violations and
+# ambiguous outcomes. The .ambiguous and .events files are passed when the
+# load client wrote them (scenarios that fabricate a sale have neither).
 check() {
-  local id=$1 qty=$2 pre=$3 rc=0
+  local id=$1 qty=$2 pre=$3 rc=0 more=()
   shift 3
+  [[ -f $pre.ambiguous ]] && more+=(--ambiguous "$pre.ambiguous")
+  [[ -f $pre.events ]] && more+=(--events "$pre.events")
   "$FAULTS_DIR/check" --coupon "$id" --quantity "$qty" --accepted "$pre.accepted" \
-    --unknown "$pre.unknown" --json "$WORK/check.json" "$@" | tee -a "$WORK/check.txt" || rc=$?
+    --unknown "$pre.unknown" ${more[@]+"${more[@]}"} --json "$WORK/check.json" "$@" |
+    tee -a "$WORK/check.txt" || rc=$?
   if [[ -f $WORK/check.json ]]; then
     result rows="$(jget "$WORK/check.json" rows)" violations="$(jget "$WORK/check.json" violations)" \
+      ambiguous="$(jget "$WORK/check.json" ambiguous)" \
       check="$(jget "$WORK/check.json" "' '.join(failed) or 'all invariants hold'")"
   fi
   return $rc

@@ -34,7 +34,7 @@ settle() { # settle ID CALL USER...
   shift
   rcli EVAL "$SETTLE" 2 "couponq:{c$id}:issued" "couponq:{c$id}:calls" "$@" 2>&1
 }
-meta() { rcli HSET "couponq:{c$1}:meta" total "$2" start_ms "$3" end_ms "$4" state "$5" >/dev/null; }
+meta() { rcli HSET "couponq:{c$1}:meta" total "$2" start_ms "$3" end_ms "$4" state "$5" fence "$(redis_replid)" >/dev/null; }
 scard() { rcli SCARD "couponq:{c$1}:issued"; }
 now=$(date +%s%3N)
 IDS=()
@@ -125,4 +125,17 @@ C=$(new)
 meta "$C" ten $((now - 1000)) $((now + 3600000)) open
 assert_contains "$(admit "$C" 1 2)" "corrupt meta hash" "corrupt total"
 assert_eq 0 "$(scard "$C")" "corrupt meta wrote nothing"
+
+log "the fence: a missing or other fence admits nobody and writes nothing"
+F=$(new)
+rcli HSET "couponq:{c$F}:meta" total 10 start_ms $((now - 1000)) end_ms $((now + 3600000)) state open >/dev/null
+assert_eq "fenced 0 fenced 0" "$(admit_raw "$F" F1 1 2)" "no fence field"
+rcli HSET "couponq:{c$F}:meta" fence 0123456789abcdef0123456789abcdef01234567 >/dev/null
+assert_eq "fenced 0" "$(admit_raw "$F" F2 1)" "a fence from another dataset"
+assert_eq 0 "$(scard "$F")" "fenced calls wrote nothing"
+assert_eq 0 "$(rcli EXISTS "couponq:{c$F}:calls")" "no records of fenced calls"
+rcli HSET "couponq:{c$F}:meta" state closed >/dev/null
+assert_eq "closed 0" "$(admit_raw "$F" F3 1)" "closed is answered before fenced"
+rcli HSET "couponq:{c$F}:meta" state open fence "$(redis_replid)" >/dev/null
+assert_eq "accepted 1 accepted 2" "$(admit_raw "$F" F4 1 2)" "the fence of this server admits"
 log "ok"

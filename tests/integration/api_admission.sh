@@ -13,7 +13,7 @@ now=$(date +%s%3N)
 
 log "outcomes"
 C=$(new_coupon_id)
-rcli HSET "couponq:{c$C}:meta" total 2 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total 2 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 r=$(issue "$PORT" "$C" 11)
 assert_contains "$r" '202 {"result":"accepted","coupon_id":'"$C"',"user_id":11,"event_id":"' "first user"
 assert_contains "$r" '"seq":1}' "first user's seq"
@@ -26,7 +26,7 @@ assert_eq '410 {"result":"sold_out","coupon_id":'"$C"',"user_id":13}' "$(issue "
 assert_eq 2 "$(scard "$C")" "SCARD after sell-out"
 
 C2=$(new_coupon_id)
-rcli HSET "couponq:{c$C2}:meta" total 5 start_ms $((now + 3600000)) end_ms $((now + 7200000)) state open >/dev/null
+rcli HSET "couponq:{c$C2}:meta" total 5 start_ms $((now + 3600000)) end_ms $((now + 7200000)) state open fence "$(redis_replid)" >/dev/null
 assert_eq '403 {"result":"not_open","coupon_id":'"$C2"',"user_id":1}' "$(issue "$PORT" "$C2" 1)" "not open yet"
 rcli HSET "couponq:{c$C2}:meta" start_ms $((now - 7200000)) end_ms $((now - 3600000)) >/dev/null
 assert_eq '403 {"result":"ended","coupon_id":'"$C2"',"user_id":1}' "$(issue "$PORT" "$C2" 1)" "ended"
@@ -45,7 +45,7 @@ assert_contains "$events" "12 {\"type\":\"coupon.issue.requested\",\"v\":1,\"eve
 log "GET endpoints"
 assert_eq '200 {"coupon_id":'"$C"',"total":2,"admitted":2,"remaining":0,"state":"open"}' "$(get "$PORT" "/v1/coupons/$C")" "summary"
 C4=$(new_coupon_id)
-rcli HSET "couponq:{c$C4}:meta" total -1 start_ms 0 end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C4}:meta" total -1 start_ms 0 end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 assert_eq '200 {"coupon_id":'"$C4"',"total":null,"admitted":0,"remaining":null,"state":"open"}' "$(get "$PORT" "/v1/coupons/$C4")" "unlimited summary"
 assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3")" "summary of no coupon"
 assert_eq '200 {"coupon_id":'"$C"',"user_id":11,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/11")" "admitted, not persisted"

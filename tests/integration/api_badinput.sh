@@ -12,7 +12,7 @@ PORT=$API_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 P="POST /v1/coupons/$C/issues HTTP/1.1\r\nHost: t\r\n"
 NCASES=0
 

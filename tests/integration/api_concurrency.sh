@@ -14,7 +14,7 @@ PORT=$API_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total 1000 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total 1000 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 
 log "20,000 requests, 200 connections"
 summary=$(python3 "$API_CLIENT" load "$PORT" "$C" --conns 200 --users 5000 --repeat 4 \
@@ -41,7 +41,7 @@ diff <(rcli SMEMBERS "couponq:{c$C}:issued" | sort) <(cut -d' ' -f1 "$TEST_TMP/a
 log "12 coupons of 50 at once: 24,000 requests (20% repeats), 200 connections"
 M=$(new_coupon_id)
 for ((i = 0; i < 12; i++)); do
-  rcli HSET "couponq:{c$((M + i))}:meta" total 50 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+  rcli HSET "couponq:{c$((M + i))}:meta" total 50 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 done
 "$COUPONQ_BUILD/couponq-bench" --target "127.0.0.1:$PORT" --coupon "$M" --coupons 12 \
   --requests 24000 --connections 200 --users dup --dup-ratio 0.2 --user-pool 3000 \

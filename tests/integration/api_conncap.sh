@@ -71,7 +71,7 @@ SPORT=$API_PORT
 wait_healthy "$SPORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 r=$(python3 "$API_CLIENT" sigterm "$SPORT" "$C" 8 100 | tail -n 1)
 assert_eq "202=5 503=3" "$(python3 -c 'import json,sys; print(" ".join("%s=%s" % kv for kv in sorted(json.loads(sys.argv[1])["codes"].items())))' "$r")" "answers at the in-flight cap"
 assert_eq 5 "$(scard "$C")" "admitted: only the requests that got a slot"

@@ -25,7 +25,7 @@ PORT=$API_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "through the proxy"
 
 log "connection reset: 503 at once, then reconnect"

@@ -12,7 +12,7 @@ PORT=$API_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
 
 N=50
 python3 "$API_CLIENT" sigterm "$PORT" "$C" "$N" 500 >"$TEST_TMP/client.out" 2>&1 &
