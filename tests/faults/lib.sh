@@ -157,8 +157,16 @@ coupon_create() {
     end_ms $((now + 7200000)) state open fence "$(redis_replid)" >/dev/null
 }
 
+# guard_start -- the fence guard (couponqctl fence --watch), as every
+# deployment runs it beside the workers; started once, by the first
+# api_start, after new_topic has chosen the topic and group.
+guard_start() {
+  [[ -z ${PROC_PID[guard]:-} ]] || return 0
+  proc_start guard "$FAULTS_BUILD/couponqctl" fence --watch --interval-ms 100
+}
 api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
   local name=${1:-api} i
+  guard_start
   [[ -n $API_PORT ]] || API_PORT=$(free_port)
   proc_start "$name" "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" \
     ${API_ARGS:-}
