@@ -6,7 +6,9 @@
  * down: every pending command's callback runs with a NULL reply (callers
  * treat NULL as "Redis unavailable"), and a timer reconnects with backoff
  * (50 ms doubling to 2 s). While disconnected, redis_conn_command() fails
- * at once, so requests are refused quickly instead of queueing. */
+ * at once, so requests are refused quickly instead of queueing. A reply
+ * that says the server no longer takes writes (READONLY, MASTERDOWN,
+ * NOREPLICAS) resets the connection after its callback ran. */
 #ifndef COUPONQ_API_REDIS_CONN_H
 #define COUPONQ_API_REDIS_CONN_H
 
@@ -21,8 +23,12 @@ typedef struct redis_conn redis_conn_t;
  * sent by it (e.g. to load scripts), and with up = 0 when it is lost. */
 typedef void (*redis_conn_state_fn)(void *ud, redis_conn_t *r, int up);
 
-/* redis://[:password@]host[:port][/db]. Starts connecting; NULL with errstr
- * only when the URL is bad. */
+/* redis://[:password@]host[:port][/db] (the host resolved again on every
+ * reconnect) or redis-sentinel://[:password@]h1:p1,.../name[?db=N] (the
+ * sentinels asked again on every reconnect; the connection is reset when
+ * they report a switch, when they name another address, or when a reply
+ * says READONLY). Starts connecting; NULL with errstr only when the URL is
+ * bad. */
 redis_conn_t *redis_conn_new(uv_loop_t *loop, const char *url,
                              redis_conn_state_fn fn, void *ud, char *errstr,
                              size_t n);
