@@ -38,17 +38,44 @@ struct kafka_producer {
     int freeing;
 };
 
+const char *kafka_outcome_name(kafka_outcome_t o)
+{
+    switch (o) {
+    case KAFKA_DELIVERED:
+        return "delivered";
+    case KAFKA_NOT_PERSISTED:
+        return "not_persisted";
+    case KAFKA_UNKNOWN:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+/* Only a failure librdkafka knows was never written is NOT_PERSISTED: a
+ * message that timed out in flight (a stalled broker) may still be appended
+ * when the broker resumes, and after_append means it was. A PERSISTED
+ * status with an error is not expected; it counts as unknown too. */
+static kafka_outcome_t outcome_of(const rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return KAFKA_DELIVERED;
+    if (m->err == RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+        return KAFKA_UNKNOWN;
+    if (rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED)
+        return KAFKA_NOT_PERSISTED;
+    return KAFKA_UNKNOWN;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                         void *opaque)
 {
     kafka_producer_t *kp = opaque;
     uint64_t token = (uint64_t)(uintptr_t)m->_private;
+    kafka_outcome_t o = outcome_of(m);
 
     (void)rk;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        kp->fn(kp->ud, token, 1, NULL);
-    else
-        kp->fn(kp->ud, token, 0, rd_kafka_err2str(m->err));
+    kp->fn(kp->ud, token, o,
+           o == KAFKA_DELIVERED ? NULL : rd_kafka_err2str(m->err));
 }
 
 /* Runs on librdkafka's threads: only logs and sets an atomic flag. */

@@ -7,7 +7,8 @@
  * reports are served on the loop thread: librdkafka writes a byte to a pipe
  * when its main queue becomes non-empty (rd_kafka_queue_io_event_enable), a
  * uv_poll on the pipe runs rd_kafka_poll(rk, 0). Each message carries the
- * caller's 64-bit token (a slot token, never a pointer) back to dr_fn.
+ * caller's 64-bit token (a slot token, never a pointer) back to dr_fn,
+ * with what librdkafka knows about the outcome (rd_kafka_message_status()).
  *
  * Health: a metadata request for the topic runs every 2 s on libuv's thread
  * pool (it blocks, so never on the loop); kafka_producer_healthy() reports
@@ -24,9 +25,21 @@
 
 typedef struct kafka_producer kafka_producer_t;
 
-/* ok = 1 when the broker acknowledged (acks=all); else err says why. */
-typedef void (*kafka_producer_dr_fn)(void *ud, uint64_t token, int ok,
-                                     const char *err);
+/* The outcome of one message, as its delivery report tells it. */
+typedef enum {
+    KAFKA_DELIVERED = 0, /* the broker acknowledged it (acks=all) */
+    KAFKA_NOT_PERSISTED, /* failed and certainly not written (never sent,
+                            or refused before the append) */
+    KAFKA_UNKNOWN        /* failed, but may have been written: timed out or
+                            cut off in flight (POSSIBLY_PERSISTED), or
+                            NOT_ENOUGH_REPLICAS_AFTER_APPEND */
+} kafka_outcome_t;
+
+const char *kafka_outcome_name(kafka_outcome_t o);
+
+/* err is NULL for KAFKA_DELIVERED, else librdkafka's reason. */
+typedef void (*kafka_producer_dr_fn)(void *ud, uint64_t token,
+                                     kafka_outcome_t outcome, const char *err);
 
 /* -X pairs in cfg override the defaults, message_timeout_ms included. */
 kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,

@@ -7,7 +7,16 @@
  *   READ    GET reads / healthz PING sent    deadline: redis_timeout_ms
  * A slot is answered at most once (answered flag) and freed only when its
  * last callback ran, so a token in a late callback is never stale; the
- * generation check is the safety net. */
+ * generation check is the safety net.
+ *
+ * A delivery report whose outcome is unknown (timed out in flight: the
+ * event may still be appended when a stalled broker resumes) neither
+ * releases the admission nor answers 202: the user gets 503 "outcome
+ * unknown" and the event moves to the re-produce table (its own slots_t,
+ * capped at max_inflight), which sends the very same event (event_id, seq,
+ * payload, key) again with backoff until Kafka acknowledges it. The worker
+ * inserts by (coupon_id, user_id), so a second copy is harmless, and the
+ * user's coupon is issued either way. */
 #include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -27,10 +36,16 @@
 #include "slots.h"
 #include "ulid.h"
 
-#define SWEEP_MS    20
-#define RETRY_AFTER "Retry-After: 1\r\n"
-#define TOK(p)      ((slot_token_t)(uintptr_t)(p))
-#define PTR(t)      ((void *)(uintptr_t)(t))
+#define SWEEP_MS 20
+/* Re-produce tokens carry this bit; slot indices stay below it (the cap,
+ * max_inflight, is at most 1,000,000). */
+#define RP_TAG         ((uint64_t)1 << 31)
+#define RP_BACKOFF_MS  100 /* first retry; doubles per failed attempt */
+#define RP_BACKOFF_MAX 5000
+#define RP_DRAIN_MS    10000 /* a drain waits this long for re-produces */
+#define RETRY_AFTER    "Retry-After: 1\r\n"
+#define TOK(p)         ((slot_token_t)(uintptr_t)(p))
+#define PTR(t)         ((void *)(uintptr_t)(t))
 
 enum { ST_ADMIT = 1, ST_PRODUCE, ST_RELEASE, ST_READ };
 
@@ -40,12 +55,21 @@ typedef struct req {
     uint8_t state;
     uint8_t answered;
     int64_t coupon_id, user_id, seq;
-    uint64_t t0_ns;        /* for the latency histogram */
-    uint64_t start_ms;     /* loop time at arrival */
-    uint64_t answer_by_ms; /* 0 = no deadline in this state */
+    int64_t requested_at_ms; /* the event's, set once at the first produce */
+    uint64_t t0_ns;          /* for the latency histogram */
+    uint64_t start_ms;       /* loop time at arrival */
+    uint64_t answer_by_ms;   /* 0 = no deadline in this state */
     char event_id[ULID_LEN + 1];
     char why[96]; /* why a produce failed, for the 503 */
 } req_t;
+
+/* The event of an admission whose delivery outcome was unknown. */
+typedef struct rp {
+    event_t ev;
+    uint64_t next_ms; /* loop time of the next attempt */
+    uint32_t attempts;
+    uint8_t queued; /* in librdkafka: its delivery report decides */
+} rp_t;
 
 /* Status codes we count; the last entry catches the rest. */
 static const int codes[] = { 200, 202, 400, 403, 404, 405, 408, 409,
@@ -60,6 +84,8 @@ struct service {
     http_server_t *srv;
     metrics_t *m;
     slots_t *slots;
+    slots_t *rps; /* re-produces, in the order their outcome was unknown */
+    uint64_t rp_walk_ms, drain_until_ms;
     uv_timer_t sweep;
     uv_signal_t sigterm, sigint;
     int draining;
@@ -74,6 +100,7 @@ struct service {
     metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
     uint64_t refused_seen, evicted_seen, settled_seen;
     metric_t *unsettled, *settled;
+    metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
 };
 
 /* ---- metrics ---- */
@@ -122,6 +149,14 @@ static int register_metrics(service_t *s)
            "is back") ||
         !C(settled, "couponq_api_admissions_settled_total",
            "admit.lua calls with a lost answer settled (settle.lua)") ||
+        !C(unknown_outcomes, "couponq_api_kafka_unknown_outcomes_total",
+           "Events whose delivery outcome was unknown (admission kept)") ||
+        !C(reproduced, "couponq_api_kafka_reproduced_total",
+           "Events of unknown outcome produced again and acknowledged") ||
+        !G(rp_pending, "couponq_api_kafka_reproduce_pending",
+           "Events of unknown outcome waiting to be acknowledged") ||
+        !C(rp_overflow, "couponq_api_kafka_reproduce_overflow_total",
+           "Unknown outcomes over the re-produce cap (reconcile --repair)") ||
         !G(kafka_queue, "couponq_api_kafka_queue_length",
            "Messages and requests waiting in librdkafka") ||
         !G(conns, "couponq_api_connections", "Open HTTP connections"))
@@ -194,8 +229,9 @@ static void answer(service_t *s, req_t *q, int status, const char *extra,
         http_resp_send(q->resp, status, NULL, extra, body, len);
 }
 
-/* {"result":"unavailable","error":"unavailable: <why>"} + Retry-After. */
-static void answer_unavailable(service_t *s, req_t *q, const char *why)
+/* {"result":"unavailable","error":"unavailable: <why>"} + extra headers. */
+static void answer_503(service_t *s, req_t *q, const char *extra,
+                       const char *why)
 {
     char msg[192], err[256], body[320];
     int len;
@@ -205,8 +241,29 @@ static void answer_unavailable(service_t *s, req_t *q, const char *why)
         snprintf(err, sizeof(err), "{\"error\":\"unavailable\"}");
     len =
         snprintf(body, sizeof(body), "{\"result\":\"unavailable\",%s", err + 1);
-    answer(s, q, 503, RETRY_AFTER, body,
+    answer(s, q, 503, extra, body,
            len < 0 || (size_t)len >= sizeof(body) ? 0 : (size_t)len);
+}
+
+static void answer_unavailable(service_t *s, req_t *q, const char *why)
+{
+    answer_503(s, q, RETRY_AFTER, why);
+}
+
+/* The admission is kept and its event is being produced again: a retry
+ * would only get 409 duplicate, so the user is told to wait about one
+ * message timeout and to look at the issue status instead. */
+static void answer_ambiguous(service_t *s, req_t *q)
+{
+    int n = (kafka_producer_message_timeout(s->kp) + 999) / 1000 + 1;
+    char extra[40], why[128];
+
+    snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", n);
+    snprintf(why, sizeof(why),
+             "outcome unknown, do not retry before %d s; GET the issue "
+             "status",
+             n);
+    answer_503(s, q, extra, why);
 }
 
 static void check_drained(service_t *s);
@@ -260,56 +317,158 @@ static void release(service_t *s, slot_token_t tok, req_t *q, const char *why)
         on_released(s, tok, -1, "redis unavailable");
 }
 
-static void produce(service_t *s, slot_token_t tok, req_t *q)
+static void event_of(const req_t *q, event_t *ev)
 {
-    event_t ev;
-    char val[EVENT_MAX_LEN], key[24], err[128];
+    memcpy(ev->event_id, q->event_id, sizeof(ev->event_id));
+    ev->coupon_id = q->coupon_id;
+    ev->user_id = q->user_id;
+    ev->seq = q->seq;
+    ev->requested_at_ms = q->requested_at_ms;
+}
+
+/* Encodes ev (key = user id) and queues it with token; 0 or -1 + err. The
+ * same event always encodes to the same bytes, so a re-produce sends the
+ * very payload of the first attempt. */
+static int send_event(service_t *s, const event_t *ev, uint64_t token,
+                      char *err, size_t n)
+{
+    char val[EVENT_MAX_LEN], key[24];
     int vlen, klen;
     fmt_t kf;
 
-    ulid_generate(ev.event_id);
-    memcpy(q->event_id, ev.event_id, sizeof(q->event_id));
-    ev.coupon_id = q->coupon_id;
-    ev.user_id = q->user_id;
-    ev.seq = q->seq;
-    ev.requested_at_ms = (int64_t)wall_ms();
-    vlen = event_encode(&ev, val, sizeof(val));
+    if ((vlen = event_encode(ev, val, sizeof(val))) < 0) {
+        snprintf(err, n, "could not encode the event");
+        return -1;
+    }
     fmt_init(&kf, key, sizeof(key));
-    fmt_i64(&kf, q->user_id);
+    fmt_i64(&kf, ev->user_id);
     klen = fmt_end(&kf);
     assert(klen > 0); /* 24 bytes hold any int64 */
+    return kafka_producer_send(s->kp, key, (size_t)klen, val, (size_t)vlen,
+                               token, err, n);
+}
+
+static void produce(service_t *s, slot_token_t tok, req_t *q)
+{
+    event_t ev;
+    char err[128];
+
+    ulid_generate(q->event_id);
+    q->requested_at_ms = (int64_t)wall_ms();
     q->state = ST_PRODUCE;
     q->answer_by_ms = 0; /* the delivery report decides */
-    if (vlen < 0) {
-        release(s, tok, q, "could not encode the event");
-        return;
-    }
-    if (kafka_producer_send(s->kp, key, (size_t)klen, val, (size_t)vlen, tok,
-                            err, sizeof(err)) != 0) {
+    event_of(q, &ev);
+    if (send_event(s, &ev, tok, err, sizeof(err)) != 0) {
         metric_inc(s->kafka_errors);
-        release(s, tok, q, err);
+        release(s, tok, q, err); /* never queued: certainly not written */
     }
 }
 
-void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
+/* ---- re-produce: events whose delivery outcome was unknown ---- */
+
+static void rp_backoff(rp_t *rp, uint64_t now, const char *err)
 {
-    service_t *s = ud;
-    req_t *q = slots_get(s->slots, tok);
+    uint32_t shift = rp->attempts < 6 ? rp->attempts : 6;
+    uint64_t wait = (uint64_t)RP_BACKOFF_MS << shift;
+
+    rp->next_ms = now + (wait < RP_BACKOFF_MAX ? wait : RP_BACKOFF_MAX);
+    LOG(LL_DEBUG,
+        "msg=\"re-produce failed, will retry\" coupon_id=%" PRId64
+        " user_id=%" PRId64 " event_id=%s attempts=%u err=\"%s\"",
+        rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts, err);
+}
+
+/* Sends every due re-produce; from the sweep, at most every
+ * RP_BACKOFF_MS. Nothing after a fatal producer error (sends are refused):
+ * those stay for the drain to log, and reconcile --repair. */
+static void rp_walk(service_t *s, uint64_t now)
+{
+    slot_token_t t;
+    char err[256];
+    rp_t *rp;
+
+    if (now < s->rp_walk_ms || slots_used(s->rps) == 0 ||
+        kafka_producer_fatal(s->kp, err, sizeof(err)))
+        return;
+    s->rp_walk_ms = now + RP_BACKOFF_MS;
+    for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t)) {
+        rp = slots_get(s->rps, t);
+        if (rp->queued || now < rp->next_ms)
+            continue;
+        rp->attempts++;
+        if (send_event(s, &rp->ev, t | RP_TAG, err, sizeof(err)) == 0)
+            rp->queued = 1;
+        else
+            rp_backoff(rp, now, err);
+    }
+}
+
+static void rp_delivered(service_t *s, slot_token_t t, kafka_outcome_t o,
+                         const char *err)
+{
+    rp_t *rp = slots_get(s->rps, t);
+
+    if (rp == NULL) {
+        LOG(LL_ERROR,
+            "msg=\"delivery report for no re-produce\" token=%" PRIu64, t);
+        return;
+    }
+    rp->queued = 0;
+    if (o != KAFKA_DELIVERED) { /* whatever the outcome: send it again */
+        metric_inc(s->kafka_errors);
+        rp_backoff(rp, uv_now(s->loop), err);
+        return;
+    }
+    metric_inc(s->reproduced);
+    LOG(LL_INFO,
+        "msg=\"re-produced event acknowledged: the coupon will be issued\" "
+        "coupon_id=%" PRId64 " user_id=%" PRId64 " event_id=%s attempts=%u",
+        rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts);
+    slots_release(s->rps, t);
+    if (s->draining)
+        check_drained(s);
+}
+
+/* The event may be in Kafka (or be appended when a stalled broker
+ * resumes): releasing would give the slot to another user while a worker
+ * may still write this user's row. Keep the admission, answer 503 "outcome
+ * unknown", and produce the same event again until it is acknowledged.
+ * Over the cap the admission is kept without a re-produce: couponqctl
+ * reconcile --repair publishes it if no event reached the topic. */
+static void settle_unknown(service_t *s, slot_token_t tok, req_t *q,
+                           const char *err)
+{
+    slot_token_t t;
+    rp_t *rp = slots_alloc(s->rps, &t);
+
+    metric_inc(s->unknown_outcomes);
+    if (rp == NULL) {
+        metric_inc(s->rp_overflow);
+        LOG(LL_ERROR,
+            "msg=\"kafka outcome unknown, re-produce table full: admission "
+            "kept without event, run couponqctl reconcile --repair\" "
+            "coupon_id=%" PRId64 " user_id=%" PRId64 " event_id=%s err=\"%s\"",
+            q->coupon_id, q->user_id, q->event_id, err);
+    } else {
+        event_of(q, &rp->ev);
+        rp->next_ms = uv_now(s->loop) + RP_BACKOFF_MS;
+        LOG(LL_WARN,
+            "msg=\"kafka outcome unknown: admission kept, producing the "
+            "event again\" coupon_id=%" PRId64 " user_id=%" PRId64
+            " event_id=%s err=\"%s\"",
+            q->coupon_id, q->user_id, q->event_id, err);
+    }
+    answer_ambiguous(s, q);
+    finish(s, tok);
+}
+
+/* Every accepted request comes through here: fmt.h, not snprintf. */
+static void answer_accepted(service_t *s, req_t *q)
+{
     char body[256];
     int len;
     fmt_t f;
 
-    if (q == NULL || q->state != ST_PRODUCE) {
-        LOG(LL_ERROR, "msg=\"delivery report for no request\" token=%" PRIu64,
-            tok);
-        return;
-    }
-    if (!ok) {
-        metric_inc(s->kafka_errors);
-        release(s, tok, q, err);
-        return;
-    }
-    /* Every accepted request comes through here: fmt.h, not snprintf. */
     fmt_init(&f, body, sizeof(body));
     FMT_LIT(&f, "{\"result\":\"accepted\",\"coupon_id\":");
     fmt_i64(&f, q->coupon_id);
@@ -323,7 +482,34 @@ void service_delivered(void *ud, uint64_t tok, int ok, const char *err)
     len = fmt_end(&f);
     assert(len > 0); /* 256 bytes hold three int64s and a ULID */
     answer(s, q, 202, NULL, body, (size_t)len);
-    finish(s, tok);
+}
+
+void service_delivered(void *ud, uint64_t tok, kafka_outcome_t o,
+                       const char *err)
+{
+    service_t *s = ud;
+    req_t *q;
+
+    if (tok & RP_TAG) {
+        rp_delivered(s, tok & ~RP_TAG, o, err);
+        return;
+    }
+    q = slots_get(s->slots, tok);
+    if (q == NULL || q->state != ST_PRODUCE) {
+        LOG(LL_ERROR, "msg=\"delivery report for no request\" token=%" PRIu64,
+            tok);
+        return;
+    }
+    if (o == KAFKA_DELIVERED) {
+        answer_accepted(s, q);
+        finish(s, tok);
+        return;
+    }
+    metric_inc(s->kafka_errors);
+    if (o == KAFKA_NOT_PERSISTED)
+        release(s, tok, q, err);
+    else
+        settle_unknown(s, tok, q, err);
 }
 
 static int outcome_status(admit_result_t r)
@@ -559,6 +745,7 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
 
     metric_set(s->inflight, slots_used(s->slots));
     metric_set(s->kafka_queue, kafka_producer_queue_len(s->kp));
+    metric_set(s->rp_pending, slots_used(s->rps));
     metric_set(s->conns, s->srv ? http_server_conns(s->srv) : 0);
     metric_add(s->refused, (double)(refused - s->refused_seen));
     s->refused_seen = refused;
@@ -610,8 +797,11 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
 static void start_drain(service_t *s, const char *why);
 
 /* An idempotent producer that failed fatally cannot produce again (its
- * sequence state is lost). Requests already get 503 and their admission
- * rolled back; the process drains like on SIGTERM and exits 1, so the
+ * sequence state is lost). Queued requests get 503 and their admission
+ * rolled back; those whose event was in flight may have been written, so
+ * they keep their admission (503 "outcome unknown", no re-produce is
+ * possible: the drain logs them for reconcile --repair). The process
+ * drains like on SIGTERM and exits 1, so the
  * supervisor (restart: unless-stopped in docker-compose, systemd) starts a
  * fresh one. /healthz answers 503 from now on. */
 static void check_fatal(service_t *s)
@@ -662,15 +852,50 @@ static void on_sweep(uv_timer_t *t)
     else
         admission_tick(s->adm, now);
     check_fatal(s);
+    rp_walk(s, now);
+    if (s->draining)
+        check_drained(s); /* the re-produce wait may be over */
 }
 
 /* ---- drain ---- */
 
+/* What a drain could not re-produce: admissions kept without an
+ * acknowledged event. One still queued may yet be delivered by the final
+ * flush; reconcile --repair publishes the others. */
+static void rp_log_left(service_t *s)
+{
+    slot_token_t t;
+    rp_t *rp;
+
+    for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t)) {
+        rp = slots_get(s->rps, t);
+        LOG(LL_ERROR,
+            "msg=\"re-produce not acknowledged at shutdown: admission kept, "
+            "run couponqctl reconcile --repair\" coupon_id=%" PRId64
+            " user_id=%" PRId64 " event_id=%s attempts=%u queued=%d",
+            rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts,
+            rp->queued);
+    }
+}
+
+/* Done when no connection and no request is left, and the re-produces
+ * were acknowledged, or RP_DRAIN_MS passed, or the producer cannot send. */
 static void check_drained(service_t *s)
 {
+    uint32_t left = slots_used(s->rps);
+    char why[256];
+
     if (!s->http_drained || slots_used(s->slots) > 0)
         return;
-    LOG(LL_INFO, "msg=\"drained: no connection, no request in flight\"");
+    if (left > 0 && uv_now(s->loop) < s->drain_until_ms &&
+        !kafka_producer_fatal(s->kp, why, sizeof(why)))
+        return;
+    LOG(LL_INFO,
+        "msg=\"drained: no connection, no request in flight\" "
+        "reproduce_left=%u",
+        left);
+    if (left > 0)
+        rp_log_left(s);
     uv_signal_stop(&s->sigterm);
     uv_timer_stop(&s->sweep);
     uv_stop(s->loop);
@@ -702,8 +927,11 @@ static void on_signal(uv_signal_t *h, int signum)
 static void start_drain(service_t *s, const char *why)
 {
     s->draining = 1;
-    LOG(LL_INFO, "msg=\"draining\" why=%s inflight=%u conns=%u", why,
-        slots_used(s->slots), http_server_conns(s->srv));
+    s->drain_until_ms = uv_now(s->loop) + RP_DRAIN_MS;
+    LOG(LL_INFO,
+        "msg=\"draining\" why=%s inflight=%u conns=%u reproduce_pending=%u",
+        why, slots_used(s->slots), http_server_conns(s->srv),
+        slots_used(s->rps));
     http_server_drain(s->srv, on_http_drained, s);
 }
 
@@ -732,7 +960,9 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
     s->o = *o;
     s->adm = adm;
     s->m = m;
+    assert(o->max_inflight < RP_TAG);
     if ((s->slots = slots_new(o->max_inflight, sizeof(req_t))) == NULL ||
+        (s->rps = slots_new(o->max_inflight, sizeof(rp_t))) == NULL ||
         register_metrics(s) != 0)
         goto oom;
     uv_timer_init(loop, &s->sweep);
@@ -742,8 +972,10 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
     return s;
 oom:
     snprintf(errstr, n, "out of memory");
-    if (s != NULL)
+    if (s != NULL) {
+        slots_free(s->rps);
         slots_free(s->slots);
+    }
     free(s);
     return NULL;
 }
@@ -759,6 +991,7 @@ static void on_handle_closed(uv_handle_t *h)
 
     if (--s->open_handles > 0)
         return;
+    slots_free(s->rps);
     slots_free(s->slots);
     free(s);
 }

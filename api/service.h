@@ -5,7 +5,16 @@
  * POST /v1/coupons/{id}/issues: admit.lua decides; only "accepted" produces
  * the event, and the 202 is sent from the Kafka delivery report. A failed
  * delivery (error, message timeout, queue full, fatal producer) runs
- * release.lua and answers 503 + Retry-After once the member is removed.
+ * release.lua and answers 503 + Retry-After once the member is removed --
+ * but only when the event was certainly not written (KAFKA_NOT_PERSISTED).
+ * When the outcome is unknown (timed out in flight, e.g. a stalled broker
+ * that may still append it), the admission is kept, the user gets 503 with
+ * "outcome unknown, do not retry before <n> s; GET the issue status", and
+ * the same event is produced again with backoff until Kafka acknowledges
+ * it (at most max_inflight such events are held; beyond, the admission is
+ * kept without a re-produce and logged for couponqctl reconcile --repair).
+ * The coupon is then issued either way; a retry gets 409 duplicate. A drain
+ * waits up to 10 s for those re-produces and logs what is left.
  *
  * Deadlines: the Redis phase of a request must finish within
  * redis_timeout_ms, else 503 (and if admit.lua accepted after all, the
@@ -50,7 +59,8 @@ void service_free(service_t *s); /* NULL is a no-op */
 
 /* The http_handler_fn and the kafka_producer_dr_fn (ud = service). */
 void service_handle(void *ud, const http_request_t *req, http_resp_t *resp);
-void service_delivered(void *ud, uint64_t token, int ok, const char *err);
+void service_delivered(void *ud, uint64_t token, kafka_outcome_t outcome,
+                       const char *err);
 
 /* Runs the loop until SIGTERM/SIGINT and the drain finished: listener
  * closed, every connection answered and closed, no request in flight.
