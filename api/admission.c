@@ -73,13 +73,16 @@ struct admission {
     done_t done[OPEN_BATCHES];
     int ndone;
     admit_batch_t *unsettled; /* sent, answer lost: settle.lua pending */
+    int min_replicas;         /* WAIT for them after admit.lua; 0: no */
+    int replica_timeout_ms;
+    uint64_t not_replicated;
     unsigned nunsettled;
     uint64_t settled;
     uint64_t settle_at_ms; /* next retry by admission_tick */
 };
 
 static const char *const result_names[] = {
-    "accepted", "duplicate", "sold_out",    "not_open", "ended",
+    "accepted", "duplicate", "sold_out", "not_open",    "ended",
     "closed",   "not_found", "fenced",   "unavailable", "error",
 };
 
@@ -227,13 +230,22 @@ typedef struct pending {
     void *ud;
     uint64_t tok;
     int64_t user_id;
+    admit_result_t res; /* admit.lua's answer, held while WAIT runs */
+    int64_t seq;
 } pending_t;
+
+/* What admit.lua answered a batch, kept until its WAIT (if any) is in. */
+enum { B_PENDING = 0, B_ANSWERED, B_FAILED, B_LOST };
 
 struct admit_batch {
     admission_t *a;
     int64_t coupon_id;
     int n;
     int retried;
+    int nwait;   /* WAITs sent after its EVALSHA, not yet answered */
+    int outcome; /* B_* */
+    admit_result_t fail_res;
+    char err[128];
     char call[ULID_LEN + 1]; /* the call id admit.lua records */
     admit_batch_t *next;     /* on the unsettled list */
     pending_t p[ADMIT_BATCH_MAX];
@@ -281,9 +293,28 @@ static int call_send(admit_batch_t *b, int which, redisCallbackFn *fn)
     return redis_conn_command(a->rc, fn, b, argc, argv, len);
 }
 
+static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
+
+/* EVALSHA admit.lua, then (when replicas are required) WAIT in the same
+ * write: Redis answers the WAIT once the script's writes reached that many
+ * replicas, or at the timeout with how many did. */
 static int batch_send(admit_batch_t *b)
 {
-    return call_send(b, SCRIPT_ADMIT, on_admit);
+    admission_t *a = b->a;
+    char n[16], ms[16];
+    const char *argv[3] = { "WAIT", n, ms };
+    size_t len[3];
+
+    if (call_send(b, SCRIPT_ADMIT, on_admit) != 0)
+        return -1;
+    if (a->min_replicas == 0)
+        return 0;
+    len[0] = 4;
+    len[1] = (size_t)snprintf(n, sizeof(n), "%d", a->min_replicas);
+    len[2] = (size_t)snprintf(ms, sizeof(ms), "%d", a->replica_timeout_ms);
+    if (redis_conn_command(a->rc, on_wait, b, 3, argv, len) == 0)
+        b->nwait++;
+    return 0; /* a WAIT not sent: the connection is gone, on_admit hears */
 }
 
 /* Sends b; if it cannot be sent (the connection dropped since the calls
@@ -465,11 +496,94 @@ static int reply_ok(const redisReply *rep, int n)
     return 1;
 }
 
+/* The answer is lost (or not replicated): 503 now; settle.lua undoes
+ * exactly this call's admissions once Redis is reachable, so the 503 is
+ * true. */
+static void batch_lost(admit_batch_t *b, const char *why)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++)
+        b->p[i].fn(b->p[i].ud, b->p[i].tok, ADMIT_UNAVAILABLE, 0, why);
+    b->next = b->a->unsettled;
+    b->a->unsettled = b;
+    b->a->nunsettled++;
+}
+
+static void batch_deliver(admit_batch_t *b)
+{
+    int i, accepted = 0;
+
+    for (i = 0; i < b->n; i++) {
+        accepted |= b->p[i].res == ADMIT_ACCEPTED;
+        b->p[i].fn(b->p[i].ud, b->p[i].tok, b->p[i].res, b->p[i].seq, NULL);
+    }
+    if (accepted) /* admit.lua recorded the call: the answer is in */
+        done_add(b->a, b);
+    free(b);
+}
+
+/* replicated: -1 no WAIT asked, 0 too few replicas (or unknown), 1 enough.
+ * An admission that did not reach the replicas is not answered 202: the
+ * server may be a primary that was failed over while paused (a zombie),
+ * whose writes are lost, or one whose replicas lag behind. */
+static void batch_complete(admit_batch_t *b, int replicated)
+{
+    int i, accepted = 0;
+
+    if (b->outcome == B_LOST) {
+        batch_lost(b, "redis connection lost");
+        return;
+    }
+    if (b->outcome == B_FAILED) {
+        batch_done(b, b->fail_res, b->err);
+        return;
+    }
+    for (i = 0; i < b->n; i++)
+        accepted |= b->p[i].res == ADMIT_ACCEPTED;
+    if (replicated == 0 && accepted) {
+        b->a->not_replicated++;
+        LOG(LL_WARN,
+            "msg=\"admission not on enough replicas: 503, settled\" "
+            "coupon_id=%" PRId64 " call=%s users=%d min_replicas=%d",
+            b->coupon_id, b->call, b->n, b->a->min_replicas);
+        batch_lost(b, "not replicated");
+        return;
+    }
+    batch_deliver(b);
+}
+
+static void batch_record(admit_batch_t *b, const redisReply *rep)
+{
+    int i;
+
+    if (rep == NULL) {
+        b->outcome = B_LOST;
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        /* The script's own refusals start "ERR couponq"; anything else
+         * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
+        b->outcome = B_FAILED;
+        b->fail_res = strncmp(rep->str, "ERR couponq", 11) == 0
+                          ? ADMIT_ERROR
+                          : ADMIT_UNAVAILABLE;
+        snprintf(b->err, sizeof(b->err), "%s", rep->str);
+    } else if (!reply_ok(rep, b->n)) {
+        b->outcome = B_FAILED;
+        b->fail_res = ADMIT_ERROR;
+        snprintf(b->err, sizeof(b->err), "unexpected reply from admit.lua");
+    } else {
+        b->outcome = B_ANSWERED;
+        for (i = 0; i < b->n; i++) {
+            b->p[i].res = parse_name(rep->element[(size_t)i * 2]);
+            b->p[i].seq = rep->element[(size_t)i * 2 + 1]->integer;
+        }
+    }
+}
+
 static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
     admit_batch_t *b = pd;
-    int i;
 
     (void)ac;
     /* NOSCRIPT: load again and retry once, pipelined: Redis runs the load
@@ -483,40 +597,22 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
             batch_send(b) == 0)
             return;
     }
-    if (rep == NULL) {
-        /* The script may have run: 503 now, and settle.lua undoes exactly
-         * this call's admissions once Redis is reachable. */
-        for (i = 0; i < b->n; i++)
-            b->p[i].fn(b->p[i].ud, b->p[i].tok, ADMIT_UNAVAILABLE, 0,
-                       "redis connection lost");
-        b->next = b->a->unsettled;
-        b->a->unsettled = b;
-        b->a->nunsettled++;
-        return;
-    } else if (rep->type == REDIS_REPLY_ERROR) {
-        /* The script's own refusals start "ERR couponq"; anything else
-         * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
-        batch_done(b,
-                   strncmp(rep->str, "ERR couponq", 11) == 0
-                       ? ADMIT_ERROR
-                       : ADMIT_UNAVAILABLE,
-                   rep->str);
-    } else if (!reply_ok(rep, b->n)) {
-        batch_done(b, ADMIT_ERROR, "unexpected reply from admit.lua");
-    } else {
-        int accepted = 0;
+    batch_record(b, rep);
+    if (b->nwait == 0)
+        batch_complete(b, -1);
+    /* else the WAIT sent after it completes the batch */
+}
 
-        for (i = 0; i < b->n; i++) {
-            admit_result_t r = parse_name(rep->element[(size_t)i * 2]);
+static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    admit_batch_t *b = pd;
 
-            accepted |= r == ADMIT_ACCEPTED;
-            b->p[i].fn(b->p[i].ud, b->p[i].tok, r,
-                       rep->element[(size_t)i * 2 + 1]->integer, NULL);
-        }
-        if (accepted) /* admit.lua recorded the call: the answer is in */
-            done_add(b->a, b);
-        free(b);
-    }
+    (void)ac;
+    if (--b->nwait > 0 || b->outcome == B_PENDING)
+        return; /* the WAIT of a call retried after NOSCRIPT */
+    batch_complete(b, rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+                          rep->integer >= b->a->min_replicas);
 }
 
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
@@ -539,11 +635,13 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         b->coupon_id = coupon_id;
         b->n = 0;
         b->retried = 0;
+        b->nwait = 0;
+        b->outcome = B_PENDING;
         ulid_generate(b->call);
         a->open[a->nopen++] = b;
         redis_conn_want_flush(a->rc);
     }
-    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
+    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id, ADMIT_ERROR, 0 };
     if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
         for (i = 0; a->open[i] != b; i++)
             ;
@@ -764,6 +862,17 @@ int admission_ping(admission_t *a, admission_ping_fn fn, void *ud, uint64_t tok)
         return -1;
     }
     return 0;
+}
+
+void admission_set_min_replicas(admission_t *a, int n, int timeout_ms)
+{
+    a->min_replicas = n;
+    a->replica_timeout_ms = timeout_ms;
+}
+
+uint64_t admission_not_replicated(const admission_t *a)
+{
+    return a->not_replicated;
 }
 
 void admission_reset(admission_t *a, const char *why)

@@ -54,6 +54,15 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
                            size_t n);
 void admission_free(admission_t *a); /* pending callbacks run (unavailable) */
 
+/* After each admit.lua call, WAIT until its writes reached n replicas (at
+ * most timeout_ms); a call that accepted someone and reached fewer is
+ * answered "unavailable" and settled (its admissions undone), never 202.
+ * n = 0 (the default) sends no WAIT. With Sentinel, n = 1 keeps a primary
+ * that was failed over while paused (SIGSTOP, a long GC-like stall, a
+ * partition) from admitting anyone when it resumes. */
+void admission_set_min_replicas(admission_t *a, int n, int timeout_ms);
+uint64_t admission_not_replicated(const admission_t *a); /* calls so far */
+
 /* Connected and both scripts loaded. */
 int admission_ready(const admission_t *a);
 

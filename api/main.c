@@ -35,6 +35,8 @@ int main(int argc, char **argv)
                                  service_delivered, svc, err, sizeof(err))) ==
             NULL)
         goto out;
+    admission_set_min_replicas(adm, o.redis_min_replicas,
+                               o.redis_replica_timeout_ms);
     service_set_producer(svc, kp);
     if ((srv = http_server_new(loop, o.listen, &o.http, service_handle, svc,
                                err, sizeof(err))) == NULL)

@@ -16,6 +16,13 @@ static const cfg_opt_t table[] = {
       "Redis phase and a rollback" },
     { "redis-timeout-ms", "COUPONQ_API_REDIS_TIMEOUT_MS", CFG_INT, 50, 30000,
       "1000", "deadline of the Redis phase (admission, reads)" },
+    { "redis-min-replicas", "COUPONQ_API_REDIS_MIN_REPLICAS", CFG_INT, 0, 16,
+      "0",
+      "answer 202 only once the admission reached this many Redis replicas "
+      "(WAIT); 1 with Sentinel (see README, Running highly available)" },
+    { "redis-replica-timeout-ms", "COUPONQ_API_REDIS_REPLICA_TIMEOUT_MS",
+      CFG_INT, 1, 10000, "200",
+      "how long WAIT waits for --redis-min-replicas; then 503, undone" },
     { "max-inflight", "COUPONQ_API_MAX_INFLIGHT", CFG_INT, 1, 1000000, "65536",
       "requests waiting on Redis/Kafka; beyond it 503" },
     { "max-conns", "COUPONQ_API_MAX_CONNS", CFG_INT, 1, 1000000, "10000",
@@ -52,6 +59,9 @@ static void fill(options_t *o)
     o->svc.max_inflight = (uint32_t)config_int(c, "max-inflight");
     o->svc.timeout_ms = (int)config_int(c, "timeout-ms");
     o->svc.redis_timeout_ms = (int)config_int(c, "redis-timeout-ms");
+    o->redis_min_replicas = (int)config_int(c, "redis-min-replicas");
+    o->redis_replica_timeout_ms =
+        (int)config_int(c, "redis-replica-timeout-ms");
     /* Admission, then the produce, then maybe a rollback: all within the
      * request deadline. */
     o->message_timeout_ms = o->svc.timeout_ms - 2 * o->svc.redis_timeout_ms;
@@ -87,6 +97,13 @@ int options_parse(options_t *o, int argc, char **argv)
         snprintf(err, sizeof(err),
                  "--timeout-ms: must exceed twice "
                  "--redis-timeout-ms by at least 100");
+        rc = -1;
+    }
+    if (rc == 0 && o->redis_min_replicas > 0 &&
+        o->redis_replica_timeout_ms >= o->svc.redis_timeout_ms) {
+        snprintf(err, sizeof(err),
+                 "--redis-replica-timeout-ms: must be below "
+                 "--redis-timeout-ms");
         rc = -1;
     }
     if (rc != 0) {
