@@ -1,5 +1,14 @@
 /* db.c -- one MySQL/MariaDB connection with classified errors. See db.h.
  *
+ * The URL may list several servers (a primary and its replicas, in any
+ * order); a connection is only ever made to a writable one: after
+ * connecting we ask @@global.read_only and @@global.innodb_read_only and
+ * skip a server that says yes, and every COMMIT asks again first. That
+ * check, not error 1290, is what keeps us off a read-only server: a user
+ * with SUPER (root on the local stack) or READ_ONLY ADMIN may write to one.
+ * A demoted or dead server surfaces as a transient error; db_reconnect()
+ * walks the list again from the first host.
+ *
  * We never let the client library reconnect behind our back
  * (MYSQL_OPT_RECONNECT off): a silent reconnect in the middle of a
  * transaction would lose the transaction's state without telling us. Callers
@@ -10,14 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 
 #include "db_internal.h"
+#include "log.h"
 
 #define DB_CONNECT_TIMEOUT_S 5
 #define DB_RW_TIMEOUT_S      30
+#define DB_READ_ONLY_SQL     "SELECT @@global.read_only, @@global.innodb_read_only"
 
 /* MySQL 8 error numbers that MariaDB's headers do not define. */
 #define DB_ER_CLIENT_INTERACTION_TIMEOUT 4031
@@ -55,11 +67,77 @@ void db_clear_error(db_t *db)
     db->errnum = 0;
 }
 
-/* A fresh MYSQL handle connected to db->url, or NULL with the error kept in
- * the handle. */
-static MYSQL *db_open(db_t *db)
+/* ------------------------------------------------------------ hosts */
+
+int db_hosts_parse(const char *s, url_t *hosts, size_t max, size_t *n,
+                   char *errstr, size_t errn)
 {
-    const url_t *u = &db->url;
+    const char *rest = strstr(s, "://"), *at, *list, *end, *p, *comma;
+    size_t len = strlen(s), k = 0;
+    char *one = NULL;
+    int rc = -1;
+
+    *n = 0;
+    if (rest == NULL) /* url_parse says what is wrong */
+        return url_parse(s, &hosts[0], errstr, errn);
+    at = strrchr(rest + 3, '@');
+    list = at != NULL ? at + 1 : rest + 3;
+    end = strchr(list, '/');
+    if (end == NULL)
+        end = s + len;
+    one = malloc(len + 1);
+    if (one == NULL) {
+        snprintf(errstr, errn, "mysql url: out of memory");
+        return -1;
+    }
+    for (p = list;; p = comma + 1) {
+        comma = memchr(p, ',', (size_t)(end - p));
+        if (comma == NULL)
+            comma = end;
+        if (comma == p) {
+            snprintf(errstr, errn, "mysql url: empty host in the host list");
+            goto out;
+        }
+        if (k == max) {
+            snprintf(errstr, errn, "mysql url: more than %zu hosts", max);
+            goto out;
+        }
+        /* The same URL with only this host: prefix, host, path. */
+        snprintf(one, len + 1, "%.*s%.*s%s", (int)(list - s), s,
+                 (int)(comma - p), p, end);
+        if (url_parse(one, &hosts[k], errstr, errn) != 0)
+            goto out;
+        k++;
+        if (comma == end)
+            break;
+    }
+    *n = k;
+    rc = 0;
+out:
+    free(one);
+    return rc;
+}
+
+int db_flag_on(const char *v)
+{
+    return v != NULL && strcmp(v, "0") != 0 && strcasecmp(v, "OFF") != 0;
+}
+
+/* ------------------------------------------------------------ connect */
+
+/* Records my's error, naming the server u; returns -1. */
+static int db_fail_on(db_t *db, MYSQL *my, const url_t *u, const char *what)
+{
+    db->errnum = mysql_errno(my);
+    snprintf(db->err, sizeof(db->err), "mysql %s:%d: %s%s (%u)", u->host,
+             u->port, what, mysql_error(my), db->errnum);
+    return -1;
+}
+
+/* A fresh MYSQL handle connected to u, or NULL with the error kept in the
+ * handle. */
+static MYSQL *db_open(db_t *db, const url_t *u)
+{
     unsigned connect_to = DB_CONNECT_TIMEOUT_S, rw_to = DB_RW_TIMEOUT_S;
     my_bool off = 0;
     MYSQL *my = mysql_init(NULL);
@@ -78,13 +156,85 @@ static MYSQL *db_open(db_t *db)
                            u->path[0] != '\0' ? u->path : NULL,
                            (unsigned)u->port, NULL, 0) == NULL ||
         mysql_autocommit(my, 1) != 0) {
-        db->errnum = mysql_errno(my);
-        snprintf(db->err, sizeof(db->err), "mysql %s:%d: %s (%u)", u->host,
-                 u->port, mysql_error(my), db->errnum);
+        db_fail_on(db, my, u, "");
         mysql_close(my);
         return NULL;
     }
     return my;
+}
+
+/* 1 when the server behind my takes writes; 0 when it is read-only (the
+ * reason in the handle as error 1290, transient); -1 when the check itself
+ * failed (its error in the handle). A user with SUPER or READ_ONLY ADMIN
+ * may write to a read-only server, so we ask instead of waiting for 1290. */
+static int db_check_writable(db_t *db, MYSQL *my, const url_t *u)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int ro;
+
+    if (mysql_query(my, DB_READ_ONLY_SQL) != 0 ||
+        (res = mysql_store_result(my)) == NULL)
+        return db_fail_on(db, my, u, "checking read_only: ");
+    row = mysql_fetch_row(res);
+    if (row == NULL || mysql_num_fields(res) != 2) {
+        mysql_free_result(res);
+        return db_failf(db, "mysql %s:%d: read_only check returned no row",
+                        u->host, u->port);
+    }
+    ro = db_flag_on(row[0]) || db_flag_on(row[1]);
+    if (ro) {
+        snprintf(db->err, sizeof(db->err),
+                 "mysql %s:%d: server is read-only (read_only=%s "
+                 "innodb_read_only=%s)",
+                 u->host, u->port, row[0] ? row[0] : "NULL",
+                 row[1] ? row[1] : "NULL");
+        db->errnum = ER_OPTION_PREVENTS_STATEMENT;
+    }
+    mysql_free_result(res);
+    return !ro;
+}
+
+/* The first server of the list that answers and is writable, or NULL with
+ * the reasons of all of them in the handle (transient if any one failed
+ * transiently: the next attempt may find it promoted or back). */
+static MYSQL *db_select(db_t *db)
+{
+    char why[sizeof(db->err)] = "no writable server: ";
+    unsigned errnum = 0;
+    size_t i, len = strlen(why);
+    int transient = 0;
+
+    for (i = 0; i < db->nhosts; i++) {
+        const url_t *u = &db->hosts[i];
+        MYSQL *my = db_open(db, u);
+
+        if (my != NULL && db_check_writable(db, my, u) == 1) {
+            db->cur = i;
+            if (db->nhosts > 1)
+                LOG(LL_INFO, "msg=\"mysql connected\" host=%s port=%d", u->host,
+                    u->port);
+            return my;
+        }
+        if (my != NULL)
+            mysql_close(my);
+        if (db->nhosts > 1)
+            LOG(LL_WARN,
+                "msg=\"skipping mysql server\" host=%s port=%d "
+                "reason=\"%s\"",
+                u->host, u->port, db->err);
+        if (!transient)
+            errnum = db->errnum;
+        transient = transient || db_is_transient(db);
+        if (len < sizeof(why))
+            len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s",
+                                    i > 0 ? "; " : "", db->err);
+    }
+    if (db->nhosts > 1) {
+        memcpy(db->err, why, sizeof(why));
+        db->errnum = errnum;
+    }
+    return NULL;
 }
 
 db_t *db_connect(const char *mysql_url, char *errstr, size_t n)
@@ -95,13 +245,14 @@ db_t *db_connect(const char *mysql_url, char *errstr, size_t n)
         snprintf(errstr, n, "mysql: out of memory");
         return NULL;
     }
-    if (url_parse(mysql_url, &db->url, errstr, n) != 0)
+    if (db_hosts_parse(mysql_url, db->hosts, DB_MAX_HOSTS, &db->nhosts, errstr,
+                       n) != 0)
         goto err;
-    if (strcmp(db->url.scheme, "mysql") != 0) {
+    if (strcmp(db->hosts[0].scheme, "mysql") != 0) {
         snprintf(errstr, n, "mysql url: scheme must be mysql://");
         goto err;
     }
-    db->my = db_open(db);
+    db->my = db_select(db);
     if (db->my == NULL) {
         snprintf(errstr, n, "%s", db->err);
         goto err;
@@ -126,7 +277,7 @@ int db_reconnect(db_t *db)
 {
     /* Open the new connection before closing the old one, so the two never
      * share an address while both matter. */
-    MYSQL *my = db_open(db);
+    MYSQL *my = db_select(db);
 
     if (db->my != NULL)
         mysql_close(db->my);
@@ -176,6 +327,11 @@ int db_begin(db_t *db)
 int db_commit(db_t *db)
 {
     if (db_ready(db) != 0)
+        return -1;
+    /* The server may have been demoted since we connected: look again just
+     * before the commit, so a transaction never commits on a read-only
+     * server (the caller rolls back and retries after db_reconnect). */
+    if (db_check_writable(db, db->my, &db->hosts[db->cur]) != 1)
         return -1;
     if (mysql_commit(db->my) != 0)
         return db_fail(db);

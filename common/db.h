@@ -13,14 +13,21 @@
 
 typedef struct db db_t;
 
-/* mysql://user[:pass]@host[:port]/dbname. NULL with errstr on failure. */
+/* mysql://user[:pass]@host[:port][,host2[:port2]...]/dbname. Connects to
+ * the first listed server that answers and is writable (read_only and
+ * innodb_read_only off); the others are skipped with a logged reason.
+ * NULL with errstr when none is. */
 db_t *db_connect(const char *mysql_url, char *errstr, size_t n);
-void db_close(db_t *db);    /* NULL is a no-op */
-int db_reconnect(db_t *db); /* 0 when connected again */
+void db_close(db_t *db); /* NULL is a no-op */
+/* Closes the connection and picks the first writable server again (the
+ * primary may have moved). 0 when connected again. */
+int db_reconnect(db_t *db);
 
 /* One statement without a result set (DDL, UPDATE, START TRANSACTION...). */
 int db_exec(db_t *db, const char *sql);
 int db_begin(db_t *db);
+/* Refuses (error 1290, transient) when the server turned read-only since
+ * we connected; the caller rolls back, reconnects and retries. */
 int db_commit(db_t *db);
 void db_rollback(db_t *db); /* best effort */
 

@@ -12,11 +12,17 @@
 #include "db.h"
 #include "url.h"
 
+#define DB_MAX_HOSTS 8 /* servers one mysql:// URL may list */
+
 struct db {
     MYSQL *my;       /* NULL after a failed reconnect */
     char err[512];   /* last error text, "" when none */
     unsigned errnum; /* last MySQL error number, 0 for our own errors */
-    url_t url;       /* parsed once by db_connect, reused by db_reconnect */
+    /* The URL's servers, in its order, parsed once by db_connect; every
+     * (re)connect takes the first writable one, hosts[cur]. */
+    url_t hosts[DB_MAX_HOSTS];
+    size_t nhosts;
+    size_t cur;
     /* Bumped by every successful (re)connect. Prepared statements belong to
      * one connection: compare this, not the MYSQL pointer, to know whether
      * to prepare again (a new MYSQL may reuse a freed one's address). */
@@ -31,5 +37,15 @@ int db_stmt_fail(db_t *db, MYSQL_STMT *st);
 int db_failf(db_t *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void db_clear_error(db_t *db);
+
+/* mysql://user[:pass]@h1[:p1],h2[:p2],.../dbname -> one url_t per host, in
+ * order, each parsed by url_parse() as if the URL named only that host.
+ * The userinfo ends at the last '@' (as in url.c), so a password may hold
+ * ',' too. 0, or -1 with errstr. Pure: for the unit tests. */
+int db_hosts_parse(const char *mysql_url, url_t *hosts, size_t max, size_t *n,
+                   char *errstr, size_t errn);
+/* 1 when a read_only-like variable's value means "on" ("1", "ON", any
+ * non-OFF value of MariaDB 11's enum), 0 for "0"/"OFF"/NULL. */
+int db_flag_on(const char *value);
 
 #endif

@@ -7,6 +7,23 @@
  * at most the open batch, and replaying it changes nothing that committed
  * (rows are unique per (coupon, user); the DLQ is at-least-once).
  *
+ * Rebalancing is eager (range, roundrobin), not cooperative-sticky, because
+ * of librdkafka bug #4059 (fixed only in 2.10.0; Debian 12 ships 2.0.2): an
+ * offset commit made between the two phases of an incremental rebalance can
+ * fail with ILLEGAL_GENERATION and make librdkafka declare the whole
+ * assignment lost, so the batch we had just written is replayed by the next
+ * owner (its DLQ entries sent twice) and the member rejoins from scratch.
+ * With an eager assignor librdkafka does not rejoin until the revoke
+ * callback has returned, so the generation our commits carry stays valid
+ * there: on revoke we write the open batch and commit its offsets
+ * synchronously, then give every partition up with rd_kafka_assign(NULL).
+ * The price is a stop-the-world pause per membership change, one batch
+ * long. All members of a group must use the same protocol: a rolling
+ * upgrade from a cooperative-sticky worker must stop the old ones first.
+ * -X partition.assignment.strategy=cooperative-sticky still works (the
+ * callback handles both protocols) and logs a warning on an affected
+ * librdkafka.
+ *
  * Threads: everything here runs on the caller's thread, including
  * librdkafka's rebalance callback (served from rd_kafka_consumer_poll); the
  * /metrics thread only reads atomics. */
@@ -37,6 +54,8 @@
 #define WORKER_BACKOFF_BASE   50
 #define WORKER_CONNECT_TRIES  30         /* MySQL at start-up, one a second */
 #define WORKER_DB_ERROR       "db_error" /* DLQ reason: the row is refused */
+#define WORKER_ASSIGNORS      "range,roundrobin" /* eager: see the top */
+#define WORKER_RDKAFKA_FIXED  0x020a0000         /* 2.10.0 fixed #4059 */
 
 const cfg_opt_t worker_options[] = {
     CFG_OPT_KAFKA,
@@ -557,9 +576,11 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
 
     LOG(LL_INFO, "msg=\"partitions revoked\" n=%d lost=%d open=%zu", parts->cnt,
         lost, batch_len(w->batch));
-    /* Finish what we hold for these partitions while they are still ours;
-     * a batch already failing is not retried here (no polling allowed in a
-     * callback): its next owner replays those messages. */
+    /* Finish what we hold for these partitions while they are still ours:
+     * rows, DLQ, then a synchronous offset commit, all before we give them
+     * up (eager: the group waits for us). A lost assignment commits
+     * nothing, and a batch already failing is not retried here (no polling
+     * allowed in a callback): the next owner replays those messages. */
     if (!lost && !w->retrying && batch_len(w->batch) > 0 &&
         flush_once(w, now_ms()) != 0)
         LOG(LL_WARN, "msg=\"could not flush before revoke\"");
@@ -656,12 +677,29 @@ static db_t *connect_mysql(const char *url, char *errstr, size_t n)
     }
 }
 
+/* -X may ask for cooperative-sticky again: fine on a fixed librdkafka. */
+static void warn_cooperative(rd_kafka_conf_t *kc)
+{
+    char v[256];
+    size_t len = sizeof(v);
+
+    if (rd_kafka_version() < WORKER_RDKAFKA_FIXED &&
+        rd_kafka_conf_get(kc, "partition.assignment.strategy", v, &len) ==
+            RD_KAFKA_CONF_OK &&
+        strstr(v, "cooperative") != NULL)
+        LOG(LL_WARN,
+            "msg=\"cooperative rebalancing on librdkafka %s can lose the "
+            "assignment on a commit mid-rebalance (librdkafka#4059); "
+            "batches may be replayed\" strategy=%s",
+            rd_kafka_version_str(), v);
+}
+
 static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
 {
     /* clang-format off */
     const char *defaults[] = {
         "group.id", config_str(w->cfg, "group"),
-        "partition.assignment.strategy", "cooperative-sticky",
+        "partition.assignment.strategy", WORKER_ASSIGNORS,
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",
@@ -680,6 +718,7 @@ static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
 
     if (kc == NULL)
         return NULL;
+    warn_cooperative(kc);
     rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
     rd_kafka_conf_set_opaque(kc, w);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, n);

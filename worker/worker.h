@@ -1,9 +1,10 @@
 /* worker.h -- couponq-worker: consume issue events, write them to MySQL in
  * batches, commit offsets after the rows.
  *
- * One worker_t is one consumer in the group (cooperative-sticky, manual
- * commits). Its loop polls Kafka into an open batch; when the batch is full
- * or old enough it is flushed: one sink_apply() transaction, then the DLQ
+ * One worker_t is one consumer in the group (eager range/roundrobin
+ * assignment, manual commits; worker.c says why not cooperative). Its loop
+ * polls Kafka into an open batch; when the batch is full or old enough it
+ * is flushed: one sink_apply() transaction, then the DLQ
  * entries (malformed, unknown_coupon, over_quantity) acknowledged, then the
  * batch's offsets committed, then the persisted users SADDed to Redis.
  * A transient failure pauses the assigned partitions and retries the same
