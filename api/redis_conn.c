@@ -144,11 +144,11 @@ static void add_write(void *p)
     glue_t *g = p;
 
     g->want_write = 1;
-    if (g->sub) /* few, small writes: no deferral */
-        glue_set(g, 1, UV_WRITABLE);
-    else if (g->r->up)
+    /* Connecting, writable means connected (or failed); the subscription
+     * writes little and is not deferred. */
+    if (g->r->up && !g->sub)
         uv_check_start(&g->r->check_h, on_check);
-    else /* connecting: writable means connected (or failed) */
+    else
         glue_set(g, 1, UV_WRITABLE);
 }
 static void del_write(void *p)
@@ -512,7 +512,16 @@ static void on_switch(redis_conn_t *r, const char *msg)
         "msg=\"redis primary switched\" master=%s from=%s:%d to=%s:%d "
         "via=switch-master",
         name, oip, oport, nip, nport);
-    redis_conn_reset(r, "sentinel +switch-master");
+    if (r->ac != NULL && r->addr.port == nport &&
+        strcmp(r->addr.host, nip) == 0) {
+        return; /* a late message: already there */
+    } else if (r->ac != NULL) {
+        redis_conn_reset(r, "sentinel +switch-master");
+    } else if (!r->resolve.busy && !r->freeing) { /* waiting to retry */
+        uv_timer_stop(&r->timer);
+        r->backoff_ms = BACKOFF_MIN_MS;
+        connect_start(r);
+    }
 }
 
 static void on_sub_msg(redisAsyncContext *ac, void *reply, void *pd)

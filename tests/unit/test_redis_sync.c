@@ -102,24 +102,23 @@ static void test_master_addr(void **state)
 static void test_readonly(void **state)
 {
     static const struct {
-        int type;
         const char *s;
+        int type;
         int want;
     } cases[] = {
-        { REDIS_REPLY_ERROR,
-          "READONLY You can't write against a read only replica.", 1 },
-        { REDIS_REPLY_ERROR,
-          "READONLY You can't write against a read only replica. script: "
+        { "READONLY You can't write against a read only replica.",
+          REDIS_REPLY_ERROR, 1 },
+        { "READONLY You can't write against a read only replica. script: "
           "e760, on @user_script:1.",
-          1 },
-        { REDIS_REPLY_ERROR, "MASTERDOWN Link with MASTER is down", 1 },
-        { REDIS_REPLY_ERROR, "NOREPLICAS Not enough good replicas", 1 },
-        { REDIS_REPLY_ERROR, "READONLY", 1 },
-        { REDIS_REPLY_ERROR, "READONLYX nope", 0 },
-        { REDIS_REPLY_ERROR, "ERR wrong number of arguments", 0 },
-        { REDIS_REPLY_ERROR, "NOSCRIPT No matching script", 0 },
-        { REDIS_REPLY_STATUS, "READONLY", 0 },
-        { REDIS_REPLY_STRING, "READONLY", 0 },
+          REDIS_REPLY_ERROR, 1 },
+        { "MASTERDOWN Link with MASTER is down", REDIS_REPLY_ERROR, 1 },
+        { "NOREPLICAS Not enough good replicas", REDIS_REPLY_ERROR, 1 },
+        { "READONLY", REDIS_REPLY_ERROR, 1 },
+        { "READONLYX nope", REDIS_REPLY_ERROR, 0 },
+        { "ERR wrong number of arguments", REDIS_REPLY_ERROR, 0 },
+        { "NOSCRIPT No matching script", REDIS_REPLY_ERROR, 0 },
+        { "READONLY", REDIS_REPLY_STATUS, 0 },
+        { "READONLY", REDIS_REPLY_STRING, 0 },
     };
     size_t i;
 
