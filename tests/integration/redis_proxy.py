@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""redis_proxy.py LISTEN_PORT TARGET_PORT -- a TCP proxy to Redis for fault
-tests of couponq-api (stdlib only).
+"""redis_proxy.py LISTEN_PORT TARGET_PORT [TARGET_FILE] -- a TCP proxy to
+Redis for fault tests of couponq-api (stdlib only). With TARGET_FILE it is
+also a moving address (a managed endpoint, a VIP, a DNS name whose record
+changes on failover).
 
 Signals change its behaviour:
   SIGUSR1  hold replies: Redis -> client bytes are buffered, not forwarded
            (commands still reach Redis); a second SIGUSR1 releases them.
   SIGUSR2  reset: every open connection is closed at once (RST), and new
            connections are refused until the next SIGUSR2.
+  SIGHUP   move: the target port is read again from TARGET_FILE, and every
+           open connection is closed (RST), as when a VIP moves; new
+           connections go to the new target.
 """
 import asyncio
 import signal
@@ -18,6 +23,7 @@ hold = False
 held = []  # (writer, bytes) in order
 refusing = False
 conns = set()
+target = int(sys.argv[2])
 
 
 def reset_all():
@@ -46,6 +52,14 @@ def on_usr2():
         reset_all()
 
 
+def on_hup():
+    global target
+    with open(sys.argv[3]) as f:
+        target = int(f.read().strip())
+    reset_all()
+    print("target", target, flush=True)
+
+
 async def pump(reader, writer, replies):
     try:
         while True:
@@ -68,7 +82,11 @@ async def handle(creader, cwriter):
         reset_all_one.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         cwriter.close()
         return
-    sreader, swriter = await asyncio.open_connection("127.0.0.1", int(sys.argv[2]))
+    try:
+        sreader, swriter = await asyncio.open_connection("127.0.0.1", target)
+    except OSError:
+        cwriter.close()
+        return
     conns.add(cwriter)
     await asyncio.gather(pump(creader, swriter, False), pump(sreader, cwriter, True))
     conns.discard(cwriter)
@@ -78,6 +96,8 @@ async def main():
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGUSR1, on_usr1)
     loop.add_signal_handler(signal.SIGUSR2, on_usr2)
+    if len(sys.argv) > 3:
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
     server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
     print("listening", flush=True)
     async with server:
