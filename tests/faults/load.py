@@ -8,7 +8,11 @@ over the run), on --conns keep-alive connections, optionally paced at --rate
 requests/s. Writes the user ids that received a 202 to --accepted and the
 user ids of requests that were sent but got no answer (connection cut, e.g.
 the api was killed) to --unknown; a request whose connection could not even
-be opened was never sent and counts as `connect_error`. Prints one JSON line:
+be opened was never sent and counts as `connect_error`. --ambiguous gets the
+user ids whose 503 said "outcome unknown" (the api kept the admission and
+re-produces the event: such a user may get a coupon), --events "user
+event_id" of every 202 (the checker looks for them in the topic). Prints one
+JSON line:
 counts by status and result, latencies, a 0.1-second timeline of answers
 (202s, 503s, others, errors) by the time they arrived, and the 202s by the
 time their request was sent (a request sent after a fault began cannot have
@@ -27,6 +31,8 @@ class Stats:
         self.errors = {}
         self.accepted = set()
         self.unknown = set()
+        self.ambiguous = set()
+        self.events = {}  # user -> event_id of its 202
         self.lat = []
         self.timeline = {}  # 0.1 s bucket -> [202s, 503s, other, errors]
         self.sent202 = {}   # 0.1 s bucket of the SEND time -> 202s
@@ -61,12 +67,19 @@ async def read_response(reader):
     return status, body, close
 
 
-def result_of(body):
+def doc_of(body):
     try:
         doc = json.loads(body)
-        return doc.get('result') or doc.get('error') or '-'
+        return doc if isinstance(doc, dict) else {}
     except ValueError:
-        return '-'
+        return {}
+
+
+def result_of(doc):
+    if doc.get('result') == 'unavailable' and \
+            'outcome unknown' in str(doc.get('error', '')):
+        return 'ambiguous'
+    return doc.get('result') or doc.get('error') or '-'
 
 
 async def one_conn(args, st, t0, deadline):
@@ -112,13 +125,17 @@ async def one_conn(args, st, t0, deadline):
             continue
         st.lat.append(time.monotonic() - start)
         st.status[status] = st.status.get(status, 0) + 1
-        res = result_of(rbody)
+        doc = doc_of(rbody)
+        res = result_of(doc)
         st.result[res] = st.result.get(res, 0) + 1
         if status == 202:
             st.accepted.add(user)
+            st.events[user] = str(doc.get('event_id', ''))
             st.tick(0)
             st.sent202[sent_at] = st.sent202.get(sent_at, 0) + 1
         elif status == 503:
+            if res == 'ambiguous':
+                st.ambiguous.add(user)
             st.tick(1)
         else:
             st.tick(2)
@@ -147,12 +164,19 @@ async def run(args):
         f.writelines('%d\n' % u for u in sorted(st.accepted))
     with open(args.unknown, 'w') as f:
         f.writelines('%d\n' % u for u in sorted(st.unknown))
+    if args.ambiguous:
+        with open(args.ambiguous, 'w') as f:
+            f.writelines('%d\n' % u for u in sorted(st.ambiguous))
+    if args.events:
+        with open(args.events, 'w') as f:
+            f.writelines('%d %s\n' % (u, e) for u, e in sorted(st.events.items()))
     lat = sorted(st.lat)
     print(json.dumps({
         'requests': st.next, 'sent': st.sent, 'answered': len(lat),
         'status': {str(k): v for k, v in sorted(st.status.items())},
         'result': st.result, 'errors': st.errors,
         'accepted_users': len(st.accepted), 'unknown_users': len(st.unknown),
+        'ambiguous_users': len(st.ambiguous),
         'elapsed_s': round(elapsed, 2),
         'rate': round(len(lat) / elapsed, 1) if elapsed else 0,
         'p50_ms': pct(lat, 0.50), 'p99_ms': pct(lat, 0.99),
@@ -176,6 +200,8 @@ def main():
     ap.add_argument('--max-seconds', type=float, default=600)
     ap.add_argument('--accepted', required=True)
     ap.add_argument('--unknown', required=True)
+    ap.add_argument('--ambiguous', help='file: users told "outcome unknown"')
+    ap.add_argument('--events', help='file: "user event_id" of each 202')
     args = ap.parse_args()
     if args.host not in ('127.0.0.1', 'localhost', '::1'):
         ap.error('loopback only')
