@@ -78,8 +78,8 @@ ha_test_main() {
   # Idempotent: a second up starts nothing.
   ha up >/dev/null 2>&1 || fail "second up"
   assert_eq "$pids" "$(ha_pids)" "pids after a second up"
-  assert_contains_env() { [[ $(ha_env "$1") == "$2" ]] || fail "env $1: expected '$2', got '$(ha_env "$1")'"; }
-  assert_contains_env COUPONQ_REDIS "redis-sentinel://127.0.0.1:$((COUPONQ_HA_BASE + 11)),127.0.0.1:$((COUPONQ_HA_BASE + 12)),127.0.0.1:$((COUPONQ_HA_BASE + 13))/couponq"
+  assert_eq "redis-sentinel://127.0.0.1:$((COUPONQ_HA_BASE + 11)),127.0.0.1:$((COUPONQ_HA_BASE + 12)),127.0.0.1:$((COUPONQ_HA_BASE + 13))/couponq" \
+    "$(ha_env COUPONQ_REDIS)" "env COUPONQ_REDIS"
 
   # ---- Redis + Sentinel
   assert_eq master "$(ha_rinfo redis1 role)" "redis1 role"
