@@ -38,7 +38,7 @@ replid_of() { r "$1" INFO replication | tr -d '\r' | sed -n 's/^master_replid://
 redis_proc r1 "$R1"
 redis_proc r2 "$R2" --replicaof 127.0.0.1 "$R1"
 for ((i = 0; i < 100; i++)); do
-  r "$R2" INFO replication | grep -q 'master_link_status:up' && break
+  r "$R2" INFO replication 2>/dev/null | grep -q 'master_link_status:up' && break
   sleep 0.1
 done
 r "$R2" INFO replication | grep -q 'master_link_status:up' || die "replica did not sync"

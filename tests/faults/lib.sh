@@ -22,11 +22,22 @@ T_START=$(date +%s.%N)
 
 : "${COUPONQ_STACK_DIR:?run scenarios through tests/faults/run (private stack)}"
 : "${COUPONQ_REDIS:?}" "${COUPONQ_MYSQL:?}" "${COUPONQ_KAFKA:?}"
-url_port() { sed -E 's#^[a-z]+://([^@/]*@)?[^:/]+:([0-9]+).*$#\2#' <<<"$1"; }
-REDIS_PORT=$(url_port "$COUPONQ_REDIS")
-MYSQL_PORT=$(url_port "$COUPONQ_MYSQL")
-KAFKA_PORT=${COUPONQ_KAFKA##*:}
-for p in "$REDIS_PORT" "$MYSQL_PORT" "$KAFKA_PORT"; do
+url_port() { sed -E 's#^[a-z-]+://([^@/]*@)?[^:/]+:([0-9]+).*$#\2#' <<<"$1"; }
+# FAULTS_HA=1 (hNN_* scenarios): the replicated stack of `scripts/stack --ha`
+# on COUPONQ_HA_BASE; Redis through the sentinels, MySQL at the writable node.
+FAULTS_HA=${FAULTS_HA:-}
+if [[ -n $FAULTS_HA ]]; then
+  case ${COUPONQ_HA_BASE:-17000} in 17000)
+    echo "[$SCENARIO] refusing to run against the shared HA stack (base 17000)" >&2
+    exit 2 ;;
+  esac
+  REDIS_PORT="" MYSQL_PORT="" KAFKA_PORT=""
+else
+  REDIS_PORT=$(url_port "$COUPONQ_REDIS")
+  MYSQL_PORT=$(url_port "$COUPONQ_MYSQL")
+  KAFKA_PORT=${COUPONQ_KAFKA##*:}
+fi
+for p in $REDIS_PORT $MYSQL_PORT $KAFKA_PORT; do
   case $p in 16379 | 13306 | 19092 | 26379 | 23306 | 29092)
     echo "[$SCENARIO] refusing to run against the shared stack (port $p)" >&2
     exit 2 ;;
@@ -42,12 +53,23 @@ die() {
   result status=fail notes="$*"
   exit 1
 }
-rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+hastack() { "$ROOT/scripts/stack" --ha "$@" 9>&-; }
+if [[ -n $FAULTS_HA ]]; then
+  # The current primaries, asked each time (a failover moves them).
+  rcli() { local hp; hp=$(hastack primary redis); redis-cli -h "${hp%:*}" -p "${hp##*:}" "$@"; }
+  sql() {
+    local hp
+    hp=$(hastack primary mysql)
+    mariadb --no-defaults -h"${hp%:*}" -P"${hp##*:}" -uroot couponq -N -B -e "$1"
+  }
+else
+  rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+  sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
+fi
 # The server's replication id: a coupon's meta `fence` field (admit.lua admits
 # only while it equals this; see the script's header).
 redis_replid() { rcli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p'; }
-sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
-stack() { "$ROOT/scripts/stack" "$@" >>"$WORK/stack.log" 2>&1 9>&-; }
+stack() { "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} "$@" >>"$WORK/stack.log" 2>&1 9>&-; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(round($(now) - $1, 1))"; }
 
@@ -92,6 +114,70 @@ need() {
 # size QUICK FULL -> the value for the current size.
 size() { if [[ $FAULTS_SIZE == full ]]; then echo "$2"; else echo "$1"; fi; }
 
+# ------------------------------------------------------------ HA stack
+# ha_node KIND -> the node name (redis1..3 / mysql1..2) of the current primary.
+ha_node() {
+  local hp
+  hp=$(hastack primary "$1") || return 1
+  case $1 in
+  redis) echo "redis$((${hp##*:} - COUPONQ_HA_BASE))" ;;
+  mysql) echo "mysql$((${hp##*:} - COUPONQ_HA_BASE - 305))" ;;
+  esac
+}
+ha_pid() { hastack pid "$1"; }
+# ha_leader TOPIC PARTITION -> the node name (kafka1..3) leading it.
+ha_leader() {
+  local id
+  id=$(kcat -b "$COUPONQ_KAFKA" -L -t "$1" -m 5 2>/dev/null |
+    sed -n "s/^ *partition $2, leader \([0-9]*\),.*/\1/p" | head -n 1)
+  [[ -n $id ]] && echo "kafka$id"
+}
+# sale_load ID QTY RATE -- in the background: 3 x QTY requests from
+# 2.25 x QTY users at RATE/s on 64 connections; sets PRE (the load prefix)
+# and LOAD_PID. sale_wait then waits for it.
+sale_load() {
+  local id=$1 qty=$2 rate=$3 reqs
+  reqs=$((qty * 3))
+  PRE=$WORK/load
+  load "$PRE" --coupon "$id" --requests "$reqs" --users "$((reqs * 3 / 4))" \
+    --user-base "$((id * 10))" --conns 64 --rate "$rate" --timeout 30 \
+    --max-seconds "$((reqs / rate + 120))" &
+  LOAD_PID=$!
+}
+sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err")"; }
+# sale_result ID QTY OK DONE [key=value...] -- drain, checker, the result
+# row (requests, 202s, statuses, 503s since $T_FAULT, first 202 after it,
+# fence repairs), then finish.
+sale_result() {
+  local id=$1 qty=$2 ok=$3 done=$4 rec drain_s s503
+  shift 4
+  rec=$(first_202_after "$PRE" "$T_FAULT")
+  s503=$(count_in "$PRE" 1 "$T_FAULT" "$(now)")
+  drain_s=$(wait_drain "$id" "$(size 120 600)") || true
+  [[ $rec != never ]] || { log "admission did not resume"; ok=fail; }
+  check "$id" "$qty" "$PRE" || ok=fail
+  result done="$done" requests="$(jget "$PRE.json" requests)" \
+    accepted="$(jget "$PRE.json" "status.get('202', 0)")" \
+    statuses="$(jget "$PRE.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
+    answers_503_after_fault="$s503" \
+    fence_repairs="$(grep -c 'verified against the event log' "$WORK/guard.log" 2>/dev/null || true)" \
+    first_202_after_fault_s="$rec" drained_s="$drain_s" "$@"
+  finish "$ok"
+}
+
+admitted_at_least() { (($(admitted_of "$1" 2>/dev/null || echo 0) >= $2)); }
+rows_at_least() { (($(rows_of "$1" 2>/dev/null || echo 0) >= $2)); }
+# wait_until SECONDS CMD... -- polls CMD every 0.2 s; 1 when time runs out.
+wait_until() {
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 5; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
 # ------------------------------------------------------------ processes
 declare -A PROC_PID=()
 proc_start() { # proc_start NAME CMD... (log appended to $WORK/NAME.log)
@@ -134,7 +220,7 @@ TOPIC=""
 API_PORT=""
 new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
-  "$ROOT/scripts/stack" topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 9>&- || die "cannot create topic $TOPIC"
+  "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 9>&- || die "cannot create topic $TOPIC"
   export COUPONQ_TOPIC=$TOPIC
   # Its own consumer group; workers serve no /metrics (several per host).
   export COUPONQ_GROUP="faults.$SCENARIO.$(date +%s%N)"
@@ -230,7 +316,12 @@ check() {
   shift 3
   [[ -f $pre.ambiguous ]] && more+=(--ambiguous "$pre.ambiguous")
   [[ -f $pre.events ]] && more+=(--events "$pre.events")
-  "$FAULTS_DIR/check" --coupon "$id" --quantity "$qty" --accepted "$pre.accepted" \
+  local env=()
+  if [[ -n $FAULTS_HA ]]; then # the checker reads one Redis and one MySQL
+    env=("COUPONQ_REDIS=redis://$(hastack primary redis)"
+      "COUPONQ_MYSQL=mysql://root@$(hastack primary mysql)/couponq")
+  fi
+  env ${env[@]+"${env[@]}"} "$FAULTS_DIR/check" --coupon "$id" --quantity "$qty" --accepted "$pre.accepted" \
     --unknown "$pre.unknown" ${more[@]+"${more[@]}"} --json "$WORK/check.json" "$@" |
     tee -a "$WORK/check.txt" || rc=$?
   if [[ -f $WORK/check.json ]]; then

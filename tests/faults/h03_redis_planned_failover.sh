@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# h03_redis_planned_failover -- the control: SENTINEL FAILOVER mid-sale
+# (an operator's switchover). Nothing is lost; the new primary's
+# replication id fences the coupon for the guard's wait (seconds), then
+# the sale sells out exactly.
+source "$(dirname "$0")/lib.sh"
+need couponq-api couponq-worker couponqctl
+
+rate=$(size 200 2000)
+qty=$(size 2000 20000)
+id=$(new_coupon_id)
+new_topic
+coupon_create "$id" "$qty"
+API_ARGS="--redis-min-replicas 1"
+api_start
+worker_start w1
+worker_start w2
+old=$(ha_node redis)
+log "sale of $qty at $rate/s; SENTINEL FAILOVER at 40% (primary $old)"
+sale_load "$id" "$qty" "$rate"
+wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+before=$(admitted_of "$id")
+T_FAULT=$(now)
+redis-cli -p "$((COUPONQ_HA_BASE + 11))" SENTINEL FAILOVER couponq >/dev/null
+moved() { local n; n=$(ha_node redis) && [[ $n != "$old" ]]; }
+wait_until 30 moved || die "no switchover within 30 s"
+new=$(ha_node redis)
+after=$(admitted_of "$id")
+log "switchover $old -> $new in $(elapsed "$T_FAULT")s; admitted $before before, $after on $new"
+sale_wait
+ok=pass
+((after >= before)) || { log "the switchover lost admissions ($before -> $after)"; ok=fail; }
+sale_result "$id" "$qty" "$ok" "sale of $qty at ${rate}/s, 2 workers; SENTINEL FAILOVER $old -> $new at $before admitted" \
+  admitted_before_after="$before/$after"
