@@ -102,5 +102,6 @@ result done="$reqs requests at ${rate}/s for $qty coupons, 2 workers, one moving
   requests="$(jget "$pre.json" requests)" accepted="$accepted" \
   statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
   lost_admissions="$((before - promoted))" answers_503_after_failure="$s503" \
+  window_503_s="$(window_503 "$pre" "$t_fail")" \
   recovery="first 202 ${rec}s after the promotion (fence lifted by the guard, no operator); drained ${drain_s}s after the sale"
 finish "$ok"

@@ -132,6 +132,19 @@ ha_leader() {
     sed -n "s/^ *partition $2, leader \([0-9]*\),.*/\1/p" | head -n 1)
   [[ -n $id ]] && echo "kafka$id"
 }
+# window_503 LOADPREFIX EPOCH -> seconds from the first to the end of the
+# last 0.1 s bucket holding a 503 at or after EPOCH (0 when none): how long
+# clients were told to come back.
+window_503() {
+  python3 - "$1.json" "$2" <<'PY'
+import json, sys
+tl = json.load(open(sys.argv[1]))['timeline']
+t = float(sys.argv[2])
+hits = [s for s, ok, n503, *_ in tl if n503 > 0 and s + 0.1 >= t]
+print(round(hits[-1] + 0.1 - hits[0], 1) if hits else 0)
+PY
+}
+
 # sale_load ID QTY RATE -- in the background: 3 x QTY requests from
 # 2.25 x QTY users at RATE/s on 64 connections; sets PRE (the load prefix)
 # and LOAD_PID. sale_wait then waits for it.
@@ -149,10 +162,11 @@ sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err
 # row (requests, 202s, statuses, 503s since $T_FAULT, first 202 after it,
 # fence repairs), then finish.
 sale_result() {
-  local id=$1 qty=$2 ok=$3 done=$4 rec drain_s s503
+  local id=$1 qty=$2 ok=$3 done=$4 rec drain_s s503 win
   shift 4
   rec=$(first_202_after "$PRE" "$T_FAULT")
   s503=$(count_in "$PRE" 1 "$T_FAULT" "$(now)")
+  win=$(window_503 "$PRE" "$T_FAULT")
   drain_s=$(wait_drain "$id" "$(size 120 600)") || true
   [[ $rec != never ]] || { log "admission did not resume"; ok=fail; }
   check "$id" "$qty" "$PRE" || ok=fail
@@ -161,7 +175,8 @@ sale_result() {
     statuses="$(jget "$PRE.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
     answers_503_after_fault="$s503" \
     fence_repairs="$(grep -c 'verified against the event log' "$WORK/guard.log" 2>/dev/null || true)" \
-    first_202_after_fault_s="$rec" drained_s="$drain_s" "$@"
+    window_503_s="$win" \
+    recovery="503s for ${win}s; first 202 ${rec}s after the fault; drained ${drain_s}s after the sale" "$@"
   finish "$ok"
 }
 

@@ -16,7 +16,7 @@ import subprocess
 import time
 
 COLUMNS = ['scenario', 'what was done', 'requests', '202s', 'rows',
-           'violations', 'recovery', 'result']
+           'violations', '503 window', 'ambiguous', 'recovery', 'result']
 
 
 def sh(cmd):
@@ -90,7 +90,9 @@ def main():
         print('| ' + ' | '.join(cell(x) for x in [
             d['scenario'], d.get('done', d.get('title', '')),
             d.get('requests'), d.get('accepted'), d.get('rows'),
-            d.get('violations'), d.get('recovery'), res]) + ' |')
+            d.get('violations'),
+            ('%ss' % d['window_503_s']) if 'window_503_s' in d else None,
+            d.get('ambiguous'), d.get('recovery'), res]) + ' |')
     print()
     print('## Details\n')
     for d in docs:
