@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "version.h"
 
 typedef struct cfg_val {
     char *text; /* NULL = unset */
@@ -277,6 +278,20 @@ static int config_short_x(config_t *c, int argc, char **argv, int *i,
     return config_add_x(c, kv, errstr, n);
 }
 
+void config_print_version(FILE *out)
+{
+    fprintf(out, "%s (couponq) %s\n", program_invocation_short_name,
+            COUPONQ_VERSION);
+}
+
+/* --version: the one place every binary answers it. Nothing has been set up
+ * yet when flags are parsed, so exiting here leaves nothing behind. */
+static void config_version_exit(void)
+{
+    config_print_version(stdout);
+    exit(fflush(stdout) == 0 ? 0 : 1);
+}
+
 /* A lone "-" or a negative number ("-5") is an argument, not a flag. */
 static int is_flag(const char *a)
 {
@@ -298,6 +313,8 @@ int config_parse(config_t *c, int argc, char **argv, char *errstr, size_t n)
             rc = 0, flags_done = 1;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return 1;
+        else if (strcmp(a, "--version") == 0)
+            config_version_exit();
         else if (strncmp(a, "-X", 2) == 0)
             rc = config_short_x(c, argc, argv, &i, errstr, n);
         else if (a[1] == '-')
@@ -405,5 +422,6 @@ void config_usage(const config_t *c, const char *prog, const char *summary,
     }
     fprintf(out, "  %-26s %s\n", "-X key=value",
             "librdkafka property, repeatable, applied last");
+    fprintf(out, "  %-26s %s\n", "--version", "print the version and exit");
     fprintf(out, "  %-26s %s\n", "-h, --help", "this text");
 }

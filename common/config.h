@@ -61,6 +61,8 @@ void config_free(config_t *c); /* NULL is a no-op */
 
 /* Parses argv[1..argc-1] (`--name value`, `--name=value`, `--bool-flag`,
  * `--no-bool-flag`, `-X key=value`, `-h`/`--help`, `--` ends flags).
+ * `--version` prints "<program> (couponq) <version>" to stdout and exits 0
+ * at once: every binary has it, from the one project version.
  * Returns 0 on success, 1 when help was asked for, -1 on error (errstr says
  * which flag and why; e.g. "--batch-size: 0 is below the minimum 1"). */
 int config_parse(config_t *c, int argc, char **argv, char *errstr, size_t n);
@@ -78,6 +80,10 @@ const char *config_pos(const config_t *c, size_t i);
 size_t config_nx(const config_t *c);
 const char *config_x_key(const config_t *c, size_t i);
 const char *config_x_value(const config_t *c, size_t i);
+
+/* "<program> (couponq) <version>\n": what --version prints, for a binary
+ * that dispatches subcommands before config_parse() sees its flags. */
+void config_print_version(FILE *out);
 
 /* Usage text: "usage: prog summary", then one line per option with its
  * environment variable and default. */

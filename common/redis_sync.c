@@ -282,11 +282,15 @@ static redisContext *via_sentinel(const url_t *u, const url_addr_t *s,
         return NULL;
     r = redisCommand(c, "ROLE");
     is_master = redis_sync_parse_role(r, role, sizeof(role));
-    if (is_master != 1)
-        snprintf(why, n, "%s:%d is not a master (ROLE: %s)", m.host, m.port,
-                 r == NULL                      ? c->errstr
-                 : r->type == REDIS_REPLY_ERROR ? r->str
-                                                : role);
+    if (is_master != 1 && n > 0) {
+        /* why_add, not snprintf: a long host name may cut this text short,
+         * which is fine for a reason and keeps gcc's truncation check quiet. */
+        why[0] = '\0';
+        why_add(why, n, "%s:%d is not a master (ROLE: %s)", m.host, m.port,
+                r == NULL                      ? c->errstr
+                : r->type == REDIS_REPLY_ERROR ? r->str
+                                               : role);
+    }
     if (r != NULL)
         freeReplyObject(r);
     if (is_master != 1) {

@@ -143,9 +143,11 @@ static int timearg_rfc3339(const char *s, int64_t *out)
         rfc3339_tail(p, &frac_ms, &offset_min) != 0)
         return -1;
     /* event_parse_time validates the calendar (month lengths, leap years). */
-    snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d.000Z", y, mo, d,
-             h, mi, sec);
-    if (event_parse_time(base, &ms) != 0)
+    /* take_digits bounds every field, so this always fits; a result that
+     * did not would be refused rather than parsed cut short. */
+    if (snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d.000Z", y,
+                 mo, d, h, mi, sec) >= (int)sizeof(base) ||
+        event_parse_time(base, &ms) != 0)
         return -1;
     *out = ms + frac_ms - (int64_t)offset_min * 60000;
     return 0;

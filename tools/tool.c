@@ -357,6 +357,10 @@ int tool_main(const char *prog, const char *summary, const tool_cmd_t *cmds,
         tool_list(argc < 2 ? stderr : stdout, prog, summary, cmds, ncmds);
         return argc < 2 ? TOOL_EXIT_USAGE : TOOL_EXIT_OK;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        config_print_version(stdout);
+        return TOOL_EXIT_OK;
+    }
     c = tool_find(cmds, ncmds, argv[1]);
     if (c == NULL) {
         fprintf(stderr, "%s: unknown command \"%s\" (try --help)\n", prog,

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "version.h"
 
 static const cfg_opt_t opts[] = {
     CFG_OPT_REDIS,
@@ -229,8 +230,26 @@ static void test_usage(void **state)
     assert_non_null(strstr(text, "--[no-]dry-run"));
     assert_non_null(strstr(text, "-X key=value"));
     assert_non_null(strstr(text, "--help"));
+    assert_non_null(strstr(text, "--version"));
     free(text);
     config_free(c);
+}
+
+/* --version prints this line and exits (config_parse); the line names the
+ * program and the one project version. */
+static void test_version(void **state)
+{
+    char *text = NULL, want[128];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    (void)state;
+    config_print_version(f);
+    fclose(f);
+    snprintf(want, sizeof(want), "test_config (couponq) %s\n", COUPONQ_VERSION);
+    assert_string_equal(text, want);
+    assert_true(strlen(COUPONQ_VERSION) >= 5); /* MAJOR.MINOR.PATCH */
+    free(text);
 }
 
 int main(void)
@@ -244,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup(test_x_and_positionals, setup),
         cmocka_unit_test_setup(test_help, setup),
         cmocka_unit_test_setup(test_usage, setup),
+        cmocka_unit_test(test_version),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
