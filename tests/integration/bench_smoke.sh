@@ -106,7 +106,7 @@ if [[ -x $COUPONQ_BUILD/couponq-classic ]]; then
   sql "DELETE FROM coupon_issues WHERE coupon_id IN ($((id + 1)), $((id + 2))); DELETE FROM coupons WHERE id IN ($((id + 1)), $((id + 2)))"
   log "classic: ok"
 else
-  log "skipped: couponq-classic not built"
+  fail "couponq-classic not built in $COUPONQ_BUILD (a missing binary is a broken build, not a skip)"
 fi
 
 # ---- couponq-api: 202s = quantity, and exactly the users Redis admitted
@@ -133,6 +133,6 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   sql "DELETE FROM coupons WHERE id = $id"
   log "api: ok"
 else
-  log "skipped: couponq-api not built"
+  fail "couponq-api not built in $COUPONQ_BUILD (a missing binary is a broken build, not a skip)"
 fi
 log "ok"
