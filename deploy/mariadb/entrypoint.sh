@@ -14,8 +14,11 @@ DATA=/var/lib/mysql
 SOCK=/run/mysqld/mysqld.sock
 mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld "$DATA"
 
-if [ ! -d "$DATA/mysql" ]; then
+# The marker is written last: a data directory without it is a first start
+# that did not finish, and holds nothing but what this script made.
+if [ ! -f "$DATA/.couponq-initialised" ]; then
   echo "couponq-mariadb: initialising $DATA"
+  find "$DATA" -mindepth 1 -delete
   mariadb-install-db --user=mysql --datadir="$DATA" --skip-test-db \
     --auth-root-authentication-method=normal >/dev/null
   mariadbd --user=mysql --datadir="$DATA" --skip-networking --socket="$SOCK" &
@@ -27,10 +30,14 @@ if [ ! -d "$DATA/mysql" ]; then
     sleep 0.5
   done
   sql() { mariadb -uroot -p"$MYSQL_ROOT_PASSWORD" --socket="$SOCK" "$@"; }
+  # install-db made root@localhost and root@<hostname> without a password;
+  # TCP logins come from 127.0.0.1 (--skip-name-resolve).
   mariadb -uroot --socket="$SOCK" <<SQL
-ALTER USER 'root'@'localhost' IDENTIFIED BY '$MYSQL_ROOT_PASSWORD';
-CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '$MYSQL_ROOT_PASSWORD';
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$MYSQL_ROOT_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+ALTER USER 'root'@'localhost' IDENTIFIED BY '$MYSQL_ROOT_PASSWORD';
+DROP USER IF EXISTS 'root'@'$(cat /proc/sys/kernel/hostname)';
 CREATE DATABASE IF NOT EXISTS \`$DB\` CHARACTER SET utf8mb4;
 FLUSH PRIVILEGES;
 SQL
@@ -43,6 +50,7 @@ SQL
   done
   mariadb-admin -uroot -p"$MYSQL_ROOT_PASSWORD" --socket="$SOCK" shutdown
   wait "$pid" || true
+  touch "$DATA/.couponq-initialised"
   echo "couponq-mariadb: initialised"
 fi
 exec mariadbd --user=mysql --datadir="$DATA" --socket="$SOCK" \
