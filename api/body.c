@@ -31,7 +31,8 @@ static const char *json_type_name(const json_t *v)
     return "unknown";
 }
 
-static int check_object(json_t *root, int64_t *user_id, char *errstr, size_t n)
+static int check_object(json_t *root, int64_t *user_id, int optional,
+                        char *errstr, size_t n)
 {
     const char *key;
     json_t *v, *uid = NULL;
@@ -49,6 +50,10 @@ static int check_object(json_t *root, int64_t *user_id, char *errstr, size_t n)
             return -1;
         }
         uid = v;
+    }
+    if (uid == NULL && optional) {
+        *user_id = 0;
+        return 0;
     }
     if (uid == NULL) {
         snprintf(errstr, n, "user_id: missing; " EXPECTED);
@@ -81,8 +86,8 @@ static int fast_path(const char *buf, size_t len, int64_t *user_id)
     return route_parse_id(buf + hl, len - hl - 1, user_id);
 }
 
-int body_parse_issue(const char *buf, size_t len, int64_t *user_id,
-                     char *errstr, size_t n)
+static int parse(const char *buf, size_t len, int64_t *user_id, int optional,
+                 char *errstr, size_t n)
 {
     json_error_t jerr;
     json_t *root;
@@ -108,7 +113,23 @@ int body_parse_issue(const char *buf, size_t len, int64_t *user_id,
                      jerr.text, jerr.position);
         return -1;
     }
-    rc = check_object(root, user_id, errstr, n);
+    rc = check_object(root, user_id, optional, errstr, n);
     json_decref(root);
     return rc;
+}
+
+int body_parse_issue(const char *buf, size_t len, int64_t *user_id,
+                     char *errstr, size_t n)
+{
+    return parse(buf, len, user_id, 0, errstr, n);
+}
+
+int body_parse_issue_opt(const char *buf, size_t len, int64_t *user_id,
+                         char *errstr, size_t n)
+{
+    if (len == 2 && memcmp(buf, "{}", 2) == 0) {
+        *user_id = 0;
+        return 0;
+    }
+    return parse(buf, len, user_id, 1, errstr, n);
 }

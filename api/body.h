@@ -14,4 +14,9 @@
 int body_parse_issue(const char *buf, size_t len, int64_t *user_id,
                      char *errstr, size_t n);
 
+/* The same, but user_id may be absent ({} from an authenticated user):
+ * then *user_id = 0. */
+int body_parse_issue_opt(const char *buf, size_t len, int64_t *user_id,
+                         char *errstr, size_t n);
+
 #endif

@@ -58,6 +58,8 @@ struct conn {
     int close_after;          /* no more requests; close once written */
     int close_written;        /* an answer with Connection: close was written */
     int closing;
+    int admitted; /* admit_peer let it in: peer_gone owed at close */
+    struct sockaddr_storage peer;
 };
 
 typedef struct wreq {
@@ -82,6 +84,7 @@ struct http_server {
     uint32_t closing_conns; /* of nconns, closing (uv_close pending) */
     uint64_t refused;
     uint64_t evicted;
+    uint64_t refused_peer;
     http_resp_t *free_resps;
     int listening;
     int draining;
@@ -370,6 +373,7 @@ static void on_check(uv_check_t *h)
 static void on_request(void *ud, const http_request_t *req)
 {
     conn_t *c = ud;
+    http_request_t full;
     http_resp_t *r;
 
     if (c->close_after || c->closing)
@@ -382,7 +386,9 @@ static void on_request(void *ud, const http_request_t *req)
         r->close = 1;
         c->close_after = 1;
     }
-    c->srv->fn(c->srv->ud, req, r);
+    full = *req;
+    full.peer = &c->peer;
+    c->srv->fn(c->srv->ud, &full, r);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -464,6 +470,8 @@ static void on_conn_closed(uv_handle_t *h)
     http_server_t *s = c->srv;
 
     http_parser_free(&c->parser);
+    if (c->admitted && s->lim.peer_gone != NULL)
+        s->lim.peer_gone(s->lim.peer_ud, &c->peer);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -536,6 +544,7 @@ static int evict_idle(http_server_t *s, const conn_t *except)
 static void on_connection(uv_stream_t *ls, int status)
 {
     http_server_t *s = ls->data;
+    int plen = sizeof(struct sockaddr_storage);
     conn_t *c;
 
     if (status < 0) {
@@ -554,6 +563,7 @@ static void on_connection(uv_stream_t *ls, int status)
     s->nconns++;
     http_parser_init(&c->parser, s->lim.max_headers, s->lim.max_body,
                      on_request, c);
+    http_parser_capture(&c->parser, s->lim.user_header);
     /* nconns counts connections still closing too: they free their slot. */
     if (s->nconns - s->closing_conns > s->lim.max_conns && !s->draining)
         (void)evict_idle(s, c);
@@ -563,6 +573,18 @@ static void on_connection(uv_stream_t *ls, int status)
             s->refused++;
         conn_close(c);
         return;
+    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (s->lim.admit_peer != NULL) {
+        if (s->lim.admit_peer(s->lim.peer_ud, &c->peer) != 0) {
+            s->refused_peer++;
+            conn_close(c);
+            return;
+        }
+        c->admitted = 1;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->last_ms = uv_now(s->loop);
@@ -756,6 +778,11 @@ uint32_t http_server_conns(const http_server_t *s)
 uint64_t http_server_refused(const http_server_t *s)
 {
     return s->refused;
+}
+
+uint64_t http_server_refused_peer(const http_server_t *s)
+{
+    return s->refused_peer;
 }
 
 uint64_t http_server_evicted(const http_server_t *s)

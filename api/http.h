@@ -30,6 +30,13 @@ typedef struct http_limits {
     uint32_t max_pipeline;      /* unanswered requests before reading pauses */
     uint64_t header_timeout_ms; /* a begun request must be complete by then */
     uint64_t idle_timeout_ms;   /* keep-alive connection with nothing to do */
+    const char *user_header;    /* captured into http_request_t (or NULL) */
+    /* Called at accept with the peer address: non-zero closes the
+     * connection at once (a per-IP cap); peer_gone is called for every
+     * connection admit_peer let in, when it closes. NULL: no hook. */
+    int (*admit_peer)(void *ud, const struct sockaddr_storage *peer);
+    void (*peer_gone)(void *ud, const struct sockaddr_storage *peer);
+    void *peer_ud;
 } http_limits_t;
 
 typedef struct http_server http_server_t;
@@ -53,6 +60,8 @@ void http_server_drain(http_server_t *s, void (*done)(void *), void *ud);
 
 uint32_t http_server_conns(const http_server_t *s);
 uint64_t http_server_refused(const http_server_t *s); /* over the cap */
+/* Closed at accept because admit_peer refused them. */
+uint64_t http_server_refused_peer(const http_server_t *s);
 /* Idle connections closed at the cap to admit a new one. */
 uint64_t http_server_evicted(const http_server_t *s);
 

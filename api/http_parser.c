@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_parser.h"
 
@@ -29,6 +30,11 @@ static int on_message_begin(llhttp_t *ll)
     p->head_bytes = 0;
     p->url_len = 0;
     p->body_len = 0;
+    p->auth_len = p->uhdr_len = 0;
+    p->auth_count = p->auth_too_long = 0;
+    p->uhdr_count = p->uhdr_too_long = 0;
+    p->field_len = 0;
+    p->capture = 0;
     return 0;
 }
 
@@ -51,10 +57,68 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     return count_head(p, len);
 }
 
-static int on_header_data(llhttp_t *ll, const char *at, size_t len)
+static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
-    (void)at;
-    return count_head(self(ll), len);
+    http_parser_t *p = self(ll);
+
+    if (p->field_len + len <= sizeof(p->field))
+        memcpy(p->field + p->field_len, at, len);
+    p->field_len += len;
+    return count_head(p, len);
+}
+
+static int field_is(const http_parser_t *p, const char *name)
+{
+    return name != NULL && p->field_len == strlen(name) &&
+           strncasecmp(p->field, name, p->field_len) == 0;
+}
+
+/* Which header's value follows; only its first occurrence is kept. */
+static int on_field_complete(llhttp_t *ll)
+{
+    http_parser_t *p = self(ll);
+
+    p->capture = 0;
+    if (field_is(p, "authorization") && p->auth_count++ == 0)
+        p->capture = 1;
+    else if (field_is(p, p->user_header) && p->uhdr_count++ == 0)
+        p->capture = 2;
+    p->field_len = 0;
+    return 0;
+}
+
+static void keep(char *buf, size_t cap, size_t *used, int *too_long,
+                 const char *at, size_t len)
+{
+    if (*too_long || *used + len > cap) {
+        *too_long = 1;
+        return;
+    }
+    memcpy(buf + *used, at, len);
+    *used += len;
+}
+
+static int on_header_value(llhttp_t *ll, const char *at, size_t len)
+{
+    http_parser_t *p = self(ll);
+
+    if (p->capture == 1 && p->auth == NULL &&
+        (p->auth = malloc(HTTP_PARSER_MAX_AUTH)) == NULL)
+        return stop(p, 503, "out of memory");
+    if (p->capture == 1)
+        keep(p->auth, HTTP_PARSER_MAX_AUTH, &p->auth_len, &p->auth_too_long, at,
+             len);
+    else if (p->capture == 2)
+        keep(p->uhdr, sizeof(p->uhdr), &p->uhdr_len, &p->uhdr_too_long, at,
+             len);
+    return count_head(p, len);
+}
+
+static size_t trimmed(const char *s, size_t len)
+{
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    return len;
 }
 
 static int on_headers_complete(llhttp_t *ll)
@@ -93,6 +157,16 @@ static int on_message_complete(llhttp_t *ll)
     req.body_len = p->body_len;
     req.has_length = (ll->flags & (F_CONTENT_LENGTH | F_CHUNKED)) != 0;
     req.keep_alive = llhttp_should_keep_alive(ll);
+    req.auth = p->auth;
+    req.auth_len = p->auth_count ? trimmed(p->auth, p->auth_len) : 0;
+    req.auth_count = p->auth_count;
+    req.auth_too_long = p->auth_too_long;
+    req.user_hdr = p->uhdr;
+    req.user_hdr_len = trimmed(p->uhdr, p->uhdr_len);
+    req.user_hdr_count = p->uhdr_count;
+    req.user_hdr_too_long = p->uhdr_too_long;
+    req.peer = NULL;
+    req.peer_unix = 0;
     p->mid = 0;
     p->cb(p->ud, &req);
     return 0;
@@ -101,8 +175,9 @@ static int on_message_complete(llhttp_t *ll)
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
-    .on_header_field = on_header_data,
-    .on_header_value = on_header_data,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_field_complete = on_field_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
@@ -124,6 +199,13 @@ void http_parser_free(http_parser_t *p)
 {
     free(p->body);
     p->body = NULL;
+    free(p->auth);
+    p->auth = NULL;
+}
+
+void http_parser_capture(http_parser_t *p, const char *user_header)
+{
+    p->user_header = user_header;
 }
 
 static const char *describe(llhttp_errno_t err)

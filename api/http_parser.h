@@ -16,6 +16,10 @@
 #include <llhttp.h>
 
 #define HTTP_PARSER_MAX_URL 1024 /* longer targets get 414 */
+/* Authorization values kept; a longer one is flagged (auth_too_long). */
+#define HTTP_PARSER_MAX_AUTH  4200
+#define HTTP_PARSER_MAX_UHDR  64 /* the trusted user header's value */
+#define HTTP_PARSER_MAX_FIELD 64
 
 typedef struct http_request {
     int method;         /* llhttp_method_t */
@@ -25,6 +29,20 @@ typedef struct http_request {
     size_t body_len;
     int has_length; /* Content-Length or chunked was given */
     int keep_alive; /* the client wants the connection kept */
+    /* Authorization (and the gateway's user header, when one is named):
+     * the value of the first occurrence, trailing blanks removed, and how
+     * many times the header came (a client sending two is refused). */
+    const char *auth;
+    size_t auth_len;
+    int auth_count;
+    int auth_too_long;
+    const char *user_hdr;
+    size_t user_hdr_len;
+    int user_hdr_count;
+    int user_hdr_too_long;
+    /* Set by http.c: the peer (NULL on a unix socket). */
+    const void *peer; /* struct sockaddr_storage */
+    int peer_unix;
 } http_request_t;
 
 typedef void (*http_parser_cb)(void *ud, const http_request_t *req);
@@ -40,6 +58,16 @@ typedef struct http_parser {
     size_t url_len;
     char *body; /* max_body bytes, allocated on first use */
     size_t body_len;
+    const char *user_header; /* header name captured as user_hdr, or NULL */
+    char field[HTTP_PARSER_MAX_FIELD];
+    size_t field_len; /* > sizeof(field): a name we do not keep */
+    int capture;      /* 0 none, 1 Authorization, 2 the user header */
+    char *auth;       /* HTTP_PARSER_MAX_AUTH bytes, allocated on first use */
+    size_t auth_len;
+    int auth_count, auth_too_long;
+    char uhdr[HTTP_PARSER_MAX_UHDR];
+    size_t uhdr_len;
+    int uhdr_count, uhdr_too_long;
     int mid;    /* a request has begun and is not complete */
     int status; /* 0 while healthy; else the status to answer with */
     char error[160];
@@ -48,6 +76,9 @@ typedef struct http_parser {
 void http_parser_init(http_parser_t *p, size_t max_headers, size_t max_body,
                       http_parser_cb cb, void *ud);
 void http_parser_free(http_parser_t *p); /* frees the body buffer */
+/* Also capture this header (case-insensitive name; NULL: none) into the
+ * request's user_hdr. The string must outlive the parser. */
+void http_parser_capture(http_parser_t *p, const char *user_header);
 
 /* 0 when all bytes were consumed; -1 when the stream is broken. */
 int http_parser_feed(http_parser_t *p, const char *data, size_t len);

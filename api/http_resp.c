@@ -13,6 +13,8 @@ const char *http_resp_reason(int status)
         return "Accepted";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -33,6 +35,8 @@ const char *http_resp_reason(int status)
         return "URI Too Long";
     case 415:
         return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:

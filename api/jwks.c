@@ -379,6 +379,16 @@ const jwks_key_t *jwks_only(const jwks_t *k)
     return k->n == 1 ? &k->keys[0] : NULL;
 }
 
+int jwks_asymmetric(const jwks_t *k)
+{
+    size_t i;
+
+    for (i = 0; i < k->n; i++)
+        if (k->keys[i].alg != JWT_ALG_HS256)
+            return 1;
+    return 0;
+}
+
 jwt_alg_t jwks_key_alg(const jwks_key_t *key)
 {
     return key->alg;

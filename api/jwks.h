@@ -37,6 +37,9 @@ const jwks_key_t *jwks_find(const jwks_t *k, const char *kid, size_t len);
 /* The only key when the set holds exactly one, else NULL. */
 const jwks_key_t *jwks_only(const jwks_t *k);
 
+/* 1 when some key is ES256 or RS256 (worth caching verified tokens). */
+int jwks_asymmetric(const jwks_t *k);
+
 jwt_alg_t jwks_key_alg(const jwks_key_t *key);
 const char *jwks_key_kid(const jwks_key_t *key); /* "" when it has none */
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "admission.h"
+#include "auth.h"
+#include "gate.h"
 #include "http.h"
 #include "kafka_producer.h"
 #include "log.h"
@@ -11,13 +13,29 @@
 #include "options.h"
 #include "service.h"
 
+/* The admin listener: the same limits, no user header, no per-IP hooks. */
+static http_server_t *admin_new(uv_loop_t *loop, const options_t *o,
+                                service_t *svc, char *err, size_t n)
+{
+    http_limits_t lim = o->http;
+
+    lim.user_header = NULL;
+    lim.admit_peer = NULL;
+    lim.peer_gone = NULL;
+    lim.max_conns = 64;
+    return http_server_new(loop, o->admin_listen, &lim, service_handle_admin,
+                           svc, err, n);
+}
+
 int main(int argc, char **argv)
 {
     uv_loop_t *loop = uv_default_loop();
     admission_t *adm = NULL;
     kafka_producer_t *kp = NULL;
     service_t *svc = NULL;
-    http_server_t *srv = NULL;
+    http_server_t *srv = NULL, *admin = NULL;
+    auth_t *auth = NULL;
+    gate_t *gate = NULL;
     metrics_t *m = NULL;
     options_t o;
     char err[512];
@@ -29,8 +47,16 @@ int main(int argc, char **argv)
     }
     rc = 1;
     if ((m = metrics_new()) == NULL ||
-        (adm = admission_new(loop, o.redis, err, sizeof(err))) == NULL ||
-        (svc = service_new(loop, &o.svc, adm, m, err, sizeof(err))) == NULL ||
+        (auth = auth_new(&o.auth, err, sizeof(err))) == NULL ||
+        (gate = gate_new(&o.gate, auth, m, err, sizeof(err))) == NULL)
+        goto out;
+    auth = NULL; /* owned by the gate now */
+    o.http.admit_peer = gate_admit_peer;
+    o.http.peer_gone = gate_peer_gone;
+    o.http.peer_ud = gate;
+    if ((adm = admission_new(loop, o.redis, err, sizeof(err))) == NULL ||
+        (svc = service_new(loop, &o.svc, adm, gate, m, err, sizeof(err))) ==
+            NULL ||
         (kp = kafka_producer_new(loop, o.cfg, o.topic, o.message_timeout_ms,
                                  service_delivered, svc, err, sizeof(err))) ==
             NULL)
@@ -39,26 +65,41 @@ int main(int argc, char **argv)
                                o.redis_replica_timeout_ms);
     service_set_producer(svc, kp);
     if ((srv = http_server_new(loop, o.listen, &o.http, service_handle, svc,
-                               err, sizeof(err))) == NULL)
+                               err, sizeof(err))) == NULL ||
+        (o.admin_listen != NULL &&
+         (admin = admin_new(loop, &o, svc, err, sizeof(err))) == NULL))
         goto out;
-    LOG(LL_INFO, "msg=\"listening\" addr=%s topic=%s message_timeout_ms=%d",
-        o.listen, o.topic, kafka_producer_message_timeout(kp));
+    service_set_admin(svc, admin);
+    LOG(LL_INFO,
+        "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
+        "message_timeout_ms=%d",
+        o.listen, o.admin_listen ? o.admin_listen : "off",
+        o.auth.mode == AUTH_JWT   ? "jwt"
+        : o.auth.mode == AUTH_OFF ? "off"
+                                  : "gateway",
+        auth_keys(gate_auth(gate)), o.topic,
+        kafka_producer_message_timeout(kp));
     started = 1;
     rc = service_run(svc, srv); /* until SIGTERM (0) or a fatal Kafka error
                                    (1), and drained */
     http_server_free(srv);      /* listener and connections already closed */
     srv = NULL;
+    http_server_free(admin);
+    admin = NULL;
     if ((left = kafka_producer_flush(kp, 10000)) > 0)
         LOG(LL_ERROR, "msg=\"kafka flush timed out\" left=%d", left);
 out:
     if (rc != 0 && !started)
         LOG(LL_ERROR, "msg=\"cannot start\" err=\"%s\"", err);
     http_server_free(srv);
+    http_server_free(admin);
     admission_free(adm); /* before the service: callbacks may still run */
     service_free(svc);
     kafka_producer_free(kp);
     uv_run(loop, UV_RUN_DEFAULT); /* close callbacks free the rest */
     uv_loop_close(loop);
+    gate_free(gate);
+    auth_free(auth);
     metrics_free(m);
     options_free(&o);
     return rc;

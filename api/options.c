@@ -37,11 +37,79 @@ static const cfg_opt_t table[] = {
       600000, "10000", "a begun request must be received by then (408)" },
     { "idle-timeout-ms", "COUPONQ_API_IDLE_TIMEOUT_MS", CFG_INT, 100, 3600000,
       "60000", "idle keep-alive connections are closed after it" },
+    { "admin-listen", "COUPONQ_ADMIN_LISTEN", CFG_STR, 0, 0, "127.0.0.1:9090",
+      "listener of /metrics and /healthz (\"off\": none); the public one "
+      "answers 404 to /metrics" },
+    { "auth", "COUPONQ_AUTH", CFG_STR, 0, 0, "jwt",
+      "jwt (Authorization: Bearer), gateway (--trusted-header from "
+      "--trusted-peers) or off (the body's user_id is believed)" },
+    { "jwt-keys", "COUPONQ_JWT_KEYS", CFG_STR, 0, 0, "",
+      "JWKS file (RFC 7517), every key with its alg (HS256, ES256, RS256); "
+      "reloaded on SIGHUP" },
+    { "jwt-issuer", "COUPONQ_JWT_ISSUER", CFG_STR, 0, 0, "couponq",
+      "the iss every token must carry" },
+    { "jwt-audience", "COUPONQ_JWT_AUDIENCE", CFG_STR, 0, 0, "couponq",
+      "the aud every token must name" },
+    { "jwt-max-lifetime", "COUPONQ_JWT_MAX_LIFETIME", CFG_INT, 1, 2592000,
+      "3600", "seconds: a token whose exp lies further ahead is refused" },
+    { "jwt-cache", "COUPONQ_JWT_CACHE", CFG_INT, 4, 4194304, "16384",
+      "verified ES256/RS256 tokens remembered until their exp" },
+    { "trusted-header", "COUPONQ_TRUSTED_HEADER", CFG_STR, 0, 0,
+      "X-Couponq-User", "gateway: the header naming the user" },
+    { "trusted-peers", "COUPONQ_TRUSTED_PEERS", CFG_STR, 0, 0, "",
+      "gateway: comma-separated addresses/CIDRs allowed to send it" },
+    { "conns-per-ip", "COUPONQ_API_CONNS_PER_IP", CFG_INT, 0, 1000000, "256",
+      "open connections per IP (IPv6: per /64), beyond closed at accept; "
+      "0 = no cap" },
+    { "limit-ip-rate", "COUPONQ_API_LIMIT_IP_RATE", CFG_INT, 0, 100000000,
+      "2000", "requests/s per IP (loose: many users share a NAT); 0 = off" },
+    { "limit-ip-burst", "COUPONQ_API_LIMIT_IP_BURST", CFG_INT, 1, 100000000,
+      "4000", "requests per IP at once" },
+    { "limit-auth-fail-rate", "COUPONQ_API_LIMIT_AUTH_FAIL_RATE", CFG_INT, 0,
+      1000000, "1", "failed authentications/s per IP; beyond 429; 0 = off" },
+    { "limit-auth-fail-burst", "COUPONQ_API_LIMIT_AUTH_FAIL_BURST", CFG_INT, 1,
+      1000000, "20", "failed authentications per IP at once" },
+    { "limit-user-rate", "COUPONQ_API_LIMIT_USER_RATE", CFG_INT, 0, 1000000,
+      "5", "requests/s per user (GCRA); 0 = off" },
+    { "limit-user-burst", "COUPONQ_API_LIMIT_USER_BURST", CFG_INT, 1, 1000000,
+      "10", "requests per user at once" },
+    { "limit-table", "COUPONQ_API_LIMIT_TABLE", CFG_INT, 64, 16777216, "65536",
+      "entries of each rate table (fixed memory, ~16 B each)" },
 };
 
 #define SUMMARY                                                                \
     "[flags] [-X librdkafka.key=value ...]\n"                                  \
     "couponq-api: HTTP front of couponq (admission in Redis, events to Kafka)"
+
+static void fill_auth(options_t *o)
+{
+    config_t *c = o->cfg;
+    gate_opts_t *g = &o->gate;
+
+    o->admin_listen = config_str(c, "admin-listen");
+    if (strcmp(o->admin_listen, "off") == 0)
+        o->admin_listen = NULL;
+    o->auth.mode = (auth_mode_t)auth_mode_parse(config_str(c, "auth"));
+    o->auth.keys_path = config_str(c, "jwt-keys");
+    o->auth.policy.issuer = config_str(c, "jwt-issuer");
+    o->auth.policy.audience = config_str(c, "jwt-audience");
+    o->auth.policy.leeway_s = 30;
+    o->auth.policy.max_lifetime_s = config_int(c, "jwt-max-lifetime");
+    o->auth.trusted_header = config_str(c, "trusted-header");
+    o->auth.trusted_peers = config_str(c, "trusted-peers");
+    o->auth.cache_entries = (uint32_t)config_int(c, "jwt-cache");
+    if (o->auth.mode == AUTH_GATEWAY)
+        o->http.user_header = o->auth.trusted_header;
+    g->conns_per_ip = (uint32_t)config_int(c, "conns-per-ip");
+    g->ip_rate = (double)config_int(c, "limit-ip-rate");
+    g->ip_burst = (double)config_int(c, "limit-ip-burst");
+    g->fail_rate = (double)config_int(c, "limit-auth-fail-rate");
+    g->fail_burst = (double)config_int(c, "limit-auth-fail-burst");
+    g->user_rate = (double)config_int(c, "limit-user-rate");
+    g->user_burst = (double)config_int(c, "limit-user-burst");
+    g->table_entries = (uint32_t)config_int(c, "limit-table");
+    g->max_conns = o->http.max_conns;
+}
 
 static void fill(options_t *o)
 {
@@ -65,6 +133,7 @@ static void fill(options_t *o)
     /* Admission, then the produce, then maybe a rollback: all within the
      * request deadline. */
     o->message_timeout_ms = o->svc.timeout_ms - 2 * o->svc.redis_timeout_ms;
+    fill_auth(o);
 }
 
 int options_parse(options_t *o, int argc, char **argv)
@@ -89,6 +158,10 @@ int options_parse(options_t *o, int argc, char **argv)
         (level = log_level_parse(config_str(o->cfg, "log-level"))) < 0) {
         snprintf(err, sizeof(err), "--log-level: unknown level \"%s\"",
                  config_str(o->cfg, "log-level"));
+        rc = -1;
+    }
+    if (rc == 0 && auth_mode_parse(config_str(o->cfg, "auth")) < 0) {
+        snprintf(err, sizeof(err), "--auth: expected jwt, gateway or off");
         rc = -1;
     }
     if (rc == 0)

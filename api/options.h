@@ -3,13 +3,18 @@
 #ifndef COUPONQ_API_OPTIONS_H
 #define COUPONQ_API_OPTIONS_H
 
+#include "auth.h"
 #include "config.h"
+#include "gate.h"
 #include "http.h"
 #include "service.h"
 
 typedef struct options {
     config_t *cfg; /* owns the strings below; -X pairs for librdkafka */
     const char *redis, *topic, *listen;
+    const char *admin_listen; /* NULL when "off" */
+    auth_opts_t auth;
+    gate_opts_t gate;
     http_limits_t http;
     service_opts_t svc;
     int message_timeout_ms; /* default for librdkafka's message.timeout.ms */

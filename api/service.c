@@ -72,8 +72,8 @@ typedef struct rp {
 } rp_t;
 
 /* Status codes we count; the last entry catches the rest. */
-static const int codes[] = { 200, 202, 400, 403, 404, 405, 408, 409,
-                             410, 411, 413, 414, 431, 500, 503, 0 };
+static const int codes[] = { 200, 202, 400, 401, 403, 404, 405, 408, 409,
+                             410, 411, 413, 414, 429, 431, 500, 503, 0 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
 struct service {
@@ -82,16 +82,19 @@ struct service {
     admission_t *adm;
     kafka_producer_t *kp;
     http_server_t *srv;
+    http_server_t *admin; /* NULL when --admin-listen off */
+    gate_t *gate;
     metrics_t *m;
     slots_t *slots;
     slots_t *rps; /* re-produces, in the order their outcome was unknown */
     uint64_t rp_walk_ms, drain_until_ms;
     uv_timer_t sweep;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     int draining;
     int exit_code; /* service_run's: 1 after a fatal Kafka error */
     int http_drained;
-    int open_handles; /* while being freed */
+    int http_draining; /* listeners still draining */
+    int open_handles;  /* while being freed */
     /* metrics */
     metric_t *requests[ROUTE_COUNT][NCODES];
     metric_t *latency[ROUTE_COUNT];
@@ -611,13 +614,27 @@ static void slot_unavailable(service_t *s, slot_token_t tok, req_t *q)
     finish(s, tok);
 }
 
+static void refuse(service_t *s, http_resp_t *resp, int route,
+                   const gate_refusal_t *ref, uint64_t t0)
+{
+    reply_error(s, resp, route, ref->status, ref->extra[0] ? ref->extra : NULL,
+                ref->msg, t0);
+}
+
 static void start_issue(service_t *s, const http_request_t *hr,
                         http_resp_t *resp, route_t *rt, uint64_t t0)
 {
     char err[256];
+    gate_refusal_t ref;
+    gate_who_t who;
     slot_token_t tok;
+    int64_t named;
     req_t *q;
 
+    if (gate_request(s->gate, hr, rt->coupon_id, &who, &ref) != 0) {
+        refuse(s, resp, ROUTE_ISSUE, &ref, t0);
+        return;
+    }
     if (!hr->has_length) {
         reply_error(s, resp, ROUTE_ISSUE, 411, NULL,
                     "body required: send Content-Length or "
@@ -625,9 +642,14 @@ static void start_issue(service_t *s, const http_request_t *hr,
                     t0);
         return;
     }
-    if (body_parse_issue(hr->body, hr->body_len, &rt->user_id, err,
-                         sizeof(err)) != 0) {
+    if ((who.authed ? body_parse_issue_opt : body_parse_issue)(
+            hr->body, hr->body_len, &named, err, sizeof(err)) != 0) {
         reply_error(s, resp, ROUTE_ISSUE, 400, NULL, err, t0);
+        return;
+    }
+    if (gate_user(s->gate, hr, &who, rt->coupon_id, named, &rt->user_id,
+                  &ref) != 0) {
+        refuse(s, resp, ROUTE_ISSUE, &ref, t0);
         return;
     }
     if ((q = slot_start(s, resp, ROUTE_ISSUE, rt, t0, &tok)) == NULL)
@@ -712,14 +734,37 @@ static void on_ping(void *ud, uint64_t tok, int ok)
     finish(s, tok);
 }
 
-static void start_read(service_t *s, http_resp_t *resp, route_t *rt,
-                       uint64_t t0)
+/* GET status acts for the path's user: only that user (or a service)
+ * may read it. GET coupon needs no identity, only the per-IP limit. */
+static int gate_read(service_t *s, const http_request_t *hr, http_resp_t *resp,
+                     route_t *rt, uint64_t t0)
+{
+    gate_refusal_t ref;
+    gate_who_t who;
+    int64_t user;
+
+    if (rt->id == ROUTE_HEALTHZ)
+        return 0;
+    if (rt->id == ROUTE_COUPON
+            ? gate_ip(s->gate, hr, rt->coupon_id, &ref) == 0
+            : gate_request(s->gate, hr, rt->coupon_id, &who, &ref) == 0 &&
+                  gate_user(s->gate, hr, &who, rt->coupon_id, rt->user_id,
+                            &user, &ref) == 0)
+        return 0;
+    refuse(s, resp, rt->id, &ref, t0);
+    return -1;
+}
+
+static void start_read(service_t *s, const http_request_t *hr,
+                       http_resp_t *resp, route_t *rt, uint64_t t0)
 {
     slot_token_t tok;
-    req_t *q = slot_start(s, resp, rt->id, rt, t0, &tok);
+    req_t *q;
     int rc;
 
-    if (q == NULL)
+    if (hr != NULL && gate_read(s, hr, resp, rt, t0) != 0)
+        return;
+    if ((q = slot_start(s, resp, rt->id, rt, t0, &tok)) == NULL)
         return;
     if (rt->id == ROUTE_COUPON)
         rc = admission_summary(s->adm, rt->coupon_id, on_summary, s, tok);
@@ -783,13 +828,31 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
     case ROUTE_ISSUE:
         start_issue(s, hr, resp, &rt, t0);
         break;
-    case ROUTE_METRICS:
-        serve_metrics(s, resp, t0);
+    case ROUTE_METRICS: /* on the admin listener only */
+        reply_error(s, resp, ROUTE_NONE, 404, NULL, "no such path", t0);
         break;
     default:
-        start_read(s, resp, &rt, t0);
+        start_read(s, hr, resp, &rt, t0);
         break;
     }
+}
+
+void service_handle_admin(void *ud, const http_request_t *hr, http_resp_t *resp)
+{
+    service_t *s = ud;
+    uint64_t t0 = uv_hrtime();
+    route_t rt;
+
+    if (route_match(hr->method, hr->target, hr->target_len, &rt) != 0 ||
+        (rt.id != ROUTE_METRICS && rt.id != ROUTE_HEALTHZ)) {
+        reply_error(s, resp, ROUTE_NONE, rt.id == ROUTE_NONE ? rt.status : 404,
+                    NULL, rt.id == ROUTE_NONE ? rt.error : "no such path", t0);
+        return;
+    }
+    if (rt.id == ROUTE_METRICS)
+        serve_metrics(s, resp, t0);
+    else
+        start_read(s, NULL, resp, &rt, t0);
 }
 
 /* ---- deadlines ---- */
@@ -905,8 +968,28 @@ static void on_http_drained(void *ud)
 {
     service_t *s = ud;
 
+    if (--s->http_draining > 0)
+        return;
     s->http_drained = 1;
     check_drained(s);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    service_t *s = h->data;
+    auth_t *a = gate_auth(s->gate);
+    char err[512];
+
+    (void)signum;
+    if (auth_mode(a) != AUTH_JWT)
+        return;
+    if (auth_reload(a, err, sizeof(err)) != 0)
+        LOG(LL_ERROR,
+            "msg=\"SIGHUP: keys not reloaded, the old ones stay\" "
+            "err=\"%s\"",
+            err);
+    else
+        LOG(LL_INFO, "msg=\"SIGHUP: keys reloaded\" keys=%zu", auth_keys(a));
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -932,6 +1015,9 @@ static void start_drain(service_t *s, const char *why)
         "msg=\"draining\" why=%s inflight=%u conns=%u reproduce_pending=%u",
         why, slots_used(s->slots), http_server_conns(s->srv),
         slots_used(s->rps));
+    s->http_draining = s->admin != NULL ? 2 : 1;
+    if (s->admin != NULL)
+        http_server_drain(s->admin, on_http_drained, s);
     http_server_drain(s->srv, on_http_drained, s);
 }
 
@@ -941,16 +1027,19 @@ int service_run(service_t *s, http_server_t *srv)
     signal(SIGPIPE, SIG_IGN);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_signal_stop(&s->sigint);
+    uv_signal_stop(&s->sighup);
     return s->exit_code;
 }
 
 /* ---- life ---- */
 
 service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
-                       admission_t *adm, metrics_t *m, char *errstr, size_t n)
+                       admission_t *adm, gate_t *gate, metrics_t *m,
+                       char *errstr, size_t n)
 {
     service_t *s = calloc(1, sizeof(*s));
 
@@ -959,6 +1048,7 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
     s->loop = loop;
     s->o = *o;
     s->adm = adm;
+    s->gate = gate;
     s->m = m;
     assert(o->max_inflight < RP_TAG);
     if ((s->slots = slots_new(o->max_inflight, sizeof(req_t))) == NULL ||
@@ -968,7 +1058,8 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
     uv_timer_init(loop, &s->sweep);
     uv_signal_init(loop, &s->sigterm);
     uv_signal_init(loop, &s->sigint);
-    s->sweep.data = s->sigterm.data = s->sigint.data = s;
+    uv_signal_init(loop, &s->sighup);
+    s->sweep.data = s->sigterm.data = s->sigint.data = s->sighup.data = s;
     return s;
 oom:
     snprintf(errstr, n, "out of memory");
@@ -983,6 +1074,11 @@ oom:
 void service_set_producer(service_t *s, kafka_producer_t *kp)
 {
     s->kp = kp;
+}
+
+void service_set_admin(service_t *s, http_server_t *admin)
+{
+    s->admin = admin;
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -1000,7 +1096,8 @@ void service_free(service_t *s)
 {
     if (s == NULL)
         return;
-    s->open_handles = 3;
+    s->open_handles = 4;
+    uv_close((uv_handle_t *)&s->sighup, on_handle_closed);
     uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigint, on_handle_closed);

@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "admission.h"
+#include "gate.h"
 #include "http.h"
 #include "kafka_producer.h"
 #include "metrics.h"
@@ -52,17 +53,27 @@ typedef struct service_opts {
 
 typedef struct service service_t;
 
+/* gate: limits and authentication of user requests (not owned). */
 service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
-                       admission_t *adm, metrics_t *m, char *errstr, size_t n);
+                       admission_t *adm, gate_t *gate, metrics_t *m,
+                       char *errstr, size_t n);
 void service_set_producer(service_t *s, kafka_producer_t *kp);
+/* The admin listener (/metrics, /healthz), drained with the public one;
+ * NULL when --admin-listen off. */
+void service_set_admin(service_t *s, http_server_t *admin);
 void service_free(service_t *s); /* NULL is a no-op */
 
 /* The http_handler_fn and the kafka_producer_dr_fn (ud = service). */
 void service_handle(void *ud, const http_request_t *req, http_resp_t *resp);
+/* The admin listener's handler: /metrics and /healthz only. */
+void service_handle_admin(void *ud, const http_request_t *req,
+                          http_resp_t *resp);
 void service_delivered(void *ud, uint64_t token, kafka_outcome_t outcome,
                        const char *err);
 
-/* Runs the loop until SIGTERM/SIGINT and the drain finished: listener
+/* SIGHUP reloads the JWT keys (auth_reload): a bad file is logged and
+ * the old keys stay. Runs the loop until SIGTERM/SIGINT and the drain
+ * finished: listener
  * closed, every connection answered and closed, no request in flight.
  * A second SIGINT exits at once (status 130). A fatal Kafka producer error
  * starts the same drain (requests meanwhile get 503, admission rolled

@@ -13,6 +13,18 @@ export COUPONQ_REDIS=${COUPONQ_REDIS:-redis://127.0.0.1:16379}
 export COUPONQ_MYSQL=${COUPONQ_MYSQL:-mysql://root@127.0.0.1:13306/couponq}
 export COUPONQ_KAFKA=${COUPONQ_KAFKA:-127.0.0.1:19092}
 export COUPONQ_STACK_DIR=${COUPONQ_STACK_DIR:-$COUPONQ_SRC/.stack}
+# couponq-api defaults to --auth jwt with per-IP and per-user limits and an
+# admin listener on 127.0.0.1:9090. The tests predate identity: they send
+# {"user_id": N} without a token, from one IP, often the same user many
+# times, and start several apis at once. So the harness runs them with auth
+# and the abuse limits off and no admin listener, unless a test says
+# otherwise (tests/integration/api_auth.sh does).
+export COUPONQ_AUTH=${COUPONQ_AUTH:-off}
+export COUPONQ_ADMIN_LISTEN=${COUPONQ_ADMIN_LISTEN:-off}
+export COUPONQ_API_CONNS_PER_IP=${COUPONQ_API_CONNS_PER_IP:-0}
+export COUPONQ_API_LIMIT_IP_RATE=${COUPONQ_API_LIMIT_IP_RATE:-0}
+export COUPONQ_API_LIMIT_AUTH_FAIL_RATE=${COUPONQ_API_LIMIT_AUTH_FAIL_RATE:-0}
+export COUPONQ_API_LIMIT_USER_RATE=${COUPONQ_API_LIMIT_USER_RATE:-0}
 REDIS_PORT=$(sed -E 's#^.*:([0-9]+)(/.*)?$#\1#' <<<"$COUPONQ_REDIS")
 MYSQL_PORT=$(sed -E 's#^.*:([0-9]+)/.*$#\1#' <<<"$COUPONQ_MYSQL")
 TEST_NAME=$(basename "${0%.sh}")

@@ -5,6 +5,7 @@
 
 #include "repair.h"
 #include "sale.h"
+#include "token.h"
 #include "tool.h"
 
 #define CTL_MAX_CMDS 16
@@ -18,6 +19,8 @@ int main(int argc, char **argv)
     n += sale_ncmds;
     memcpy(cmds + n, repair_cmds, repair_ncmds * sizeof(cmds[0]));
     n += repair_ncmds;
+    memcpy(cmds + n, token_cmds, token_ncmds * sizeof(cmds[0]));
+    n += token_ncmds;
     return tool_main("couponqctl", "Operate couponq flash sales.", cmds, n,
                      argc, argv);
 }

@@ -304,9 +304,10 @@ static int tool_run(const char *prog, const tool_cmd_t *c, config_t *cfg)
         log_init(prog, level, 2);
         rc = c->run(t);
     }
-    tool_print(t, rc == TOOL_EXIT_OK && strcmp(c->name, "create") == 0
-                      ? "coupon_id"
-                      : NULL);
+    tool_print(t, rc != TOOL_EXIT_OK               ? NULL
+                  : strcmp(c->name, "create") == 0 ? "coupon_id"
+                  : strcmp(c->name, "token") == 0  ? "token"
+                                                   : NULL);
     tool_free(t);
     return rc;
 }

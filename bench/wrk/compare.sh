@@ -46,7 +46,10 @@ sed -e "s#@DIR@#$TMP/nginx#g" -e "s#@PORT@#$NPORT#g" "$SRC/bench/wrk/nginx.conf.
 nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/out.log" 2>&1 &
 PIDS+=($!)
 APORT=$(free_port)
-"$BUILD/couponq-api" --listen "127.0.0.1:$APORT" --topic "$TOPIC" --log-level warn >"$TMP/api.log" 2>&1 &
+MPORT=$(free_port)
+# wrk sends {"user_id": N} without tokens, from one IP: auth and limits off.
+"$BUILD/couponq-api" --listen "127.0.0.1:$APORT" --admin-listen "127.0.0.1:$MPORT" --topic "$TOPIC" --log-level warn \
+  --auth off --conns-per-ip 0 --limit-ip-rate 0 --limit-user-rate 0 >"$TMP/api.log" 2>&1 &
 API=$!
 PIDS+=("$API")
 for _ in $(seq 100); do
@@ -94,4 +97,4 @@ sleep 5
 echo "api RSS with 1,000 connections open (wrk -c1000): $(awk '/VmRSS/ {print $2, $3}' /proc/$API/status), $(ls /proc/$API/fd | wc -l) fds"
 wait $W
 echo "  (-c1000 run: $(sed -nE 's/^status 202: [0-9]+ \(([0-9]+)\/s\)$/\1/p' "$TMP/rss.txt") accepted/s, $(lat rss))"
-echo "api after the runs: $(curl -s "http://127.0.0.1:$APORT/metrics" | grep -E '^couponq_api_(kafka_errors|redis_errors|deadline_expired)_total' | tr '\n' ' ')"
+echo "api after the runs: $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep -E '^couponq_api_(kafka_errors|redis_errors|deadline_expired)_total' | tr '\n' ' ')"

@@ -51,7 +51,7 @@ sleep "$stall"
 kill -CONT "$kpid"
 t_cont=$(now)
 log "broker resumed after $(elapsed "$t_stop")s with $(admitted_of "$id") admitted"
-metric() { curl -s -m 5 "http://127.0.0.1:$API_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { curl -s -m 5 "http://127.0.0.1:$API_ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 # Settled: every event of unknown outcome produced again and acknowledged.
 settle_s=n/a
 for ((i = 0; i < 600; i++)); do

@@ -44,6 +44,14 @@ for p in $REDIS_PORT $MYSQL_PORT $KAFKA_PORT; do
   esac
 done
 export COUPONQ_LOG_LEVEL=${COUPONQ_LOG_LEVEL:-info}
+# The scenarios send {"user_id": N} without tokens from one IP, the same
+# user many times: couponq-api's auth (default jwt) and abuse limits off;
+# /metrics on the admin listener api_start chooses (API_ADMIN_PORT).
+export COUPONQ_AUTH=${COUPONQ_AUTH:-off}
+export COUPONQ_API_CONNS_PER_IP=${COUPONQ_API_CONNS_PER_IP:-0}
+export COUPONQ_API_LIMIT_IP_RATE=${COUPONQ_API_LIMIT_IP_RATE:-0}
+export COUPONQ_API_LIMIT_AUTH_FAIL_RATE=${COUPONQ_API_LIMIT_AUTH_FAIL_RATE:-0}
+export COUPONQ_API_LIMIT_USER_RATE=${COUPONQ_API_LIMIT_USER_RATE:-0}
 # The sanitizer build must not fail a scenario on a leak report at kill -9.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 
@@ -231,6 +239,7 @@ free_port() {
 # ------------------------------------------------------------ couponq
 TOPIC=""
 API_PORT=""
+API_ADMIN_PORT=""
 new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
   "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 9>&- || die "cannot create topic $TOPIC"
@@ -267,10 +276,12 @@ api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
   local name=${1:-api} i
   guard_start
   [[ -n $API_PORT ]] || API_PORT=$(free_port)
+  [[ -n $API_ADMIN_PORT ]] || API_ADMIN_PORT=$(free_port)
   # API_AS=nobody runs it as that user (the partition scenario tells its
   # packets from everyone else's by uid).
   proc_start "$name" ${API_AS:+setpriv --reuid="$API_AS" --regid="$API_AS" --clear-groups} \
-    "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" ${API_ARGS:-}
+    "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" \
+    --admin-listen "127.0.0.1:$API_ADMIN_PORT" ${API_ARGS:-}
   for ((i = 0; i < 300; i++)); do
     if curl -s -o /dev/null -m 1 "http://127.0.0.1:$API_PORT/healthz"; then return 0; fi
     kill -0 "${PROC_PID[$name]}" 2>/dev/null || die "couponq-api exited at start: $(tail -n 5 "$WORK/$name.log")"

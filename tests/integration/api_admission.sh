@@ -8,6 +8,7 @@ source "$(dirname "$0")/api_lib.bash"
 TOPIC=$(new_topic api_admission)
 start_api api --topic "$TOPIC"
 PORT=$API_PORT
+MPORT=$API_ADMIN_PORT
 wait_healthy "$PORT"
 now=$(date +%s%3N)
 
@@ -54,7 +55,8 @@ assert_eq '200 {"coupon_id":'"$C"',"user_id":11,"status":"issued"}' "$(get "$POR
 assert_eq '200 {"coupon_id":'"$C"',"user_id":13,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C/issues/13")" "refused user"
 assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3/issues/1")" "status on no coupon"
 assert_eq '200 {"status":"ok","redis":"up","kafka":"up"}' "$(get "$PORT" /healthz)" "healthz"
-m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+assert_eq '404 {"error":"no such path"}' "$(get "$PORT" /metrics)" "no /metrics on the public listener"
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
 assert_contains "$m" 'couponq_api_requests_total{route="issue",code="202"} 2' "metrics: 202s"
 assert_contains "$m" 'couponq_api_admissions_total{result="sold_out"} 1' "metrics: sold_out"
 assert_contains "$m" 'couponq_api_request_duration_seconds_count{route="issue"}' "metrics: latency"
@@ -71,6 +73,7 @@ assert_eq 4 "$(topic_count "$TOPIC")" "events after NOSCRIPT"
 log "compensation: Kafka refuses (topic does not exist) -> 503, member released"
 start_api api_notopic --topic "couponq.test.missing.$(date +%s%N)" --timeout-ms 2000 --redis-timeout-ms 300
 NP=$API_PORT
+NMP=$API_ADMIN_PORT
 wait_http "$NP"
 for ((i = 0; i < 100; i++)); do # Redis connected and scripts loaded
   [[ $(get "$NP" /healthz) == *'"redis":"up"'* ]] && break
@@ -83,7 +86,7 @@ assert_contains "$out" "Retry-After: 1" "Retry-After"
 assert_contains "$out" '{"result":"unavailable","error":"unavailable: ' "503 body"
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C4}:issued" 31)" "member released after the failed produce"
 assert_eq '200 {"coupon_id":'"$C4"',"user_id":31,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C4/issues/31")" "status after release"
-m=$(curl -s "http://127.0.0.1:$NP/metrics")
+m=$(curl -s "http://127.0.0.1:$NMP/metrics")
 assert_contains "$m" 'couponq_api_releases_total 1' "metrics: release counted"
 assert_contains "$m" 'couponq_api_kafka_errors_total 1' "metrics: kafka error counted"
 

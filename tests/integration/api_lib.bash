@@ -4,13 +4,16 @@
 API_BIN=${API_BIN:-$COUPONQ_BUILD/couponq-api}
 API_CLIENT=$COUPONQ_SRC/tests/integration/api_client.py
 
-# start_api NAME [flags...] -- starts couponq-api on a free port; sets
-# API_PORT and API_PID. Output goes to $TEST_TMP/NAME.log.
+# start_api NAME [flags...] -- starts couponq-api on a free port, its admin
+# listener (/metrics) on another; sets API_PORT, API_ADMIN_PORT and API_PID.
+# Output goes to $TEST_TMP/NAME.log.
 start_api() {
   local name=$1
   shift
   API_PORT=$(free_port)
-  start_bg "$name" "$API_BIN" --listen "127.0.0.1:$API_PORT" "$@"
+  API_ADMIN_PORT=$(free_port)
+  start_bg "$name" "$API_BIN" --listen "127.0.0.1:$API_PORT" \
+    --admin-listen "127.0.0.1:$API_ADMIN_PORT" "$@"
   API_PID=$BG_PID
 }
 

@@ -22,6 +22,7 @@ for ((i = 0; i < 50; i++)); do grep -q listening "$TEST_TMP/proxy.log" && break;
 TOPIC=$(new_topic api_redis_faults)
 start_api api --topic "$TOPIC" --redis "redis://127.0.0.1:$PPORT" --redis-timeout-ms 500 --timeout-ms 3000
 PORT=$API_PORT
+MPORT=$API_ADMIN_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
@@ -74,7 +75,7 @@ wait "$P7" "$P8"
 assert_contains "$(cat "$TEST_TMP/u7")" '"error":"unavailable: redis connection lost"} 503' "user 7 (answer lost)"
 assert_contains "$(cat "$TEST_TMP/u8")" '"error":"unavailable: redis connection lost"} 503' "user 8's second request (answer lost)"
 assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 admitted in Redis while the api cannot reach it"
-m=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1=="couponq_api_admissions_unsettled"{print int($2)}')
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '$1=="couponq_api_admissions_unsettled"{print int($2)}')
 ((m >= 1)) || fail "calls waiting to be settled: got '$m'"
 kill -USR1 "$PROXY" # stop holding
 kill -USR2 "$PROXY" # accept again
@@ -85,10 +86,10 @@ done
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 released: the 503 it got is true"
 assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 8)" "8 keeps the admission of its 202"
 for ((i = 0; i < 20; i++)); do
-  [[ $(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_admissions_unsettled ') == "couponq_api_admissions_unsettled 0" ]] && break
+  [[ $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_admissions_unsettled ') == "couponq_api_admissions_unsettled 0" ]] && break
   sleep 0.1
 done
-m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
 assert_contains "$m" "couponq_api_admissions_unsettled 0" "nothing left to settle"
 assert_contains "$m" "couponq_api_admissions_settled_total " "settled counter"
 released=$(grep -o 'msg="lost admit.lua answer settled" coupon_id='"$C"' call=[0-9A-Z]* users=[0-9]* released=[0-9]*' "$TEST_TMP/api.log" |
@@ -101,12 +102,12 @@ log "client disconnects before its answer"
 printf 'POST /v1/coupons/%s/issues HTTP/1.1\r\nContent-Length: 13\r\n\r\n{"user_id":4}' "$C" |
   timeout 2 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.close()' "$PORT"
 for ((i = 0; i < 50; i++)); do
-  [[ $(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_inflight ') == "couponq_api_inflight 0" ]] && break
+  [[ $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_inflight ') == "couponq_api_inflight 0" ]] && break
   sleep 0.1
 done
 assert_eq '200 {"coupon_id":'"$C"',"user_id":4,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/4")" "issued to the client that left"
 assert_eq 6 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k\n' | sort -u | tr '\n' ' ' | wc -w)" "events: users 1, 2, 3, 4, 7 and 8"
-assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^couponq_api_inflight ')" "no slot leaked"
+assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_inflight ')" "no slot leaked"
 kill -TERM "$API_PID"
 wait "$API_PID" && rc=0 || rc=$?
 assert_eq 0 "$rc" "exit code after SIGTERM"
