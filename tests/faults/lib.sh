@@ -1,7 +1,7 @@
 # tests/faults/lib.sh -- sourced by every fault scenario (tests/faults/NN_*.sh).
 #
 # A scenario runs against the PRIVATE stack that tests/faults/run started
-# (ports 36379/33306/39092, data under $COUPONQ_STACK_DIR): it kills servers,
+# (ports 31379/31306/31092, data under $COUPONQ_STACK_DIR): it kills servers,
 # restarts them and flushes Redis, so this file refuses to run against the
 # shared development or test stacks. It gives a scenario: its binaries (or a
 # clean SKIP while one is not built yet), an api and workers it can start,

@@ -14,7 +14,7 @@ set -euo pipefail
 
 COUPONQ_SRC=${COUPONQ_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 STACK=$COUPONQ_SRC/scripts/stack
-export COUPONQ_HA_BASE=${COUPONQ_HA_TEST_BASE:-47000}
+export COUPONQ_HA_BASE=${COUPONQ_HA_TEST_BASE:-27000}
 export COUPONQ_STACK_DIR=${COUPONQ_HA_TEST_DIR:-/tmp/couponq-ha-test}
 export COUPONQ_TOPIC=couponq.issue-requests
 TEST_NAME=stack_ha

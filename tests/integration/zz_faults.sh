@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # zz_faults -- the fault and abuse suite (tests/faults/run --quick) as one
 # ctest test. It does not use the test stack: tests/faults/run starts its own
-# private stack (ports 36379/33306/39092) because its scenarios kill servers
+# private stack (ports 31379/31306/31092) because its scenarios kill servers
 # and FLUSHALL, and stops it at the end. Uses the binaries of this build.
 # Quick sizes: about 10 minutes on 2 cores. `tests/faults/run --full` for the
 # issue's sizes.
