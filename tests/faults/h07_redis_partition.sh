@@ -24,7 +24,7 @@ id=$(new_coupon_id)
 new_topic
 coupon_create "$id" "$qty"
 API_ARGS="--redis-min-replicas 1"
-API_AS=nobody
+API_AS=65534 # nobody (gid 65534: nogroup)
 api_start
 worker_start w1
 worker_start w2

@@ -277,7 +277,7 @@ api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
   guard_start
   [[ -n $API_PORT ]] || API_PORT=$(free_port)
   [[ -n $API_ADMIN_PORT ]] || API_ADMIN_PORT=$(free_port)
-  # API_AS=nobody runs it as that user (the partition scenario tells its
+  # API_AS=UID runs it as that uid and gid (the partition scenario tells its
   # packets from everyone else's by uid).
   proc_start "$name" ${API_AS:+setpriv --reuid="$API_AS" --regid="$API_AS" --clear-groups} \
     "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" \
