@@ -166,7 +166,8 @@ sale_load() {
 sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err")"; }
 # sale_result ID QTY OK DONE [key=value...] -- drain, checker, the result
 # row (requests, 202s, statuses, 503s since $T_FAULT, first 202 after it,
-# fence repairs), then finish.
+# fence repairs), then finish. SALE_CHECK_ARGS: more checker flags (e.g.
+# --api-crashed once couponq-api has exited mid-sale).
 sale_result() {
   local id=$1 qty=$2 ok=$3 done=$4 rec drain_s s503 win
   shift 4
@@ -175,7 +176,7 @@ sale_result() {
   win=$(window_503 "$PRE" "$T_FAULT")
   drain_s=$(wait_drain "$id" "$(size 120 600)") || true
   [[ $rec != never ]] || { log "admission did not resume"; ok=fail; }
-  check "$id" "$qty" "$PRE" || ok=fail
+  check "$id" "$qty" "$PRE" ${SALE_CHECK_ARGS:-} || ok=fail
   result done="$done" requests="$(jget "$PRE.json" requests)" \
     accepted="$(jget "$PRE.json" "status.get('202', 0)")" \
     statuses="$(jget "$PRE.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
