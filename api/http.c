@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -26,6 +28,7 @@
 #define WRITE_BUFS  64
 #define WRITE_HIGH  ((size_t)256 * 1024) /* unsent bytes: reading pauses */
 #define SWEEP_MS    250
+#define LISTENERS   4 /* addresses in one --listen list */
 
 typedef struct conn conn_t;
 
@@ -40,8 +43,15 @@ struct http_resp {
     char inl[RESP_INLINE];
 };
 
-struct conn {
+/* A connection's or a listener's stream: TCP, or a unix socket. */
+typedef union io {
+    uv_stream_t st;
     uv_tcp_t tcp;
+    uv_pipe_t pipe;
+} io_t;
+
+struct conn {
+    io_t io;
     http_server_t *srv;
     conn_t *prev, *next; /* all connections */
     conn_t *dirty_next;  /* on the dirty list when dirty */
@@ -59,8 +69,17 @@ struct conn {
     int close_written;        /* an answer with Connection: close was written */
     int closing;
     int admitted; /* admit_peer let it in: peer_gone owed at close */
+    int is_unix;  /* accepted on a unix socket: no peer address */
     struct sockaddr_storage peer;
 };
+
+typedef struct listener {
+    io_t io;
+    http_server_t *srv;
+    int is_unix;
+    int open; /* the handle is initialised and not yet closed */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unlinked */
+} listener_t;
 
 typedef struct wreq {
     uv_write_t req;
@@ -72,7 +91,8 @@ typedef struct wreq {
 
 struct http_server {
     uv_loop_t *loop;
-    uv_tcp_t listener;
+    listener_t ls[LISTENERS];
+    int nls;
     uv_check_t check;
     uv_timer_t sweep;
     http_limits_t lim;
@@ -89,7 +109,7 @@ struct http_server {
     int listening;
     int draining;
     int freeing;
-    int open_handles; /* listener, check, sweep still to be closed */
+    int open_handles; /* listeners, check, sweep still to be closed */
     void (*drained)(void *);
     void *drained_ud;
     char rbuf[READ_BUF];
@@ -205,7 +225,7 @@ static void conn_fail(conn_t *c, int status, const char *msg)
 
     c->close_after = 1;
     if (!c->eof)
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_read_stop(&c->io.st);
     c->eof = 1;
     if ((r = resp_new(c)) == NULL) {
         conn_close(c);
@@ -227,7 +247,7 @@ static void maybe_resume(conn_t *c)
     if (!c->paused || c->eof || c->close_after)
         return;
     if (c->pending * 2 > c->srv->lim.max_pipeline ||
-        c->tcp.write_queue_size > WRITE_HIGH / 2)
+        c->io.st.write_queue_size > WRITE_HIGH / 2)
         return;
     c->paused = 0;
     conn_read_start(c);
@@ -295,7 +315,7 @@ static int write_rest(conn_t *c, http_resp_t *first, unsigned n, uv_buf_t *bufs,
         sent = 0;
     }
     c->writes++;
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, k, on_write) == 0)
+    if (uv_write(&w->req, &c->io.st, w->bufs, k, on_write) == 0)
         return 0;
     c->writes--;
     free(w);
@@ -335,8 +355,7 @@ static void conn_flush(conn_t *c)
             c->close_after = 1;
             c->close_written = 1;
         }
-        sent = c->writes == 0 ? uv_try_write((uv_stream_t *)&c->tcp, bufs, n)
-                              : UV_EAGAIN;
+        sent = c->writes == 0 ? uv_try_write(&c->io.st, bufs, n) : UV_EAGAIN;
         if (sent < 0 && sent != UV_EAGAIN) {
             free_chain(c->srv, first, n);
             conn_close(c);
@@ -387,7 +406,8 @@ static void on_request(void *ud, const http_request_t *req)
         c->close_after = 1;
     }
     full = *req;
-    full.peer = &c->peer;
+    full.peer = c->is_unix ? NULL : &c->peer;
+    full.peer_unix = c->is_unix;
     c->srv->fn(c->srv->ud, &full, r);
 }
 
@@ -404,9 +424,9 @@ static void pause_if_busy(conn_t *c)
     if (c->paused || c->eof || c->closing)
         return;
     if (c->pending >= c->srv->lim.max_pipeline ||
-        c->tcp.write_queue_size > WRITE_HIGH) {
+        c->io.st.write_queue_size > WRITE_HIGH) {
         c->paused = 1;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_read_stop(&c->io.st);
     }
 }
 
@@ -446,7 +466,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void conn_read_start(conn_t *c)
 {
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start(&c->io.st, on_alloc, on_read);
 }
 
 /* ---- connections ---- */
@@ -510,7 +530,7 @@ static void conn_close(conn_t *c)
     }
     c->head = c->tail = NULL;
     c->pending = 0;
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    uv_close((uv_handle_t *)&c->io.st, on_conn_closed);
 }
 
 /* Idle = nothing owed to the client and no request being read: closing it
@@ -541,10 +561,31 @@ static int evict_idle(http_server_t *s, const conn_t *except)
     return 0;
 }
 
-static void on_connection(uv_stream_t *ls, int status)
+/* The peer's address and the per-IP hook; a unix-socket connection has
+ * no address and is not counted per IP (it is the gateway's). */
+static int conn_admit(http_server_t *s, conn_t *c)
 {
-    http_server_t *s = ls->data;
     int plen = sizeof(struct sockaddr_storage);
+
+    if (c->is_unix)
+        return 0;
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&c->peer, &plen) != 0)
+        return -1;
+    if (s->lim.admit_peer != NULL) {
+        if (s->lim.admit_peer(s->lim.peer_ud, &c->peer) != 0) {
+            s->refused_peer++;
+            return -1;
+        }
+        c->admitted = 1;
+    }
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    return 0;
+}
+
+static void on_connection(uv_stream_t *st, int status)
+{
+    listener_t *l = st->data;
+    http_server_t *s = l->srv;
     conn_t *c;
 
     if (status < 0) {
@@ -554,8 +595,12 @@ static void on_connection(uv_stream_t *ls, int status)
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return;
     c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
+    c->is_unix = l->is_unix;
+    if (c->is_unix)
+        uv_pipe_init(s->loop, &c->io.pipe, 0);
+    else
+        uv_tcp_init(s->loop, &c->io.tcp);
+    c->io.st.data = c;
     c->next = s->conns;
     if (s->conns != NULL)
         s->conns->prev = c;
@@ -567,26 +612,17 @@ static void on_connection(uv_stream_t *ls, int status)
     /* nconns counts connections still closing too: they free their slot. */
     if (s->nconns - s->closing_conns > s->lim.max_conns && !s->draining)
         (void)evict_idle(s, c);
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 ||
+    if (uv_accept(st, &c->io.st) != 0 ||
         s->nconns - s->closing_conns > s->lim.max_conns || s->draining) {
         if (s->nconns - s->closing_conns > s->lim.max_conns)
             s->refused++;
         conn_close(c);
         return;
     }
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) != 0) {
+    if (conn_admit(s, c) != 0) {
         conn_close(c);
         return;
     }
-    if (s->lim.admit_peer != NULL) {
-        if (s->lim.admit_peer(s->lim.peer_ud, &c->peer) != 0) {
-            s->refused_peer++;
-            conn_close(c);
-            return;
-        }
-        c->admitted = 1;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
     c->last_ms = uv_now(s->loop);
     conn_read_start(c);
 }
@@ -700,12 +736,127 @@ static uint32_t fit_fd_limit(uint32_t max_conns)
     return rl.rlim_cur > reserve ? (uint32_t)(rl.rlim_cur - reserve) : 1;
 }
 
+/* A socket file left by a process that is gone is removed; one that
+ * still accepts connections belongs to a running server and is kept. */
+static void unlink_stale(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd;
+
+    if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+        errno == ECONNREFUSED)
+        unlink(path);
+    close(fd);
+}
+
+/* "unix:PATH" or a TCP address; l->open once its handle exists. */
+static int listener_open(http_server_t *s, listener_t *l, const char *spec,
+                         char *errstr, size_t n)
+{
+    int fd = -1, rc;
+
+    l->srv = s;
+    l->io.st.data = l;
+    if (strncmp(spec, "unix:", 5) == 0) {
+        if (spec[5] == '\0' || strlen(spec + 5) >= sizeof(l->path)) {
+            snprintf(errstr, n, "--listen %s: want unix:PATH (< %zu bytes)",
+                     spec, sizeof(l->path));
+            return -1;
+        }
+        l->is_unix = 1;
+        uv_pipe_init(s->loop, &l->io.pipe, 0);
+        l->io.st.data = l;
+        l->open = 1;
+        s->open_handles++;
+        unlink_stale(spec + 5);
+        if ((rc = uv_pipe_bind(&l->io.pipe, spec + 5)) != 0)
+            goto uv_fail;
+        snprintf(l->path, sizeof(l->path), "%s", spec + 5);
+    } else {
+        if (bind_socket(spec, &fd, errstr, n) != 0)
+            return -1;
+        uv_tcp_init(s->loop, &l->io.tcp);
+        l->io.st.data = l;
+        l->open = 1;
+        s->open_handles++;
+        if ((rc = uv_tcp_open(&l->io.tcp, fd)) != 0) {
+            close(fd); /* not owned by the handle */
+            goto uv_fail;
+        }
+    }
+    if ((rc = uv_listen(&l->io.st, 4096, on_connection)) != 0)
+        goto uv_fail;
+    return 0;
+uv_fail:
+    snprintf(errstr, n, "--listen %s: %s", spec, uv_strerror(rc));
+    return -1;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    listener_t *l = h->data;
+    http_server_t *s = l->srv;
+
+    s->open_handles--;
+    server_maybe_free(s); /* l lies inside s: not touched after this */
+}
+
+/* Stop accepting everywhere; socket files are removed. */
+static void listeners_close(http_server_t *s)
+{
+    int i;
+
+    s->listening = 0;
+    for (i = 0; i < s->nls; i++) {
+        listener_t *l = &s->ls[i];
+
+        if (!l->open)
+            continue;
+        l->open = 0;
+        if (l->path[0] != '\0')
+            unlink(l->path);
+        uv_close((uv_handle_t *)&l->io.st, on_listener_closed);
+    }
+}
+
+/* Each comma-separated address of the list. */
+static int listeners_open(http_server_t *s, const char *list, char *errstr,
+                          size_t n)
+{
+    char spec[256];
+    const char *p = list, *comma;
+    size_t len;
+
+    do {
+        comma = strchr(p, ',');
+        len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof(spec) || s->nls == LISTENERS) {
+            snprintf(errstr, n,
+                     "--listen %s: want 1..%d comma-separated "
+                     "HOST:PORT, [IPv6]:PORT or unix:PATH",
+                     list, LISTENERS);
+            return -1;
+        }
+        memcpy(spec, p, len);
+        spec[len] = '\0';
+        if (listener_open(s, &s->ls[s->nls++], spec, errstr, n) != 0)
+            return -1;
+        p = comma + 1;
+    } while (comma != NULL);
+    return 0;
+}
+
 http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
                                const http_limits_t *lim, http_handler_fn fn,
                                void *ud, char *errstr, size_t n)
 {
     http_server_t *s = calloc(1, sizeof(*s));
-    int fd = -1, rc;
 
     if (s == NULL) {
         snprintf(errstr, n, "out of memory");
@@ -716,25 +867,15 @@ http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
     s->lim.max_conns = fit_fd_limit(lim->max_conns);
     s->fn = fn;
     s->ud = ud;
-    if (bind_socket(listen, &fd, errstr, n) != 0) {
-        free(s);
-        return NULL;
-    }
-    uv_tcp_init(loop, &s->listener);
     uv_check_init(loop, &s->check);
     uv_timer_init(loop, &s->sweep);
-    s->listener.data = s->check.data = s->sweep.data = s;
-    s->open_handles = 3;
-    if ((rc = uv_tcp_open(&s->listener, fd)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection))) {
-        snprintf(errstr, n, "--listen %s: %s", listen, uv_strerror(rc));
-        if (uv_fileno((uv_handle_t *)&s->listener, &(uv_os_fd_t){ 0 }) != 0)
-            close(fd);    /* not owned by the handle */
-        s->listening = 1; /* so that free closes it */
+    s->check.data = s->sweep.data = s;
+    s->open_handles = 2;
+    s->listening = 1;
+    if (listeners_open(s, listen, errstr, n) != 0) {
         http_server_free(s);
         return NULL;
     }
-    s->listening = 1;
     uv_check_start(&s->check, on_check);
     uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     return s;
@@ -747,10 +888,8 @@ void http_server_drain(http_server_t *s, void (*done)(void *), void *ud)
     s->draining = 1;
     s->drained = done;
     s->drained_ud = ud;
-    if (s->listening) {
-        s->listening = 0;
-        uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
-    }
+    if (s->listening)
+        listeners_close(s);
     for (c = s->conns; c != NULL; c = next) {
         next = c->next;
         if (c->closing)
@@ -760,7 +899,7 @@ void http_server_drain(http_server_t *s, void (*done)(void *), void *ud)
         else if (!c->close_after) {
             c->close_after = 1;
             if (!c->eof)
-                uv_read_stop((uv_stream_t *)&c->tcp);
+                uv_read_stop(&c->io.st);
             c->eof = 1;
         }
     }
@@ -800,10 +939,8 @@ void http_server_free(http_server_t *s)
     s->drained = NULL;
     for (c = s->conns; c != NULL; c = c->next)
         conn_close(c);
-    if (s->listening) {
-        s->listening = 0;
-        uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
-    }
+    if (s->listening)
+        listeners_close(s);
     uv_close((uv_handle_t *)&s->check, on_server_handle_closed);
     uv_close((uv_handle_t *)&s->sweep, on_server_handle_closed);
 }

@@ -47,8 +47,12 @@ typedef struct http_resp http_resp_t;
 typedef void (*http_handler_fn)(void *ud, const http_request_t *req,
                                 http_resp_t *resp);
 
-/* Listens on host:port (IPv4, or [IPv6]:port) with SO_REUSEPORT, so several
- * processes may share the port. NULL with errstr on failure. */
+/* Listens on a comma-separated list of up to 4 addresses: host:port (IPv4,
+ * or [IPv6]:port) with SO_REUSEPORT, so several processes may share the
+ * port, or unix:PATH (a stale socket file is replaced, a live one is not;
+ * the file is removed when the server stops). A request that came over a
+ * unix socket has peer NULL and peer_unix 1, and is not counted per IP
+ * (admit_peer is not called). NULL with errstr on failure. */
 http_server_t *http_server_new(uv_loop_t *loop, const char *listen,
                                const http_limits_t *lim, http_handler_fn fn,
                                void *ud, char *errstr, size_t n);

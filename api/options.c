@@ -9,7 +9,10 @@ static const cfg_opt_t table[] = {
     CFG_OPT_REDIS,
     CFG_OPT_KAFKA,
     CFG_OPT_TOPIC,
-    CFG_OPT_LISTEN,
+    { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
+      "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
+      "unix:PATH (with --auth gateway every unix-socket client is a "
+      "trusted peer)" },
     CFG_OPT_LOG_LEVEL,
     { "timeout-ms", "COUPONQ_API_TIMEOUT_MS", CFG_INT, 500, 120000, "5000",
       "deadline of a request; message.timeout.ms defaults to it minus the "
@@ -57,7 +60,8 @@ static const cfg_opt_t table[] = {
     { "trusted-header", "COUPONQ_TRUSTED_HEADER", CFG_STR, 0, 0,
       "X-Couponq-User", "gateway: the header naming the user" },
     { "trusted-peers", "COUPONQ_TRUSTED_PEERS", CFG_STR, 0, 0, "",
-      "gateway: comma-separated addresses/CIDRs allowed to send it" },
+      "gateway: comma-separated addresses/CIDRs allowed to send it "
+      "(besides clients of a unix:PATH --listen, always trusted)" },
     { "conns-per-ip", "COUPONQ_API_CONNS_PER_IP", CFG_INT, 0, 1000000, "256",
       "open connections per IP (IPv6: per /64), beyond closed at accept; "
       "0 = no cap" },

@@ -1,7 +1,8 @@
 # api_auth.sh -- couponq-api --auth jwt against hostile tokens and requests
 # (tests/integration/api_auth_cases.py: each case asserts status, error text
 # and WWW-Authenticate), then that nothing was admitted or produced, then a
-# positive control per algorithm; gateway mode from an untrusted peer; the
+# positive control per algorithm; gateway mode from an untrusted peer and
+# over a unix socket (every client trusted); the
 # abuse limits (500 users behind one IP pass, one user at 50/s is limited
 # while another is not, an invalid-token flood from one IP is cut off); and
 # a SIGHUP key rotation.
@@ -68,12 +69,26 @@ grep -q 'keys not reloaded' "$TEST_TMP/api.log" || fail "bad key file not report
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $new" "http://127.0.0.1:$PORT/v1/coupons/$C/issues/5002")
 assert_eq 200 "$code" "keys kept after a bad reload"
 
-log "gateway: the trusted header from an untrusted peer is refused"
-start_api gw --topic "$TOPIC" --auth gateway --trusted-peers 192.0.2.0/24
-GW=$API_PORT
+log "gateway: the trusted header from an untrusted peer is refused, over the unix socket honoured"
+GW=$(free_port)
+SOCK=$TEST_TMP/gw.sock
+start_bg gw "$API_BIN" --listen "127.0.0.1:$GW,unix:$SOCK" --admin-listen off \
+  --topic "$TOPIC" --auth gateway --trusted-peers 192.0.2.0/24
+GW_PID=$BG_PID
 wait_healthy "$GW"
 out=$(curl -s -X POST -H 'X-Couponq-User: 1001' -d '{}' "http://127.0.0.1:$GW/v1/coupons/$C/issues")
 assert_eq '{"error":"unauthorized: trusted header from an untrusted peer"}' "$out" "untrusted peer"
+out=$(curl -s --unix-socket "$SOCK" -X POST -H 'X-Couponq-User: 6010' -d '{}' "http://gw/v1/coupons/$C/issues")
+assert_contains "$out" '"result":"accepted","coupon_id":'"$C"',"user_id":6010' "unix socket: trusted"
+out=$(curl -s --unix-socket "$SOCK" -H 'X-Couponq-User: 6010' "http://gw/v1/coupons/$C/issues/6010")
+assert_contains "$out" '"user_id":6010' "unix socket: own status"
+out=$(curl -s --unix-socket "$SOCK" -H 'X-Couponq-User: 6010' "http://gw/v1/coupons/$C/issues/6011")
+assert_eq '{"error":"forbidden: user_mismatch"}' "$out" "unix socket: another user's status"
+out=$(curl -s --unix-socket "$SOCK" -X POST -d '{"user_id":6012}' "http://gw/v1/coupons/$C/issues")
+assert_eq '{"error":"unauthorized: missing trusted user header"}' "$out" "unix socket: no header"
+kill -TERM "$GW_PID"
+wait "$GW_PID" || fail "gateway api exit status"
+[[ ! -e $SOCK ]] || fail "socket file left after SIGTERM"
 start_api gw2 --topic "$TOPIC" --auth gateway --trusted-peers 127.0.0.0/8
 GW2=$API_PORT
 wait_healthy "$GW2"
@@ -81,7 +96,7 @@ out=$(curl -s -X POST -H 'X-Couponq-User: 6001' -d '{}' "http://127.0.0.1:$GW2/v
 assert_contains "$out" '"result":"accepted","coupon_id":'"$C"',"user_id":6001' "trusted peer"
 out=$(curl -s -X POST -H 'X-Couponq-User: 6002' -H 'X-Couponq-User: 6003' -d '{}' "http://127.0.0.1:$GW2/v1/coupons/$C/issues")
 assert_eq '{"error":"unauthorized: trusted header: not one user id"}' "$out" "two user headers"
-assert_eq 6 "$(scard "$C")" "SCARD after gateway"
+assert_eq 7 "$(scard "$C")" "SCARD after gateway"
 
 log "abuse limits (defaults of --help)"
 cp "$K/jwks.json" "$TEST_TMP/live-jwks.json"
