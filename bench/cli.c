@@ -43,6 +43,9 @@ static const cfg_opt_t opts[] = {
     { "zipf-s", NULL, CFG_STR, 0, 0, "1.0", "zipf: exponent s > 0" },
     { "seed", NULL, CFG_INT, 0, 9000000000000000000LL, "1",
       "seed of the user and arrival generators" },
+    { "token-file", NULL, CFG_STR, 0, 0, NULL,
+      "\"USER_ID TOKEN\" lines, loaded before the run: each request carries "
+      "its user's Authorization: Bearer" },
     { "accepted-file", NULL, CFG_STR, 0, 0, NULL,
       "write \"coupon user\" of every 202 to this file" },
     { "label", NULL, CFG_STR, 0, 0, NULL, "a name for the report" },
@@ -223,11 +226,17 @@ int cli_parse(cli_t *c, int argc, char **argv, char *errstr, size_t n)
         cli_sched(c, errstr, n) != 0 || cli_users(c, errstr, n) != 0)
         return -1;
     cli_fill(c);
+    if (config_str(c->cfg, "token-file") != NULL &&
+        (c->tokens =
+             tokens_load(config_str(c->cfg, "token-file"), errstr, n)) == NULL)
+        return -1;
+    c->load.tokens = c->tokens;
     return 0;
 }
 
 void cli_free(cli_t *c)
 {
+    tokens_free(c->tokens);
     users_free(c->load.users);
     arrival_free(c->load.sched);
     config_free(c->cfg);

@@ -19,6 +19,7 @@ typedef struct cli {
     char target[300];
     char host[256];
     struct config *cfg;
+    tokens_t *tokens; /* --token-file, or NULL */
 } cli_t;
 
 /* 0 ok, 1 help was printed, -1 error (errstr names the flag). */

@@ -22,7 +22,7 @@
 
 #define READ_BUF   65536
 #define BODY_KEEP  512
-#define REQ_MAX    256
+#define REQ_MAX    (320 + 32 + TOKENS_MAX_LEN) /* with a bearer token */
 #define RETRY_MS   50
 #define GIVE_UP_NS (5ULL * 1000000000ULL) /* no connection for this long */
 
@@ -211,6 +211,8 @@ static void conn_send(conn_t *c, uint64_t intended)
     const load_opts_t *o = l->o;
     pending_t *p;
     char req[REQ_MAX], body[64];
+    const char *auth = NULL;
+    size_t alen = 0;
     int blen, len;
 
     assert(c->state == CONN_UP && c->inflight < o->pipeline);
@@ -221,11 +223,15 @@ static void conn_send(conn_t *c, uint64_t intended)
     p->intended = o->open_loop ? intended : p->sent;
     blen =
         snprintf(body, sizeof(body), "{\"user_id\":%lld}", (long long)p->user);
+    if (o->tokens != NULL &&
+        (auth = tokens_header(o->tokens, p->user, &alen)) == NULL)
+        alen = 0;
     len = snprintf(req, sizeof(req),
                    "POST /v1/coupons/%lld/issues HTTP/1.1\r\n"
                    "Host: %s:%d\r\nContent-Type: application/json\r\n"
-                   "Content-Length: %d\r\n\r\n%s",
-                   (long long)p->coupon, o->host, o->port, blen, body);
+                   "%.*sContent-Length: %d\r\n\r\n%s",
+                   (long long)p->coupon, o->host, o->port, (int)alen,
+                   auth ? auth : "", blen, body);
     assert(len > 0 && len < (int)sizeof(req));
     c->inflight++;
     l->free_slots--;

@@ -1,6 +1,7 @@
 /* load.h -- the load engine of couponq-bench: one libuv loop, many
  * keep-alive HTTP/1.1 connections to one loopback server, each request a
- * `POST /v1/coupons/{id}/issues {"user_id":N}`.
+ * `POST /v1/coupons/{id}/issues {"user_id":N}`, with the user's
+ * `Authorization: Bearer` header when a token table is given.
  *
  * Open loop: requests are due at the times of a arrival_t; a due request goes
  * out on any connection with a free slot (fewer than `pipeline` in flight).
@@ -20,6 +21,7 @@
 
 #include "hist.h"
 #include "arrival.h"
+#include "tokens.h"
 #include "users.h"
 
 #define LOAD_MAX_RESULTS 16 /* distinct `result` values counted by name */
@@ -40,6 +42,9 @@ typedef struct load_opts {
     int coupons;       /* coupon = coupon + (request index % coupons) */
     users_t *users;    /* borrowed */
     FILE *accepted;    /* "coupon user\n" per 202, or NULL; borrowed */
+    /* Each request carries its user's Authorization header (a user with
+     * no token in the table is sent without one); NULL: none. Borrowed. */
+    const tokens_t *tokens;
 } load_opts_t;
 
 typedef struct load_result_count {
