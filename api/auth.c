@@ -56,9 +56,10 @@ auth_t *auth_new(const auth_opts_t *o, char *errstr, size_t n)
     if (o->mode == AUTH_GATEWAY &&
         peer_cidrs_parse(o->trusted_peers, &a->peers, errstr, n) != 0)
         goto bad;
-    if (o->mode == AUTH_JWT &&
-        ((a->cache = calloc((size_t)sets * 2, sizeof(centry_t))) == NULL ||
-         auth_reload(a, errstr, n) != 0))
+    if (o->mode == AUTH_JWT && o->cache_entries > 0 &&
+        (a->cache = calloc((size_t)sets * 2, sizeof(centry_t))) == NULL)
+        goto bad;
+    if (o->mode == AUTH_JWT && auth_reload(a, errstr, n) != 0)
         goto bad;
     return a;
 bad:
@@ -180,7 +181,8 @@ static int check_token(auth_t *a, const char *tok, size_t len, int64_t now,
 
     if (len > JWT_MAX_LEN)
         return refuse(r, "token too large");
-    if (jwks_asymmetric(a->keys) && jose_sha256(tok, len, h) == 0) {
+    if (a->cache != NULL && jwks_asymmetric(a->keys) &&
+        jose_sha256(tok, len, h) == 0) {
         hashed = 1;
         hash_hex(h, r->hash);
         if ((hit = cache_get(a, h)) != NULL) {

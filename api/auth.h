@@ -25,7 +25,7 @@ typedef struct auth_opts {
     jwt_policy_t policy;
     const char *trusted_header; /* gateway */
     const char *trusted_peers;  /* gateway: CIDR list; unix sockets always */
-    uint32_t cache_entries;     /* verified ES256/RS256 tokens */
+    uint32_t cache_entries;     /* verified ES256/RS256 tokens; 0 = none */
 } auth_opts_t;
 
 typedef struct auth_result {

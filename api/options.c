@@ -55,8 +55,9 @@ static const cfg_opt_t table[] = {
       "the aud every token must name" },
     { "jwt-max-lifetime", "COUPONQ_JWT_MAX_LIFETIME", CFG_INT, 1, 2592000,
       "3600", "seconds: a token whose exp lies further ahead is refused" },
-    { "jwt-cache", "COUPONQ_JWT_CACHE", CFG_INT, 4, 4194304, "16384",
-      "verified ES256/RS256 tokens remembered until their exp" },
+    { "jwt-cache", "COUPONQ_JWT_CACHE", CFG_INT, 0, 4194304, "16384",
+      "verified ES256/RS256 tokens remembered until their exp; 0 = no "
+      "cache (every token verified)" },
     { "trusted-header", "COUPONQ_TRUSTED_HEADER", CFG_STR, 0, 0,
       "X-Couponq-User", "gateway: the header naming the user" },
     { "trusted-peers", "COUPONQ_TRUSTED_PEERS", CFG_STR, 0, 0, "",
