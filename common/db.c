@@ -210,6 +210,9 @@ static MYSQL *db_select(db_t *db)
         MYSQL *my = db_open(db, u);
 
         if (my != NULL && db_check_writable(db, my, u) == 1) {
+            /* The reasons for the servers skipped before this one are no
+             * error of the connection: callers test db->err after calls. */
+            db_clear_error(db);
             db->cur = i;
             if (db->nhosts > 1)
                 LOG(LL_INFO, "msg=\"mysql connected\" host=%s port=%d", u->host,
