@@ -523,7 +523,11 @@ static void fence_sleep(int64_t ms)
 
 typedef struct guard {
     tool_t *t;
-    live_t *live; /* our own: dropped and made again after an error */
+    live_t *live; /* our own: dropped and made again after an error, and
+                     once a second: a switchover keeps the old primary a
+                     master (same id) for seconds, so a connection that
+                     stays on it would not see the new primary's id */
+    int64_t connected_ms;
     char last[48];
     int64_t next_scan_ms;
     int64_t repaired, failed;
@@ -533,8 +537,10 @@ static int guard_live(guard_t *g)
 {
     char err[256];
 
-    if (g->live != NULL)
+    if (g->live != NULL && tool_now_ms() - g->connected_ms < 1000)
         return 0;
+    live_close(g->live);
+    g->connected_ms = tool_now_ms();
     g->live =
         live_connect(config_str(tool_cfg(g->t), "redis"), err, sizeof(err));
     if (g->live == NULL)
