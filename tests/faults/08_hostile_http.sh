@@ -5,6 +5,16 @@
 # at once, while a normal client keeps buying coupons. The normal client must
 # get every answer (p99 measured before, during and after the attack), the
 # api's memory must stay bounded, and after the attack it must be healthy.
+#
+# Then a hostile-token flood: a second api with --auth jwt, a JWKS and the
+# default abuse limits; one IP (127.0.0.1) sends invalid tokens at 1,000/s
+# (under the loose per-IP limit of 2,000/s, so the failed-authentication
+# limit is what answers; bounded: 20,000 requests or 20 s) while a normal client with valid HS256 tokens
+# (from 127.0.0.2, another IP) buys coupons. The flood must be refused
+# (401 until the failed-authentication budget of 20 is spent, then 429
+# rate_limited: auth_failures), nothing admitted for it; the normal client
+# must get a 202 for every request, and its p50/p99 and 202 count before and
+# during the flood are recorded (no timed bound).
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker
 
@@ -74,6 +84,84 @@ cat "$WORK/verdict.txt"
 ok=pass
 [[ ${verdict:-} == fail ]] && ok=fail
 [[ $health == 200 && $alive == yes ]] || { log "api after the attack: alive=$alive healthz=$health"; ok=fail; }
+log "token flood: a second api with --auth jwt and the default limits"
+K=$WORK/keys
+python3 "$ROOT/tests/jwt_tool.py" keygen "$K"
+id2=$(new_coupon_id)
+coupon_create "$id2" -1 # the normal client's, with valid tokens
+id3=$(new_coupon_id)
+coupon_create "$id3" -1 # the flood's
+ub=$((id2 % 1000000 * 1000))
+{
+  python3 "$ROOT/tests/jwt_tool.py" tokens "$K" hs1 "$((ub + 1))" 4000
+  python3 "$ROOT/tests/jwt_tool.py" tokens "$K" hs1 "$((ub + 100001))" 8000
+} >"$K/normal.tok"
+main_port=$API_PORT main_admin=$API_ADMIN_PORT
+API_PORT='' API_ADMIN_PORT=''
+API_ARGS="--auth jwt --jwt-keys $K/jwks.json --conns-per-ip 256 --limit-ip-rate 2000 --limit-ip-burst 4000
+  --limit-auth-fail-rate 1 --limit-auth-fail-burst 20 --limit-user-rate 5 --limit-user-burst 10" api_start apij
+jport=$API_PORT jpid=$(api_pid apij)
+API_PORT=$main_port API_ADMIN_PORT=$main_admin
+pre2=$WORK/jload
+: >"$pre2.accepted"
+: >"$pre2.unknown"
+jnormal() { # jnormal PHASE SECONDS USER_OFFSET
+  python3 "$FAULTS_DIR/hostile.py" --role normal --port "$jport" --coupon "$id2" --seconds "$2" \
+    --rate 200 --user-base "$((ub + $3))" --pid "$jpid" --accepted "$pre2.accepted" \
+    --token-file "$K/normal.tok" --source 127.0.0.2 >"$WORK/jnormal_$1.json"
+}
+log "flood baseline: the normal client with tokens alone for 8 s"
+jnormal before 8 0
+log "flood: invalid tokens from 127.0.0.1 at 1,000/s, 20,000 requests or 20 s"
+python3 "$FAULTS_DIR/hostile.py" --role flood --port "$jport" --coupon "$id3" --seconds 20 \
+  --requests 20000 --rate 1000 >"$WORK/flood.json" 2>"$WORK/flood.err" &
+flood_pid=$!
+sleep 1
+jnormal during 18 100000
+wait "$flood_pid" || log "flood exited non-zero: $(tail -n 3 "$WORK/flood.err")"
+python3 - "$WORK" >"$WORK/flood_verdict.txt" <<'PY' || verdict=fail
+import json, sys
+w = sys.argv[1]
+f = json.load(open(w + '/flood.json'))
+ph = {p: json.load(open('%s/jnormal_%s.json' % (w, p))) for p in ('before', 'during')}
+ok = True
+print('flood: %d requests in %s s (%s/s), answers %s, first runs %s, 202s %d, errors %s'
+      % (f['requests'], f['seconds'], f['rate'], f['answers'], f['runs'][:4], f['accepted'], f['errors']))
+n401 = sum(v for k, v in f['answers'].items() if k.startswith('401'))
+n429a = f['answers'].get('429 rate_limited: auth_failures', 0)
+if f['accepted'] or any(not (k.startswith('401') or k.startswith('429 rate_limited')) for k in f['answers']):
+    print('  FAIL: a flood request was not refused'); ok = False
+if not f['runs'] or not f['runs'][0][0].startswith('401'):
+    print('  FAIL: the flood was not answered 401 first'); ok = False
+if n401 > 20 + f['seconds'] * 1 + 5:
+    print('  FAIL: %d x 401: the failed-authentication budget did not hold' % n401); ok = False
+if n429a < f['requests'] // 2:
+    print('  FAIL: only %d x 429 auth_failures' % n429a); ok = False
+for p, d in ph.items():
+    print('normal client (tokens) %-6s: %4d requests, statuses %s, errors %s, p50 %s ms, p99 %s ms'
+          % (p, d['requests'], d['status'], d['errors'] or 0, d['p50_ms'], d['p99_ms']))
+    if d['errors'] or d['answered'] == 0 or set(d['status']) != {'202'}:
+        print('  FAIL: the normal client did not get a 202 for every request'); ok = False
+json.dump({'flood_requests': f['requests'], 'flood_s': f['seconds'], 'flood_rate': f['rate'],
+           'flood_401': n401, 'flood_429_auth': n429a,
+           'flood_429_ip': f['answers'].get('429 rate_limited: ip', 0), 'flood_202': f['accepted'],
+           'p50_before': ph['before']['p50_ms'], 'p99_before': ph['before']['p99_ms'],
+           'p50_during': ph['during']['p50_ms'], 'p99_during': ph['during']['p99_ms'],
+           'n202_before': ph['before']['status'].get('202', 0),
+           'n202_during': ph['during']['status'].get('202', 0)}, open(w + '/flood_verdict.json', 'w'))
+sys.exit(0 if ok else 1)
+PY
+cat "$WORK/flood_verdict.txt"
+fl_scard=$(admitted_of "$id3")
+[[ $fl_scard == 0 ]] || { log "flood coupon: SCARD $fl_scard, want 0"; verdict=fail; }
+fv=$WORK/flood_verdict.json
+result flood="$(jget "$fv" flood_requests) invalid tokens from one IP in $(jget "$fv" flood_s) s ($(jget "$fv" flood_rate)/s) against --auth jwt with the default limits: $(jget "$fv" flood_401) x 401, $(jget "$fv" flood_429_auth) x 429 auth_failures, $(jget "$fv" flood_429_ip) x 429 ip, $(jget "$fv" flood_202) x 202, SCARD $fl_scard" \
+  flood_normal_202_before_during="$(jget "$fv" n202_before)/$(jget "$fv" n202_during)" \
+  flood_normal_p50_ms_before_during="$(jget "$fv" p50_before)/$(jget "$fv" p50_during)" \
+  flood_normal_p99_ms_before_during="$(jget "$fv" p99_before)/$(jget "$fv" p99_during)"
+[[ ${verdict:-} == fail ]] && ok=fail
+wait_drain "$id2" 60 >/dev/null || true
+check "$id2" -1 "$pre2" || ok=fail
 drain_s=$(wait_drain "$id" 60) || true
 check "$id" -1 "$pre" || ok=fail
 v=$WORK/verdict.json

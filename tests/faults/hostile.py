@@ -18,8 +18,21 @@ answered (status codes, closes).
 on a few keep-alive connections (every 10th request on a new connection,
 so accepting connections is measured too), samples the api's RSS
 (--pid), writes the 202 users to --accepted, and prints one JSON line with
-p50/p99/max, errors and RSS (baseline, peak, end).
+p50/p99/max, errors and RSS (baseline, peak, end). With --token-file
+("USER_ID TOKEN" lines, tests/jwt_tool.py tokens) each request carries its
+user's Authorization: Bearer; --source binds its connections to another
+loopback address, so that per-IP limits hit by an attacker on 127.0.0.1 are
+not its own.
+
+--role flood sends, for --seconds or --requests (whichever ends first), at
+most --rate requests/s (0 = as fast as it can), the
+issue request with an invalid bearer token each time (garbage, alg none,
+forged signatures: all different, so nothing can be cached) on 8 keep-alive
+connections from one IP, and prints one JSON line: answers by status and
+error text, in arrival order as runs ("401 unauthorized: ..." x N, then
+"429 rate_limited: auth_failures" x M...), and the count of 202s.
 """
+import base64
 import argparse
 import asyncio
 import json
@@ -70,8 +83,21 @@ async def status_or_close(reader, timeout):
     return parts[1].decode() if len(parts) > 1 else 'garbage'
 
 
-async def connect(a):
-    return await asyncio.wait_for(asyncio.open_connection(a.host, a.port), 5)
+async def connect(a, source=None):
+    local = (source, 0) if source else None
+    return await asyncio.wait_for(
+        asyncio.open_connection(a.host, a.port, local_addr=local), 5)
+
+
+async def answer(r):
+    """Status and body of one response on a keep-alive connection."""
+    head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), 10)
+    st = int(head.split()[1])
+    n = 0
+    for line in head.split(b'\r\n'):
+        if line.lower().startswith(b'content-length:'):
+            n = int(line.split(b':')[1])
+    return st, await asyncio.wait_for(r.readexactly(n), 10)
 
 
 # ------------------------------------------------------------ attackers
@@ -238,6 +264,12 @@ async def normal(a):
     nconn = 4
     conns = [None] * nconn
     user = a.user_base
+    tokens = {}
+    if a.token_file:
+        with open(a.token_file) as f:
+            for line in f:
+                uid, tok = line.split()
+                tokens[int(uid)] = tok.encode()
 
     async def sampler():
         while time.monotonic() < end:
@@ -255,23 +287,18 @@ async def normal(a):
             user += 1
             u = user
             body = b'{"user_id": %d}' % u
-            req = (b'POST /v1/coupons/%d/issues HTTP/1.1\r\nHost: n\r\n'
-                   b'Content-Length: %d\r\n\r\n' % (a.coupon, len(body))) + body
+            auth = b'Authorization: Bearer %s\r\n' % tokens[u] if tokens else b''
+            req = (b'POST /v1/coupons/%d/issues HTTP/1.1\r\nHost: n\r\n%s'
+                   b'Content-Length: %d\r\n\r\n' % (a.coupon, auth, len(body))) + body
             t0 = time.monotonic()
             try:
                 if conns[k] is None or i % 10 == 0:
                     if conns[k] is not None:
                         conns[k][1].close()
-                    conns[k] = await connect(a)
+                    conns[k] = await connect(a, a.source)
                 r, w = conns[k]
                 w.write(req)
-                head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), 10)
-                st = int(head.split()[1])
-                n = 0
-                for line in head.split(b'\r\n'):
-                    if line.lower().startswith(b'content-length:'):
-                        n = int(line.split(b':')[1])
-                await asyncio.wait_for(r.readexactly(n), 10)
+                st, _ = await answer(r)
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                     ValueError, IndexError) as e:
                 errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
@@ -295,9 +322,79 @@ async def normal(a):
                       'max_ms': pick(1.0), 'rss_kib': rss}))
 
 
+# ------------------------------------------------------------ token flood
+def bad_token(i):
+    """A different invalid token each time."""
+    b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=')
+    pay = b(json.dumps({'iss': 'couponq', 'aud': 'couponq', 'sub': str(i + 1),
+                        'exp': int(time.time()) + 300}).encode())
+    sig = b(os.urandom(32))
+    kind = i % 4
+    if kind == 0:
+        return b(os.urandom(48))  # garbage
+    if kind == 1:
+        return b(b'{"alg":"none","kid":"hs1"}') + b'.' + pay + b'.'
+    if kind == 2:
+        return b(b'{"alg":"HS256","kid":"hs1"}') + b'.' + pay + b'.' + sig
+    return b(b'{"alg":"ES256","kid":"es1"}') + b'.' + pay + b'.' + b(os.urandom(64))
+
+
+async def flood(a):
+    end = time.monotonic() + a.seconds
+    runs, errors = [], {}
+    state = {'i': 0, 'accepted': 0}
+
+    async def one():
+        conn = None
+        while time.monotonic() < end and state['i'] < a.requests:
+            if a.rate > 0:
+                await asyncio.sleep(8 / a.rate)  # 8 connections share --rate
+            i = state['i']
+            state['i'] += 1
+            body = b'{"user_id": %d}' % (i + 1)
+            req = (b'POST /v1/coupons/%d/issues HTTP/1.1\r\nHost: f\r\n'
+                   b'Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n'
+                   % (a.coupon, bad_token(i), len(body))) + body
+            try:
+                if conn is None:
+                    conn = await connect(a)
+                conn[1].write(req)
+                st, resp = await answer(conn[0])
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
+                    ValueError, IndexError) as e:
+                errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+                conn = None
+                continue
+            try:
+                err = json.loads(resp).get('error', '')
+            except ValueError:
+                err = '?'
+            key = '%d %s' % (st, 'unauthorized' if st == 401 else err)
+            if st == 202:
+                state['accepted'] += 1
+            if runs and runs[-1][0] == key:
+                runs[-1][1] += 1
+            else:
+                runs.append([key, 1])
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(8)))
+    took = time.monotonic() - t0
+    by = {}
+    for k, n in runs:
+        by[k] = by.get(k, 0) + n
+    print(json.dumps({'requests': state['i'], 'seconds': round(took, 2),
+                      'rate': round(state['i'] / took) if took else 0,
+                      'answers': by, 'runs': runs[:12], 'accepted': state['accepted'],
+                      'errors': errors}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--role', choices=['attack', 'normal'], required=True)
+    ap.add_argument('--role', choices=['attack', 'normal', 'flood'], required=True)
+    ap.add_argument('--token-file', default=None)
+    ap.add_argument('--source', default=None)
+    ap.add_argument('--requests', type=int, default=20000)
     ap.add_argument('--host', default='127.0.0.1')
     ap.add_argument('--port', type=int, required=True)
     ap.add_argument('--coupon', type=int, required=True)
@@ -312,7 +409,8 @@ def main():
     if a.host not in ('127.0.0.1', 'localhost'):
         ap.error('loopback only')
     bump_nofile()
-    asyncio.run(attack(a) if a.role == 'attack' else normal(a))
+    roles = {'attack': attack, 'normal': normal, 'flood': flood}
+    asyncio.run(roles[a.role](a))
 
 
 if __name__ == '__main__':
