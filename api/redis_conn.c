@@ -403,16 +403,27 @@ static void on_resolve_work(uv_work_t *w)
         redisFree(c);
 }
 
-static void on_resolve_done(uv_work_t *w, int status)
+/* A sentinel job is back on the loop: not busy any more; NULL when the
+ * connection is being freed (then freed now, and the job's result unused). */
+static redis_conn_t *job_finish(sjob_t *j)
 {
-    sjob_t *j = w->data;
     redis_conn_t *r = j->r;
 
     j->busy = 0;
     if (r->freeing) {
         release(r);
-        return;
+        return NULL;
     }
+    return r;
+}
+
+static void on_resolve_done(uv_work_t *w, int status)
+{
+    sjob_t *j = w->data;
+    redis_conn_t *r = job_finish(j);
+
+    if (r == NULL)
+        return;
     if (status < 0 || j->rc != 0) {
         snprintf(r->last_err, sizeof(r->last_err), "%s",
                  status < 0 ? uv_strerror(status) : j->err);
@@ -463,13 +474,10 @@ static void on_check_work(uv_work_t *w)
 static void on_check_done(uv_work_t *w, int status)
 {
     sjob_t *j = w->data;
-    redis_conn_t *r = j->r;
+    redis_conn_t *r = job_finish(j);
 
-    j->busy = 0;
-    if (r->freeing) {
-        release(r);
+    if (r == NULL)
         return;
-    }
     if (status < 0 || j->rc != 0) {
         LOG(LL_DEBUG, "msg=\"sentinel check failed\" err=\"%s\"", j->err);
         return;
