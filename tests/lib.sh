@@ -73,6 +73,18 @@ coupon_create_raw() {
   rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms "$start" end_ms "$end" state open fence "$(redis_replid)" >/dev/null
 }
 
+# coupon_rows ID -> its rows in MySQL; wait_coupon_rows ID N -- until it
+# has exactly N (60 s at most, then fail).
+coupon_rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
+wait_coupon_rows() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    [[ $(coupon_rows "$1") == "$2" ]] && return 0
+    sleep 0.1
+  done
+  fail "expected $2 rows, have $(coupon_rows "$1")"
+}
+
 # new_topic NAME -> prints a fresh topic couponq.test.NAME.<n> (and its .dlq).
 new_topic() {
   local t="couponq.test.$1.$(date +%s%N)"

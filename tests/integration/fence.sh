@@ -66,15 +66,8 @@ PORT=$(free_port)
 PORT2=$(free_port)
 Q=500
 export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
-rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
-wait_rows() {
-  local i
-  for ((i = 0; i < 600; i++)); do
-    [[ $(rows) == "$1" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $1 rows, have $(rows)"
-}
+rows() { coupon_rows "$ID"; }
+wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$1" "$ID" "$2" "$3" 8 "$TEST_TMP/accepted"; }
 fence_of() { rcli HGET "couponq:{c$ID}:meta" fence; }
 

@@ -20,15 +20,8 @@ export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
 print(json.dumps(d))' "$1"; }
-rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
-wait_rows() {
-  local i
-  for ((i = 0; i < 600; i++)); do
-    [[ $(rows) == "$1" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $1 rows, have $(rows)"
-}
+rows() { coupon_rows "$ID"; }
+wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$PORT" "$ID" "$1" "$2" 16 "$TEST_TMP/accepted"; }
 meta_total() { rcli HGET "couponq:{c$ID}:meta" total; }
 db_total() { sql "SELECT IFNULL(total_quantity, -1) FROM coupons WHERE id=$ID"; }

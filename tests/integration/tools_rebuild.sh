@@ -23,15 +23,8 @@ export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
 print(json.dumps(d))' "$1"; }
-rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
-wait_rows() {
-  local i
-  for ((i = 0; i < 600; i++)); do
-    [[ $(rows) == "$1" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $1 rows, have $(rows)"
-}
+rows() { coupon_rows "$ID"; }
+wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$PORT" "$ID" "$1" "$2" 8 "$TEST_TMP/accepted"; }
 keys() { echo "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted"; }
 
