@@ -14,13 +14,8 @@ qty=$(size 2000 20000)
 reqs=$((qty * 3))
 users=$((reqs * 3 / 4))
 secs=$((reqs / rate))
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
 API_ARGS="--redis-min-replicas 1"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 
 pre=$WORK/load
 old=$(ha_node redis)

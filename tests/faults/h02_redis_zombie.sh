@@ -12,13 +12,8 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 pause=$(size 6 10)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
 API_ARGS="--redis-min-replicas 1"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 old=$(ha_node redis)
 log "sale of $qty at $rate/s; primary $old paused ${pause}s at 40%"
 sale_load "$id" "$qty" "$rate"

@@ -8,13 +8,8 @@ need couponq-api couponq-worker couponqctl
 
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
 API_ARGS="--redis-min-replicas 1"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 old=$(ha_node redis)
 log "sale of $qty at $rate/s; SENTINEL FAILOVER at 40% (primary $old)"
 sale_load "$id" "$qty" "$rate"

@@ -12,12 +12,7 @@ need couponq-api couponq-worker couponqctl
 
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 sale_load "$id" "$qty" "$rate"
 wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
 leader=$(ha_leader "$TOPIC" 0) || die "no leader for $TOPIC/0"

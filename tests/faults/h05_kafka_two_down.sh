@@ -11,12 +11,7 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 down=$(size 8 20)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 sale_load "$id" "$qty" "$rate"
 wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
 log "SIGKILL of kafka2 and kafka3 at $(admitted_of "$id") admitted, for ${down}s"

@@ -11,12 +11,7 @@ need couponq-api couponq-worker couponqctl
 
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 sale_load "$id" "$qty" "$rate"
 wait_until 120 rows_at_least "$id" $((qty * 2 / 5)) || die "no rows written"
 [[ $(ha_node mysql) == mysql1 ]] || die "mysql1 is not the primary"

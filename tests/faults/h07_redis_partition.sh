@@ -20,14 +20,9 @@ command -v setpriv >/dev/null || die "setpriv not installed"
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 hold=$(size 4 10)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
 API_ARGS="--redis-min-replicas 1"
 API_AS=65534 # nobody (gid 65534: nogroup)
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 old=$(ha_node redis)
 port=$((COUPONQ_HA_BASE + ${old#redis}))
 RULE=(OUTPUT -o lo -p tcp --dport "$port" -m owner ! --uid-owner 65534 -j DROP)

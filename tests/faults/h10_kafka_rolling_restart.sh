@@ -17,12 +17,7 @@ need couponq-api couponq-worker couponqctl
 qty=$(size 2400 20000)
 reqs=$((qty * 5 / 4))
 rate=$(size 40 250)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 log "sale: $reqs requests from as many users at ${rate}/s for $qty coupons; rolling restart from 5% admitted"
 PRE=$WORK/load
 load "$PRE" --coupon "$id" --requests "$reqs" --users "$reqs" --user-base "$((id * 10))" \

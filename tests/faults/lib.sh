@@ -151,6 +151,18 @@ print(round(hits[-1] + 0.1 - hits[0], 1) if hits else 0)
 PY
 }
 
+# sale_setup QTY -- what every sale scenario starts with: a fresh coupon of
+# QTY (its id in $id), a fresh topic, the api (API_ARGS, API_AS), the guard
+# and two workers.
+sale_setup() {
+  id=$(new_coupon_id)
+  new_topic
+  coupon_create "$id" "$1"
+  api_start
+  worker_start w1
+  worker_start w2
+}
+
 # sale_load ID QTY RATE -- in the background: 3 x QTY requests from
 # 2.25 x QTY users at RATE/s on 64 connections; sets PRE (the load prefix)
 # and LOAD_PID. sale_wait then waits for it.
