@@ -73,6 +73,25 @@ coupon_create_raw() {
   rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms "$start" end_ms "$end" state open fence "$(redis_replid)" >/dev/null
 }
 
+# coupon_use_raw ID [LIMIT TTL_MS DISCOUNT MIN_AMOUNT VENDOR SHARE_BPS REUSE UNTIL_MS]
+# -- the coupon's use budget hash (schemas/redemption.md), written directly,
+# for tests that do not exercise couponqctl create. Defaults: unlimited, 10
+# min holds, discount 5000, no minimum, platform-funded, share 10000, reuse,
+# no use-until. The MySQL columns get the same values.
+coupon_use_raw() {
+  local id=$1 limit=${2:--1} ttl=${3:-600000} disc=${4:-5000} min=${5:-0}
+  local vendor=${6:-0} bps=${7:-10000} reuse=${8:-1} until=${9:--1} ul uu vd
+  if [[ $limit == -1 ]]; then ul=NULL; else ul=$limit; fi
+  if [[ $until == -1 ]]; then uu=NULL; else uu="FROM_UNIXTIME($until/1000)"; fi
+  if [[ $vendor == 0 ]]; then vd=NULL; else vd=$vendor; fi
+  sql "UPDATE coupons SET use_limit=$ul, hold_ttl_ms=$ttl, discount_amount=$disc,
+       min_available_amount=$min, vendor_id=$vd, vendor_share_bps=$bps,
+       reuse_after_reverse=$reuse, use_until=$uu WHERE id=$id"
+  rcli HSET "couponq:{c$id}:use" limit "$limit" ttl_ms "$ttl" until_ms "$until" \
+    discount "$disc" min_amount "$min" vendor "$vendor" share_bps "$bps" \
+    reuse "$reuse" confirmed 0 >/dev/null
+}
+
 # coupon_rows ID -> its rows in MySQL; wait_coupon_rows ID N -- until it
 # has exactly N (60 s at most, then fail).
 coupon_rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
