@@ -6,9 +6,13 @@
 #include "route.h"
 
 #define ID_TEXT "an integer between 1 and 9223372036854775807"
+#define RID_TEXT                                                               \
+    "redemption id: must be a ULID (26 characters of 0-9 A-Z, Crockford "      \
+    "base32, upper case)"
 
 static const char *const names[ROUTE_COUNT] = {
-    "other", "issue", "coupon", "status", "healthz", "metrics",
+    "other", "issue",   "coupon", "status",  "healthz",    "metrics",
+    "hold",  "confirm", "cancel", "reverse", "redemption",
 };
 
 const char *route_name(route_id_t id)
@@ -86,12 +90,38 @@ static int match_coupons(int method, const char *seg[4], size_t sl[4], int n,
         r->id = ROUTE_COUPON;
     else if (n == 4 && is(seg[3], sl[3], "issues"))
         r->id = ROUTE_ISSUE;
+    else if (n == 4 && is(seg[3], sl[3], "redemptions"))
+        r->id = ROUTE_HOLD;
     else
         return fail(r, 404, "no such path", NULL);
-    if (match_method(method, r->id == ROUTE_ISSUE ? HTTP_POST : HTTP_GET, r))
+    if (match_method(method, r->id == ROUTE_COUPON ? HTTP_GET : HTTP_POST, r))
         return -1;
     if (route_parse_id(seg[2], sl[2], &r->coupon_id) != 0)
         return fail(r, 400, "coupon id: must be " ID_TEXT, NULL);
+    return 0;
+}
+
+/* /v1/redemptions/{rid}[/confirm|cancel|reverse]. */
+static int match_redemptions(int method, const char *seg[4], size_t sl[4],
+                             int n, route_t *r)
+{
+    if (n == 3)
+        r->id = ROUTE_REDEMPTION;
+    else if (n == 4 && is(seg[3], sl[3], "confirm"))
+        r->id = ROUTE_CONFIRM;
+    else if (n == 4 && is(seg[3], sl[3], "cancel"))
+        r->id = ROUTE_CANCEL;
+    else if (n == 4 && is(seg[3], sl[3], "reverse"))
+        r->id = ROUTE_REVERSE;
+    else
+        return fail(r, 404, "no such path", NULL);
+    if (match_method(method, r->id == ROUTE_REDEMPTION ? HTTP_GET : HTTP_POST,
+                     r))
+        return -1;
+    if (rid_coupon(seg[2], sl[2], &r->coupon_id) != 0)
+        return fail(r, 400, RID_TEXT, NULL);
+    memcpy(r->rid, seg[2], RID_LEN);
+    r->rid[RID_LEN] = '\0';
     return 0;
 }
 
@@ -137,7 +167,11 @@ int route_match(int method, const char *target, size_t len, route_t *r)
             return fail(r, 404, "no such path", NULL);
         return match_status(method, seg, sl, last + 1, lastlen, r);
     }
-    if (n < 3 || !is(seg[0], sl[0], "v1") || !is(seg[1], sl[1], "coupons"))
+    if (n < 3 || !is(seg[0], sl[0], "v1"))
+        return fail(r, 404, "no such path", NULL);
+    if (is(seg[1], sl[1], "redemptions"))
+        return match_redemptions(method, seg, sl, n, r);
+    if (!is(seg[1], sl[1], "coupons"))
         return fail(r, 404, "no such path", NULL);
     return match_coupons(method, seg, sl, n, r);
 }

@@ -831,6 +831,14 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
     case ROUTE_METRICS: /* on the admin listener only */
         reply_error(s, resp, ROUTE_NONE, 404, NULL, "no such path", t0);
         break;
+    case ROUTE_HOLD:
+    case ROUTE_CONFIRM:
+    case ROUTE_CANCEL:
+    case ROUTE_REVERSE:
+    case ROUTE_REDEMPTION: /* the flow lands with use.lua (issue 12) */
+        reply_error(s, resp, rt.id, 501, NULL,
+                    "redemption: not implemented yet", t0);
+        break;
     default:
         start_read(s, hr, resp, &rt, t0);
         break;

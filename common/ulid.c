@@ -84,6 +84,13 @@ static int rnd_increment(uint8_t rnd[10])
     return 1;
 }
 
+uint64_t ulid_random(void)
+{
+    if (!ulid_state.seeded)
+        ulid_seed();
+    return xoshiro_next(ulid_state.s);
+}
+
 void ulid_generate(char out[ULID_LEN + 1])
 {
     struct timespec ts;
@@ -142,4 +149,18 @@ uint64_t ulid_time_ms(const char *s)
     for (i = 0; i < 10; i++)
         v = (v << 5) | (uint64_t)crockford_value(s[i]);
     return v & 0xFFFFFFFFFFFFULL;
+}
+
+void ulid_decode(const char *s, uint64_t *ms, uint8_t rnd[10])
+{
+    u128 v = 0;
+    int i;
+
+    for (i = 0; i < ULID_LEN; i++)
+        v = (v << 5) | (u128)crockford_value(s[i]);
+    for (i = 9; i >= 0; i--) {
+        rnd[i] = (uint8_t)(v & 0xFF);
+        v >>= 8;
+    }
+    *ms = (uint64_t)v & 0xFFFFFFFFFFFFULL;
 }

@@ -18,5 +18,10 @@ void ulid_encode(uint64_t ms, const uint8_t rnd[10], char out[ULID_LEN + 1]);
 int ulid_valid(const char *s, size_t len);
 /* Time part of a valid ULID. */
 uint64_t ulid_time_ms(const char *s);
+/* The inverse of ulid_encode for a valid ULID (ulid_valid). */
+void ulid_decode(const char *s, uint64_t *ms, uint8_t rnd[10]);
+/* 64 bits from the per-thread generator that ulid_generate uses (seeded
+ * the same way): for ids that lay out their random part themselves. */
+uint64_t ulid_random(void);
 
 #endif

@@ -1,10 +1,13 @@
 /* test_api_route.c -- api/route: every route, its ids, and the 400/404/405
- * answers (with Allow) for everything else. */
+ * answers (with Allow) for everything else; the redemption routes with
+ * their rid and the coupon it carries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <stdio.h>
 
 #include <cmocka.h>
 #include <llhttp.h>
@@ -38,6 +41,37 @@ static void test_routes(void **state)
     assert_int_equal(match(HTTP_GET, "/metrics", 0).id, ROUTE_METRICS);
     assert_string_equal(route_name(ROUTE_ISSUE), "issue");
     assert_string_equal(route_name(ROUTE_NONE), "other");
+}
+
+static void test_redemption_routes(void **state)
+{
+    char rid[RID_LEN + 1], path[96];
+    route_t r;
+
+    (void)state;
+    rid_encode(1469922850259ULL, 0x12345678u, 42, rid);
+    r = match(HTTP_POST, "/v1/coupons/42/redemptions", 0);
+    assert_int_equal(r.id, ROUTE_HOLD);
+    assert_int_equal(r.coupon_id, 42);
+    snprintf(path, sizeof(path), "/v1/redemptions/%s", rid);
+    r = match(HTTP_GET, path, 0);
+    assert_int_equal(r.id, ROUTE_REDEMPTION);
+    assert_int_equal(r.coupon_id, 42);
+    assert_string_equal(r.rid, rid);
+    snprintf(path, sizeof(path), "/v1/redemptions/%s/confirm?a=b", rid);
+    r = match(HTTP_POST, path, 0);
+    assert_int_equal(r.id, ROUTE_CONFIRM);
+    assert_string_equal(r.rid, rid);
+    snprintf(path, sizeof(path), "/v1/redemptions/%s/cancel", rid);
+    assert_int_equal(match(HTTP_POST, path, 0).id, ROUTE_CANCEL);
+    snprintf(path, sizeof(path), "/v1/redemptions/%s/reverse", rid);
+    assert_int_equal(match(HTTP_POST, path, 0).id, ROUTE_REVERSE);
+    /* A ULID naming no coupon matches (coupon 0): the api answers 404. */
+    r = match(HTTP_GET, "/v1/redemptions/01ARZ3NDEKTSV4RR0000000000", 0);
+    assert_int_equal(r.coupon_id, 0);
+    assert_string_equal(route_name(ROUTE_HOLD), "hold");
+    assert_string_equal(route_name(ROUTE_REDEMPTION), "redemption");
+    assert_string_equal(route_name(ROUTE_REVERSE), "reverse");
 }
 
 static void expect(int method, const char *target, int status,
@@ -79,6 +113,41 @@ static void test_refusals(void **state)
     expect(HTTP_GET, "/healthz/", 404, "no such path", NULL);
 }
 
+#define R "/v1/redemptions/01ARZ3NDEKTSV4RR000000001A"
+
+static void test_redemption_refusals(void **state)
+{
+    (void)state;
+    expect(HTTP_GET, "/v1/coupons/1/redemptions", 405, "use POST", "POST");
+    expect(HTTP_POST, "/v1/coupons/x/redemptions", 400, "coupon id", NULL);
+    expect(HTTP_POST, R, 405, "use GET", "GET");
+    expect(HTTP_DELETE, R, 405, "use GET", "GET");
+    expect(HTTP_GET, R "/confirm", 405, "use POST", "POST");
+    expect(HTTP_PUT, R "/cancel", 405, "use POST", "POST");
+    expect(HTTP_GET, R "/reverse", 405, "use POST", "POST");
+    expect(HTTP_GET, "/v1/redemptions/abc", 400, "redemption id", NULL);
+    expect(HTTP_POST, "/v1/redemptions/abc/confirm", 400, "redemption id",
+           NULL);
+    /* 25 and 27 characters, lower case, I/L/O/U, over 128 bits */
+    expect(HTTP_GET, "/v1/redemptions/01ARZ3NDEKTSV4RR000000001", 400,
+           "redemption id", NULL);
+    expect(HTTP_GET, "/v1/redemptions/01ARZ3NDEKTSV4RR000000001AA", 400,
+           "redemption id", NULL);
+    expect(HTTP_GET, "/v1/redemptions/01arz3ndektsv4rr000000001a", 400,
+           "redemption id", NULL);
+    expect(HTTP_POST, "/v1/redemptions/01ARZ3NDEKTSV4RR00000000IA/cancel", 400,
+           "redemption id", NULL);
+    expect(HTTP_GET, "/v1/redemptions/81ARZ3NDEKTSV4RR000000001A", 400,
+           "redemption id", NULL);
+    expect(HTTP_GET, "/v1/redemptions", 404, "no such path", NULL);
+    expect(HTTP_GET, "/v1/redemptions/", 404, "no such path", NULL);
+    expect(HTTP_POST, R "/", 404, "no such path", NULL);
+    expect(HTTP_POST, R "/refund", 404, "no such path", NULL);
+    expect(HTTP_POST, R "/confirm/x", 404, "no such path", NULL);
+    expect(HTTP_GET, "/v2/redemptions/01ARZ3NDEKTSV4RR000000001A", 404,
+           "no such path", NULL);
+}
+
 static void test_parse_id(void **state)
 {
     int64_t v;
@@ -100,6 +169,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_redemption_routes),
+        cmocka_unit_test(test_redemption_refusals),
         cmocka_unit_test(test_parse_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,22 @@ static void test_encode_known(void **state)
     assert_true(ulid_valid(out, strlen(out)));
 }
 
+static void test_decode(void **state)
+{
+    static const uint8_t seq[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+    uint8_t rnd[10];
+    uint64_t ms;
+
+    (void)state;
+    ulid_decode("01ARZ3NDEK041061050R3GG28A", &ms, rnd);
+    assert_int_equal(ms, 1469922850259ULL);
+    assert_memory_equal(rnd, seq, 10);
+    ulid_decode("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", &ms, rnd);
+    assert_int_equal(ms, 0xFFFFFFFFFFFFULL);
+    assert_int_equal(rnd[0], 0xff);
+    assert_int_equal(rnd[9], 0xff);
+}
+
 static void test_valid(void **state)
 {
     (void)state;
@@ -72,6 +88,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_known),
+        cmocka_unit_test(test_decode),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_generate_monotonic),
     };
