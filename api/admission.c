@@ -16,9 +16,9 @@
 #include "keys.h"
 #include "log.h"
 #include "redis_conn.h"
+#include "script.h"
 #include "ulid.h"
 
-#define SHA_LEN 40
 /* Users per admit.lua call: bounds one script's run time in Redis. */
 #define ADMIT_BATCH_MAX 128
 /* Coupons with a batch open at once (a flash sale has one or a few). */
@@ -49,13 +49,6 @@ typedef struct call {
     admission_summary_t sum;
     int bits; /* user status: 1 meta exists, 2 persisted, 4 issued */
 } call_t;
-
-typedef struct script {
-    admission_t *a;
-    const char *text;
-    char sha[SHA_LEN + 1];
-    int loading; /* a SCRIPT LOAD is in flight */
-} script_t;
 
 typedef struct admit_batch admit_batch_t;
 
@@ -108,36 +101,6 @@ static call_t *call_new(admission_t *a, void *ud, uint64_t tok,
 
 /* ---- scripts ---- */
 
-static void on_script_loaded(redisAsyncContext *ac, void *reply, void *pd)
-{
-    redisReply *rep = reply;
-    script_t *sc = pd;
-
-    (void)ac;
-    sc->loading = 0;
-    if (rep == NULL)
-        return; /* connection lost; loaded again on reconnect */
-    if (rep->type != REDIS_REPLY_STRING || rep->len != SHA_LEN) {
-        /* e.g. LOADING after a Redis restart: the next request retries */
-        LOG(LL_ERROR, "msg=\"SCRIPT LOAD failed\" err=\"%s\"",
-            rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-        return;
-    }
-    memcpy(sc->sha, rep->str, SHA_LEN);
-    sc->sha[SHA_LEN] = '\0';
-}
-
-static int script_load(admission_t *a, script_t *sc, redisCallbackFn *fn)
-{
-    const char *argv[3] = { "SCRIPT", "LOAD", sc->text };
-    size_t len[3] = { 6, 4, strlen(sc->text) };
-
-    if (redis_conn_command(a->rc, fn, sc, 3, argv, len) != 0)
-        return -1;
-    sc->loading = 1;
-    return 0;
-}
-
 static void settle_all(admission_t *a);
 
 static void on_redis_state(void *ud, redis_conn_t *rc, int up)
@@ -147,36 +110,31 @@ static void on_redis_state(void *ud, redis_conn_t *rc, int up)
 
     (void)rc;
     for (i = 0; i < NSCRIPTS && up; i++)
-        if (script_load(a, &a->script[i], on_script_loaded) != 0)
+        if (script_load(&a->script[i], a->rc) != 0)
             LOG(LL_ERROR, "msg=\"SCRIPT LOAD not sent\"");
     if (up)
         settle_all(a); /* pipelined after the loads */
 }
 
-/* A script's sha stays valid across reconnections (it is the hash of the
- * text): a Redis that lost the script answers NOSCRIPT and the call loads
- * it again. Only before the first successful SCRIPT LOAD is a script
- * unusable; then the call is refused and a load is (re)tried. */
+/* Before the first successful SCRIPT LOAD of each script (script.h) a
+ * call is refused and a load is (re)tried. */
 int admission_ready(const admission_t *a)
 {
     int i;
 
     for (i = 0; i < NSCRIPTS; i++)
-        if (a->script[i].sha[0] == '\0')
+        if (!script_ready(&a->script[i]))
             return 0;
     return redis_conn_up(a->rc);
 }
 
 static int scripts_usable(admission_t *a)
 {
-    int i;
+    int i, ok = redis_conn_up(a->rc);
 
-    if (admission_ready(a))
-        return 1;
-    for (i = 0; i < NSCRIPTS && redis_conn_up(a->rc); i++)
-        if (a->script[i].sha[0] == '\0' && !a->script[i].loading)
-            script_load(a, &a->script[i], on_script_loaded);
-    return 0;
+    for (i = 0; i < NSCRIPTS; i++)
+        ok &= script_usable(&a->script[i], a->rc);
+    return ok;
 }
 
 /* EVALSHA <release sha> 1 <issued> <user id>. */
@@ -205,15 +163,8 @@ static int evalsha(call_t *c, int which, redisCallbackFn *fn)
 static int retry_noscript(call_t *c, const redisReply *rep, int which,
                           redisCallbackFn *fn)
 {
-    if (rep == NULL || rep->type != REDIS_REPLY_ERROR ||
-        strncmp(rep->str, "NOSCRIPT", 8) != 0 || c->retried)
-        return 0;
-    c->retried = 1;
-    LOG(LL_WARN, "msg=\"script missing in redis, loading it again\"");
-    if (script_load(c->a, &c->a->script[which], on_script_loaded) != 0 ||
-        evalsha(c, which, fn) != 0)
-        return 0;
-    return 1;
+    return script_retry(&c->a->script[which], c->a->rc, rep, &c->retried) &&
+           evalsha(c, which, fn) == 0;
 }
 
 /* ---- admit ---- */
@@ -412,10 +363,8 @@ static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
         /* A restarted Redis lost the script (and may have refused the load
          * sent while it was LOADING): load it; the retry follows it. */
-        if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-            strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
-            !a->script[SCRIPT_SETTLE].loading)
-            script_load(a, &a->script[SCRIPT_SETTLE], on_script_loaded);
+        if (script_noscript(rep) && !a->script[SCRIPT_SETTLE].loading)
+            script_load(&a->script[SCRIPT_SETTLE], a->rc);
         b->next = a->unsettled;
         a->unsettled = b;
         return;
@@ -588,15 +537,9 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
     (void)ac;
     /* NOSCRIPT: load again and retry once, pipelined: Redis runs the load
      * first. */
-    if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-        strncmp(rep->str, "NOSCRIPT", 8) == 0 && !b->retried) {
-        b->retried = 1;
-        LOG(LL_WARN, "msg=\"script missing in redis, loading it again\"");
-        if (script_load(b->a, &b->a->script[SCRIPT_ADMIT], on_script_loaded) ==
-                0 &&
-            batch_send(b) == 0)
-            return;
-    }
+    if (script_retry(&b->a->script[SCRIPT_ADMIT], b->a->rc, rep, &b->retried) &&
+        batch_send(b) == 0)
+        return;
     batch_record(b, rep);
     if (b->nwait == 0)
         batch_complete(b, -1);
@@ -891,12 +834,9 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
         snprintf(errstr, n, "out of memory");
         return NULL;
     }
-    a->script[SCRIPT_ADMIT].a = a;
-    a->script[SCRIPT_ADMIT].text = embedded_admit_lua;
-    a->script[SCRIPT_RELEASE].a = a;
-    a->script[SCRIPT_RELEASE].text = embedded_release_lua;
-    a->script[SCRIPT_SETTLE].a = a;
-    a->script[SCRIPT_SETTLE].text = embedded_settle_lua;
+    script_init(&a->script[SCRIPT_ADMIT], embedded_admit_lua);
+    script_init(&a->script[SCRIPT_RELEASE], embedded_release_lua);
+    script_init(&a->script[SCRIPT_SETTLE], embedded_settle_lua);
     a->rc = redis_conn_new(loop, redis_url, on_redis_state, a, errstr, n);
     if (a->rc == NULL) {
         free(a);
