@@ -7,5 +7,6 @@ extern const char embedded_admit_lua[];   /* schemas/redis/admit.lua */
 extern const char embedded_release_lua[]; /* schemas/redis/release.lua */
 extern const char embedded_settle_lua[];  /* schemas/redis/settle.lua */
 extern const char embedded_adjust_lua[];  /* schemas/redis/adjust.lua */
+extern const char embedded_use_lua[];     /* schemas/redis/use.lua */
 
 #endif

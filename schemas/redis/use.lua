@@ -1,0 +1,814 @@
+-- use.lua -- coupon use (redemption), atomic: the use budget, the
+-- redemption records and their idempotency, one operation per call.
+-- schemas/redemption.md is the contract (keys, answers, record, event); this
+-- header says why the script is the way it is.
+--
+-- KEYS, always these 8, all couponq:{c<ID>}:... of one coupon (checked):
+--   [1] meta  [2] use  [3] use:holds  [4] use:recs  [5] use:orders
+--   [6] use:users  [7] issued  [8] use:revs
+-- ARGV[1] the operation, then:
+--   hold    rid event_id actor user_id order_id order_amount
+--   confirm rid event_id actor
+--   cancel  rid event_id actor
+--   reverse rid event_id actor reversal_id amount
+--   get     rid actor
+--   undo    rid version prev prev_user      -> 1 (undone) or 0
+--   finish  rid version                     -> 1 (finished) or 0
+--   adjust  limit                           -> confirmed + live holds
+-- hold..get answer {code, new, finish, rid, user, order_id, order_amount,
+-- discount, state, expires_ms, reversed_amount, refunded_discount,
+-- refund_this, version, event, prev}; hold adds prev_user (17 elements).
+--
+-- Why one script and these keys: the budget (use, use:holds), the record and
+-- its idempotency indexes must change together or not at all, and Redis runs
+-- a script atomically. All keys carry the coupon's hash tag; the rid carries
+-- the coupon id in its low 48 bits, and the script refuses a rid of another
+-- coupon, so a record can never land where GET /v1/redemptions/{rid} will
+-- not look for it.
+--
+-- Why validate everything first: a bad argument or a corrupt stored field is
+-- a script error ('ERR couponq use: ...') raised before the first write, so a
+-- refused call changes nothing. Stored records are read with cjson.decode
+-- (numbers below 2^53 decode exactly) and every field is checked; records
+-- and events are written with string.format('%d') because cjson.encode
+-- prints 14 significant digits. User ids stay decimal strings throughout:
+-- they reach 2^63-1, beyond a double.
+--
+-- The budget: confirmed + live holds <= limit (-1 = unlimited), live = score
+-- > now. The holds are trimmed (ZREMRANGEBYSCORE <= now) before counting in
+-- the same atomic step, so there is no cleanup job and a hold stops counting
+-- exactly at its expires_ms. Lazy expiry: a record in state held whose x <=
+-- now is "expired" in every answer, written or not. The expired transition
+-- (a confirm or cancel of such a hold) does not touch use:holds: the member
+-- no longer counts, the next trim removes it, and undo has nothing to put
+-- back.
+--
+-- The fence: exactly as admit.lua (see its header): while meta `fence` is
+-- not the server's master_replid the dataset is not known complete, and the
+-- script answers `fenced` and writes nothing. undo and finish are not
+-- fenced: they only complete or take back a transition this very dataset
+-- made (the version must match). adjust is fenced (an error reply): its
+-- in-use check would be against an unverified dataset.
+--
+-- Clock: Redis TIME, one reading per call.
+--
+-- Decisions the contract left open (a payments engineer's choices):
+-- * Undo only reverts a transition whose event nobody else may have
+--   produced. Every answer without a transition hands out the record's
+--   latest event (the api re-produces it), so such an answer marks the
+--   record `ep` 1, and undo of that version answers 0: the event may be in
+--   Kafka, and reverting Redis under it would put Kafka ahead of Redis (the
+--   next transition would reuse the version and the worker would drop it).
+--   Redis ahead of Kafka is the recoverable direction: events are full
+--   snapshots, a retry re-produces, reconcile --repair too. For the same
+--   reason undo of a transition whose finish already ran answers 0.
+-- * Answers without a transition carry finish = the record's `p`: whoever
+--   re-produced the event may complete a finish that an earlier, killed api
+--   never ran (GET answers it too, for reconcile; the api does not act on
+--   GET's finish because it produces nothing for GET).
+-- * A released hold keeps the user's use while its finish is pending and it
+--   has not expired (p = 1 and x > now): an undo of the cancel would
+--   otherwise give the user a second live hold next to one taken meanwhile.
+--   Once finished (or expired) the user is free again.
+-- * A hold never outlives use_until: x = min(now + ttl_ms, until_ms).
+-- * hold with a non-zero actor other than user_id answers `forbidden` (the
+--   api checks it too); order_conflict describes the existing redemption only
+--   to an actor allowed to see it (service actor 0 or its own user), else
+--   its fields are 0/"", so one user learns nothing of another's order.
+-- * Records carry `et` (the latest event's occurred_at_ms) and `ep` (above)
+--   so the latest event can be rebuilt byte for byte from the record.
+-- * Money: refunds floor(d * amount / a) are exact for amounts up to 2^31-1
+--   (muldiv below: the product is split so no intermediate reaches 2^53, and
+--   each floor of a double division is corrected with an integer check); the
+--   reversal that reaches a refunds d - rd, so the refunds sum to d. Vendor
+--   lines: confirm +floor(d*bp/10000), each reversal -(floor(rd_after*bp/
+--   10000) - floor(rd_before*bp/10000)); they telescope, so a full
+--   reversal's lines sum to minus the confirm line exactly.
+
+local MAXAMT = 2147483647   -- amounts: 2^31-1 minor units
+local MAXINT = 9007199254740991 -- 2^53-1: times, counters, ids stored as numbers
+local MAXLIMIT = 4294967295 -- coupons.use_limit is INT UNSIGNED
+
+local function bad(msg)
+  error('ERR couponq use: ' .. msg, 0)
+end
+
+-- Arguments ----------------------------------------------------------------
+
+local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+local CVAL = {}
+for i = 1, 32 do
+  CVAL[string.sub(CROCKFORD, i, i)] = i - 1
+end
+
+local function is_ulid(s)
+  return type(s) == 'string' and #s == 26 and string.match(s, '^[0-7][0-9A-HJKMNP-TV-Z]+$') ~= nil
+end
+
+-- the low 48 bits of a ULID: its last 10 chars are 50 bits, exact in a double
+local function rid_coupon(rid)
+  local n = 0
+  for i = 17, 26 do
+    n = n * 32 + CVAL[string.sub(rid, i, i)]
+  end
+  return n - math.floor(n / 281474976710656) * 281474976710656
+end
+
+local COUPON = string.match(KEYS[1] or '', '^couponq:{c([1-9][0-9]*)}:meta$')
+local COUPON_N = COUPON and #COUPON <= 15 and tonumber(COUPON)
+
+local function rid_arg(s, what)
+  if not is_ulid(s) then
+    bad(what .. ' must be a ULID (26 Crockford base32 characters)')
+  end
+  if rid_coupon(s) ~= COUPON_N then
+    bad(what .. ' ' .. s .. ' does not carry coupon ' .. COUPON)
+  end
+  return s
+end
+
+local function ulid_arg(s, what)
+  if not is_ulid(s) then
+    bad(what .. ' must be a ULID (26 Crockford base32 characters)')
+  end
+  return s
+end
+
+local function is_uid(s)
+  return type(s) == 'string' and #s >= 1 and #s <= 19 and string.match(s, '^[1-9][0-9]*$') ~= nil
+      and (#s < 19 or s <= '9223372036854775807')
+end
+
+local function uid_arg(s, what, zero_ok)
+  if (zero_ok and s == '0') or is_uid(s) then
+    return s
+  end
+  bad(what .. ' must be a decimal integer 1..9223372036854775807' .. (zero_ok and ' or 0' or ''))
+end
+
+local function is_id(s)
+  return type(s) == 'string' and #s >= 1 and #s <= 64 and string.match(s, '^[A-Za-z0-9._:%-]+$') ~= nil
+end
+
+local function id_arg(s, what)
+  if not is_id(s) then
+    bad(what .. ' must be 1 to 64 of [A-Za-z0-9._:-]')
+  end
+  return s
+end
+
+-- a canonical decimal integer string (no leading zeros, no "-0") in lo..hi
+local function parse_int(s, lo, hi)
+  if type(s) ~= 'string' or #s > 17 or not string.match(s, '^%-?[0-9]+$')
+      or string.match(s, '^%-?0[0-9]') or s == '-0' then
+    return nil
+  end
+  local n = tonumber(s)
+  if n == nil or n < lo or n > hi then
+    return nil
+  end
+  return n
+end
+
+local function int_arg(s, lo, hi, what)
+  local n = parse_int(s, lo, hi)
+  if n == nil then
+    bad(what .. ' must be an integer ' .. string.format('%d..%d', lo, hi))
+  end
+  return n
+end
+
+-- Stored state ---------------------------------------------------------------
+
+local function is_int(v, lo, hi)
+  return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
+end
+
+local STATES = { held = 1, confirmed = 1, released = 1, expired = 1, partially_reversed = 1, reversed = 1 }
+local TYPES = { held = 1, confirmed = 1, released = 1, expired = 1, reversed = 1 }
+
+-- meta + use, validated; nil when the coupon has no meta or no use hash
+local function load_use()
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    return nil
+  end
+  local m = redis.call('HMGET', KEYS[1], 'state', 'fence')
+  if m[1] ~= 'open' and m[1] ~= 'closed' then
+    bad('corrupt meta hash ' .. KEYS[1])
+  end
+  local names = { 'limit', 'ttl_ms', 'until_ms', 'discount', 'min_amount', 'vendor', 'share_bps', 'reuse', 'confirmed' }
+  local bounds = { { -1, MAXLIMIT }, { 1, MAXINT }, { -1, MAXINT }, { 0, MAXAMT }, { 0, MAXAMT },
+    { 0, MAXINT }, { 0, 10000 }, { 0, 1 }, { 0, MAXINT } }
+  local h = redis.call('HMGET', KEYS[2], unpack(names))
+  local any = false
+  for i = 1, #names do
+    any = any or h[i] ~= false
+  end
+  if not any then
+    return nil
+  end
+  local u = { state = m[1], fence = m[2] }
+  for i = 1, #names do
+    u[names[i]] = parse_int(h[i], bounds[i][1], bounds[i][2])
+    if u[names[i]] == nil then
+      bad('corrupt use hash ' .. KEYS[2] .. ' field ' .. names[i])
+    end
+  end
+  return u
+end
+
+local function fenced(u)
+  local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  return replid == nil or u.fence ~= replid
+end
+
+-- a record's JSON decoded and every field checked; nil and the reason if not
+local function decode(raw)
+  local ok, r = pcall(cjson.decode, raw)
+  if not ok or type(r) ~= 'table' then
+    return nil, 'not a JSON object'
+  end
+  if not is_uid(r.u) then return nil, 'u' end
+  if not is_id(r.o) then return nil, 'o' end
+  if not is_int(r.a, 0, MAXAMT) then return nil, 'a' end
+  if not is_int(r.d, 0, r.a) then return nil, 'd' end
+  if STATES[r.s] == nil then return nil, 's' end
+  if not is_int(r.h, 0, MAXINT) then return nil, 'h' end
+  if not is_int(r.x, r.h, MAXINT) then return nil, 'x' end
+  if not is_int(r.c, 0, MAXINT) then return nil, 'c' end
+  if not is_int(r.ra, 0, r.a) then return nil, 'ra' end
+  if not is_int(r.rd, 0, r.d) then return nil, 'rd' end
+  if not is_int(r.v, 1, MAXINT) then return nil, 'v' end
+  if not is_int(r.vd, 0, MAXINT) then return nil, 'vd' end
+  if not is_int(r.bp, 0, 10000) then return nil, 'bp' end
+  if not is_int(r.ru, 0, 1) then return nil, 'ru' end
+  if not is_int(r.p, 0, 1) then return nil, 'p' end
+  if not is_int(r.f, 0, 1) then return nil, 'f' end
+  if not is_ulid(r.e) then return nil, 'e' end
+  if TYPES[r.t] == nil then return nil, 't' end
+  if not is_int(r.et, 0, MAXINT) then return nil, 'et' end
+  if not is_int(r.ep, 0, 1) then return nil, 'ep' end
+  if r.ri ~= '' and not is_id(r.ri) then return nil, 'ri' end
+  if not is_int(r.rx, 0, r.a) then return nil, 'rx' end
+  if not is_int(r.rf, 0, r.d) then return nil, 'rf' end
+  if not is_int(r.rw, -MAXAMT, 0) then return nil, 'rw' end
+  -- the money fields agree with the state
+  local reversing = r.s == 'partially_reversed' or r.s == 'reversed'
+  if reversing ~= (r.ra > 0) or (r.s == 'reversed') ~= (r.ra == r.a and r.ra > 0) then
+    return nil, 's/ra'
+  end
+  if (r.p == 1 and r.s ~= 'released' and not (r.s == 'reversed' and r.ru == 1))
+      or (r.f == 1 and not (r.s == 'reversed' and r.ru == 1)) or (r.p == 1 and r.f == 1) then
+    return nil, 'p/f'
+  end
+  return r
+end
+
+local function load_rec(rid)
+  local raw = redis.call('HGET', KEYS[4], rid)
+  if raw == false then
+    return nil
+  end
+  local r, why = decode(raw)
+  if r == nil then
+    bad('corrupt record ' .. rid .. ' in ' .. KEYS[4] .. ' (' .. why .. ')')
+  end
+  return r, raw
+end
+
+local function encode(r)
+  return string.format('{"u":"%s","o":"%s","a":%d,"d":%d,"s":"%s","h":%d,"x":%d,"c":%d,'
+    .. '"ra":%d,"rd":%d,"v":%d,"vd":%d,"bp":%d,"ru":%d,"p":%d,"f":%d,"e":"%s","t":"%s",'
+    .. '"et":%d,"ep":%d,"ri":"%s","rx":%d,"rf":%d,"rw":%d}',
+    r.u, r.o, r.a, r.d, r.s, r.h, r.x, r.c, r.ra, r.rd, r.v, r.vd, r.bp, r.ru, r.p, r.f,
+    r.e, r.t, r.et, r.ep, r.ri, r.rx, r.rf, r.rw)
+end
+
+-- Money ----------------------------------------------------------------------
+
+-- floor(n / z) for integers 0 <= n < 2^53, 1 <= z < 2^53: the double quotient
+-- may round across an integer, so the floor is checked with exact products
+local function divfloor(n, z)
+  local q = math.floor(n / z)
+  if q * z > n then
+    q = q - 1
+  elseif (q + 1) * z <= n then
+    q = q + 1
+  end
+  return q
+end
+
+-- floor(x * y / z) exactly for 0 <= x, y <= 2^31-1, 1 <= z <= 2^31-1:
+-- y = yh * 2^16 + yl, so x*yh and x*yl stay below 2^47 and the remainder
+-- carried into the low part keeps the sum below 2^48
+local function muldiv(x, y, z)
+  local yh = math.floor(y / 65536)
+  local yl = y - yh * 65536
+  local q1 = divfloor(x * yh, z)
+  local r1 = x * yh - q1 * z
+  return q1 * 65536 + divfloor(r1 * 65536 + x * yl, z)
+end
+
+-- the vendor's share of a discount amount (0 when platform-funded)
+local function share(r, amount)
+  if r.vd == 0 then
+    return 0
+  end
+  return muldiv(amount, r.bp, 10000)
+end
+
+-- Answers --------------------------------------------------------------------
+
+local function view(r, now)
+  if r.s == 'held' and r.x <= now then
+    return 'expired'
+  end
+  return r.s
+end
+
+-- does this redemption still take its user's use (see the header)?
+local function takes_use(r, now)
+  if r.s == 'held' then
+    return r.x > now
+  elseif r.s == 'confirmed' or r.s == 'partially_reversed' then
+    return true
+  elseif r.s == 'released' then
+    return r.p == 1 and r.x > now
+  elseif r.s == 'reversed' then
+    return r.f == 0
+  end
+  return false
+end
+
+-- the event of the record's latest transition, rebuilt from the record
+local function event(rid, r)
+  local amount, freed, ri, rx, rf = 0, 0, '', 0, 0
+  if r.t == 'confirmed' then
+    amount = share(r, r.d)
+  elseif r.t == 'reversed' then
+    amount, ri, rx, rf = r.rw, r.ri, r.rx, r.rf
+    if r.ra == r.a and r.ru == 1 then
+      freed = 1
+    end
+  end
+  return string.format('{"type":"coupon.redemption.%s","v":1,"event_id":"%s",'
+    .. '"redemption_id":"%s","coupon_id":%s,"user_id":%s,"order_id":"%s",'
+    .. '"order_amount":%d,"discount":%d,"state":"%s","version":%d,'
+    .. '"held_at_ms":%d,"expires_at_ms":%d,"confirmed_at_ms":%d,'
+    .. '"reversed_amount":%d,"refunded_discount":%d,'
+    .. '"vendor_id":%d,"vendor_share_bps":%d,"reuse":%d,"use_freed":%d,'
+    .. '"reversal_id":"%s","reversal_amount":%d,"reversal_refund":%d,'
+    .. '"vendor_amount":%d,"occurred_at_ms":%d}',
+    r.t, r.e, rid, COUPON, r.u, r.o, r.a, r.d, r.s, r.v, r.h, r.x, r.c, r.ra, r.rd,
+    r.vd, r.bp, r.ru, freed, ri, rx, rf, amount, r.et)
+end
+
+local function answer(code, new, fin, rid, r, now, refund, ev, prev)
+  if r == nil then
+    return { code, 0, 0, '', '', '', 0, 0, '', 0, 0, 0, 0, 0, '', '' }
+  end
+  return { code, new, fin, rid, r.u, r.o, r.a, r.d, view(r, now), r.x, r.ra, r.rd, refund, r.v, ev, prev }
+end
+
+local function none(code)
+  return answer(code)
+end
+
+-- an answer about an existing record without a transition: its latest event
+-- goes out again, so the record is marked handed out (ep, see the header)
+local function replay(code, rid, r, now, refund)
+  if r.ep == 0 then
+    r.ep = 1
+    redis.call('HSET', KEYS[4], rid, encode(r))
+  end
+  return answer(code, 0, r.p, rid, r, now, refund or 0, event(rid, r), '')
+end
+
+-- a transition: the next version, this event, written
+local function commit(rid, r, t, eid, now)
+  r.v = r.v + 1
+  r.t = t
+  r.e = eid
+  r.et = now
+  r.ep = 0
+  redis.call('HSET', KEYS[4], rid, encode(r))
+  return event(rid, r)
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function argc(n)
+  if #ARGV ~= n then
+    bad(ARGV[1] .. ' expects ' .. (n - 1) .. ' arguments')
+  end
+end
+
+-- Operations -----------------------------------------------------------------
+
+local function op_hold()
+  argc(7)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local eid = ulid_arg(ARGV[3], 'event id')
+  local actor = uid_arg(ARGV[4], 'actor', true)
+  local user = uid_arg(ARGV[5], 'user id', false)
+  local order = id_arg(ARGV[6], 'order id')
+  local amount = int_arg(ARGV[7], 0, MAXAMT, 'order amount')
+  local u = load_use()
+  if u == nil then
+    return none('not_found')
+  end
+  if fenced(u) then
+    return none('fenced')
+  end
+  if actor ~= '0' and actor ~= user then
+    return none('forbidden')
+  end
+  local now = now_ms()
+  local orid = redis.call('HGET', KEYS[5], order)
+  if orid ~= false then
+    local r = load_rec(orid)
+    if r == nil then
+      bad('corrupt ' .. KEYS[5] .. ': order ' .. order .. ' names a missing record')
+    end
+    if r.u == user and r.a == amount then
+      return replay('replay', orid, r, now)
+    end
+    if actor ~= '0' and r.u ~= actor then
+      return none('order_conflict')
+    end
+    return replay('order_conflict', orid, r, now)
+  end
+  if u.state == 'closed' or (u.until_ms ~= -1 and now >= u.until_ms) then
+    return none('not_usable')
+  end
+  if redis.call('SISMEMBER', KEYS[7], user) == 0 then
+    return none('not_owned')
+  end
+  local urid = redis.call('HGET', KEYS[6], user)
+  if urid ~= false then
+    local r = load_rec(urid)
+    if r == nil then
+      bad('corrupt ' .. KEYS[6] .. ': user ' .. user .. ' names a missing record')
+    end
+    if takes_use(r, now) then
+      return replay('already_used', urid, r, now)
+    end
+  end
+  if amount < u.min_amount then
+    return none('below_min_amount')
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  if u.limit >= 0 and u.confirmed + redis.call('ZCARD', KEYS[3]) >= u.limit then
+    return none('use_sold_out')
+  end
+  if redis.call('HEXISTS', KEYS[4], rid) == 1 then
+    return none('rid_taken')
+  end
+  local x = now + u.ttl_ms
+  if u.until_ms ~= -1 and x > u.until_ms then
+    x = u.until_ms
+  end
+  local r = {
+    u = user, o = order, a = amount, d = math.min(u.discount, amount), s = 'held',
+    h = now, x = x, c = 0, ra = 0, rd = 0, v = 1, vd = u.vendor, bp = u.share_bps,
+    ru = u.reuse, p = 0, f = 0, e = eid, t = 'held', et = now, ep = 0,
+    ri = '', rx = 0, rf = 0, rw = 0,
+  }
+  redis.call('HSET', KEYS[4], rid, encode(r))
+  redis.call('ZADD', KEYS[3], x, rid)
+  redis.call('HSET', KEYS[5], order, rid)
+  local prev_user = redis.call('HGET', KEYS[6], user)
+  redis.call('HSET', KEYS[6], user, rid)
+  local a = answer('held', 1, 0, rid, r, now, 0, event(rid, r), '')
+  a[17] = prev_user or ''
+  return a
+end
+
+-- every hold answer has 17 elements: prev_user is "" but for a new hold
+local function op_hold17()
+  local a = op_hold()
+  if a[17] == nil then
+    a[17] = ''
+  end
+  return a
+end
+
+-- the common start of confirm/cancel/reverse/get: the record, or an answer
+local function load_for(rid, actor)
+  local u = load_use()
+  if u == nil then
+    return nil, none('not_found')
+  end
+  local r, raw = load_rec(rid)
+  if r == nil then
+    return nil, none('not_found')
+  end
+  if fenced(u) then
+    return nil, none('fenced')
+  end
+  if actor ~= '0' and actor ~= r.u then
+    return nil, none('forbidden')
+  end
+  return r, raw
+end
+
+-- confirm or cancel of a hold that expired unwritten: the expired transition
+local function expire(rid, r, raw, eid, now)
+  r.s = 'expired'
+  local ev = commit(rid, r, 'expired', eid, now)
+  return answer('hold_expired', 1, 0, rid, r, now, 0, ev, raw)
+end
+
+local function op_confirm()
+  argc(4)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local eid = ulid_arg(ARGV[3], 'event id')
+  local actor = uid_arg(ARGV[4], 'actor', true)
+  local r, raw = load_for(rid, actor)
+  if r == nil then
+    return raw
+  end
+  local now = now_ms()
+  if r.s == 'held' and r.x > now then
+    r.s = 'confirmed'
+    r.c = now
+    redis.call('ZREM', KEYS[3], rid)
+    redis.call('HINCRBY', KEYS[2], 'confirmed', 1)
+    local ev = commit(rid, r, 'confirmed', eid, now)
+    return answer('confirmed', 1, 0, rid, r, now, 0, ev, raw)
+  elseif r.s == 'held' then
+    return expire(rid, r, raw, eid, now)
+  elseif r.s == 'expired' then
+    return replay('hold_expired', rid, r, now)
+  elseif r.s == 'released' then
+    return replay('not_held', rid, r, now)
+  end
+  return replay('confirmed', rid, r, now)
+end
+
+local function op_cancel()
+  argc(4)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local eid = ulid_arg(ARGV[3], 'event id')
+  local actor = uid_arg(ARGV[4], 'actor', true)
+  local r, raw = load_for(rid, actor)
+  if r == nil then
+    return raw
+  end
+  local now = now_ms()
+  if r.s == 'held' and r.x > now then
+    -- the holds member stays (and counts) until finish: an undo can then
+    -- restore the hold without ever exceeding the limit
+    r.s = 'released'
+    r.p = 1
+    local ev = commit(rid, r, 'released', eid, now)
+    return answer('released', 1, 1, rid, r, now, 0, ev, raw)
+  elseif r.s == 'held' then
+    return expire(rid, r, raw, eid, now)
+  elseif r.s == 'expired' then
+    return replay('hold_expired', rid, r, now)
+  elseif r.s == 'released' then
+    return replay('released', rid, r, now)
+  end
+  return replay('already_confirmed', rid, r, now)
+end
+
+local function decode_rev(raw, key)
+  local ok, e = pcall(cjson.decode, raw)
+  if not ok or type(e) ~= 'table' or not is_int(e.a, 1, MAXAMT) or not is_int(e.r, 0, MAXAMT)
+      or not is_int(e.w, -MAXAMT, 0) or not is_ulid(e.e) then
+    bad('corrupt reversal ' .. key .. ' in ' .. KEYS[8])
+  end
+  return e
+end
+
+local function op_reverse()
+  argc(6)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local eid = ulid_arg(ARGV[3], 'event id')
+  local actor = uid_arg(ARGV[4], 'actor', true)
+  local revid = id_arg(ARGV[5], 'reversal id')
+  local amount = int_arg(ARGV[6], 1, MAXAMT, 'reversal amount')
+  local r, raw = load_for(rid, actor)
+  if r == nil then
+    return raw
+  end
+  local now = now_ms()
+  if r.s ~= 'confirmed' and r.s ~= 'partially_reversed' and r.s ~= 'reversed' then
+    return replay('not_confirmed', rid, r, now)
+  end
+  local key = rid .. '/' .. revid
+  local old = redis.call('HGET', KEYS[8], key)
+  if old ~= false then
+    local e = decode_rev(old, key)
+    if e.a == amount then
+      return replay(r.s, rid, r, now, e.r)
+    end
+    return replay('reversal_conflict', rid, r, now)
+  end
+  local left = r.a - r.ra
+  if left == 0 or amount > left then
+    return replay('amount_too_large', rid, r, now)
+  end
+  local refund
+  if amount == left then
+    refund = r.d - r.rd
+  else
+    refund = muldiv(r.d, amount, r.a)
+  end
+  local vendor = share(r, r.rd) - share(r, r.rd + refund)
+  r.ra = r.ra + amount
+  r.rd = r.rd + refund
+  r.ri, r.rx, r.rf, r.rw = revid, amount, refund, vendor
+  if r.ra == r.a then
+    r.s = 'reversed'
+    if r.ru == 1 then
+      r.p = 1 -- finish gives the use back once the event is in Kafka
+    end
+  else
+    r.s = 'partially_reversed'
+  end
+  local ev = commit(rid, r, 'reversed', eid, now)
+  redis.call('HSET', KEYS[8], key,
+    string.format('{"a":%d,"r":%d,"w":%d,"e":"%s"}', amount, refund, vendor, eid))
+  return answer(r.s, 1, r.p, rid, r, now, refund, ev, raw)
+end
+
+local function op_get()
+  argc(3)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local actor = uid_arg(ARGV[3], 'actor', true)
+  local r, raw = load_for(rid, actor)
+  if r == nil then
+    return raw
+  end
+  return replay('found', rid, r, now_ms())
+end
+
+-- did the transition that made r wait for a finish (cancel, give-back)?
+local function frees(r)
+  return r.t == 'released' or (r.t == 'reversed' and r.ra == r.a and r.ru == 1)
+end
+
+-- prev must be the record r came from: the same redemption one version
+-- earlier, in a state the transition r.t starts from
+local function check_prev(p, r)
+  for _, k in ipairs({ 'u', 'o', 'a', 'd', 'h', 'x', 'vd', 'bp', 'ru' }) do
+    if p[k] ~= r[k] then
+      return false
+    end
+  end
+  if p.v ~= r.v - 1 then
+    return false
+  end
+  if r.t == 'confirmed' or r.t == 'released' or r.t == 'expired' then
+    return p.s == 'held'
+  elseif r.t == 'reversed' then
+    return (p.s == 'confirmed' or p.s == 'partially_reversed') and p.ra == r.ra - r.rx and p.rd == r.rd - r.rf
+  end
+  return false
+end
+
+local function op_undo()
+  argc(5)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local version = int_arg(ARGV[3], 1, MAXINT, 'version')
+  local prev, prev_user = ARGV[4], ARGV[5]
+  local p
+  if version == 1 then
+    if prev ~= '' then
+      bad('undo of version 1 (a hold) takes prev ""')
+    end
+    if prev_user ~= '' then
+      rid_arg(prev_user, 'prev_user')
+    end
+  else
+    if prev_user ~= '' then
+      bad('prev_user is only for the undo of a hold (version 1)')
+    end
+    if #prev > 4096 then
+      bad('prev is not a record')
+    end
+    local why
+    p, why = decode(prev)
+    if p == nil then
+      bad('prev is not a record (' .. why .. ')')
+    end
+  end
+  local u = load_use()
+  if u == nil then
+    return 0
+  end
+  local r = load_rec(rid)
+  if r == nil or r.v ~= version or r.ep == 1 or (frees(r) and r.p == 0) then
+    return 0
+  end
+  if version == 1 then
+    if r.t ~= 'held' then
+      bad('corrupt record ' .. rid .. ' (version 1 is not a hold)')
+    end
+    redis.call('HDEL', KEYS[4], rid)
+    if redis.call('HGET', KEYS[5], r.o) == rid then
+      redis.call('HDEL', KEYS[5], r.o)
+    end
+    redis.call('ZREM', KEYS[3], rid)
+    if redis.call('HGET', KEYS[6], r.u) == rid then
+      if prev_user ~= '' then
+        redis.call('HSET', KEYS[6], r.u, prev_user)
+      else
+        redis.call('HDEL', KEYS[6], r.u)
+      end
+    end
+    return 1
+  end
+  if not check_prev(p, r) then
+    bad('prev is not the record before version ' .. version .. ' of ' .. rid)
+  end
+  if r.t == 'confirmed' then
+    if u.confirmed < 1 then
+      bad('corrupt use hash ' .. KEYS[2] .. ': confirmed 0 under a confirmed record')
+    end
+    redis.call('HINCRBY', KEYS[2], 'confirmed', -1)
+    redis.call('ZADD', KEYS[3], r.x, rid)
+  elseif r.t == 'reversed' then
+    redis.call('HDEL', KEYS[8], rid .. '/' .. r.ri)
+  end
+  redis.call('HSET', KEYS[4], rid, prev)
+  return 1
+end
+
+local function op_finish()
+  argc(3)
+  local rid = rid_arg(ARGV[2], 'rid')
+  local version = int_arg(ARGV[3], 1, MAXINT, 'version')
+  local u = load_use()
+  if u == nil then
+    return 0
+  end
+  local r = load_rec(rid)
+  if r == nil or r.v ~= version or r.p ~= 1 then
+    return 0
+  end
+  if r.s == 'released' then
+    redis.call('ZREM', KEYS[3], rid)
+  else -- reversed with reuse (decode allows p = 1 only there)
+    if u.confirmed < 1 then
+      bad('corrupt use hash ' .. KEYS[2] .. ': confirmed 0 under a reversed record')
+    end
+    redis.call('HINCRBY', KEYS[2], 'confirmed', -1)
+    r.f = 1
+  end
+  r.p = 0
+  redis.call('HSET', KEYS[4], rid, encode(r))
+  return 1
+end
+
+local function op_adjust()
+  argc(2)
+  local limit = int_arg(ARGV[2], -1, MAXLIMIT, 'limit')
+  local u = load_use()
+  if u == nil then
+    bad('not_found')
+  end
+  if fenced(u) then
+    bad('fenced')
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms())
+  local in_use = u.confirmed + redis.call('ZCARD', KEYS[3])
+  if limit ~= -1 and limit < in_use then
+    bad(string.format('below_in_use %d', in_use))
+  end
+  redis.call('HSET', KEYS[2], 'limit', ARGV[2])
+  return in_use
+end
+
+local OPS = {
+  hold = op_hold17, confirm = op_confirm, cancel = op_cancel, reverse = op_reverse,
+  get = op_get, undo = op_undo, finish = op_finish, adjust = op_adjust,
+}
+
+local function main()
+  local suffixes = { 'meta', 'use', 'use:holds', 'use:recs', 'use:orders', 'use:users', 'issued', 'use:revs' }
+  if #KEYS ~= 8 or not COUPON_N or COUPON_N > 281474976710655 then
+    bad('expects the 8 keys couponq:{c<ID>}:meta, use, use:holds, use:recs, use:orders, use:users, issued, use:revs')
+  end
+  for i = 2, 8 do
+    if KEYS[i] ~= 'couponq:{c' .. COUPON .. '}:' .. suffixes[i] then
+      bad('key ' .. i .. ' must be couponq:{c' .. COUPON .. '}:' .. suffixes[i])
+    end
+  end
+  local op = OPS[ARGV[1] or '']
+  if op == nil then
+    bad('unknown operation (hold confirm cancel reverse get undo finish adjust)')
+  end
+  return op()
+end
+
+local ok, res = pcall(main)
+if not ok then
+  return redis.error_reply(type(res) == 'string' and res or 'ERR couponq use: internal error')
+end
+return res
