@@ -15,17 +15,12 @@
  * jansson on the first byte that differs: the matcher only has to be right
  * about what it accepts, and everything else — errors, messages, unusual
  * but valid JSON — still comes from jansson (event_internal.h). */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "event.h"
 #include "event_internal.h"
+#include "event_json.h"
 #include "fmt.h"
-
-#define EVENT_MAX_PAYLOAD 65536
 
 /* Years 0000..9999 are what the text form can hold. */
 #define EVENT_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
@@ -40,6 +35,7 @@ static const char *const reason_names[] = {
     "bad_field",
     "unknown_field",
     "too_big",
+    "inconsistent",
 };
 
 const char *event_reason_name(event_reason_t r)
@@ -196,77 +192,22 @@ int event_encode(const event_t *ev, char *buf, size_t n)
     return fmt_end(&f);
 }
 
-/* Compact JSON of v for error messages, cut to fit. */
-static void describe(const json_t *v, char *out, size_t n)
-{
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-    if (s == NULL) {
-        snprintf(out, n, "?");
-        return;
-    }
-    if (strlen(s) > 64)
-        snprintf(out, n, "%.61s...", s);
-    else
-        snprintf(out, n, "%s", s);
-    free(s);
-}
-
-/* Formats "<field>: <why>, got <value>" and returns reason. */
-static event_reason_t field_err(event_reason_t reason, const char *field,
-                                const char *why, const json_t *v, char *errstr,
-                                size_t n)
-{
-    char got[72];
-
-    describe(v, got, sizeof(got));
-    snprintf(errstr, n, "%s: %s, got %s", field, why, got);
-    return reason;
-}
-
-static event_reason_t need(const json_t *obj, const char *field, json_t **v,
-                           char *errstr, size_t n)
-{
-    *v = json_object_get(obj, field);
-    if (*v == NULL) {
-        snprintf(errstr, n, "%s: missing", field);
-        return EVENT_ERR_MISSING;
-    }
-    return EVENT_OK;
-}
-
-/* A JSON integer >= min (rejects reals, strings, booleans). */
-static event_reason_t get_int(const json_t *obj, const char *field, int64_t min,
-                              const char *why, int64_t *out, char *errstr,
-                              size_t n)
-{
-    json_t *v;
-    event_reason_t r = need(obj, field, &v, errstr, n);
-
-    if (r != EVENT_OK)
-        return r;
-    if (!json_is_integer(v) || json_integer_value(v) < min)
-        return field_err(EVENT_ERR_FIELD, field, why, v, errstr, n);
-    *out = (int64_t)json_integer_value(v);
-    return EVENT_OK;
-}
-
 static event_reason_t check_header(const json_t *obj, char *errstr, size_t n)
 {
     json_t *v;
-    event_reason_t r = need(obj, "type", &v, errstr, n);
+    event_reason_t r = event_json_need(obj, "type", &v, errstr, n);
 
     if (r != EVENT_OK)
         return r;
     if (!json_is_string(v) || strcmp(json_string_value(v), EVENT_TYPE) != 0)
-        return field_err(EVENT_ERR_TYPE, "type", "must be \"" EVENT_TYPE "\"",
-                         v, errstr, n);
-    r = need(obj, "v", &v, errstr, n);
+        return event_json_field_err(EVENT_ERR_TYPE, "type",
+                                    "must be \"" EVENT_TYPE "\"", v, errstr, n);
+    r = event_json_need(obj, "v", &v, errstr, n);
     if (r != EVENT_OK)
         return r;
     if (!json_is_integer(v) || json_integer_value(v) != EVENT_VERSION)
-        return field_err(EVENT_ERR_VERSION, "v", "must be the integer 1", v,
-                         errstr, n);
+        return event_json_field_err(EVENT_ERR_VERSION, "v",
+                                    "must be the integer 1", v, errstr, n);
     return EVENT_OK;
 }
 
@@ -274,95 +215,64 @@ static event_reason_t get_strings(const json_t *obj, event_t *ev, char *errstr,
                                   size_t n)
 {
     json_t *v;
-    event_reason_t r = need(obj, "event_id", &v, errstr, n);
+    event_reason_t r = event_json_need(obj, "event_id", &v, errstr, n);
 
     if (r != EVENT_OK)
         return r;
     if (!json_is_string(v) ||
         !ulid_valid(json_string_value(v), json_string_length(v)))
-        return field_err(EVENT_ERR_FIELD, "event_id",
-                         "must be a ULID (26 Crockford base32 chars)", v,
-                         errstr, n);
+        return event_json_field_err(
+            EVENT_ERR_FIELD, "event_id",
+            "must be a ULID (26 Crockford base32 chars)", v, errstr, n);
     memcpy(ev->event_id, json_string_value(v), ULID_LEN + 1);
-    r = need(obj, "requested_at", &v, errstr, n);
+    r = event_json_need(obj, "requested_at", &v, errstr, n);
     if (r != EVENT_OK)
         return r;
     if (!json_is_string(v) ||
         strlen(json_string_value(v)) != json_string_length(v) ||
         event_parse_time(json_string_value(v), &ev->requested_at_ms) != 0)
-        return field_err(EVENT_ERR_FIELD, "requested_at",
-                         "must be an RFC 3339 UTC time with milliseconds "
-                         "(YYYY-MM-DDTHH:MM:SS.mmmZ)",
-                         v, errstr, n);
-    return EVENT_OK;
-}
-
-static event_reason_t check_extra(const json_t *obj, char *errstr, size_t n)
-{
-    static const char *const known[] = { "type",        "v",       "event_id",
-                                         "coupon_id",   "user_id", "seq",
-                                         "requested_at" };
-    const char *key;
-    json_t *v;
-    size_t i;
-
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            if (strcmp(key, known[i]) == 0)
-                break;
-        if (i == sizeof(known) / sizeof(known[0])) {
-            snprintf(errstr, n, "%.64s: unknown field", key);
-            return EVENT_ERR_EXTRA;
-        }
-    }
+        return event_json_field_err(
+            EVENT_ERR_FIELD, "requested_at",
+            "must be an RFC 3339 UTC time with milliseconds "
+            "(YYYY-MM-DDTHH:MM:SS.mmmZ)",
+            v, errstr, n);
     return EVENT_OK;
 }
 
 static event_reason_t check_object(const json_t *obj, event_t *ev, char *errstr,
                                    size_t n)
 {
+    static const char *const known[] = { "type",        "v",       "event_id",
+                                         "coupon_id",   "user_id", "seq",
+                                         "requested_at" };
     event_reason_t r;
 
     if ((r = check_header(obj, errstr, n)) != EVENT_OK ||
         (r = get_strings(obj, ev, errstr, n)) != EVENT_OK ||
-        (r = get_int(obj, "coupon_id", 1, "must be an integer > 0",
-                     &ev->coupon_id, errstr, n)) != EVENT_OK ||
-        (r = get_int(obj, "user_id", 1, "must be an integer > 0", &ev->user_id,
-                     errstr, n)) != EVENT_OK ||
-        (r = get_int(obj, "seq", 1, "must be an integer >= 1", &ev->seq, errstr,
-                     n)) != EVENT_OK)
+        (r = event_json_int(obj, "coupon_id", 1, INT64_MAX,
+                            "must be an integer > 0", &ev->coupon_id, errstr,
+                            n)) != EVENT_OK ||
+        (r = event_json_int(obj, "user_id", 1, INT64_MAX,
+                            "must be an integer > 0", &ev->user_id, errstr,
+                            n)) != EVENT_OK ||
+        (r = event_json_int(obj, "seq", 1, INT64_MAX, "must be an integer >= 1",
+                            &ev->seq, errstr, n)) != EVENT_OK)
         return r;
-    return check_extra(obj, errstr, n);
+    return event_json_known(obj, known, sizeof(known) / sizeof(known[0]),
+                            errstr, n);
 }
 
 event_reason_t event_decode_slow(const char *buf, size_t len, event_t *ev,
                                  char *errstr, size_t n)
 {
-    json_error_t jerr;
     json_t *root;
     event_reason_t r;
 
     memset(ev, 0, sizeof(*ev));
-    if (buf == NULL) /* an empty Kafka message has no payload pointer */
-        buf = "", len = 0;
-    if (len > EVENT_MAX_PAYLOAD) {
-        snprintf(errstr, n, "payload: %zu bytes is over the %d-byte limit", len,
-                 EVENT_MAX_PAYLOAD);
-        return EVENT_ERR_TOO_BIG;
-    }
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        snprintf(errstr, n, "json: %s at line %d column %d", jerr.text,
-                 jerr.line, jerr.column);
-        return EVENT_ERR_JSON;
-    }
-    if (!json_is_object(root)) {
-        snprintf(errstr, n, "json: expected an object");
-        r = EVENT_ERR_JSON;
-    } else {
-        r = check_object(root, ev, errstr, n);
-    }
+    r = event_json_load(buf, len, &root, errstr, n);
+    if (r != EVENT_OK)
+        return r;
+    r = check_object(root, ev, errstr, n);
     json_decref(root);
     if (r != EVENT_OK)
         memset(ev, 0, sizeof(*ev));

@@ -27,7 +27,8 @@ typedef struct event {
     int64_t requested_at_ms; /* unix ms, UTC */
 } event_t;
 
-/* Reasons, also the DLQ `reason` header values (event_reason_name). */
+/* Reasons, also the DLQ `reason` header values (event_reason_name). The
+ * redemption decoder (redemption_event.h) reports with the same codes. */
 typedef enum {
     EVENT_OK = 0,
     EVENT_ERR_JSON,    /* "bad_json": not JSON, or not an object */
@@ -36,7 +37,10 @@ typedef enum {
     EVENT_ERR_MISSING, /* "missing_field" */
     EVENT_ERR_FIELD,   /* "bad_field": wrong JSON type or out of range */
     EVENT_ERR_EXTRA,   /* "unknown_field" */
-    EVENT_ERR_TOO_BIG  /* "too_big": payload over 64 KiB, not parsed */
+    EVENT_ERR_TOO_BIG, /* "too_big": payload over 64 KiB, not parsed */
+    /* "inconsistent": every field is well-formed but they contradict each
+     * other (redemption events: redemption_event.h) */
+    EVENT_ERR_INCONSISTENT
 } event_reason_t;
 
 const char *event_reason_name(event_reason_t r);
