@@ -1,4 +1,5 @@
 /* route.c -- method + path -> route. See route.h. */
+#include <ctype.h>
 #include <string.h>
 
 #include <llhttp.h>
@@ -7,8 +8,8 @@
 
 #define ID_TEXT "an integer between 1 and 9223372036854775807"
 #define RID_TEXT                                                               \
-    "redemption id: must be a ULID (26 characters of 0-9 A-Z, Crockford "      \
-    "base32, upper case)"
+    "redemption id: must be a ULID (26 characters of Crockford base32: "       \
+    "0-9 A-Z without I L O U)"
 
 static const char *const names[ROUTE_COUNT] = {
     "other", "issue",   "coupon", "status",  "healthz",    "metrics",
@@ -105,6 +106,8 @@ static int match_coupons(int method, const char *seg[4], size_t sl[4], int n,
 static int match_redemptions(int method, const char *seg[4], size_t sl[4],
                              int n, route_t *r)
 {
+    size_t i;
+
     if (n == 3)
         r->id = ROUTE_REDEMPTION;
     else if (n == 4 && is(seg[3], sl[3], "confirm"))
@@ -118,10 +121,14 @@ static int match_redemptions(int method, const char *seg[4], size_t sl[4],
     if (match_method(method, r->id == ROUTE_REDEMPTION ? HTTP_GET : HTTP_POST,
                      r))
         return -1;
-    if (rid_coupon(seg[2], sl[2], &r->coupon_id) != 0)
+    if (sl[2] != RID_LEN)
         return fail(r, 400, RID_TEXT, NULL);
-    memcpy(r->rid, seg[2], RID_LEN);
+    /* Crockford base32 is case-insensitive; Redis keys hold upper case. */
+    for (i = 0; i < RID_LEN; i++)
+        r->rid[i] = (char)toupper((unsigned char)seg[2][i]);
     r->rid[RID_LEN] = '\0';
+    if (rid_coupon(r->rid, RID_LEN, &r->coupon_id) != 0)
+        return fail(r, 400, RID_TEXT, NULL);
     return 0;
 }
 
