@@ -46,6 +46,17 @@ static const cfg_opt_t opts[] = {
     { "token-file", NULL, CFG_STR, 0, 0, NULL,
       "\"USER_ID TOKEN\" lines, loaded before the run: each request carries "
       "its user's Authorization: Bearer" },
+    { "flow", NULL, CFG_STR, 0, 0, "issue",
+      "issue (POST .../issues) or checkout (hold, then confirm/cancel on "
+      "the same connection; see --abandon, --cancel)" },
+    { "abandon", NULL, CFG_STR, 0, 0, "0",
+      "checkout: share of holds never confirmed (left to expire), [0, 1]" },
+    { "cancel", NULL, CFG_STR, 0, 0, "0",
+      "checkout: share of holds cancelled instead of confirmed, [0, 1]" },
+    { "order-amount", NULL, CFG_INT, 0, 2147483647, "30000",
+      "checkout: the hold's order_amount (minor units)" },
+    { "order-prefix", NULL, CFG_STR, 0, 0, "bench-",
+      "checkout: order ids are this prefix + the checkout's index" },
     { "accepted-file", NULL, CFG_STR, 0, 0, NULL,
       "write \"coupon user\" of every 202 to this file" },
     { "label", NULL, CFG_STR, 0, 0, NULL, "a name for the report" },
@@ -169,6 +180,54 @@ static int cli_bounds(cli_t *c, char *errstr, size_t n)
     return 0;
 }
 
+/* --flow and the checkout's options. */
+static int cli_flow(cli_t *c, char *errstr, size_t n)
+{
+    const char *flow = config_str(c->cfg, "flow");
+    const char *prefix = config_str(c->cfg, "order-prefix");
+    size_t i;
+
+    if (strcmp(flow, "issue") == 0) {
+        c->load.flow = LOAD_FLOW_ISSUE;
+    } else if (strcmp(flow, "checkout") == 0) {
+        c->load.flow = LOAD_FLOW_CHECKOUT;
+    } else {
+        snprintf(errstr, n, "--flow: want issue or checkout, got \"%s\"", flow);
+        return -1;
+    }
+    c->info.flow = flow;
+    if (cli_double(c->cfg, "abandon", 0, 1, &c->load.abandon, errstr, n) != 0 ||
+        cli_double(c->cfg, "cancel", 0, 1, &c->load.cancel, errstr, n) != 0)
+        return -1;
+    if (c->load.abandon + c->load.cancel > 1) {
+        snprintf(errstr, n, "--abandon + --cancel: at most 1");
+        return -1;
+    }
+    /* Order ids are 1..64 of [A-Za-z0-9._:-]; the index adds up to 20. */
+    for (i = 0; prefix[i] != '\0'; i++)
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789._:-",
+                   prefix[i]) == NULL)
+            break;
+    if (prefix[i] != '\0' || i > 40) {
+        snprintf(errstr, n,
+                 "--order-prefix: want at most 40 of [A-Za-z0-9._:-], got "
+                 "\"%s\"",
+                 prefix);
+        return -1;
+    }
+    c->load.order_prefix = prefix;
+    c->load.order_amount = config_int(c->cfg, "order-amount");
+    if (c->load.flow == LOAD_FLOW_CHECKOUT &&
+        config_int(c->cfg, "pipeline") != 1) {
+        snprintf(errstr, n,
+                 "--flow checkout: --pipeline must be 1 (the "
+                 "second step follows its hold's answer)");
+        return -1;
+    }
+    return 0;
+}
+
 static void cli_fill(cli_t *c)
 {
     const config_t *cfg = c->cfg;
@@ -223,7 +282,8 @@ int cli_parse(cli_t *c, int argc, char **argv, char *errstr, size_t n)
         return -1;
     }
     if (cli_target(c, errstr, n) != 0 || cli_bounds(c, errstr, n) != 0 ||
-        cli_sched(c, errstr, n) != 0 || cli_users(c, errstr, n) != 0)
+        cli_sched(c, errstr, n) != 0 || cli_users(c, errstr, n) != 0 ||
+        cli_flow(c, errstr, n) != 0)
         return -1;
     cli_fill(c);
     if (config_str(c->cfg, "token-file") != NULL &&

@@ -20,9 +20,10 @@
 #include "load.h"
 #include "log.h"
 
-#define READ_BUF   65536
-#define BODY_KEEP  512
-#define REQ_MAX    (320 + 32 + TOKENS_MAX_LEN) /* with a bearer token */
+#define READ_BUF  65536
+#define BODY_KEEP 1024 /* a hold's 201 carries redemption_id after ~10 fields  \
+                        */
+#define REQ_MAX    (400 + 32 + TOKENS_MAX_LEN) /* with a bearer token */
 #define RETRY_MS   50
 #define GIVE_UP_NS (5ULL * 1000000000ULL) /* no connection for this long */
 
@@ -31,7 +32,18 @@ enum { CONN_DOWN, CONN_CONNECTING, CONN_UP, CONN_CLOSING };
 typedef struct pending {
     uint64_t intended, sent; /* ns since start */
     int64_t coupon, user;
+    checkout_step_t step;    /* STEP_ISSUE, or the checkout's step */
+    checkout_step_t planned; /* checkout: its second step, by plan */
+    uint64_t start;          /* checkout: the hold's intended time */
 } pending_t;
+
+/* A checkout's second step, due as soon as its hold was answered. */
+typedef struct follow {
+    checkout_step_t step; /* STEP_ABANDON: none due */
+    int64_t coupon, user;
+    uint64_t start;
+    char rid[CHECKOUT_RID_MAX + 1];
+} follow_t;
 
 typedef struct load load_t;
 
@@ -45,6 +57,7 @@ typedef struct conn {
     int keep_alive;
     int inflight, head; /* ring of `pipeline` pending requests */
     pending_t *ring;
+    follow_t follow;
     char body[BODY_KEEP];
     size_t blen;
     char rbuf[READ_BUF];
@@ -74,6 +87,7 @@ struct load {
     uint64_t free_slots; /* sum over CONN_UP of pipeline - inflight */
     uint64_t inflight, idx;
     uint64_t start, send_end, last_answer, down_since; /* uv_hrtime ns */
+    checkout_plan_t plan;
     char err[256];
 };
 
@@ -86,6 +100,8 @@ static void load_fill(load_t *l, conn_t *c);
 int load_result_init(load_result_t *r)
 {
     memset(r, 0, sizeof(*r));
+    if (checkout_result_init(&r->checkout) != 0)
+        return -1;
     r->latency = hist_new();
     r->service = hist_new();
     r->lag = hist_new();
@@ -105,6 +121,7 @@ void load_result_free(load_result_t *r)
     hist_free(r->lag);
     hist_free(r->timer_lag);
     r->latency = r->service = r->lag = r->timer_lag = NULL;
+    checkout_result_free(&r->checkout);
 }
 
 uint64_t load_result_count(const load_result_t *r, const char *name)
@@ -205,15 +222,44 @@ static int conn_write(conn_t *c, const char *buf, size_t len)
 
 static void conn_fail(conn_t *c);
 
+/* POST path with body (may be empty) as the pending request's user, and
+ * the counters of a request in flight. */
+static void conn_post(conn_t *c, pending_t *p, const char *path,
+                      const char *body, int blen)
+{
+    load_t *l = c->l;
+    const load_opts_t *o = l->o;
+    char req[REQ_MAX];
+    const char *auth = NULL;
+    size_t alen = 0;
+    int len;
+
+    if (o->tokens != NULL &&
+        (auth = tokens_header(o->tokens, p->user, &alen)) == NULL)
+        alen = 0;
+    len = snprintf(req, sizeof(req),
+                   "POST %s HTTP/1.1\r\n"
+                   "Host: %s:%d\r\nContent-Type: application/json\r\n"
+                   "%.*sContent-Length: %d\r\n\r\n%s",
+                   path, o->host, o->port, (int)alen, auth ? auth : "", blen,
+                   body);
+    assert(len > 0 && len < (int)sizeof(req));
+    c->inflight++;
+    l->free_slots--;
+    l->inflight++;
+    l->r->sent++;
+    if (conn_write(c, req, (size_t)len) != 0)
+        conn_fail(c);
+}
+
+/* A new unit of work: an issue, or a checkout's hold. */
 static void conn_send(conn_t *c, uint64_t intended)
 {
     load_t *l = c->l;
     const load_opts_t *o = l->o;
     pending_t *p;
-    char req[REQ_MAX], body[64];
-    const char *auth = NULL;
-    size_t alen = 0;
-    int blen, len;
+    char path[128], body[256];
+    int blen;
 
     assert(c->state == CONN_UP && c->inflight < o->pipeline);
     p = &c->ring[(c->head + c->inflight) % o->pipeline];
@@ -221,29 +267,52 @@ static void conn_send(conn_t *c, uint64_t intended)
     p->user = users_next(o->users);
     p->sent = load_now(l);
     p->intended = o->open_loop ? intended : p->sent;
-    blen =
-        snprintf(body, sizeof(body), "{\"user_id\":%lld}", (long long)p->user);
-    if (o->tokens != NULL &&
-        (auth = tokens_header(o->tokens, p->user, &alen)) == NULL)
-        alen = 0;
-    len = snprintf(req, sizeof(req),
-                   "POST /v1/coupons/%lld/issues HTTP/1.1\r\n"
-                   "Host: %s:%d\r\nContent-Type: application/json\r\n"
-                   "%.*sContent-Length: %d\r\n\r\n%s",
-                   (long long)p->coupon, o->host, o->port, (int)alen,
-                   auth ? auth : "", blen, body);
-    assert(len > 0 && len < (int)sizeof(req));
-    c->inflight++;
-    l->free_slots--;
-    l->inflight++;
+    p->start = p->intended;
+    if (o->flow == LOAD_FLOW_CHECKOUT) {
+        p->step = STEP_HOLD;
+        p->planned = checkout_plan_next(&l->plan);
+        checkout_hold_path(path, sizeof(path), p->coupon);
+        blen = checkout_hold_body(body, sizeof(body), p->user, o->order_prefix,
+                                  l->idx, o->order_amount);
+        l->r->checkout.started++;
+    } else {
+        p->step = STEP_ISSUE;
+        snprintf(path, sizeof(path), "/v1/coupons/%lld/issues",
+                 (long long)p->coupon);
+        blen = snprintf(body, sizeof(body), "{\"user_id\":%lld}",
+                        (long long)p->user);
+    }
+    assert(blen > 0);
     l->idx++;
-    l->r->sent++;
     if (o->open_loop) {
         hist_record(l->r->lag, p->sent - p->intended);
         l->r->queued += (uint64_t)l->slot_wait;
     }
-    if (conn_write(c, req, (size_t)len) != 0)
-        conn_fail(c);
+    conn_post(c, p, path, body, blen);
+}
+
+/* The checkout's second step, on the connection that got its hold's
+ * answer (the slot that answer freed), before any new work. */
+static void conn_send_follow(conn_t *c)
+{
+    load_t *l = c->l;
+    follow_t *f = &c->follow;
+    pending_t *p;
+    char path[128 + CHECKOUT_RID_MAX];
+
+    if (f->step != STEP_CONFIRM && f->step != STEP_CANCEL)
+        return; /* none due (also the zeroed state of a new connection) */
+    assert(c->state == CONN_UP && c->inflight < l->o->pipeline);
+    p = &c->ring[(c->head + c->inflight) % l->o->pipeline];
+    p->step = f->step;
+    p->planned = f->step;
+    p->coupon = f->coupon;
+    p->user = f->user;
+    p->start = f->start;
+    p->sent = p->intended = load_now(l);
+    f->step = STEP_ABANDON;
+    checkout_step_path(path, sizeof(path), p->step, f->rid);
+    conn_post(c, p, path, "", 0);
 }
 
 static uint64_t load_duration_ns(const load_t *l)
@@ -364,6 +433,25 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* Checkout: counts the step and sets up the second one. */
+static void load_record_checkout(conn_t *c, const pending_t *pd, int status,
+                                 uint64_t now)
+{
+    follow_t *f = &c->follow;
+    int has_rid = 0;
+
+    if (pd->step == STEP_HOLD && status == 201)
+        has_rid =
+            checkout_parse_rid(c->body, c->blen, f->rid, sizeof(f->rid)) == 0;
+    f->step = checkout_answer(
+        &c->l->r->checkout, pd->step, pd->planned, status, has_rid,
+        now - (pd->step == STEP_HOLD ? pd->intended : pd->sent),
+        now - pd->start);
+    f->coupon = pd->coupon;
+    f->user = pd->user;
+    f->start = pd->start;
+}
+
 static void load_record(load_t *l, const pending_t *pd, int status,
                         const char *body, size_t blen)
 {
@@ -399,6 +487,9 @@ static int on_message_complete(llhttp_t *p)
     }
     load_record(l, &c->ring[c->head], llhttp_get_status_code(p), c->body,
                 c->blen);
+    if (c->ring[c->head].step != STEP_ISSUE)
+        load_record_checkout(c, &c->ring[c->head], llhttp_get_status_code(p),
+                             load_now(l));
     c->head = (c->head + 1) % l->o->pipeline;
     c->inflight--;
     l->inflight--;
@@ -439,6 +530,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_fail(c); /* the server closes: reconnect */
         return;
     }
+    if (!l->stopping)
+        conn_send_follow(c);
     if (l->o->open_loop)
         load_dispatch(l);
     else
@@ -478,6 +571,7 @@ static void conn_fail(conn_t *c)
         if (l->up == 0)
             l->down_since = uv_hrtime();
     }
+    c->follow.step = STEP_ABANDON; /* a due second step is lost with it */
     l->r->sock_errors += (uint64_t)c->inflight;
     l->inflight -= (uint64_t)c->inflight;
     c->inflight = 0;
@@ -711,11 +805,14 @@ int load_run(const load_opts_t *o, load_result_t *r, char *errstr, size_t n)
 
     assert(o->connections >= 1 && o->pipeline >= 1 && o->coupons >= 1);
     assert(o->users != NULL && (!o->open_loop || o->sched != NULL));
+    assert(o->flow != LOAD_FLOW_CHECKOUT ||
+           (o->pipeline == 1 && o->order_prefix != NULL));
     assert(o->requests > 0 || o->duration_s > 0); /* bounded */
     memset(&l, 0, sizeof(l));
     l.o = o;
     l.r = r;
     l.nconns = o->connections;
+    checkout_plan_init(&l.plan, o->abandon, o->cancel);
     if (load_addr(o, &l.addr, errstr, n) != 0)
         return -1;
     if (load_setup(&l, errstr, n) != 0)

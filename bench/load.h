@@ -3,6 +3,11 @@
  * `POST /v1/coupons/{id}/issues {"user_id":N}`, with the user's
  * `Authorization: Bearer` header when a token table is given.
  *
+ * The checkout flow (LOAD_FLOW_CHECKOUT, checkout.h) replaces the issue by
+ * a hold, and the hold's answer sends the checkout's second step (confirm
+ * or cancel) on the same connection at once; the rate, --requests and the
+ * open loop's intended times count checkouts, not requests.
+ *
  * Open loop: requests are due at the times of a arrival_t; a due request goes
  * out on any connection with a free slot (fewer than `pipeline` in flight).
  * Its latency is measured from the intended time, so time spent waiting for
@@ -21,6 +26,7 @@
 
 #include "hist.h"
 #include "arrival.h"
+#include "checkout.h"
 #include "tokens.h"
 #include "users.h"
 
@@ -45,7 +51,13 @@ typedef struct load_opts {
     /* Each request carries its user's Authorization header (a user with
      * no token in the table is sent without one); NULL: none. Borrowed. */
     const tokens_t *tokens;
+    int flow; /* LOAD_FLOW_ISSUE, or LOAD_FLOW_CHECKOUT (pipeline must be 1) */
+    double abandon, cancel;   /* checkout: shares of the second steps */
+    int64_t order_amount;     /* checkout: the hold's order_amount */
+    const char *order_prefix; /* checkout: order ids are prefix + index */
 } load_opts_t;
+
+enum { LOAD_FLOW_ISSUE = 0, LOAD_FLOW_CHECKOUT = 1 };
 
 typedef struct load_result_count {
     char name[LOAD_RESULT_LEN];
@@ -74,6 +86,7 @@ typedef struct load_result {
                         * waiting for a free connection + generator lateness */
     hist_t *timer_lag; /* ns; open loop: how late the generator woke up for a
                         * due request (CPU starvation, not the server) */
+    checkout_result_t checkout; /* per-step counts of the checkout flow */
 } load_result_t;
 
 int load_result_init(load_result_t *r);

@@ -7,6 +7,7 @@
  * not keep up. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -32,15 +33,24 @@ static void report_hist_row(FILE *out, const char *what, const hist_t *h)
             ms(hist_max(h)), ms((uint64_t)hist_mean(h)));
 }
 
+static void report_status_line(FILE *out, const char *what,
+                               const uint64_t *status)
+{
+    int i;
+
+    fprintf(out, "  %-9s", what);
+    for (i = 0; i < 600; i++)
+        if (status[i] > 0)
+            fprintf(out, " %d:%llu", i, (unsigned long long)status[i]);
+    fprintf(out, "\n");
+}
+
 static void report_counts(FILE *out, const load_result_t *r)
 {
     int i;
 
-    fprintf(out, "  status   ");
-    for (i = 0; i < 600; i++)
-        if (r->status[i] > 0)
-            fprintf(out, " %d:%llu", i, (unsigned long long)r->status[i]);
-    fprintf(out, "\n  result   ");
+    report_status_line(out, "status", r->status);
+    fprintf(out, "  result   ");
     for (i = 0; i < LOAD_MAX_RESULTS && r->results[i].name[0]; i++)
         fprintf(out, " %s:%llu", r->results[i].name,
                 (unsigned long long)r->results[i].n);
@@ -49,6 +59,33 @@ static void report_counts(FILE *out, const load_result_t *r)
     if (r->no_result > 0)
         fprintf(out, " (none):%llu", (unsigned long long)r->no_result);
     fprintf(out, "\n");
+}
+
+/* The checkout flow: completed pairs per second and each step's latency. */
+static void report_checkout_table(FILE *out, const load_result_t *r)
+{
+    const checkout_result_t *co = &r->checkout;
+
+    fprintf(out,
+            "  checkout  started %llu  held %llu  confirmed %llu  "
+            "cancelled %llu  abandoned %llu  201 without rid %llu\n",
+            (unsigned long long)co->started, (unsigned long long)co->held,
+            (unsigned long long)co->confirmed,
+            (unsigned long long)co->cancelled,
+            (unsigned long long)co->abandoned, (unsigned long long)co->no_rid);
+    fprintf(out, "  pairs     %.1f hold+confirm/s\n",
+            per_s(co->confirmed, r->total_s));
+    fprintf(out, "  %-22s %9s %9s %9s %9s %9s %9s\n", "checkout (ms)", "p50",
+            "p90", "p99", "p99.9", "max", "mean");
+    report_hist_row(out, "hold", co->hold);
+    report_hist_row(out, "confirm (from write)", co->confirm);
+    if (hist_count(co->cancel) > 0)
+        report_hist_row(out, "cancel (from write)", co->cancel);
+    report_hist_row(out, "hold + confirm", co->pair);
+    report_status_line(out, "hold", co->hold_status);
+    report_status_line(out, "confirm", co->confirm_status);
+    if (hist_count(co->cancel) > 0)
+        report_status_line(out, "cancel", co->cancel_status);
 }
 
 void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
@@ -87,6 +124,8 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
         report_hist_row(out, "generator wake-up lag", r->timer_lag);
     }
     report_counts(out, r);
+    if (ri->flow != NULL && strcmp(ri->flow, "checkout") == 0)
+        report_checkout_table(out, r);
 }
 
 static json_t *report_hist_json(const hist_t *h)
@@ -98,24 +137,49 @@ static json_t *report_hist_json(const hist_t *h)
         ms(hist_max(h)), "mean", hist_mean(h) / 1e6);
 }
 
-static json_t *report_counts_json(const load_result_t *r, json_t **results)
+static json_t *report_status_json(const uint64_t *status)
 {
-    json_t *status = json_object();
+    json_t *o = json_object();
     char key[8];
     int i;
 
-    *results = json_object();
     for (i = 0; i < 600; i++) {
-        if (r->status[i] == 0)
+        if (status[i] == 0)
             continue;
         snprintf(key, sizeof(key), "%d", i);
-        json_object_set_new(status, key,
-                            json_integer((json_int_t)r->status[i]));
+        json_object_set_new(o, key, json_integer((json_int_t)status[i]));
     }
+    return o;
+}
+
+static json_t *report_counts_json(const load_result_t *r, json_t **results)
+{
+    json_t *status = report_status_json(r->status);
+    int i;
+
+    *results = json_object();
     for (i = 0; i < LOAD_MAX_RESULTS && r->results[i].name[0]; i++)
         json_object_set_new(*results, r->results[i].name,
                             json_integer((json_int_t)r->results[i].n));
     return status;
+}
+
+static json_t *report_checkout_json(const load_result_t *r)
+{
+    const checkout_result_t *co = &r->checkout;
+
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "started",
+        (json_int_t)co->started, "held", (json_int_t)co->held, "confirmed",
+        (json_int_t)co->confirmed, "cancelled", (json_int_t)co->cancelled,
+        "abandoned", (json_int_t)co->abandoned, "no_rid",
+        (json_int_t)co->no_rid, "pair_rate", per_s(co->confirmed, r->total_s),
+        "hold_status", report_status_json(co->hold_status), "confirm_status",
+        report_status_json(co->confirm_status), "cancel_status",
+        report_status_json(co->cancel_status), "hold_ms",
+        report_hist_json(co->hold), "confirm_ms", report_hist_json(co->confirm),
+        "cancel_ms", report_hist_json(co->cancel), "pair_ms",
+        report_hist_json(co->pair));
 }
 
 char *report_json(const report_info_t *ri, const load_result_t *r)
@@ -147,6 +211,9 @@ char *report_json(const report_info_t *ri, const load_result_t *r)
         "timer_lag_ms", report_hist_json(r->timer_lag));
     if (o == NULL)
         return NULL;
+    json_object_set_new(o, "flow", json_string(ri->flow ? ri->flow : "issue"));
+    if (ri->flow != NULL && strcmp(ri->flow, "checkout") == 0)
+        json_object_set_new(o, "checkout", report_checkout_json(r));
     text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     return text;

@@ -19,6 +19,7 @@ typedef struct report_info {
     const char *users; /* "seq", "dup", "zipf" */
     long long coupon;
     int coupons;
+    const char *flow; /* "issue" or "checkout" */
 } report_info_t;
 
 void report_table(FILE *out, const report_info_t *ri, const load_result_t *r);

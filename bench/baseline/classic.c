@@ -8,8 +8,13 @@
  * SELECT ... FOR UPDATE on the coupon row (serialising every request for the
  * coupon), check window, quantity and duplicate, INSERT the issue, UPDATE the
  * counter, COMMIT, answer. Answers use the api's status codes and `result`
- * names so couponq-bench counts both the same way. This is a benchmark
- * baseline, not a product: loopback only, no /metrics, no TLS. */
+ * names so couponq-bench counts both the same way.
+ *
+ * It also serves the redemption routes (hold, confirm, cancel: DESIGN.md
+ * "Redemption", the shapes of redeem.h) with the same threads and pool,
+ * each a FOR UPDATE transaction on the coupon's use counter row
+ * (classic_redeem.c). This is a benchmark baseline, not a product:
+ * loopback only, no /metrics, no TLS. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -22,9 +27,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "classic_redeem.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "redeem.h"
 #include "ulid.h"
 
 #define BODY_MAX 4096
@@ -39,6 +46,8 @@ static const cfg_opt_t opts[] = {
       "connection threads (Tomcat's default 200)" },
     { "pool", NULL, CFG_INT, 1, 1024, "10",
       "MySQL connections (HikariCP's default 10)" },
+    { "hold-ttl-ms", NULL, CFG_INT, 1, 86400000, "600000",
+      "redemption: a hold's time to live" },
     CFG_OPT_LOG_LEVEL,
 };
 
@@ -178,6 +187,47 @@ static result_t issue(long long coupon, long long user)
     return r;
 }
 
+/* Redemption: hold (h != NULL) or confirm/cancel of rid, retried while
+ * transient like issue(). */
+static long long hold_ttl_ms;
+
+static redeem_code_t redeem(redeem_route_t route, int64_t coupon,
+                            const redeem_hold_t *h, char *rid)
+{
+    db_t *db = pool_get();
+    redeem_code_t r = RD_UNAVAILABLE;
+    int i, retry = 1;
+
+    for (i = 0; i < TX_TRIES && retry; i++) {
+        retry = 0;
+        if (route == REDEEM_ROUTE_HOLD)
+            r = classic_redeem_hold(db, coupon, h, hold_ttl_ms, rid, &retry);
+        else
+            r = classic_redeem_step(db, rid, route == REDEEM_ROUTE_CANCEL,
+                                    &retry);
+    }
+    pool_put(db);
+    return r;
+}
+
+/* Its own connection, before the pool: the tables exist before a request. */
+static int classic_redeem_tables(const char *url)
+{
+    char err[256];
+    db_t *db = db_connect(url, err, sizeof(err));
+    int rc = -1;
+
+    if (db == NULL) {
+        LOG(LL_ERROR, "msg=\"mysql connect failed\" why=\"%s\"", err);
+        return -1;
+    }
+    rc = classic_redeem_schema(db);
+    if (rc != 0)
+        LOG(LL_ERROR, "msg=\"redemption tables\" why=\"%s\"", db_error(db));
+    db_close(db);
+    return rc;
+}
+
 /* ------------------------------------------------------------ HTTP */
 
 typedef struct client {
@@ -225,6 +275,32 @@ static long long parse_user(const char *body, size_t len)
     return user;
 }
 
+/* The redemption routes; 0 when the url is none of them. */
+static int handle_redeem(client_t *c)
+{
+    redeem_hold_t h;
+    int64_t coupon = 0;
+    char rid[REDEEM_RID_MAX + 1] = "", err[128], body[400];
+    redeem_route_t route = redeem_route(c->url, &coupon, rid, sizeof(rid));
+    redeem_code_t r;
+
+    if (route == REDEEM_ROUTE_NONE ||
+        llhttp_get_method(&c->parser) != HTTP_POST)
+        return 0;
+    if (route == REDEEM_ROUTE_HOLD &&
+        redeem_parse_hold(c->body, c->blen, &h, err, sizeof(err)) != 0) {
+        snprintf(body, sizeof(body), "{\"error\":\"%s\"}", err);
+        reply(c, 400, "Bad Request", body);
+        return 1;
+    }
+    r = redeem(route, coupon, route == REDEEM_ROUTE_HOLD ? &h : NULL, rid);
+    if (redeem_body(body, sizeof(body), r, rid, coupon,
+                    r == RD_HELD ? &h : NULL) < 0)
+        snprintf(body, sizeof(body), "{\"result\":\"%s\"}", redeem_name(r));
+    reply(c, redeem_status(r), redeem_status_text(r), body);
+    return 1;
+}
+
 static void handle(client_t *c)
 {
     static const struct {
@@ -243,6 +319,8 @@ static void handle(client_t *c)
     result_t r;
 
     c->url[c->ulen] = '\0';
+    if (!c->too_big && handle_redeem(c))
+        return;
     if (llhttp_get_method(&c->parser) != HTTP_POST ||
         sscanf(c->url, "/v1/coupons/%lld/issue%7s", &coupon, tail) != 2 ||
         strcmp(tail, "s") != 0 || coupon <= 0) {
@@ -400,6 +478,9 @@ int main(int argc, char **argv)
     lfd = listen_on(config_str(cfg, "listen"));
     if (lfd < 0 ||
         pool_open(config_str(cfg, "mysql"), (int)config_int(cfg, "pool")) != 0)
+        return 1;
+    hold_ttl_ms = config_int(cfg, "hold-ttl-ms");
+    if (classic_redeem_tables(config_str(cfg, "mysql")) != 0)
         return 1;
     llhttp_settings_init(&settings);
     settings.on_message_begin = on_begin;
