@@ -97,6 +97,22 @@ int checkout_parse_rid(const char *body, size_t len, char *out, size_t n)
     return 0;
 }
 
+const char *checkout_step_name(checkout_step_t step)
+{
+    switch (step) {
+    case STEP_CONFIRM:
+        return "confirm";
+    case STEP_CANCEL:
+        return "cancel";
+    case STEP_ABANDON:
+        return "abandon";
+    case STEP_HOLD:
+        return "hold";
+    default:
+        return "issue";
+    }
+}
+
 int checkout_result_init(checkout_result_t *r)
 {
     memset(r, 0, sizeof(*r));

@@ -68,6 +68,9 @@ typedef struct checkout_result {
     hist_t *pair;    /* ns; hold start (intended) -> confirm's 200 */
 } checkout_result_t;
 
+/* "confirm", "cancel" or "abandon" (the --accepted-file's second word). */
+const char *checkout_step_name(checkout_step_t step);
+
 int checkout_result_init(checkout_result_t *r);
 void checkout_result_free(checkout_result_t *r);
 

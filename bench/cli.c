@@ -58,7 +58,8 @@ static const cfg_opt_t opts[] = {
     { "order-prefix", NULL, CFG_STR, 0, 0, "bench-",
       "checkout: order ids are this prefix + the checkout's index" },
     { "accepted-file", NULL, CFG_STR, 0, 0, NULL,
-      "write \"coupon user\" of every 202 to this file" },
+      "write \"coupon user\" of every 202 to this file (checkout: \"rid "
+      "confirm|cancel|abandon\" of every 201)" },
     { "label", NULL, CFG_STR, 0, 0, NULL, "a name for the report" },
     { "json", NULL, CFG_BOOL, 0, 0, "false",
       "print one JSON line after the table" },

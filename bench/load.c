@@ -20,9 +20,10 @@
 #include "load.h"
 #include "log.h"
 
-#define READ_BUF  65536
-#define BODY_KEEP 1024 /* a hold's 201 carries redemption_id after ~10 fields  \
-                        */
+#define READ_BUF 65536
+#define BODY_KEEP                                                              \
+    1024 /* a hold's 201 carries redemption_id after ~10 fields                \
+          */
 #define REQ_MAX    (400 + 32 + TOKENS_MAX_LEN) /* with a bearer token */
 #define RETRY_MS   50
 #define GIVE_UP_NS (5ULL * 1000000000ULL) /* no connection for this long */
@@ -450,6 +451,9 @@ static void load_record_checkout(conn_t *c, const pending_t *pd, int status,
     f->coupon = pd->coupon;
     f->user = pd->user;
     f->start = pd->start;
+    if (has_rid && c->l->o->accepted != NULL)
+        fprintf(c->l->o->accepted, "%s %s\n", f->rid,
+                checkout_step_name(pd->planned));
 }
 
 static void load_record(load_t *l, const pending_t *pd, int status,

@@ -47,7 +47,9 @@ typedef struct load_opts {
     int64_t coupon;    /* first coupon id */
     int coupons;       /* coupon = coupon + (request index % coupons) */
     users_t *users;    /* borrowed */
-    FILE *accepted;    /* "coupon user\n" per 202, or NULL; borrowed */
+    FILE *accepted;    /* "coupon user\n" per 202 (checkout: "rid step\n"
+                        * per 201, step = its planned second step), or
+                        * NULL; borrowed */
     /* Each request carries its user's Authorization header (a user with
      * no token in the table is sent without one); NULL: none. Borrowed. */
     const tokens_t *tokens;

@@ -15,9 +15,12 @@
  * it: a cleanup job would), a confirm racing a cancel can both succeed
  * (GET then SET is not atomic), no idempotency by order id, no event.
  *
- * Keys (its own, beside couponq's): bench:decrby:{c<ID>}:stock (the
- * counter, set by the benchmark), bench:decrby:h:<rid> = "held|coupon|
- * user|order|amount" (PX --hold-ttl-ms), "confirmed|..." or "released|...".
+ * Keys (its own, beside couponq's, with couponq's hash tag):
+ * bench:decrby:{c<ID>}:stock (the counter, set by the benchmark) and
+ * bench:decrby:{c<ID>}:h:<rid> = "held|coupon|user|order|amount" (PX
+ * --hold-ttl-ms), then "confirmed|..." or "released|...". The rid is a
+ * ULID + "c" + the coupon id, so a confirm finds the coupon's keys (the
+ * way couponq's rids carry their coupon).
  * Ownership is SISMEMBER of couponq's own issued set, as couponq checks it.
  * A benchmark baseline, not a product: loopback only, no /metrics. */
 #include <arpa/inet.h>
@@ -204,6 +207,12 @@ static void stock_key(char *buf, size_t n, int64_t coupon)
     snprintf(buf, n, "bench:decrby:{c%lld}:stock", (long long)coupon);
 }
 
+static void hold_key(req_t *q)
+{
+    snprintf(q->key, sizeof(q->key), "bench:decrby:{c%lld}:h:%s",
+             (long long)q->coupon, q->rid);
+}
+
 static void stock_add(req_t *q, const char *delta)
 {
     char k[KEY_MAX];
@@ -244,7 +253,9 @@ static void hold_step(req_t *q, const redisReply *r)
             return;
         }
         ulid_generate(q->rid);
-        snprintf(q->key, sizeof(q->key), "bench:decrby:h:%s", q->rid);
+        snprintf(q->rid + ULID_LEN, sizeof(q->rid) - ULID_LEN, "c%lld",
+                 (long long)q->coupon);
+        hold_key(q);
         snprintf(q->val, sizeof(q->val), "held|%lld|%lld|%s|%lld",
                  (long long)q->coupon, (long long)q->h.user, q->h.order,
                  (long long)q->h.amount);
@@ -287,7 +298,6 @@ static void step_step(req_t *q, const redisReply *r)
         req_answer(q, RD_UNAVAILABLE);
         return;
     }
-    q->coupon = strtoll(rest + 1, NULL, 10); /* whose stock a cancel refills */
     if (strncmp(r->str, "held|", 5) != 0) {
         int confirmed = strncmp(r->str, "confirmed|", 10) == 0;
 
@@ -347,8 +357,14 @@ static void req_start(req_t *q)
     }
     if (q->route != REDEEM_ROUTE_HOLD) {
         const char *argv[] = { "GET", q->key };
+        const char *cpart = strrchr(q->rid, 'c');
 
-        snprintf(q->key, sizeof(q->key), "bench:decrby:h:%s", q->rid);
+        q->coupon = cpart == NULL ? 0 : strtoll(cpart + 1, NULL, 10);
+        if (q->coupon <= 0) {
+            req_answer(q, RD_NOT_FOUND);
+            return;
+        }
+        hold_key(q);
         req_cmd(q, 2, argv);
         return;
     }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define REDEEM_ORDER_MAX 64
-#define REDEEM_RID_MAX   32
+#define REDEEM_RID_MAX   48 /* couponq-decrby: a ULID, "c", the coupon id */
 
 typedef enum {
     REDEEM_ROUTE_NONE = 0,

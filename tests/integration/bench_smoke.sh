@@ -1,6 +1,7 @@
 # bench_smoke.sh -- couponq-bench end to end, small: against nginx `return
-# 202` (the HTTP baseline), then the classic baseline and couponq-api when
-# they are built. Asserts that the counts add up (sent = answered + errors,
+# 202` (the HTTP baseline), then the classic baseline, the checkout flow
+# against the two redemption baselines (classic FOR UPDATE, DECRBY), and
+# couponq-api. Asserts that the counts add up (sent = answered + errors,
 # status and result counts match, 202s = quantity, the accepted file holds
 # exactly the 202 users), never timings.
 source "$(dirname "$0")/../lib.sh"
@@ -108,6 +109,67 @@ if [[ -x $COUPONQ_BUILD/couponq-classic ]]; then
 else
   fail "couponq-classic not built in $COUPONQ_BUILD (a missing binary is a broken build, not a skip)"
 fi
+
+# ---- checkout flow (--flow checkout) against the two redemption baselines:
+# every step counted, the plan's shares exact, the server's own counter
+# equal to the confirms the generator was told of, and the budget's edge
+# (a limit of 50 for 100 checkouts: 50 x 201, 50 x 410).
+[[ -x $COUPONQ_BUILD/couponq-decrby ]] || fail "couponq-decrby not built in $COUPONQ_BUILD"
+# checkout_admit ID N -- users 1..N own the coupon (issued set and rows).
+checkout_admit() {
+  local u vals=()
+  for ((u = 1; u <= $2; u++)); do vals+=("($1,$u,'$(printf '%026d' "$u")',NOW(3))"); done
+  sql "INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) VALUES $(IFS=,; echo "${vals[*]}")"
+  rcli SADD "couponq:{c$1}:issued" $(seq 1 "$2") >/dev/null
+}
+# checkout_runs NAME PORT LIMIT_CMD COUNTER_CMD -- LIMIT_CMD ID LIMIT sets the
+# budget, COUNTER_CMD ID prints the server's confirmed count.
+checkout_runs() {
+  local name=$1 port=$2 id
+  id=$(new_coupon_id)
+  coupon_create_raw "$id" -1
+  checkout_admit "$id" 300
+  "$3" "$id" 1000
+  run "$name-co" --target "127.0.0.1:$port" --flow checkout --coupon "$id" --requests 300 \
+    --connections 8 --abandon 0.2 --cancel 0.1 --accepted-file "$TEST_TMP/$name.rids"
+  assert_counts_add_up "$name-co"
+  assert_eq checkout "$(j .flow)" "$name: flow"
+  assert_eq 300 "$(j .checkout.held)" "$name: holds 201"
+  assert_eq 60 "$(j .checkout.abandoned)" "$name: abandoned (20% of 300, exact)"
+  assert_eq true "$(j '.checkout.cancelled == 30 or .checkout.cancelled == 29')" "$name: cancelled"
+  assert_eq 300 "$(j '.checkout.abandoned + .checkout.cancelled + .checkout.confirmed')" "$name: every hold ends one way"
+  assert_eq "$(j .checkout.confirmed)" "$(j .checkout.pair_ms.n)" "$name: a pair latency per confirm"
+  assert_eq "$(j '.sent')" "$(j '300 + .checkout.cancelled + .checkout.confirmed')" "$name: requests = holds + second steps"
+  assert_eq 300 "$(wc -l <"$TEST_TMP/$name.rids")" "$name: a rid per 201"
+  assert_eq 60 "$(grep -c ' abandon$' "$TEST_TMP/$name.rids")" "$name: abandoned rids"
+  assert_eq "$(j .checkout.confirmed)" "$("$4" "$id")" "$name: server's confirmed count"
+  id=$(new_coupon_id)
+  coupon_create_raw "$id" -1
+  checkout_admit "$id" 100
+  "$3" "$id" 50
+  run "$name-edge" --target "127.0.0.1:$port" --flow checkout --coupon "$id" --requests 100 --connections 8
+  assert_eq 50 "$(j '.checkout.hold_status."201"')" "$name: 201s at the limit"
+  assert_eq 50 "$(j '.checkout.hold_status."410"')" "$name: 410s past the limit"
+  assert_eq 50 "$(j .checkout.confirmed)" "$name: confirmed at the limit"
+  assert_eq 50 "$("$4" "$id")" "$name: server's confirmed at the limit"
+}
+classic_limit() { sql "INSERT INTO bench_classic_use (coupon_id, use_limit) VALUES ($1, $2)"; }
+classic_confirmed() { sql "SELECT confirmed FROM bench_classic_use WHERE coupon_id = $1"; }
+checkout_runs classic "$cport" classic_limit classic_confirmed
+dport=$(free_port)
+start_bg decrby "$COUPONQ_BUILD/couponq-decrby" --listen "127.0.0.1:$dport"
+wait_http "$dport" /
+decrby_limit() { rcli SET "bench:decrby:{c$1}:stock" "$2" >/dev/null; DECRBY_LIMIT=$2; }
+decrby_confirmed() { echo $((DECRBY_LIMIT - $(rcli GET "bench:decrby:{c$1}:stock"))); }
+# Abandoned holds never give their use back with DECRBY; cancels do: the
+# stock left is the limit minus confirmed minus abandoned.
+decrby_taken() { echo $(($(decrby_confirmed "$1") - $(j .checkout.abandoned))); }
+checkout_runs decrby "$dport" decrby_limit decrby_taken
+"$BENCH" --flow checkout --pipeline 2 --requests 1 >/dev/null 2>"$TEST_TMP/e4" && fail "checkout with --pipeline 2 accepted"
+assert_contains "$(cat "$TEST_TMP/e4")" "--pipeline must be 1" "checkout: pipeline refused"
+"$BENCH" --flow checkout --abandon 0.7 --cancel 0.5 --requests 1 >/dev/null 2>"$TEST_TMP/e5" && fail "shares over 1 accepted"
+assert_contains "$(cat "$TEST_TMP/e5")" "at most 1" "checkout: shares refused"
+log "checkout flow against the redemption baselines: ok"
 
 # ---- couponq-api: 202s = quantity, and exactly the users Redis admitted
 if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
