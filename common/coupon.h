@@ -17,6 +17,19 @@
 #define COUPON_TITLE_MAX 200
 #define COUPON_STATE_MAX 16
 
+/* The use budget of a redemption (DESIGN.md "Redemption"): the columns of
+ * schemas/mysql/003_redemption.sql, which `couponqctl create` writes and
+ * the Redis `use` hash mirrors (schemas/redemption.md). */
+typedef struct coupon_use {
+    int64_t limit;       /* use_limit; -1 = NULL: only ownership bounds use */
+    int64_t used;        /* used_quantity (read only: the workers count it) */
+    int64_t hold_ttl_ms; /* hold_ttl_ms */
+    int64_t until_ms;    /* use_until; -1 = NULL (none) */
+    int64_t vendor_id;   /* vendor_id; 0 = NULL (platform-funded) */
+    int64_t share_bps;   /* vendor_share_bps, 0..10000 */
+    int reuse;           /* reuse_after_reverse (1|0) */
+} coupon_use_t;
+
 typedef struct coupon {
     int64_t id; /* 0 on create: AUTO_INCREMENT picks one */
     char title[COUPON_TITLE_MAX + 1];
@@ -26,10 +39,12 @@ typedef struct coupon {
     int64_t min_amount; /* min_available_amount */
     int64_t start_ms, end_ms;
     char state[COUPON_STATE_MAX + 1]; /* open | closed | archived */
+    coupon_use_t use;
 } coupon_t;
 
-/* Inserts the row (state c->state, "open" when empty); sets c->id when it
- * was 0. A duplicate id fails with the server's error. */
+/* Inserts the row (state c->state, "open" when empty, and the use columns
+ * of c->use but used_quantity); sets c->id when it was 0. A duplicate id
+ * fails with the server's error. */
 int db_coupon_create(db_t *db, coupon_t *c);
 
 /* Reads one row; *found = 0 when there is none (returns 0). */
@@ -38,6 +53,9 @@ int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found);
 /* total_quantity = total (-1 = NULL, unlimited). The table's CHECK refuses a
  * total below issued_quantity. *found = 0 when no such coupon. */
 int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found);
+/* use_limit = limit (-1 = NULL). The table's CHECK refuses a limit below
+ * used_quantity. *found = 0 when no such coupon. */
+int db_coupon_set_use_limit(db_t *db, int64_t id, int64_t limit, int *found);
 int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found);
 
 /* issued_quantity and the number of coupon_issues rows, read by one

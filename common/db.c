@@ -350,11 +350,13 @@ void db_rollback(db_t *db)
         (void)mysql_rollback(db->my);
 }
 
-static int db_parse_int(db_t *db, const char *s, int64_t *out)
+int db_col_int(db_t *db, const char *s, int64_t *out)
 {
     char *end;
     long long v;
 
+    if (s == NULL)
+        return db_failf(db, "mysql: unexpected NULL");
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0')
@@ -386,7 +388,7 @@ int db_query_int(db_t *db, const char *sql, int64_t *out, int *found)
     }
     row = mysql_fetch_row(res);
     if (row != NULL && mysql_num_fields(res) > 0 && row[0] != NULL) {
-        if (db_parse_int(db, row[0], out) != 0)
+        if (db_col_int(db, row[0], out) != 0)
             goto out;
         *found = 1;
     }
@@ -396,6 +398,98 @@ out:
     if (res != NULL)
         mysql_free_result(res);
     return rc;
+}
+
+int db_one_row(db_t *db, const char *sql, db_row_fn fn, void *arg, int *found)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int rc = -1;
+
+    *found = 0;
+    if (db_ready(db) != 0)
+        return -1;
+    if (mysql_query(db->my, sql) != 0 ||
+        (res = mysql_store_result(db->my)) == NULL)
+        return db_fail(db);
+    row = mysql_fetch_row(res);
+    if (row != NULL) {
+        if (fn(db, row, arg) != 0)
+            goto out;
+        *found = 1;
+    }
+    db_clear_error(db);
+    rc = 0;
+out:
+    mysql_free_result(res);
+    return rc;
+}
+
+int db_each_row(db_t *db, const char *sql, db_row_fn fn, void *arg)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int rc = 0;
+
+    if (db_ready(db) != 0)
+        return -1;
+    if (mysql_query(db->my, sql) != 0 ||
+        (res = mysql_use_result(db->my)) == NULL)
+        return db_fail(db);
+    /* Every row is fetched even after fn failed: a streamed result must
+     * be read to its end before the connection takes another query. */
+    while ((row = mysql_fetch_row(res)) != NULL)
+        if (rc == 0 && fn(db, row, arg) != 0)
+            rc = -1;
+    if (rc == 0 && mysql_errno(db->my) != 0)
+        rc = db_fail(db);
+    mysql_free_result(res);
+    if (rc == 0)
+        db_clear_error(db);
+    return rc;
+}
+
+typedef struct rows_array {
+    char *items;
+    size_t n, cap, size;
+    int (*parse)(db_t *db, MYSQL_ROW row, void *item);
+} rows_array_t;
+
+static int rows_array_add(db_t *db, MYSQL_ROW row, void *arg)
+{
+    rows_array_t *a = arg;
+
+    if (a->n == a->cap) {
+        size_t ncap = a->cap != 0 ? a->cap * 2 : 16;
+        char *grown = realloc(a->items, ncap * a->size);
+
+        if (grown == NULL)
+            return db_failf(db, "mysql: out of memory");
+        a->items = grown;
+        a->cap = ncap;
+    }
+    memset(a->items + a->n * a->size, 0, a->size);
+    if (a->parse(db, row, a->items + a->n * a->size) != 0)
+        return -1;
+    a->n++;
+    return 0;
+}
+
+int db_rows_array(db_t *db, const char *sql, size_t size,
+                  int (*parse)(db_t *db, MYSQL_ROW row, void *item), void **out,
+                  size_t *n)
+{
+    rows_array_t a = { NULL, 0, 0, size, parse };
+
+    *out = NULL;
+    *n = 0;
+    if (db_each_row(db, sql, rows_array_add, &a) != 0) {
+        free(a.items);
+        return -1;
+    }
+    *out = a.items;
+    *n = a.n;
+    return 0;
 }
 
 const char *db_error(const db_t *db)

@@ -3,7 +3,6 @@
  * Statements carrying only integers are formatted with snprintf (every value
  * is an int64 we hold, nothing from outside); the title, the one free text,
  * goes through a prepared statement. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,59 +17,16 @@
     "id, title, IFNULL(total_quantity, -1), issued_quantity, "                 \
     "discount_amount, min_available_amount, "                                  \
     "CAST(ROUND(UNIX_TIMESTAMP(date_issue_start) * 1000) AS SIGNED), "         \
-    "CAST(ROUND(UNIX_TIMESTAMP(date_issue_end) * 1000) AS SIGNED), state"
-
-static int dbc_int(db_t *db, const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    if (s == NULL)
-        return db_failf(db, "mysql: unexpected NULL");
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return db_failf(db, "mysql: expected an integer, got \"%.64s\"", s);
-    *out = (int64_t)v;
-    return 0;
-}
+    "CAST(ROUND(UNIX_TIMESTAMP(date_issue_end) * 1000) AS SIGNED), state, "    \
+    "IFNULL(use_limit, -1), used_quantity, hold_ttl_ms, "                      \
+    "IFNULL(CAST(ROUND(UNIX_TIMESTAMP(use_until) * 1000) AS SIGNED), -1), "    \
+    "IFNULL(vendor_id, 0), vendor_share_bps, reuse_after_reverse"
 
 static int dbc_ready(db_t *db)
 {
     if (db->my != NULL)
         return 0;
     return db_failf(db, "mysql: not connected");
-}
-
-/* Runs a query that returns at most one row; row_fn parses it. *found = 0
- * when the result is empty. */
-static int dbc_one_row(db_t *db, const char *sql,
-                       int (*row_fn)(db_t *, MYSQL_ROW, void *), void *arg,
-                       int *found)
-{
-    MYSQL_RES *res = NULL;
-    MYSQL_ROW row;
-    int rc = -1;
-
-    *found = 0;
-    if (dbc_ready(db) != 0)
-        return -1;
-    if (mysql_query(db->my, sql) != 0)
-        return db_fail(db);
-    res = mysql_store_result(db->my);
-    if (res == NULL)
-        return db_fail(db);
-    row = mysql_fetch_row(res);
-    if (row != NULL) {
-        if (row_fn(db, row, arg) != 0)
-            goto out;
-        *found = 1;
-    }
-    db_clear_error(db);
-    rc = 0;
-out:
-    mysql_free_result(res);
-    return rc;
 }
 
 /* An UPDATE on the coupon's row; *found = 0 when it matched no row. We ask
@@ -111,31 +67,47 @@ static int dbc_bind_create(db_t *db, MYSQL_STMT *st, coupon_t *c,
     return 0;
 }
 
+/* "NULL" for a negative value (or 0 when zero_null), else the number. */
+static const char *dbc_nullable(char *buf, size_t n, int64_t v, int zero_null)
+{
+    if (v < 0 || (zero_null && v == 0))
+        snprintf(buf, n, "NULL");
+    else
+        snprintf(buf, n, "%lld", (long long)v);
+    return buf;
+}
+
 int db_coupon_create(db_t *db, coupon_t *c)
 {
-    char q[SQL_MAX], total[32], idtext[32];
+    char q[SQL_MAX], total[32], idtext[32], limit[32], until[64], vendor[32];
+    const coupon_use_t *u = &c->use;
     unsigned long title_len;
     MYSQL_STMT *st = NULL;
     int rc = -1;
 
     if (dbc_ready(db) != 0)
         return -1;
-    if (c->total < 0)
-        snprintf(total, sizeof(total), "NULL");
+    dbc_nullable(total, sizeof(total), c->total, 0);
+    dbc_nullable(idtext, sizeof(idtext), c->id, 1); /* NULL: AUTO_INCREMENT */
+    dbc_nullable(limit, sizeof(limit), u->limit, 0);
+    dbc_nullable(vendor, sizeof(vendor), u->vendor_id, 1);
+    if (u->until_ms < 0)
+        snprintf(until, sizeof(until), "NULL");
     else
-        snprintf(total, sizeof(total), "%lld", (long long)c->total);
-    if (c->id > 0)
-        snprintf(idtext, sizeof(idtext), "%lld", (long long)c->id);
-    else
-        snprintf(idtext, sizeof(idtext), "NULL"); /* AUTO_INCREMENT */
+        snprintf(until, sizeof(until), "FROM_UNIXTIME(%lld / 1000)",
+                 (long long)u->until_ms);
     snprintf(q, sizeof(q),
              "INSERT INTO coupons (id, title, total_quantity, issued_quantity,"
              " discount_amount, min_available_amount, date_issue_start,"
-             " date_issue_end, state) VALUES (%s, ?, %s, 0, %lld, %lld,"
-             " FROM_UNIXTIME(%lld / 1000), FROM_UNIXTIME(%lld / 1000), '%s')",
+             " date_issue_end, state, use_limit, hold_ttl_ms, use_until,"
+             " vendor_id, vendor_share_bps, reuse_after_reverse) VALUES (%s,"
+             " ?, %s, 0, %lld, %lld, FROM_UNIXTIME(%lld / 1000),"
+             " FROM_UNIXTIME(%lld / 1000), '%s', %s, %lld, %s, %s, %lld, %d)",
              idtext, total, (long long)c->discount, (long long)c->min_amount,
              (long long)c->start_ms, (long long)c->end_ms,
-             c->state[0] != '\0' ? c->state : "open");
+             c->state[0] != '\0' ? c->state : "open", limit,
+             (long long)u->hold_ttl_ms, until, vendor, (long long)u->share_bps,
+             u->reuse ? 1 : 0);
     st = mysql_stmt_init(db->my);
     if (st == NULL)
         return db_fail(db);
@@ -157,15 +129,24 @@ out:
 static int dbc_parse_row(db_t *db, MYSQL_ROW row, void *arg)
 {
     coupon_t *c = arg;
+    int64_t reuse;
 
-    if (dbc_int(db, row[0], &c->id) != 0 ||
-        dbc_int(db, row[2], &c->total) != 0 ||
-        dbc_int(db, row[3], &c->issued) != 0 ||
-        dbc_int(db, row[4], &c->discount) != 0 ||
-        dbc_int(db, row[5], &c->min_amount) != 0 ||
-        dbc_int(db, row[6], &c->start_ms) != 0 ||
-        dbc_int(db, row[7], &c->end_ms) != 0)
+    if (db_col_int(db, row[0], &c->id) != 0 ||
+        db_col_int(db, row[2], &c->total) != 0 ||
+        db_col_int(db, row[3], &c->issued) != 0 ||
+        db_col_int(db, row[4], &c->discount) != 0 ||
+        db_col_int(db, row[5], &c->min_amount) != 0 ||
+        db_col_int(db, row[6], &c->start_ms) != 0 ||
+        db_col_int(db, row[7], &c->end_ms) != 0 ||
+        db_col_int(db, row[9], &c->use.limit) != 0 ||
+        db_col_int(db, row[10], &c->use.used) != 0 ||
+        db_col_int(db, row[11], &c->use.hold_ttl_ms) != 0 ||
+        db_col_int(db, row[12], &c->use.until_ms) != 0 ||
+        db_col_int(db, row[13], &c->use.vendor_id) != 0 ||
+        db_col_int(db, row[14], &c->use.share_bps) != 0 ||
+        db_col_int(db, row[15], &reuse) != 0)
         return -1;
+    c->use.reuse = reuse != 0;
     snprintf(c->title, sizeof(c->title), "%s", row[1] != NULL ? row[1] : "");
     snprintf(c->state, sizeof(c->state), "%s", row[8] != NULL ? row[8] : "");
     return 0;
@@ -179,20 +160,25 @@ int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found)
     snprintf(q, sizeof(q),
              "SELECT " COUPON_COLS " FROM coupons WHERE id = %lld",
              (long long)id);
-    return dbc_one_row(db, q, dbc_parse_row, c, found);
+    return db_one_row(db, q, dbc_parse_row, c, found);
 }
 
 int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found)
 {
     char q[SQL_MAX], t[32];
 
-    if (total < 0)
-        snprintf(t, sizeof(t), "NULL");
-    else
-        snprintf(t, sizeof(t), "%lld", (long long)total);
     snprintf(q, sizeof(q),
-             "UPDATE coupons SET total_quantity = %s WHERE id = %lld", t,
-             (long long)id);
+             "UPDATE coupons SET total_quantity = %s WHERE id = %lld",
+             dbc_nullable(t, sizeof(t), total, 0), (long long)id);
+    return dbc_update(db, id, q, found);
+}
+
+int db_coupon_set_use_limit(db_t *db, int64_t id, int64_t limit, int *found)
+{
+    char q[SQL_MAX], l[32];
+
+    snprintf(q, sizeof(q), "UPDATE coupons SET use_limit = %s WHERE id = %lld",
+             dbc_nullable(l, sizeof(l), limit, 0), (long long)id);
     return dbc_update(db, id, q, found);
 }
 
@@ -213,7 +199,8 @@ static int dbc_parse_counts(db_t *db, MYSQL_ROW row, void *arg)
 {
     int64_t *v = arg;
 
-    if (dbc_int(db, row[0], &v[0]) != 0 || dbc_int(db, row[1], &v[1]) != 0)
+    if (db_col_int(db, row[0], &v[0]) != 0 ||
+        db_col_int(db, row[1], &v[1]) != 0)
         return -1;
     return 0;
 }
@@ -228,7 +215,7 @@ int db_coupon_counts(db_t *db, int64_t id, int64_t *issued, int64_t *rows,
              "SELECT c.issued_quantity, (SELECT COUNT(*) FROM coupon_issues i"
              " WHERE i.coupon_id = c.id) FROM coupons c WHERE c.id = %lld",
              (long long)id);
-    if (dbc_one_row(db, q, dbc_parse_counts, v, found) != 0)
+    if (db_one_row(db, q, dbc_parse_counts, v, found) != 0)
         return -1;
     *issued = v[0];
     *rows = v[1];
@@ -254,58 +241,21 @@ int db_coupon_fix_issued(db_t *db, int64_t id, int64_t *issued)
     return db_query_int(db, q, issued, &found);
 }
 
-static int dbc_push(int64_t **arr, size_t *n, size_t *cap, int64_t v)
+static int dbc_user_row(db_t *db, MYSQL_ROW row, void *item)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap != 0 ? *cap * 2 : 256;
-        int64_t *grown = realloc(*arr, ncap * sizeof(**arr));
-
-        if (grown == NULL)
-            return -1;
-        *arr = grown;
-        *cap = ncap;
-    }
-    (*arr)[(*n)++] = v;
-    return 0;
+    return db_col_int(db, row[0], item);
 }
 
 int db_coupon_users(db_t *db, int64_t id, int64_t **users, size_t *n)
 {
     char q[SQL_MAX];
-    MYSQL_RES *res;
-    MYSQL_ROW row;
-    size_t cap = 0;
-    int64_t v = 0;
 
-    *users = NULL;
-    *n = 0;
-    if (dbc_ready(db) != 0)
-        return -1;
     snprintf(q, sizeof(q),
              "SELECT user_id FROM coupon_issues WHERE coupon_id = %lld"
              " ORDER BY user_id",
              (long long)id);
-    if (mysql_query(db->my, q) != 0)
-        return db_fail(db);
-    res = mysql_use_result(db->my);
-    if (res == NULL)
-        return db_fail(db);
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        if (dbc_int(db, row[0], &v) != 0 || dbc_push(users, n, &cap, v) != 0)
-            break;
-    }
-    if (row == NULL && mysql_errno(db->my) != 0)
-        db_fail(db);
-    else if (row != NULL && db->err[0] == '\0')
-        db_failf(db, "mysql: out of memory");
-    mysql_free_result(res);
-    if (db->err[0] != '\0') {
-        free(*users);
-        *users = NULL;
-        *n = 0;
-        return -1;
-    }
-    return 0;
+    return db_rows_array(db, q, sizeof(int64_t), dbc_user_row, (void **)users,
+                         n);
 }
 
 int db_coupon_clear_issues(db_t *db, int64_t id, int64_t *deleted)

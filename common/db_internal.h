@@ -38,6 +38,23 @@ int db_failf(db_t *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void db_clear_error(db_t *db);
 
+/* A column as an integer; NULL or anything but a decimal integer is an
+ * error recorded in the handle (-1). */
+int db_col_int(db_t *db, const char *s, int64_t *out);
+
+/* Parses one result row; -1 (with the reason in the handle) stops. */
+typedef int (*db_row_fn)(db_t *db, MYSQL_ROW row, void *arg);
+/* A query returning at most one row: fn parses it; *found = 0 when empty. */
+int db_one_row(db_t *db, const char *sql, db_row_fn fn, void *arg, int *found);
+/* A query whose rows are streamed (mysql_use_result) to fn, in order. */
+int db_each_row(db_t *db, const char *sql, db_row_fn fn, void *arg);
+
+/* A query's rows as a malloc'd array of fixed-size items (NULL when *n is
+ * 0): parse fills one zeroed item from a row, or returns -1 to stop. */
+int db_rows_array(db_t *db, const char *sql, size_t size,
+                  int (*parse)(db_t *db, MYSQL_ROW row, void *item), void **out,
+                  size_t *n);
+
 /* mysql://user[:pass]@h1[:p1],h2[:p2],.../dbname -> one url_t per host, in
  * order, each parsed by url_parse() as if the URL named only that host.
  * The userinfo ends at the last '@' (as in url.c), so a password may hold

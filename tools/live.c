@@ -10,6 +10,7 @@
 #include "embedded.h"
 #include "keys.h"
 #include "live.h"
+#include "live_internal.h"
 #include "redis_sync.h"
 
 #define LIVE_TIMEOUT_S 5
@@ -21,10 +22,7 @@ struct live {
     char err[256];
 };
 
-static int live_fail(live_t *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int live_fail(live_t *l, const char *fmt, ...)
+int live_fail(live_t *l, const char *fmt, ...)
 {
     va_list ap;
 
@@ -70,17 +68,14 @@ static redisReply *live_checked(live_t *l, redisReply *r, const char *what)
     return r;
 }
 
-/* Runs a command; NULL (with l->err) on a connection error or an error
- * reply. The caller frees the reply. */
-static redisReply *live_cmd(live_t *l, int argc, const char **argv,
-                            const size_t *lens)
+redisReply *live_cmd(live_t *l, int argc, const char **argv, const size_t *lens)
 {
     if (live_open(l) != 0)
         return NULL;
     return live_checked(l, redisCommandArgv(l->rc, argc, argv, lens), argv[0]);
 }
 
-static redisReply *live_cmdf(live_t *l, const char *fmt, ...)
+redisReply *live_cmdf(live_t *l, const char *fmt, ...)
 {
     redisReply *r;
     va_list ap;

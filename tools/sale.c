@@ -18,10 +18,17 @@
 #include "ctlarg.h"
 #include "event.h"
 #include "kafka_conf.h"
+#include "live_use.h"
 #include "sale.h"
 #include "timearg.h"
+#include "use_rows.h"
+#include "vendor.h"
 
 #define ADJUST_ATTEMPTS 5
+/* A redemption id carries its coupon in 48 bits (schemas/redemption.md). */
+#define USE_COUPON_ID_MAX ((1LL << 48) - 1)
+#define HOLD_TTL_MIN_MS   1000LL
+#define HOLD_TTL_MAX_MS   (30LL * 86400000)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -51,6 +58,19 @@ static void sale_put_row(tool_t *t, const coupon_t *c)
     tool_set_time(t, "end", c->end_ms);
 }
 
+static void sale_put_use(tool_t *t, const coupon_use_t *u)
+{
+    tool_set_total(t, "use_limit", u->limit);
+    tool_set_int(t, "hold_ttl_ms", u->hold_ttl_ms);
+    if (u->until_ms >= 0)
+        tool_set_time(t, "use_until", u->until_ms);
+    else
+        tool_set_str(t, "use_until", "none");
+    tool_set_int(t, "vendor_id", u->vendor_id);
+    tool_set_int(t, "vendor_share_bps", u->share_bps);
+    tool_set_bool(t, "reuse_after_reverse", u->reuse);
+}
+
 static const char *window_name(int64_t now, int64_t start, int64_t end)
 {
     return now < start ? "upcoming" : now >= end ? "ended" : "running";
@@ -66,12 +86,72 @@ static const cfg_opt_t create_opts[] = {
     { "start", NULL, CFG_STR, 0, 0, "now",
       "admission opens: RFC 3339, now, +10m, @unix-ms" },
     { "end", NULL, CFG_STR, 0, 0, NULL, "admission ends (required)" },
-    { "discount", NULL, CFG_INT, 0, 4294967295LL, "0", "discount amount" },
-    { "min-amount", NULL, CFG_INT, 0, 4294967295LL, "0",
-      "minimum order amount" },
+    /* use.lua takes amounts up to 2^31-1 (exact products in doubles). */
+    { "discount", NULL, CFG_INT, 0, 2147483647LL, "0",
+      "discount amount (minor units)" },
+    { "min-amount", NULL, CFG_INT, 0, 2147483647LL, "0",
+      "minimum order amount for a redemption" },
     { "id", NULL, CFG_INT, 0, INT64_MAX, "0",
-      "coupon id to use (0 = the next AUTO_INCREMENT id)" },
+      "coupon id to use (0 = the next AUTO_INCREMENT id; below 2^48)" },
+    { "use-limit", NULL, CFG_STR, 0, 0, "unlimited",
+      "redemptions that may be confirmed: N or \"unlimited\" (only "
+      "ownership bounds use)" },
+    { "hold-ttl", NULL, CFG_STR, 0, 0, "10m",
+      "how long a hold lasts before it expires (1s .. 30d)" },
+    { "use-until", NULL, CFG_STR, 0, 0, NULL,
+      "no new holds from this time on (default: none)" },
+    { "vendor", NULL, CFG_INT, 0, INT64_MAX, "0",
+      "the vendor funding the discount (0 = the platform)" },
+    { "vendor-share-bps", NULL, CFG_INT, 0, 10000, "10000",
+      "the vendor's share of each discount, in basis points" },
+    { "reuse", NULL, CFG_BOOL, 0, 0, "true",
+      "a fully reversed redemption gives the use back (--no-reuse: never)" },
 };
+
+/* The use budget flags into c->use. */
+static int create_use_args(tool_t *t, coupon_t *c, int64_t now)
+{
+    const config_t *cfg = tool_cfg(t);
+    const char *until = config_str(cfg, "use-until");
+    coupon_use_t *u = &c->use;
+    char err[256];
+
+    if (ctlarg_quantity("--use-limit", config_str(cfg, "use-limit"), &u->limit,
+                        err, sizeof(err)) != 0 ||
+        timearg_duration("--hold-ttl", config_str(cfg, "hold-ttl"),
+                         &u->hold_ttl_ms, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
+    if (u->hold_ttl_ms < HOLD_TTL_MIN_MS || u->hold_ttl_ms > HOLD_TTL_MAX_MS)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--hold-ttl: 1s .. 30d");
+    u->until_ms = -1;
+    if (until != NULL &&
+        timearg_parse(until, now, &u->until_ms, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--use-until: %s", err);
+    if (until != NULL && (u->until_ms <= now || u->until_ms <= c->start_ms))
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "--use-until must be after now and after --start");
+    u->vendor_id = config_int(cfg, "vendor");
+    u->share_bps = config_int(cfg, "vendor-share-bps");
+    u->reuse = config_bool(cfg, "reuse");
+    return TOOL_EXIT_OK;
+}
+
+/* --vendor names a vendor that exists. */
+static int create_check_vendor(tool_t *t, db_t *db, int64_t vendor)
+{
+    int found;
+
+    if (vendor == 0)
+        return TOOL_EXIT_OK;
+    if (db_vendor_get(db, vendor, NULL, 0, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "--vendor: no vendor %" PRId64
+                         " (couponqctl vendor create --name NAME)",
+                         vendor);
+    return TOOL_EXIT_OK;
+}
 
 static int create_args(tool_t *t, coupon_t *c)
 {
@@ -102,14 +182,21 @@ static int create_args(tool_t *t, coupon_t *c)
     if (c->start_ms >= c->end_ms)
         return tool_fail(t, TOOL_EXIT_USAGE, "--end must be after --start");
     c->id = config_int(cfg, "id");
+    if (c->id > USE_COUPON_ID_MAX)
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "--id: %" PRId64 " is >= 2^48: a redemption id "
+                         "carries its coupon id in 48 bits "
+                         "(schemas/redemption.md)",
+                         c->id);
     c->discount = config_int(cfg, "discount");
     c->min_amount = config_int(cfg, "min-amount");
     snprintf(c->state, sizeof(c->state), "open");
-    return TOOL_EXIT_OK;
+    return create_use_args(t, c, now);
 }
 
 static int cmd_create(tool_t *t)
 {
+    live_use_t u;
     live_meta_t m;
     coupon_t c;
     db_t *db;
@@ -121,9 +208,24 @@ static int cmd_create(tool_t *t)
         return rc;
     if ((db = tool_db(t)) == NULL || (live = tool_live(t)) == NULL)
         return TOOL_EXIT_ERROR;
+    if ((rc = create_check_vendor(t, db, c.use.vendor_id)) != TOOL_EXIT_OK)
+        return rc;
     if (db_coupon_create(db, &c) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
     tool_set_int(t, "coupon_id", c.id);
+    if (c.id > USE_COUPON_ID_MAX)
+        return tool_fail(t, TOOL_EXIT_ERROR,
+                         "coupon %" PRId64 " got an id >= 2^48, which a "
+                         "redemption id cannot carry; it is in MySQL only",
+                         c.id);
+    /* The use hash before the meta: every use.lua op needs both, and the
+     * meta is what makes the coupon exist for the api. */
+    live_use_from_coupon(&c, &u);
+    if (live_use_set(live, c.id, &u, 0, NULL) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR,
+                         "coupon %" PRId64 " is in MySQL but not in Redis "
+                         "(%s): run `couponqctl rebuild %" PRId64 "`",
+                         c.id, live_error(live), c.id);
     memset(&m, 0, sizeof(m));
     m.total = c.total;
     m.start_ms = c.start_ms;
@@ -135,6 +237,7 @@ static int cmd_create(tool_t *t)
                          "(%s): run `couponqctl rebuild %" PRId64 "`",
                          c.id, live_error(live), c.id);
     sale_put_row(t, &c);
+    sale_put_use(t, &c.use);
     return TOOL_EXIT_OK;
 }
 
@@ -319,6 +422,35 @@ static int status_live(tool_t *t, int64_t id, int64_t rows)
     return TOOL_EXIT_OK;
 }
 
+/* The use budget: MySQL's settings, used_quantity and redemptions by
+ * state, and Redis's counters (the use hash and ZCOUNT of the live holds:
+ * no scan of anything the api touches per request). */
+static int status_use(tool_t *t, int64_t id, const coupon_t *c)
+{
+    int64_t counts[USE_NSTATES], limit, confirmed, holds;
+    live_t *live;
+    size_t i;
+    int found;
+
+    sale_put_use(t, &c->use);
+    tool_set_int(t, "used_quantity", c->use.used);
+    if (db_use_states(tool_db(t), id, counts) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
+    for (i = 0; i < USE_NSTATES; i++)
+        tool_set_count(t, "redemptions", use_state_names[i], counts[i]);
+    if ((live = tool_live(t)) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (live_use_budget(live, id, &limit, &confirmed, &holds, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+    tool_set_bool(t, "redis_use", found);
+    if (found) {
+        tool_set_total(t, "redis_use_limit", limit);
+        tool_set_int(t, "redis_confirmed", confirmed);
+        tool_set_int(t, "redis_live_holds", holds);
+    }
+    return TOOL_EXIT_OK;
+}
+
 static int cmd_status(tool_t *t)
 {
     int64_t id, issued, rows;
@@ -333,6 +465,8 @@ static int cmd_status(tool_t *t)
     sale_put_row(t, &c);
     tool_set_int(t, "rows", rows);
     tool_set_str(t, "window", window_name(tool_now_ms(), c.start_ms, c.end_ms));
+    if ((rc = status_use(t, id, &c)) != TOOL_EXIT_OK)
+        return rc;
     if (config_bool(tool_cfg(t), "live"))
         return status_live(t, id, rows);
     return TOOL_EXIT_OK;
@@ -481,8 +615,13 @@ static int cmd_archive(tool_t *t)
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 const tool_cmd_t sale_cmds[] = {
-    { "create", "--title T --quantity N|unlimited --end TIME [--start TIME]",
-      "Creates a sale: the MySQL row, then the Redis meta; prints the id.\n"
+    { "create",
+      "--title T --quantity N|unlimited --end TIME [--start TIME] "
+      "[--discount N] [--min-amount N] [--use-limit N] [--hold-ttl DURATION] "
+      "[--use-until TIME] [--vendor ID] [--vendor-share-bps N] [--no-reuse]",
+      "Creates a sale: the MySQL row, then the Redis use hash (the\n"
+      "redemption budget: --use-limit, --hold-ttl, ...) and meta; prints the\n"
+      "id. A coupon id must be below 2^48 (a redemption id carries it).\n"
       "TIME is RFC 3339 (2026-11-22T14:00:00Z, offsets allowed), now, a\n"
       "relative time (+10m, +1h30m, -5m; units ms s m h d) or @unix-ms.",
       create_opts, NOPTS(create_opts), cmd_create },
@@ -492,9 +631,12 @@ const tool_cmd_t sale_cmds[] = {
       "3) with that number: admitted users were promised their coupon.",
       adjust_opts, NOPTS(adjust_opts), cmd_adjust },
     { "status", "ID [--live]",
-      "Reads MySQL only: total, issued rows, state, window. --live adds the\n"
-      "Redis admitted count, pending (admitted without a row), the workers'\n"
-      "consumer lag on --topic and the DLQ's message count.",
+      "Reads MySQL: total, issued rows, state, window; the use budget\n"
+      "(settings, used_quantity, redemptions by state, a held one past its\n"
+      "expiry counted as expired) and its Redis counters (limit, confirmed,\n"
+      "live holds). --live adds the Redis admitted count, pending (admitted\n"
+      "without a row), the workers' consumer lag on --topic and the DLQ's\n"
+      "message count.",
       status_opts, NOPTS(status_opts), cmd_status },
     { "sync", "ID",
       "Copies the live Redis counts (admitted, persisted) into MySQL table\n"

@@ -195,3 +195,20 @@ int timearg_parse(const char *s, int64_t now_ms, int64_t *out, char *errstr,
              s);
     return -1;
 }
+
+int timearg_duration(const char *what, const char *s, int64_t *ms, char *errstr,
+                     size_t n)
+{
+    char buf[64], ignored[128];
+
+    if (s == NULL || !isdigit((unsigned char)s[0]) ||
+        snprintf(buf, sizeof(buf), "+%s", s) >= (int)sizeof(buf) ||
+        timearg_relative(buf, 0, ms, ignored, sizeof(ignored)) != 0) {
+        snprintf(errstr, n,
+                 "%s: \"%s\" is not a duration (e.g. 10m, 90s, 1h30m, "
+                 "500ms; units ms s m h d)",
+                 what, s != NULL ? s : "");
+        return -1;
+    }
+    return 0;
+}

@@ -19,4 +19,9 @@
 int timearg_parse(const char *s, int64_t now_ms, int64_t *out, char *errstr,
                   size_t n);
 
+/* A duration without sign: "10m", "1h30m", "500ms" (the units above);
+ * 0 and *ms, or -1 with errstr naming `what` (the flag). */
+int timearg_duration(const char *what, const char *s, int64_t *ms, char *errstr,
+                     size_t n);
+
 #endif

@@ -24,7 +24,8 @@ struct tool {
     live_t *live;
     topic_t *kafka;
     json_t *out;
-    int failed; /* an error was reported: connections are not retried */
+    const char *quiet; /* see tool_quiet */
+    int failed;        /* an error was reported: connections are not retried */
 };
 
 tool_t *tool_new(const char *prog, const char *cmd, const config_t *cfg)
@@ -137,6 +138,11 @@ int tool_coupon_id(tool_t *t, int64_t *id)
     return TOOL_EXIT_OK;
 }
 
+void tool_quiet(tool_t *t, const char *key)
+{
+    t->quiet = key;
+}
+
 void tool_set_int(tool_t *t, const char *key, int64_t v)
 {
     json_object_set_new(t->out, key, json_integer(v));
@@ -187,6 +193,45 @@ void tool_set_count(tool_t *t, const char *obj, const char *key, int64_t v)
     json_object_set_new(o, key, json_integer(v));
 }
 
+/* The last record of list `list` (see tool_add_item), or NULL. */
+static json_t *last_item(tool_t *t, const char *list)
+{
+    json_t *a = json_object_get(t->out, list);
+    size_t n = json_array_size(a);
+
+    return n > 0 ? json_array_get(a, n - 1) : NULL;
+}
+
+void tool_add_item(tool_t *t, const char *list)
+{
+    json_t *a = json_object_get(t->out, list);
+
+    if (a == NULL) {
+        a = json_array();
+        json_object_set_new(t->out, list, a);
+    }
+    json_array_append_new(a, json_object());
+}
+
+void tool_item_int(tool_t *t, const char *list, const char *key, int64_t v)
+{
+    json_object_set_new(last_item(t, list), key, json_integer(v));
+}
+
+void tool_item_str(tool_t *t, const char *list, const char *key, const char *v)
+{
+    json_object_set_new(last_item(t, list), key, json_string(v));
+}
+
+void tool_item_time(tool_t *t, const char *list, const char *key, int64_t ms)
+{
+    char buf[40];
+
+    if (event_format_time(ms, buf, sizeof(buf)) < 0)
+        snprintf(buf, sizeof(buf), "@%lld", (long long)ms);
+    tool_item_str(t, list, key, buf);
+}
+
 static void print_value(FILE *f, const char *key, const json_t *v);
 
 static void print_array(FILE *f, const json_t *a)
@@ -206,7 +251,7 @@ static void print_value(FILE *f, const char *key, const json_t *v)
     json_t *x;
 
     if (json_is_integer(v) && json_integer_value(v) == -1 &&
-        (strcmp(key, "total") == 0 || strstr(key, "total") != NULL))
+        (strstr(key, "total") != NULL || strstr(key, "limit") != NULL))
         fprintf(f, "unlimited");
     else if (json_is_integer(v))
         fprintf(f, "%lld", (long long)json_integer_value(v));
@@ -228,6 +273,21 @@ static void print_value(FILE *f, const char *key, const json_t *v)
     }
 }
 
+/* A list of records: one `key: field=value ...` line each. */
+static void print_items(FILE *f, const char *key, const json_t *a)
+{
+    size_t i, n = json_array_size(a);
+
+    for (i = 0; i < n && i < TOOL_TEXT_LIST_MAX; i++) {
+        fprintf(f, "%s: ", key);
+        print_value(f, key, json_array_get(a, i));
+        fputc('\n', f);
+    }
+    if (n > TOOL_TEXT_LIST_MAX)
+        fprintf(f, "%s: ... (%zu more; --json lists all)\n", key,
+                n - TOOL_TEXT_LIST_MAX);
+}
+
 void tool_print(tool_t *t, const char *quiet_key)
 {
     const char *k;
@@ -245,6 +305,10 @@ void tool_print(tool_t *t, const char *quiet_key)
         {
             if (strcmp(k, "error") == 0)
                 continue; /* already on stderr */
+            if (json_is_object(json_array_get(v, 0))) {
+                print_items(stdout, k, v);
+                continue;
+            }
             printf("%s: ", k);
             print_value(stdout, k, v);
             fputc('\n', stdout);
@@ -305,6 +369,7 @@ static int tool_run(const char *prog, const tool_cmd_t *c, config_t *cfg)
         rc = c->run(t);
     }
     tool_print(t, rc != TOOL_EXIT_OK               ? NULL
+                  : t->quiet != NULL               ? t->quiet
                   : strcmp(c->name, "create") == 0 ? "coupon_id"
                   : strcmp(c->name, "token") == 0  ? "token"
                                                    : NULL);

@@ -80,11 +80,26 @@ void tool_set_int(tool_t *t, const char *key, int64_t v);
 void tool_set_str(tool_t *t, const char *key, const char *v);
 void tool_set_bool(tool_t *t, const char *key, int v);
 void tool_set_time(tool_t *t, const char *key, int64_t ms); /* RFC 3339 */
-/* An unlimited quantity (-1) shows as "unlimited" in text, -1 in JSON. */
+/* An unlimited quantity or limit (-1; keys naming a total or a limit)
+ * shows as "unlimited" in text, -1 in JSON. */
 void tool_set_total(tool_t *t, const char *key, int64_t total);
 void tool_set_ints(tool_t *t, const char *key, const int64_t *v, size_t n);
 /* A nested object of name -> count (e.g. DLQ reasons). */
 void tool_set_count(tool_t *t, const char *obj, const char *key, int64_t v);
+
+/* A list of records under `list` (e.g. a vendor's settlements):
+ * tool_add_item appends an empty one, tool_item_* set a field of the last
+ * one. In text each record prints as its own `list: field=value ...` line
+ * (the first TOOL_TEXT_LIST_MAX; --json has them all). */
+void tool_add_item(tool_t *t, const char *list);
+void tool_item_int(tool_t *t, const char *list, const char *key, int64_t v);
+void tool_item_str(tool_t *t, const char *list, const char *key, const char *v);
+void tool_item_time(tool_t *t, const char *list, const char *key, int64_t ms);
+
+/* Without --json, print only this field on success (as `create` prints
+ * just the id); the command decides, e.g. `vendor create` but not `vendor
+ * show`. */
+void tool_quiet(tool_t *t, const char *key);
 
 /* Prints the result on stdout (JSON object, or one `key: value` line per
  * field in the order set). With quiet_key set and no --json, prints only

@@ -85,12 +85,43 @@ static void test_errors(void **state)
     bad("@12x", "@<unix milliseconds>");
 }
 
+static void test_duration(void **state)
+{
+    char err[256] = "";
+    int64_t v = 0;
+
+    (void)state;
+    assert_int_equal(
+        timearg_duration("--hold-ttl", "10m", &v, err, sizeof(err)), 0);
+    assert_int_equal(v, 600000);
+    assert_int_equal(
+        timearg_duration("--hold-ttl", "1h30m", &v, err, sizeof(err)), 0);
+    assert_int_equal(v, 5400000);
+    assert_int_equal(
+        timearg_duration("--hold-ttl", "500ms", &v, err, sizeof(err)), 0);
+    assert_int_equal(v, 500);
+    v = 42;
+    assert_int_equal(
+        timearg_duration("--hold-ttl", "+10m", &v, err, sizeof(err)), -1);
+    assert_int_equal(v, 42);
+    assert_non_null(strstr(err, "--hold-ttl: \"+10m\" is not a duration"));
+    assert_int_equal(
+        timearg_duration("--hold-ttl", "10x", &v, err, sizeof(err)), -1);
+    assert_int_equal(timearg_duration("--hold-ttl", "", &v, err, sizeof(err)),
+                     -1);
+    assert_int_equal(timearg_duration("--hold-ttl", NULL, &v, err, sizeof(err)),
+                     -1);
+    assert_int_equal(timearg_duration("--hold-ttl", "10", &v, err, sizeof(err)),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relative),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,274 @@
+/* live_use.c -- the redemption keys of a coupon for the tools. See
+ * live_use.h. Every script here names all its keys in KEYS (one coupon's
+ * hash tag: one slot), and writes numbers with string.format('%d'), as
+ * use.lua does (tostring would print 14 significant digits only). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "live_internal.h"
+#include "live_use.h"
+
+#define USE_BATCH 200 /* records per restore call */
+
+static int int_reply(live_t *l, const redisReply *r, int64_t *out)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *out = r->integer;
+        return 0;
+    }
+    return live_fail(l, "redis: unexpected reply type %d", r->type);
+}
+
+void live_use_from_coupon(const coupon_t *c, live_use_t *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->limit = c->use.limit;
+    u->ttl_ms = c->use.hold_ttl_ms;
+    u->until_ms = c->use.until_ms;
+    u->discount = c->discount;
+    u->min_amount = c->min_amount;
+    u->vendor = c->use.vendor_id;
+    u->share_bps = c->use.share_bps;
+    u->reuse = c->use.reuse;
+}
+
+static const char use_set_lua[] =
+    "if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then "
+    "return 0 end "
+    "redis.call('HSET', KEYS[1], 'limit', ARGV[2], 'ttl_ms', ARGV[3], "
+    "'until_ms', ARGV[4], 'discount', ARGV[5], 'min_amount', ARGV[6], "
+    "'vendor', ARGV[7], 'share_bps', ARGV[8], 'reuse', ARGV[9], "
+    "'confirmed', ARGV[10]) return 1";
+
+int live_use_set(live_t *l, int64_t id, const live_use_t *u, int only_new,
+                 int *written)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+    int64_t w = 0;
+    int rc;
+
+    keys_use(key, sizeof(key), id);
+    r = live_cmdf(
+        l, "EVAL %s 1 %s %d %lld %lld %lld %lld %lld %lld %lld %d %lld",
+        use_set_lua, key, only_new ? 1 : 0, (long long)u->limit,
+        (long long)u->ttl_ms, (long long)u->until_ms, (long long)u->discount,
+        (long long)u->min_amount, (long long)u->vendor, (long long)u->share_bps,
+        u->reuse ? 1 : 0, (long long)u->confirmed);
+    if (r == NULL)
+        return -1;
+    rc = int_reply(l, r, &w);
+    freeReplyObject(r);
+    if (written != NULL)
+        *written = w == 1;
+    return rc;
+}
+
+static const char budget_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local u = redis.call('HMGET', KEYS[1], 'limit', 'confirmed') "
+    "if u[1] == false then return {0, 0, 0, 0} end "
+    "return {1, tonumber(u[1]), tonumber(u[2] or '0'), "
+    "redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')}";
+
+int live_use_budget(live_t *l, int64_t id, int64_t *limit, int64_t *confirmed,
+                    int64_t *live_holds, int *found)
+{
+    char use[KEYS_MAX], holds[KEYS_MAX];
+    int64_t v[4];
+    redisReply *r;
+    size_t i;
+    int rc = -1;
+
+    keys_use(use, sizeof(use), id);
+    keys_use_holds(holds, sizeof(holds), id);
+    r = live_cmdf(l, "EVAL %s 2 %s %s", budget_lua, use, holds);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        live_fail(l, "redis: unexpected budget reply");
+        goto out;
+    }
+    for (i = 0; i < 4; i++)
+        if (int_reply(l, r->element[i], &v[i]) != 0)
+            goto out;
+    *found = v[0] == 1;
+    *limit = v[1];
+    *confirmed = v[2];
+    *live_holds = v[3];
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+/* One HSCAN page; *cursor advances ("0" = done). */
+static int records_page(live_t *l, const char *key, char *cursor,
+                        size_t ncursor, live_rec_fn fn, void *arg)
+{
+    redisReply *r, *page;
+    size_t i;
+    int rc = -1;
+
+    r = live_cmdf(l, "HSCAN %s %s COUNT 1000", key, cursor);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_ARRAY ||
+        r->element[1]->elements % 2 != 0) {
+        live_fail(l, "redis: unexpected HSCAN reply");
+        goto out;
+    }
+    snprintf(cursor, ncursor, "%s", r->element[0]->str);
+    page = r->element[1];
+    for (i = 0; i < page->elements; i += 2)
+        if (fn(arg, page->element[i]->str, page->element[i + 1]->str,
+               page->element[i + 1]->len) != 0)
+            goto out;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_use_records(live_t *l, int64_t id, live_rec_fn fn, void *arg)
+{
+    char key[KEYS_MAX], cursor[32] = "0";
+
+    keys_use_recs(key, sizeof(key), id);
+    do {
+        if (records_page(l, key, cursor, sizeof(cursor), fn, arg) != 0)
+            return -1;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* KEYS: use, use:holds, use:recs, use:orders, use:users. ARGV: rid, json
+ * pairs. A record is written only over an older version; a record that
+ * takes a use (confirmed, partially_reversed, or reversed without the use
+ * given back, `f` ~= 1) moves `confirmed` when the use hash exists. */
+static const char restore_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local counted = redis.call('EXISTS', KEYS[1]) == 1 "
+    "local function takes(r) return r.s == 'confirmed' or "
+    "r.s == 'partially_reversed' or (r.s == 'reversed' and r.f ~= 1) end "
+    "local written, delta = 0, 0 "
+    "for i = 1, #ARGV, 2 do "
+    "  local rid, json = ARGV[i], ARGV[i + 1] "
+    "  local r = cjson.decode(json) "
+    "  local cur = redis.call('HGET', KEYS[3], rid) "
+    "  local old = cur and cjson.decode(cur) or nil "
+    "  if old == nil or old.v < r.v then "
+    "    redis.call('HSET', KEYS[3], rid, json) "
+    "    redis.call('HSET', KEYS[4], r.o, rid) "
+    "    if r.s == 'held' and r.x > now then "
+    "      redis.call('ZADD', KEYS[2], string.format('%d', r.x), rid) "
+    "    else redis.call('ZREM', KEYS[2], rid) end "
+    "    local u = redis.call('HGET', KEYS[5], r.u) "
+    "    local latest = true "
+    "    if u and u ~= rid then "
+    "      local ur = redis.call('HGET', KEYS[3], u) "
+    "      if ur then local o = cjson.decode(ur) "
+    "        if o.h > r.h or (o.h == r.h and u > rid) then latest = false end "
+    "      end "
+    "    end "
+    "    if latest then redis.call('HSET', KEYS[5], r.u, rid) end "
+    "    if takes(r) then delta = delta + 1 end "
+    "    if old ~= nil and takes(old) then delta = delta - 1 end "
+    "    written = written + 1 "
+    "  end "
+    "end "
+    "if counted and delta ~= 0 then "
+    "  redis.call('HINCRBY', KEYS[1], 'confirmed', delta) end "
+    "return {written, counted and 1 or 0}";
+
+static int restore_batch(live_t *l, char keys[5][KEYS_MAX],
+                         const live_rec_t *recs, size_t n, int64_t *written,
+                         int *counted)
+{
+    const char *argv[3 + 5 + 2 * USE_BATCH];
+    size_t lens[3 + 5 + 2 * USE_BATCH], i, argc = 0;
+    int64_t v[2];
+    redisReply *r;
+    int rc = -1;
+
+    argv[argc++] = "EVAL";
+    argv[argc++] = restore_lua;
+    argv[argc++] = "5";
+    for (i = 0; i < 5; i++)
+        argv[argc++] = keys[i];
+    for (i = 0; i < n; i++) {
+        argv[argc++] = recs[i].rid;
+        argv[argc++] = recs[i].json;
+    }
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    if ((r = live_cmd(l, (int)argc, argv, lens)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        int_reply(l, r->element[0], &v[0]) != 0 ||
+        int_reply(l, r->element[1], &v[1]) != 0) {
+        live_fail(l, "redis: unexpected restore reply");
+        goto out;
+    }
+    *written += v[0];
+    *counted = v[1] == 1;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_use_restore(live_t *l, int64_t id, const live_rec_t *recs, size_t n,
+                     int64_t *written, int *counted)
+{
+    char keys[5][KEYS_MAX];
+    size_t off, k;
+
+    keys_use(keys[0], KEYS_MAX, id);
+    keys_use_holds(keys[1], KEYS_MAX, id);
+    keys_use_recs(keys[2], KEYS_MAX, id);
+    keys_use_orders(keys[3], KEYS_MAX, id);
+    keys_use_users(keys[4], KEYS_MAX, id);
+    *written = 0;
+    *counted = 0;
+    if (n == 0) { /* still say whether the hash exists */
+        redisReply *r = live_cmdf(l, "EXISTS %s", keys[0]);
+
+        if (r == NULL)
+            return -1;
+        *counted = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+        return 0;
+    }
+    for (off = 0; off < n; off += k) {
+        k = n - off < USE_BATCH ? n - off : USE_BATCH;
+        if (restore_batch(l, keys, recs + off, k, written, counted) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
+                          const char *const *values, size_t n, int64_t *written)
+{
+    char key[KEYS_MAX];
+    redisReply *r;
+    size_t i;
+
+    keys_use_revs(key, sizeof(key), id);
+    *written = 0;
+    for (i = 0; i < n; i++) {
+        r = live_cmdf(l, "HSETNX %s %s %s", key, fields[i], values[i]);
+        if (r == NULL)
+            return -1;
+        *written += r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+    }
+    return 0;
+}

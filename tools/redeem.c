@@ -1,0 +1,236 @@
+/* redeem.c -- vendor create/show, settle, use adjust. See redeem.h.
+ *
+ * Money moves through the vendor ledger only (the workers write a line per
+ * confirmed or reversed redemption of a vendor-funded coupon); these
+ * commands read it and close periods of it into settlements. A settlement
+ * is one MySQL transaction (common/db_vendor.c), so a crash leaves no half
+ * settlement, and (vendor, until) is UNIQUE, so settling again answers the
+ * same settlement. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coupon.h"
+#include "ctlarg.h"
+#include "redeem.h"
+#include "timearg.h"
+#include "vendor.h"
+
+#define NOPTS(a)         (sizeof(a) / sizeof((a)[0]))
+#define ER_DUP_ENTRY_NUM 1062
+
+/* ------------------------------------------------------------ vendor */
+
+static const cfg_opt_t vendor_opts[] = {
+    TOOL_OPTS_COMMON,
+    { "name", NULL, CFG_STR, 0, 0, NULL, "create: the vendor's name" },
+};
+
+/* The ID after a subcommand word, e.g. `vendor show ID`. */
+static int sub_id(tool_t *t, const char *what, int64_t *id)
+{
+    const config_t *cfg = tool_cfg(t);
+    char err[256];
+
+    if (config_npos(cfg) != 2)
+        return tool_fail(t, TOOL_EXIT_USAGE, "%s expects exactly one id", what);
+    if (ctlarg_id(config_pos(cfg, 1), id, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "%s: %s", what, err);
+    return TOOL_EXIT_OK;
+}
+
+static int vendor_create(tool_t *t)
+{
+    const char *name = config_str(tool_cfg(t), "name");
+    db_t *db;
+    int64_t id;
+
+    if (config_npos(tool_cfg(t)) != 1)
+        return tool_fail(t, TOOL_EXIT_USAGE, "vendor create takes no id");
+    if (name == NULL || name[0] == '\0' || strlen(name) > VENDOR_NAME_MAX)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--name: 1 to %d characters",
+                         VENDOR_NAME_MAX);
+    if ((db = tool_db(t)) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_vendor_create(db, name, &id) != 0) {
+        if (db_errno(db) == ER_DUP_ENTRY_NUM)
+            return tool_fail(t, TOOL_EXIT_REFUSED,
+                             "a vendor named \"%s\" exists already", name);
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    }
+    tool_set_int(t, "vendor_id", id);
+    tool_set_str(t, "name", name);
+    tool_quiet(t, "vendor_id");
+    return TOOL_EXIT_OK;
+}
+
+static void put_settlement(tool_t *t, const char *list,
+                           const vendor_settlement_t *s)
+{
+    tool_item_int(t, list, "id", s->id);
+    tool_item_time(t, list, "until", s->until_ms);
+    tool_item_int(t, list, "total", s->total);
+    tool_item_int(t, list, "line_count", s->line_count);
+    tool_item_time(t, list, "created", s->created_ms);
+}
+
+static int vendor_lists(tool_t *t, db_t *db, int64_t id)
+{
+    vendor_settlement_t *s = NULL;
+    vendor_line_t *l = NULL;
+    size_t ns = 0, nl = 0, i;
+    int rc = TOOL_EXIT_ERROR;
+
+    if (db_vendor_settlements(db, id, &s, &ns) != 0 ||
+        db_vendor_open_lines(db, id, &l, &nl) != 0) {
+        rc = tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+        goto out;
+    }
+    tool_set_int(t, "settlement_count", (int64_t)ns);
+    for (i = 0; i < ns; i++) {
+        tool_add_item(t, "settlements");
+        put_settlement(t, "settlements", &s[i]);
+    }
+    for (i = 0; i < nl; i++) {
+        tool_add_item(t, "open_lines");
+        tool_item_int(t, "open_lines", "id", l[i].id);
+        tool_item_str(t, "open_lines", "redemption_id", l[i].redemption_id);
+        tool_item_str(t, "open_lines", "event_id", l[i].event_id);
+        tool_item_int(t, "open_lines", "amount", l[i].amount);
+        tool_item_time(t, "open_lines", "created", l[i].created_ms);
+    }
+    rc = TOOL_EXIT_OK;
+out:
+    free(s);
+    free(l);
+    return rc;
+}
+
+static int vendor_show(tool_t *t)
+{
+    int64_t id = 0, balance, open_sum, open_count;
+    char name[VENDOR_NAME_MAX * 4 + 1];
+    db_t *db;
+    int rc, found;
+
+    if ((rc = sub_id(t, "vendor show", &id)) != TOOL_EXIT_OK)
+        return rc;
+    if ((db = tool_db(t)) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_vendor_get(db, id, name, sizeof(name), &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "no vendor %" PRId64, id);
+    if (db_vendor_balance(db, id, &balance, &open_sum, &open_count) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    tool_set_int(t, "vendor_id", id);
+    tool_set_str(t, "name", name);
+    tool_set_int(t, "balance", balance);
+    tool_set_int(t, "open_total", open_sum);
+    tool_set_int(t, "open_line_count", open_count);
+    return vendor_lists(t, db, id);
+}
+
+static int cmd_vendor(tool_t *t)
+{
+    const char *sub =
+        config_npos(tool_cfg(t)) > 0 ? config_pos(tool_cfg(t), 0) : "";
+
+    if (strcmp(sub, "create") == 0)
+        return vendor_create(t);
+    if (strcmp(sub, "show") == 0)
+        return vendor_show(t);
+    return tool_fail(t, TOOL_EXIT_USAGE,
+                     "expects `vendor create --name NAME` or `vendor show "
+                     "ID`");
+}
+
+/* ------------------------------------------------------------ settle */
+
+static const cfg_opt_t settle_opts[] = {
+    TOOL_OPTS_COMMON,
+    { "vendor", NULL, CFG_INT, 1, INT64_MAX, NULL, "the vendor (required)" },
+    { "until", NULL, CFG_STR, 0, 0, NULL,
+      "settle the lines dated up to this time (required; not in the "
+      "future)" },
+};
+
+/* The test hook: a crash between moving the lines and COMMIT must leave
+ * nothing (the server rolls the transaction back when we vanish). */
+static void settle_crash_hook(void *arg)
+{
+    const char *v = getenv(REDEEM_CRASH_ENV);
+
+    (void)arg;
+    if (v != NULL && strcmp(v, "after_lines") == 0) {
+        fprintf(stderr,
+                "couponqctl settle: %s=after_lines: exiting before "
+                "COMMIT (test hook)\n",
+                REDEEM_CRASH_ENV);
+        _exit(REDEEM_CRASH_EXIT);
+    }
+}
+
+static int cmd_settle(tool_t *t)
+{
+    const config_t *cfg = tool_cfg(t);
+    const char *until_s = config_str(cfg, "until");
+    vendor_settlement_t s;
+    db_settle_t res;
+    int64_t until;
+    char err[256];
+    db_t *db;
+
+    if (config_npos(cfg) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "takes no arguments, only flags");
+    if (!config_is_set(cfg, "vendor") || until_s == NULL)
+        return tool_fail(t, TOOL_EXIT_USAGE,
+                         "--vendor and --until are required");
+    if (timearg_parse(until_s, tool_now_ms(), &until, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--until: %s", err);
+    if ((db = tool_db(t)) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_vendor_settle(db, config_int(cfg, "vendor"), until,
+                         settle_crash_hook, NULL, &s, &res) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    if (res == DB_SETTLE_NO_VENDOR)
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND, "no vendor %lld",
+                         config_int(cfg, "vendor"));
+    if (res == DB_SETTLE_FUTURE)
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "--until lies in the future by the database clock: "
+                         "lines dated before it may still arrive");
+    tool_set_int(t, "settlement_id", s.id);
+    tool_set_int(t, "vendor_id", s.vendor_id);
+    tool_set_time(t, "until", s.until_ms);
+    tool_set_int(t, "total", s.total);
+    tool_set_int(t, "line_count", s.line_count);
+    tool_set_time(t, "created", s.created_ms);
+    tool_set_bool(t, "existing", res == DB_SETTLE_EXISTING);
+    return TOOL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ table */
+
+const tool_cmd_t redeem_cmds[] = {
+    { "vendor", "create --name NAME | show ID",
+      "create: adds a vendor (the funder of a coupon's discounts: create\n"
+      "--vendor ID) and prints its id. show: the vendor's balance (the sum\n"
+      "of all its ledger lines), its settlements, and the lines no\n"
+      "settlement took yet with their sum.",
+      vendor_opts, NOPTS(vendor_opts), cmd_vendor },
+    { "settle", "--vendor ID --until TIME",
+      "In one MySQL transaction: a settlement of the vendor's open ledger\n"
+      "lines dated up to --until (its total and line count). Settling the\n"
+      "same --until again prints the same settlement and changes nothing;\n"
+      "lines dated later, e.g. a reversal after a settlement (a negative\n"
+      "line), go to the next one. A settled line is never edited. --until\n"
+      "must not lie in the future by the database clock (exit 3).\n"
+      "Test hook: " REDEEM_CRASH_ENV "=after_lines exits (code 86) just\n"
+      "before COMMIT, to show a crash leaves nothing.",
+      settle_opts, NOPTS(settle_opts), cmd_settle },
+};
+
+const size_t redeem_ncmds = NOPTS(redeem_cmds);
