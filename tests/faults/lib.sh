@@ -257,6 +257,10 @@ new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   TOPIC="couponq.faults.$SCENARIO.$(date +%s%N)"
   "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} topic "$TOPIC" 6 >>"$WORK/stack.log" 2>&1 9>&- || die "cannot create topic $TOPIC"
   export COUPONQ_TOPIC=$TOPIC
+  # and the redemption events' topic (and .dlq), read by the same workers
+  "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} topic "$TOPIC.redemptions" 6 >>"$WORK/stack.log" 2>&1 9>&- ||
+    die "cannot create topic $TOPIC.redemptions"
+  export COUPONQ_REDEMPTION_TOPIC=$TOPIC.redemptions
   # Its own consumer group; workers serve no /metrics (several per host).
   export COUPONQ_GROUP="faults.$SCENARIO.$(date +%s%N)"
   export COUPONQ_WORKER_METRICS=off
@@ -430,3 +434,92 @@ a, b = float(sys.argv[2]), float(sys.argv[3])
 print(sum(n for t, n in rows if a <= t and t + 0.1 <= b))
 PY
 }
+
+# ------------------------------------------------------------ redemption
+# use_setup ID USERS LIMIT TTL_MS [VENDOR SHARE_BPS REUSE] -- a coupon of
+# USERS coupons, all issued (rows + the admitted set, written directly: the
+# issuance path has its own scenarios), with a use budget of LIMIT (-1 =
+# unlimited) and holds of TTL_MS; funded by VENDOR (created when "new",
+# 0 = platform) at SHARE_BPS. Users are ID*10+1 .. ID*10+USERS.
+use_setup() {
+  local id=$1 users=$2 limit=$3 ttl=$4 vendor=${5:-new} bps=${6:-7000} reuse=${7:-1} ul vd
+  coupon_create "$id" "$users"
+  if [[ $vendor == new ]]; then
+    sql "INSERT INTO vendors (name) VALUES ('faults $SCENARIO $id')"
+    vendor=$(sql "SELECT id FROM vendors WHERE name='faults $SCENARIO $id'")
+  fi
+  VENDOR=$vendor
+  if [[ $limit == -1 ]]; then ul=NULL; else ul=$limit; fi
+  if [[ $vendor == 0 ]]; then vd=NULL; else vd=$vendor; fi
+  sql "UPDATE coupons SET use_limit=$ul, hold_ttl_ms=$ttl, discount_amount=5000,
+       vendor_id=$vd, vendor_share_bps=$bps, reuse_after_reverse=$reuse WHERE id=$id"
+  python3 - "$id" "$users" <<'PY' | sql "$(cat)"
+import sys
+c, n = int(sys.argv[1]), int(sys.argv[2])
+vals = ','.join("(%d,%d,'01ARZ3NDEKTSV4RRFFQ69G5FAV',NOW(3))" % (c, c * 10 + u)
+                for u in range(1, n + 1))
+print('INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) '
+      'VALUES %s; UPDATE coupons SET issued_quantity=%d WHERE id=%d' % (vals, n, c))
+PY
+  seq $((id * 10 + 1)) $((id * 10 + users)) | xargs -n 1000 redis-cli ${REDIS_PORT:+-p "$REDIS_PORT"} \
+    ${FAULTS_HA:+-h "$(hastack primary redis | cut -d: -f1)" -p "$(hastack primary redis | cut -d: -f2)"} \
+    SADD "couponq:{c$id}:issued" >/dev/null
+  rcli HSET "couponq:{c$id}:use" limit "$limit" ttl_ms "$ttl" until_ms -1 discount 5000 \
+    min_amount 0 vendor "$vendor" share_bps "$bps" reuse "$reuse" confirmed 0 >/dev/null
+  [[ $(rcli SCARD "couponq:{c$id}:issued") == "$users" ]] || die "use_setup: admitted set incomplete"
+}
+
+# use_load OUTPREFIX ARGS... -- the checkout client (use_load.py) against
+# $API_PORT with the Redis sampler; summary in OUTPREFIX.json, history in
+# OUTPREFIX.hist.
+use_load() {
+  local out=$1 rp=$REDIS_PORT
+  shift
+  if [[ -n $FAULTS_HA ]]; then rp=$(hastack primary redis | cut -d: -f2); fi
+  python3 "$FAULTS_DIR/use_load.py" --port "$API_PORT" --redis-port "$rp" \
+    --history "$out.hist" "$@" >"$out.json" 2>"$out.err"
+}
+
+# use_versions ID -> "<sum of versions in Redis> <sum in MySQL>": equal once
+# every transition's event is a row (the drain of redemptions is done).
+use_versions() {
+  local r m
+  r=$(rcli EVAL "local s = 0
+    for _, v in ipairs(redis.call('HVALS', KEYS[1])) do s = s + cjson.decode(v).v end
+    return s" 1 "couponq:{c$1}:use:recs")
+  m=$(sql "SELECT COALESCE(SUM(version), 0) FROM coupon_redemptions WHERE coupon_id=$1")
+  echo "$r $m"
+}
+use_drained() { local v; v=$(use_versions "$1"); [[ ${v% *} == "${v#* }" ]]; }
+# wait_use_drain ID TIMEOUT_S -- prints the seconds it took; 1 on timeout.
+wait_use_drain() {
+  local t0
+  t0=$(now)
+  if wait_until "$2" use_drained "$1"; then elapsed "$t0"; return 0; fi
+  log "redemption drain: timeout after $2 s (Redis/MySQL versions $(use_versions "$1"))"
+  elapsed "$t0"
+  return 1
+}
+
+# use_check_run ID LOADPREFIX [flags] -- the redemption checker (use_check),
+# output to the terminal and $WORK/use_check.txt; records its counts.
+use_check_run() {
+  local id=$1 pre=$2 rc=0 env=()
+  shift 2
+  if [[ -n $FAULTS_HA ]]; then
+    env=("COUPONQ_REDIS=redis://$(hastack primary redis)"
+      "COUPONQ_MYSQL=mysql://root@$(hastack primary mysql)/couponq")
+  fi
+  env ${env[@]+"${env[@]}"} "$FAULTS_DIR/use_check" --coupon "$id" --load "$pre.json" \
+    --history "$pre.hist" --json "$WORK/use_check.json" "$@" | tee -a "$WORK/use_check.txt" || rc=$?
+  if [[ -f $WORK/use_check.json ]]; then
+    result redemptions="$(jget "$WORK/use_check.json" redemptions)" \
+      violations="$(jget "$WORK/use_check.json" violations)" \
+      states="$(jget "$WORK/use_check.json" states)" \
+      ledger_lines="$(jget "$WORK/use_check.json" ledger_lines)" \
+      check="$(jget "$WORK/use_check.json" "' '.join(failed) or 'all invariants hold'")"
+  fi
+  return $rc
+}
+# use_statuses LOADPREFIX -> "op status:n ..." of the load client's summary.
+use_statuses() { jget "$1.json" "' '.join(k.replace(' ', ':')+'='+str(v) for k,v in sorted(status.items()))"; }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# 13_use_worker_kill -- kill -9 of both workers, mid-batch, four times during
+# checkouts (restarted after 1 s). A killed batch's transaction rolls back
+# and its offsets were not committed, so the restarted workers consume the
+# same events again: every event must still give exactly one
+# redemption_events row and, when it moves money, exactly one ledger line;
+# used_quantity counts each confirm once.
+source "$(dirname "$0")/lib.sh"
+need couponq-api couponq-worker couponqctl
+
+checkouts=$(size 4000 40000)
+limit=$(size 1200 12000)
+rate=$(size 300 1000)
+id=$(new_coupon_id)
+new_topic
+use_setup "$id" "$checkouts" "$limit" 3000
+api_start
+WORKER_ARGS="--batch-size 500 ${WORKER_ARGS:-}"
+worker_start w1
+worker_start w2
+
+pre=$WORK/load
+log "checkouts: $checkouts at $rate/s on a use limit of $limit; kill -9 of both workers 4 times"
+use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
+  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --max-seconds "$(size 180 600)" &
+load_pid=$!
+for k in 1 2 3 4; do
+  sleep "$(size 2 6)"
+  kill -0 "$load_pid" 2>/dev/null || break
+  proc_kill w1 KILL
+  proc_kill w2 KILL
+  log "workers killed ($k); restarting in 1 s"
+  sleep 1
+  worker_start w1
+  worker_start w2
+done
+wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+drain_s=$(wait_use_drain "$id" 120) || true
+
+ok=pass
+use_check_run "$id" "$pre" || ok=fail
+dup=$(sql "SELECT COUNT(*) - COUNT(DISTINCT event_id) FROM vendor_ledger WHERE vendor_id=$VENDOR")
+[[ $dup == 0 ]] || { log "$dup duplicate ledger lines"; ok=fail; }
+result done="$checkouts checkouts at ${rate}/s on a use limit of $limit; kill -9 of both workers 4 times, restarted after 1 s" \
+  requests="$(jget "$pre.json" requests)" statuses="$(use_statuses "$pre")" \
+  max_in_use="$(jget "$pre.json" max_in_use)" \
+  recovery="every event applied once; drained ${drain_s}s after the load"
+finish "$ok"
