@@ -29,6 +29,9 @@
 #define WRITE_HIGH  ((size_t)256 * 1024) /* unsent bytes: reading pauses */
 #define SWEEP_MS    250
 #define LISTENERS   4 /* addresses in one --listen list */
+/* How long a closing connection keeps reading (and discarding) after its
+ * last answer, for the client to read that answer (see conn_linger). */
+#define LINGER_MS 2000
 
 typedef struct conn conn_t;
 
@@ -53,8 +56,10 @@ typedef union io {
 struct conn {
     io_t io;
     http_server_t *srv;
-    conn_t *prev, *next; /* all connections */
-    conn_t *dirty_next;  /* on the dirty list when dirty */
+    conn_t *prev, *next;   /* all connections */
+    conn_t *dirty_next;    /* on the dirty list when dirty */
+    conn_t *iprev, *inext; /* on the idle list when on_idle */
+    int on_idle;
     int dirty;
     http_parser_t parser;
     http_resp_t *head, *tail; /* unwritten answers, request order */
@@ -68,6 +73,10 @@ struct conn {
     int close_after;          /* no more requests; close once written */
     int close_written;        /* an answer with Connection: close was written */
     int closing;
+    int peer_fin;             /* the client sent FIN */
+    int lingering;            /* answered, FIN sent, discarding input */
+    uint64_t linger_until_ms; /* then closed in any case */
+    uv_shutdown_t shut;
     int admitted; /* admit_peer let it in: peer_gone owed at close */
     int is_unix;  /* accepted on a unix socket: no peer address */
     struct sockaddr_storage peer;
@@ -99,6 +108,7 @@ struct http_server {
     http_handler_fn fn;
     void *ud;
     conn_t *conns;
+    conn_t *idle_head, *idle_tail; /* idle connections, longest idle first */
     conn_t *dirty;
     uint32_t nconns;        /* open or closing */
     uint32_t closing_conns; /* of nconns, closing (uv_close pending) */
@@ -116,8 +126,10 @@ struct http_server {
 };
 
 static void conn_close(conn_t *c);
+static void conn_linger(conn_t *c);
 static void conn_flush(conn_t *c);
 static void conn_read_start(conn_t *c);
+static void idle_update(conn_t *c);
 
 /* ---- answers ---- */
 
@@ -143,6 +155,7 @@ static http_resp_t *resp_new(conn_t *c)
         c->head = r;
     c->tail = r;
     c->pending++;
+    idle_update(c);
     return r;
 }
 
@@ -267,10 +280,12 @@ static void free_chain(http_server_t *s, http_resp_t *r, unsigned n)
  * again. */
 static void after_written(conn_t *c)
 {
-    if ((c->close_written && c->writes == 0) || conn_finished(c))
-        conn_close(c);
-    else
-        maybe_resume(c);
+    if ((c->close_written && c->writes == 0) || conn_finished(c)) {
+        conn_linger(c);
+        return;
+    }
+    maybe_resume(c);
+    idle_update(c);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -436,9 +451,15 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
     if (nread == 0)
         return;
+    if (c->lingering) { /* input after the last answer: discarded */
+        if (nread < 0)
+            conn_close(c);
+        return;
+    }
     if (nread < 0) {
         uv_read_stop(st);
         c->eof = 1;
+        c->peer_fin = nread == UV_EOF;
         /* A half-closed client still gets the answers it asked for. */
         if (nread != UV_EOF || c->pending == 0 ||
             http_parser_mid_request(&c->parser))
@@ -462,6 +483,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         c->eof = 1;
     }
     pause_if_busy(c);
+    idle_update(c);
 }
 
 static void conn_read_start(conn_t *c)
@@ -530,7 +552,42 @@ static void conn_close(conn_t *c)
     }
     c->head = c->tail = NULL;
     c->pending = 0;
+    idle_update(c);
     uv_close((uv_handle_t *)&c->io.st, on_conn_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req; /* closing cancels it (UV_ECANCELED): nothing to free */
+    (void)status;
+}
+
+/* The last answer is written and the connection is to close. Closing at
+ * once would lose that answer whenever the client had sent more (a
+ * pipelined request, the rest of a refused body): the kernel answers a
+ * close with unread input by a reset, and the reset can destroy the answer
+ * before the client read it. So, as nginx's lingering close does: send FIN
+ * (the answer is complete), keep reading and discarding until the client
+ * closes too or LINGER_MS passed (the sweep), then close. A client that
+ * already sent FIN has nothing more to send: closed at once. */
+static void conn_linger(conn_t *c)
+{
+    if (c->closing || c->lingering)
+        return;
+    if (c->peer_fin) {
+        conn_close(c);
+        return;
+    }
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, &c->io.st, on_shutdown) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->lingering = 1;
+    c->linger_until_ms = uv_now(c->srv->loop) + LINGER_MS;
+    uv_read_stop(&c->io.st);
+    conn_read_start(c);
+    idle_update(c);
 }
 
 /* Idle = nothing owed to the client and no request being read: closing it
@@ -541,19 +598,65 @@ static int conn_idle(const conn_t *c)
            !http_parser_mid_request(&c->parser);
 }
 
+static void idle_unlink(http_server_t *s, conn_t *c)
+{
+    if (c->iprev != NULL)
+        c->iprev->inext = c->inext;
+    else
+        s->idle_head = c->inext;
+    if (c->inext != NULL)
+        c->inext->iprev = c->iprev;
+    else
+        s->idle_tail = c->iprev;
+    c->iprev = c->inext = NULL;
+    c->on_idle = 0;
+}
+
+/* Keeps the idle list exact: a connection joins its tail when it becomes
+ * idle (so the head is the longest idle) and leaves it on any request
+ * byte, answer or close. A lingering connection is done: it goes to the
+ * head, the first to make room. Called wherever idleness can change. */
+static void idle_update(conn_t *c)
+{
+    http_server_t *s = c->srv;
+    int idle = conn_idle(c);
+
+    if (idle == c->on_idle && !(idle && c->lingering && s->idle_head != c))
+        return;
+    if (c->on_idle)
+        idle_unlink(s, c);
+    if (!idle)
+        return;
+    c->on_idle = 1;
+    if (c->lingering) {
+        c->inext = s->idle_head;
+        if (s->idle_head != NULL)
+            s->idle_head->iprev = c;
+        else
+            s->idle_tail = c;
+        s->idle_head = c;
+    } else {
+        c->iprev = s->idle_tail;
+        if (s->idle_tail != NULL)
+            s->idle_tail->inext = c;
+        else
+            s->idle_head = c;
+        s->idle_tail = c;
+    }
+}
+
 /* At the connection cap, the longest-idle connection makes room for a new
  * one (as nginx reuses keep-alive connections): otherwise thousands of
  * connections that never send a byte would lock every new client out until
  * their timeouts. Returns 0 when a connection was closed, -1 when every
- * connection is busy. O(connections), only while at the cap. */
+ * connection is busy. O(1): the head of the idle list (a lingering one
+ * first), or the next one when the head is the newcomer itself. */
 static int evict_idle(http_server_t *s, const conn_t *except)
 {
-    conn_t *c, *victim = NULL;
+    conn_t *victim = s->idle_head;
 
-    for (c = s->conns; c != NULL; c = c->next)
-        if (c != except && conn_idle(c) &&
-            (victim == NULL || c->last_ms < victim->last_ms))
-            victim = c;
+    if (victim == except && victim != NULL)
+        victim = victim->inext;
     if (victim == NULL)
         return -1;
     s->evicted++;
@@ -625,6 +728,7 @@ static void on_connection(uv_stream_t *st, int status)
     }
     c->last_ms = uv_now(s->loop);
     conn_read_start(c);
+    idle_update(c);
 }
 
 /* A connection that never sent a byte gets the header timeout from accept
@@ -651,6 +755,11 @@ static void on_sweep(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
+        if (c->lingering) {
+            if (now >= c->linger_until_ms)
+                conn_close(c);
+            continue;
+        }
         if (http_parser_mid_request(&c->parser) && !c->close_after &&
             now - c->req_start_ms > s->lim.header_timeout_ms)
             conn_fail(c, 408, "request not received in time");
@@ -895,7 +1004,8 @@ void http_server_drain(http_server_t *s, void (*done)(void *), void *ud)
         if (c->closing)
             continue;
         if (c->pending == 0 && c->writes == 0)
-            conn_close(c);
+            conn_linger(c); /* FIN: a request on the wire sees a close,
+                               not a reset */
         else if (!c->close_after) {
             c->close_after = 1;
             if (!c->eof)

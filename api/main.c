@@ -46,8 +46,12 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     rc = 1;
-    if ((m = metrics_new()) == NULL ||
-        (auth = auth_new(&o.auth, err, sizeof(err))) == NULL ||
+    err[0] = '\0';
+    if ((m = metrics_new()) == NULL) {
+        snprintf(err, sizeof(err), "metrics: out of memory");
+        goto out;
+    }
+    if ((auth = auth_new(&o.auth, err, sizeof(err))) == NULL ||
         (gate = gate_new(&o.gate, auth, m, err, sizeof(err))) == NULL)
         goto out;
     auth = NULL; /* owned by the gate now */

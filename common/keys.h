@@ -32,17 +32,29 @@ static inline int keys_calls(char *buf, size_t n, int64_t coupon_id)
 /* Redemption (schemas/redemption.md): the use budget HASH, the holds ZSET
  * (rid -> expires_ms), the records HASH (rid -> JSON), order id -> rid,
  * user id -> rid, and "<rid>/<reversal_id>" -> reversal. */
-#define KEYS_USE_SUFFIXES(X)                                                   \
-    X(use, "use") X(use_holds, "use:holds") X(use_recs, "use:recs")            \
-    X(use_orders, "use:orders") X(use_users, "use:users")                      \
-    X(use_revs, "use:revs")
-#define KEYS_USE_FN(name, suffix)                                              \
-    static inline int keys_##name(char *buf, size_t n, int64_t coupon_id)      \
-    {                                                                          \
-        return snprintf(buf, n, "couponq:{c%lld}:" suffix,                     \
-                        (long long)coupon_id);                                 \
-    }
-KEYS_USE_SUFFIXES(KEYS_USE_FN)
-#undef KEYS_USE_FN
+static inline int keys_use(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use", (long long)coupon_id);
+}
+static inline int keys_use_holds(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use:holds", (long long)coupon_id);
+}
+static inline int keys_use_recs(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use:recs", (long long)coupon_id);
+}
+static inline int keys_use_orders(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use:orders", (long long)coupon_id);
+}
+static inline int keys_use_users(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use:users", (long long)coupon_id);
+}
+static inline int keys_use_revs(char *buf, size_t n, int64_t coupon_id)
+{
+    return snprintf(buf, n, "couponq:{c%lld}:use:revs", (long long)coupon_id);
+}
 
 #endif

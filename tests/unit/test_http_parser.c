@@ -1,7 +1,7 @@
 /* test_http_parser.c -- api/http_parser: requests come out whole and in
  * order however TCP cuts the bytes; pipelining, chunked bodies, keep-alive
- * flags, and every limit (413, 414, 431) and malformed input (400, 505)
- * stop the stream with the right status. */
+ * flags, and every limit (413, 414, 431) and malformed input (400, 505),
+ * unknown methods (501) stop the stream with the right status. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,6 +141,14 @@ static void test_malformed(void **state)
 {
     (void)state;
     expect_broken("GARBAGE\r\n\r\n", 400, "malformed HTTP");
+    expect_broken("\x01\x02 / HTTP/1.1\r\n\r\n", 400, "invalid method");
+    /* A well-formed request line with a method llhttp does not know. */
+    expect_broken("QUERY /v1/coupons/7 HTTP/1.1\r\n\r\n", 501,
+                  "method not implemented");
+    expect_broken("FROB / HTTP/1.1\r\n\r\n", 501, "method not implemented");
+    expect_broken("GETX / HTTP/1.1\r\n\r\n", 501, "method not implemented");
+    expect_broken("ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\n\r\n", 400,
+                  "invalid method");
     expect_broken("GET / HTTP/7.3\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1");
     expect_broken("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400,
                   "Content-Length");
