@@ -97,8 +97,11 @@ void report_table(FILE *out, const report_info_t *ri, const load_result_t *r)
             ri->label ? "] " : "", ri->target, ri->connections, ri->pipeline,
             ri->users, ri->coupon, ri->coupons > 1 ? "+" : "");
     if (ri->open_loop)
-        fprintf(out, "  mode      open loop, %s, offered %.0f req/s\n",
-                ri->sched, ri->rate);
+        fprintf(out, "  mode      open loop, %s, offered %.0f %s/s\n",
+                ri->sched, ri->rate,
+                ri->flow != NULL && strcmp(ri->flow, "checkout") == 0
+                    ? "checkouts"
+                    : "req");
     else
         fprintf(out, "  mode      closed loop (max throughput)\n");
     fprintf(out,
