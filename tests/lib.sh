@@ -41,6 +41,16 @@ assert_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$1', got '$2'"; }
 assert_le() { (("$2" <= "$1")) || fail "$3: expected <= $1, got $2"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in '$1'"; }
 
+# assert_metric TEXT SERIES VALUE WHAT -- the Prometheus TEXT has exactly the
+# line "SERIES VALUE" (whole line: an expected 2 does not pass at 20).
+# assert_metric TEXT SERIES "" WHAT -- the series exists, any value.
+assert_metric() {
+  local line
+  line=$(grep -F -- "$2 " <<<"$1" | grep -E -- "^$(sed 's/[][\.*^$(){}+?|/]/\\&/g' <<<"$2") [^ ]+$" | head -n 1 || true)
+  [[ -n $line ]] || fail "$4: no series $2 in the metrics"
+  [[ -z $3 || $line == "$2 $3" ]] || fail "$4: expected '$2 $3', got '$line'"
+}
+
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # The server's replication id: a coupon's meta `fence` field (admit.lua admits
 # only while it equals this; see the script's header).

@@ -57,11 +57,11 @@ assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3/iss
 assert_eq '200 {"status":"ok","redis":"up","kafka":"up"}' "$(get "$PORT" /healthz)" "healthz"
 assert_eq '404 {"error":"no such path"}' "$(get "$PORT" /metrics)" "no /metrics on the public listener"
 m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
-assert_contains "$m" 'couponq_api_requests_total{route="issue",code="202"} 2' "metrics: 202s"
-assert_contains "$m" 'couponq_api_admissions_total{result="sold_out"} 1' "metrics: sold_out"
-assert_contains "$m" 'couponq_api_request_duration_seconds_count{route="issue"}' "metrics: latency"
-assert_contains "$m" 'couponq_api_inflight' "metrics: in-flight"
-assert_contains "$m" 'couponq_api_kafka_queue_length' "metrics: kafka queue"
+assert_metric "$m" 'couponq_api_requests_total{route="issue",code="202"}' 2 "metrics: 202s"
+assert_metric "$m" 'couponq_api_admissions_total{result="sold_out"}' 1 "metrics: sold_out"
+assert_metric "$m" 'couponq_api_request_duration_seconds_count{route="issue"}' "" "metrics: latency"
+assert_metric "$m" 'couponq_api_inflight' "" "metrics: in-flight"
+assert_metric "$m" 'couponq_api_kafka_queue_length' "" "metrics: kafka queue"
 
 log "NOSCRIPT recovery: SCRIPT FLUSH between requests"
 rcli SCRIPT FLUSH >/dev/null
@@ -87,8 +87,8 @@ assert_contains "$out" '{"result":"unavailable","error":"unavailable: ' "503 bod
 assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C4}:issued" 31)" "member released after the failed produce"
 assert_eq '200 {"coupon_id":'"$C4"',"user_id":31,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C4/issues/31")" "status after release"
 m=$(curl -s "http://127.0.0.1:$NMP/metrics")
-assert_contains "$m" 'couponq_api_releases_total 1' "metrics: release counted"
-assert_contains "$m" 'couponq_api_kafka_errors_total 1' "metrics: kafka error counted"
+assert_metric "$m" 'couponq_api_releases_total' 1 "metrics: release counted"
+assert_metric "$m" 'couponq_api_kafka_errors_total' 1 "metrics: kafka error counted"
 
 log "Redis unreachable -> 503 at once"
 start_api api_noredis --topic "$TOPIC" --redis "redis://127.0.0.1:$(free_port)"

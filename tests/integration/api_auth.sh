@@ -32,7 +32,7 @@ log "$n cases answered as expected"
 assert_eq 0 "$(scard "$C")" "SCARD after the hostile requests"
 assert_eq 0 "$(topic_count "$TOPIC")" "events after the hostile requests"
 m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
-assert_contains "$m" 'couponq_api_refusals_total{reason="unauthorized"}' "refusals counted"
+assert_metric "$m" 'couponq_api_refusals_total{reason="unauthorized"}' "" "refusals counted"
 grep -q 'reason=unauthorized' "$TEST_TMP/api.log" || fail "no audit line"
 if grep -q 'eyJ' "$TEST_TMP/api.log"; then fail "a token in the log"; fi
 assert_eq '404 {"error":"no such path"}' "$(get "$PORT" /metrics)" "no /metrics on the public port"

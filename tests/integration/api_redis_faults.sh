@@ -90,8 +90,8 @@ for ((i = 0; i < 20; i++)); do
   sleep 0.1
 done
 m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
-assert_contains "$m" "couponq_api_admissions_unsettled 0" "nothing left to settle"
-assert_contains "$m" "couponq_api_admissions_settled_total " "settled counter"
+assert_metric "$m" "couponq_api_admissions_unsettled" 0 "nothing left to settle"
+assert_metric "$m" "couponq_api_admissions_settled_total" "" "settled counter"
 released=$(grep -o 'msg="lost admit.lua answer settled" coupon_id='"$C"' call=[0-9A-Z]* users=[0-9]* released=[0-9]*' "$TEST_TMP/api.log" |
   sed 's/.*released=//' | awk '{ n += $1 } END { print n + 0 }')
 assert_eq 1 "$released" "members released by settle.lua (7 only)"

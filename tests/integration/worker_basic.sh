@@ -69,10 +69,10 @@ assert_eq 20 "$(rcli SCARD "couponq:{c$B}:persisted")" "persisted set of B"
 assert_eq 5 "$(rcli SCARD "couponq:{c$A}:persisted")" "persisted set of A"
 
 M=$(curl -s "http://127.0.0.1:$MPORT/metrics")
-assert_contains "$M" "couponq_worker_rows_inserted_total 25" "rows metric"
-assert_contains "$M" "couponq_worker_duplicates_total 5" "duplicates metric"
-assert_contains "$M" 'couponq_worker_dlq_total{reason="over_quantity"} 3' "dlq metric"
-assert_contains "$M" "couponq_worker_events_total 39" "events metric"
+assert_metric "$M" "couponq_worker_rows_inserted_total" 25 "rows metric"
+assert_metric "$M" "couponq_worker_duplicates_total" 5 "duplicates metric"
+assert_metric "$M" 'couponq_worker_dlq_total{reason="over_quantity"}' 3 "dlq metric"
+assert_metric "$M" "couponq_worker_events_total" 39 "events metric"
 
 # SIGTERM: clean exit 0.
 kill -TERM "$WPID"
@@ -92,8 +92,8 @@ for ((i = 0; i < 150; i++)); do
 done
 sleep 1
 M=$(curl -s "http://127.0.0.1:$MPORT/metrics")
-assert_contains "$M" "couponq_worker_events_total 5" "events re-read after restart (offsets committed)"
-assert_contains "$M" "couponq_worker_duplicates_total 5" "duplicates after restart"
+assert_metric "$M" "couponq_worker_events_total" 5 "events re-read after restart (offsets committed)"
+assert_metric "$M" "couponq_worker_duplicates_total" 5 "duplicates after restart"
 assert_eq 20 "$(rows "$B")" "rows of B after duplicate replays"
 assert_eq 20 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$B")" "issued_quantity of B after duplicates"
 assert_eq 9 "$(dlq | wc -l)" "DLQ entries after restart"
@@ -111,7 +111,7 @@ for ((i = 0; i < 150; i++)); do
   if [[ $M == *"couponq_worker_events_total 10"* ]]; then break; fi
   sleep 0.2
 done
-assert_contains "$M" "couponq_worker_events_total 10" "events held in the open batch"
+assert_metric "$M" "couponq_worker_events_total" 10 "events held in the open batch"
 assert_eq 20 "$(rows "$B")" "rows before SIGTERM (batch still open)"
 kill -TERM "$W3"
 rc=0
