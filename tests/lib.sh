@@ -102,6 +102,23 @@ coupon_use_raw() {
     reuse "$reuse" confirmed 0 >/dev/null
 }
 
+# new_ulid -> a random ULID (26 Crockford base32 chars, the time part 48
+# bits); new_rid ID -> a redemption id carrying coupon ID in its low 48 bits
+# (common/rid.h), the rest random. Pure bash: cheap enough to call per op.
+CROCKFORD=0123456789ABCDEFGHJKMNPQRSTVWXYZ
+crockford_chars() {
+  local i s=
+  for ((i = 0; i < $1; i++)); do s+=${CROCKFORD:RANDOM%32:1}; done
+  echo "$s"
+}
+new_ulid() { echo "${CROCKFORD:RANDOM%8:1}$(crockford_chars 25)"; }
+new_rid() {
+  # the last 10 chars are 50 bits: 2 random, then the 48-bit coupon id
+  local n=$(((RANDOM % 4) << 48 | $1)) i s=
+  for ((i = 9; i >= 0; i--)); do s+=${CROCKFORD:(n >> (5 * i)) & 31:1}; done
+  echo "${CROCKFORD:RANDOM%8:1}$(crockford_chars 15)$s"
+}
+
 # coupon_rows ID -> its rows in MySQL; wait_coupon_rows ID N -- until it
 # has exactly N (60 s at most, then fail).
 coupon_rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }

@@ -715,8 +715,10 @@ local function op_undo()
       redis.call('HDEL', KEYS[5], r.o)
     end
     redis.call('ZREM', KEYS[3], rid)
+    -- prev_user may itself have been undone since (a hold that expired
+    -- before its own undo): then the user has no redemption left
     if redis.call('HGET', KEYS[6], r.u) == rid then
-      if prev_user ~= '' then
+      if prev_user ~= '' and redis.call('HEXISTS', KEYS[4], prev_user) == 1 then
         redis.call('HSET', KEYS[6], r.u, prev_user)
       else
         redis.call('HDEL', KEYS[6], r.u)
