@@ -1,5 +1,6 @@
 /* kafka_producer.c -- librdkafka producer on the libuv loop. See
  * kafka_producer.h. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -21,6 +22,11 @@ struct kafka_producer {
     uv_loop_t *loop;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
+    /* kafka_producer_add_topic's, handle i at more[i - 1] */
+    rd_kafka_topic_t *more[KAFKA_PRODUCER_TOPICS_MAX - 1];
+    int nmore;
+    int more_ok[KAFKA_PRODUCER_TOPICS_MAX - 1]; /* by the worker thread */
+    atomic_int more_healthy[KAFKA_PRODUCER_TOPICS_MAX - 1];
     kafka_producer_dr_fn fn;
     void *ud;
     int pipe[2];
@@ -130,18 +136,30 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- health (thread pool) ---- */
 
+/* 1 when the broker knows the topic and it has partitions. */
+static int topic_ok(rd_kafka_t *rk, rd_kafka_topic_t *rkt)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err;
+    int ok;
+
+    err = rd_kafka_metadata(rk, 0, rkt, &md, 1500);
+    ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+         md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+         md->topics[0].partition_cnt > 0;
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    return ok;
+}
+
 static void health_work(uv_work_t *w)
 {
     kafka_producer_t *kp = w->data;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err;
+    int i;
 
-    err = rd_kafka_metadata(kp->rk, 0, kp->rkt, &md, 1500);
-    kp->work_ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-                  md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                  md->topics[0].partition_cnt > 0;
-    if (md != NULL)
-        rd_kafka_metadata_destroy(md);
+    kp->work_ok = topic_ok(kp->rk, kp->rkt);
+    for (i = 0; i < kp->nmore; i++)
+        kp->more_ok[i] = topic_ok(kp->rk, kp->more[i]);
 }
 
 static void destroy_if_done(kafka_producer_t *kp);
@@ -149,14 +167,18 @@ static void destroy_if_done(kafka_producer_t *kp);
 static void health_done(uv_work_t *w, int status)
 {
     kafka_producer_t *kp = w->data;
+    int i;
 
     kp->work_busy = 0;
     if (kp->freeing) {
         destroy_if_done(kp);
         return;
     }
-    if (status == 0)
-        atomic_store(&kp->healthy, kp->work_ok && !atomic_load(&kp->fatal));
+    if (status != 0)
+        return;
+    atomic_store(&kp->healthy, kp->work_ok && !atomic_load(&kp->fatal));
+    for (i = 0; i < kp->nmore; i++)
+        atomic_store(&kp->more_healthy[i], kp->more_ok[i]);
 }
 
 static void on_health(uv_timer_t *t)
@@ -288,14 +310,51 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
                         const char *value, size_t vlen, uint64_t token,
                         char *errstr, size_t n)
 {
+    return kafka_producer_send_topic(kp, 0, key, klen, value, vlen, token,
+                                     errstr, n);
+}
+
+int kafka_producer_add_topic(kafka_producer_t *kp, const char *topic,
+                             char *errstr, size_t n)
+{
+    rd_kafka_topic_t *rkt;
+
+    if (kp->nmore == KAFKA_PRODUCER_TOPICS_MAX - 1) {
+        snprintf(errstr, n, "topic %s: too many topics", topic);
+        return -1;
+    }
+    if ((rkt = rd_kafka_topic_new(kp->rk, topic, NULL)) == NULL) {
+        snprintf(errstr, n, "topic %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    kp->more[kp->nmore++] = rkt;
+    return kp->nmore;
+}
+
+int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic)
+{
+    if (topic == 0)
+        return kafka_producer_healthy(kp);
+    assert(topic >= 1 && topic <= kp->nmore);
+    return atomic_load(&kp->more_healthy[topic - 1]) &&
+           !atomic_load(&kp->fatal);
+}
+
+int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
+                              size_t klen, const char *value, size_t vlen,
+                              uint64_t token, char *errstr, size_t n)
+{
+    rd_kafka_topic_t *rkt = topic == 0 ? kp->rkt : kp->more[topic - 1];
     rd_kafka_resp_err_t err;
 
+    assert(topic >= 0 && topic <= kp->nmore);
     if (atomic_load(&kp->fatal)) {
         snprintf(errstr, n, "kafka producer failed fatally");
         return -1;
     }
     err = rd_kafka_producev(
-        kp->rk, RD_KAFKA_V_RKT(kp->rkt), RD_KAFKA_V_KEY(key, klen),
+        kp->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, klen),
         RD_KAFKA_V_VALUE((void *)value, vlen),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
@@ -341,6 +400,8 @@ static void destroy_if_done(kafka_producer_t *kp)
 {
     if (kp->open_handles > 0 || kp->work_busy)
         return;
+    while (kp->nmore > 0)
+        rd_kafka_topic_destroy(kp->more[--kp->nmore]);
     rd_kafka_topic_destroy(kp->rkt);
     rd_kafka_destroy(kp->rk);
     close(kp->pipe[0]);

@@ -12,7 +12,11 @@
  *
  * Health: a metadata request for the topic runs every 2 s on libuv's thread
  * pool (it blocks, so never on the loop); kafka_producer_healthy() reports
- * the last answer, or 0 after a fatal producer error. */
+ * the last answer, or 0 after a fatal producer error.
+ *
+ * More topics (the redemption events) share the producer, its delivery
+ * reports and its idempotence: kafka_producer_add_topic gives a handle
+ * for kafka_producer_send_topic, and the health check asks about each. */
 #ifndef COUPONQ_API_KAFKA_PRODUCER_H
 #define COUPONQ_API_KAFKA_PRODUCER_H
 
@@ -54,6 +58,21 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
                         char *errstr, size_t n);
 
 int kafka_producer_healthy(const kafka_producer_t *kp);
+
+#define KAFKA_PRODUCER_TOPICS_MAX 4 /* the first one's included */
+
+/* Another topic on this producer; its handle (>= 1; the topic of
+ * kafka_producer_new is 0), or -1 with errstr. Before the loop runs. */
+int kafka_producer_add_topic(kafka_producer_t *kp, const char *topic,
+                             char *errstr, size_t n);
+
+/* kafka_producer_send to the topic of that handle. */
+int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
+                              size_t klen, const char *value, size_t vlen,
+                              uint64_t token, char *errstr, size_t n);
+
+/* The last health check of that topic (0: as kafka_producer_healthy). */
+int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic);
 
 /* 1 after a fatal producer error (the idempotent producer cannot go on:
  * librdkafka fails what is queued, and every later send is refused), with
