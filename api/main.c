@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "redemption.h"
 #include "service.h"
 
 /* The admin listener: the same limits, no user header, no per-IP hooks. */
@@ -27,10 +28,25 @@ static http_server_t *admin_new(uv_loop_t *loop, const options_t *o,
                            svc, err, n);
 }
 
+static void log_listening(const options_t *o, gate_t *gate,
+                          const kafka_producer_t *kp)
+{
+    LOG(LL_INFO,
+        "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
+        "redemption_topic=%s message_timeout_ms=%d",
+        o->listen, o->admin_listen ? o->admin_listen : "off",
+        o->auth.mode == AUTH_JWT   ? "jwt"
+        : o->auth.mode == AUTH_OFF ? "off"
+                                   : "gateway",
+        auth_keys(gate_auth(gate)), o->topic, o->redemption_topic,
+        kafka_producer_message_timeout(kp));
+}
+
 int main(int argc, char **argv)
 {
     uv_loop_t *loop = uv_default_loop();
     admission_t *adm = NULL;
+    redemption_t *red = NULL;
     kafka_producer_t *kp = NULL;
     service_t *svc = NULL;
     http_server_t *srv = NULL, *admin = NULL;
@@ -39,7 +55,7 @@ int main(int argc, char **argv)
     metrics_t *m = NULL;
     options_t o;
     char err[512];
-    int rc = 1, left, started = 0;
+    int rc = 1, left, started = 0, use_topic = -1;
 
     if ((rc = options_parse(&o, argc, argv)) != 0) {
         options_free(&o);
@@ -63,26 +79,22 @@ int main(int argc, char **argv)
             NULL ||
         (kp = kafka_producer_new(loop, o.cfg, o.topic, o.message_timeout_ms,
                                  service_delivered, svc, err, sizeof(err))) ==
-            NULL)
+            NULL ||
+        (use_topic = kafka_producer_add_topic(kp, o.redemption_topic, err,
+                                              sizeof(err))) < 0 ||
+        (red = redemption_new(loop, o.redis, err, sizeof(err))) == NULL)
         goto out;
     admission_set_min_replicas(adm, o.redis_min_replicas,
                                o.redis_replica_timeout_ms);
     service_set_producer(svc, kp);
+    service_set_redemption(svc, red, use_topic);
     if ((srv = http_server_new(loop, o.listen, &o.http, service_handle, svc,
                                err, sizeof(err))) == NULL ||
         (o.admin_listen != NULL &&
          (admin = admin_new(loop, &o, svc, err, sizeof(err))) == NULL))
         goto out;
     service_set_admin(svc, admin);
-    LOG(LL_INFO,
-        "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
-        "message_timeout_ms=%d",
-        o.listen, o.admin_listen ? o.admin_listen : "off",
-        o.auth.mode == AUTH_JWT   ? "jwt"
-        : o.auth.mode == AUTH_OFF ? "off"
-                                  : "gateway",
-        auth_keys(gate_auth(gate)), o.topic,
-        kafka_producer_message_timeout(kp));
+    log_listening(&o, gate, kp);
     started = 1;
     rc = service_run(svc, srv); /* until SIGTERM (0) or a fatal Kafka error
                                    (1), and drained */
@@ -98,6 +110,7 @@ out:
     http_server_free(srv);
     http_server_free(admin);
     admission_free(adm); /* before the service: callbacks may still run */
+    redemption_free(red);
     service_free(svc);
     kafka_producer_free(kp);
     uv_run(loop, UV_RUN_DEFAULT); /* close callbacks free the rest */

@@ -9,6 +9,10 @@ static const cfg_opt_t table[] = {
     CFG_OPT_REDIS,
     CFG_OPT_KAFKA,
     CFG_OPT_TOPIC,
+    { "redemption-topic", "COUPONQ_REDEMPTION_TOPIC", CFG_STR, 0, 0,
+      "couponq.redemptions",
+      "Kafka topic of redemption events (hold, confirm, cancel, reverse; "
+      "key = redemption id)" },
     { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
       "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
       "unix:PATH (with --auth gateway every unix-socket client is a "
@@ -122,6 +126,7 @@ static void fill(options_t *o)
 
     o->redis = config_str(c, "redis");
     o->topic = config_str(c, "topic");
+    o->redemption_topic = config_str(c, "redemption-topic");
     o->listen = config_str(c, "listen");
     o->http.max_headers = (size_t)config_int(c, "max-headers");
     o->http.max_body = (size_t)config_int(c, "max-body");

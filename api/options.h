@@ -12,6 +12,7 @@
 typedef struct options {
     config_t *cfg; /* owns the strings below; -X pairs for librdkafka */
     const char *redis, *topic, *listen;
+    const char *redemption_topic;
     const char *admin_listen; /* NULL when "off" */
     auth_opts_t auth;
     gate_opts_t gate;

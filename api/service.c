@@ -32,9 +32,7 @@
 #include "http_resp.h"
 #include "log.h"
 #include "route.h"
-#include "service.h"
-#include "slots.h"
-#include "ulid.h"
+#include "service_internal.h"
 
 #define SWEEP_MS 20
 /* Re-produce tokens carry this bit; slot indices stay below it (the cap,
@@ -43,68 +41,14 @@
 #define RP_BACKOFF_MS  100 /* first retry; doubles per failed attempt */
 #define RP_BACKOFF_MAX 5000
 #define RP_DRAIN_MS    10000 /* a drain waits this long for re-produces */
-#define RETRY_AFTER    "Retry-After: 1\r\n"
 #define TOK(p)         ((slot_token_t)(uintptr_t)(p))
 #define PTR(t)         ((void *)(uintptr_t)(t))
 
-enum { ST_ADMIT = 1, ST_PRODUCE, ST_RELEASE, ST_READ };
-
-typedef struct req {
-    http_resp_t *resp; /* NULL once answered or when the client left */
-    uint8_t route;
-    uint8_t state;
-    uint8_t answered;
-    int64_t coupon_id, user_id, seq;
-    int64_t requested_at_ms; /* the event's, set once at the first produce */
-    uint64_t t0_ns;          /* for the latency histogram */
-    uint64_t start_ms;       /* loop time at arrival */
-    uint64_t answer_by_ms;   /* 0 = no deadline in this state */
-    char event_id[ULID_LEN + 1];
-    char why[96]; /* why a produce failed, for the 503 */
-} req_t;
-
-/* The event of an admission whose delivery outcome was unknown. */
-typedef struct rp {
-    event_t ev;
-    uint64_t next_ms; /* loop time of the next attempt */
-    uint32_t attempts;
-    uint8_t queued; /* in librdkafka: its delivery report decides */
-} rp_t;
-
 /* Status codes we count; the last entry catches the rest. */
-static const int codes[] = { 200, 202, 400, 401, 403, 404, 405, 408, 409,
-                             410, 411, 413, 414, 429, 431, 500, 503, 0 };
-#define NCODES (sizeof(codes) / sizeof(codes[0]))
-
-struct service {
-    uv_loop_t *loop;
-    service_opts_t o;
-    admission_t *adm;
-    kafka_producer_t *kp;
-    http_server_t *srv;
-    http_server_t *admin; /* NULL when --admin-listen off */
-    gate_t *gate;
-    metrics_t *m;
-    slots_t *slots;
-    slots_t *rps; /* re-produces, in the order their outcome was unknown */
-    uint64_t rp_walk_ms, drain_until_ms;
-    uv_timer_t sweep;
-    uv_signal_t sigterm, sigint, sighup;
-    int draining;
-    int exit_code; /* service_run's: 1 after a fatal Kafka error */
-    int http_drained;
-    int http_draining; /* listeners still draining */
-    int open_handles;  /* while being freed */
-    /* metrics */
-    metric_t *requests[ROUTE_COUNT][NCODES];
-    metric_t *latency[ROUTE_COUNT];
-    metric_t *admissions[ADMIT_ERROR + 1];
-    metric_t *redis_errors, *kafka_errors, *releases_failed, *released;
-    metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
-    uint64_t refused_seen, evicted_seen, settled_seen;
-    metric_t *unsettled, *settled;
-    metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
-};
+static const int codes[SERVICE_NCODES] = { 200, 201, 202, 400, 401, 403, 404,
+                                           405, 408, 409, 410, 411, 413, 414,
+                                           422, 429, 431, 500, 503, 0 };
+#define NCODES SERVICE_NCODES
 
 /* ---- metrics ---- */
 
@@ -166,7 +110,7 @@ static int register_metrics(service_t *s)
         return -1;
 #undef C
 #undef G
-    return 0;
+    return use_register_metrics(s);
 }
 
 static int code_index(int status)
@@ -204,25 +148,26 @@ static void count(service_t *s, int route, int status, uint64_t t0_ns)
 /* ---- answers ---- */
 
 /* Answers at once (no slot): bad input, metrics, refusals. */
-static void reply(service_t *s, http_resp_t *resp, int route, int status,
-                  const char *extra, const char *body, size_t len, uint64_t t0)
+void service_reply(service_t *s, http_resp_t *resp, int route, int status,
+                   const char *extra, const char *body, size_t len, uint64_t t0)
 {
     count(s, route, status, t0);
     http_resp_send(resp, status, NULL, extra, body, len);
 }
 
-static void reply_error(service_t *s, http_resp_t *resp, int route, int status,
-                        const char *extra, const char *msg, uint64_t t0)
+void service_reply_error(service_t *s, http_resp_t *resp, int route, int status,
+                         const char *extra, const char *msg, uint64_t t0)
 {
     char body[512];
     int len = http_resp_error_json(body, sizeof(body), msg);
 
-    reply(s, resp, route, status, extra, body, len < 0 ? 0 : (size_t)len, t0);
+    service_reply(s, resp, route, status, extra, body,
+                  len < 0 ? 0 : (size_t)len, t0);
 }
 
 /* Answers a slot's request once; the client may be gone (resp NULL). */
-static void answer(service_t *s, req_t *q, int status, const char *extra,
-                   const char *body, size_t len)
+void service_answer(service_t *s, req_t *q, int status, const char *extra,
+                    const char *body, size_t len)
 {
     if (q->answered)
         return;
@@ -244,35 +189,36 @@ static void answer_503(service_t *s, req_t *q, const char *extra,
         snprintf(err, sizeof(err), "{\"error\":\"unavailable\"}");
     len =
         snprintf(body, sizeof(body), "{\"result\":\"unavailable\",%s", err + 1);
-    answer(s, q, 503, extra, body,
-           len < 0 || (size_t)len >= sizeof(body) ? 0 : (size_t)len);
+    service_answer(s, q, 503, extra, body,
+                   len < 0 || (size_t)len >= sizeof(body) ? 0 : (size_t)len);
 }
 
-static void answer_unavailable(service_t *s, req_t *q, const char *why)
+void service_unavailable(service_t *s, req_t *q, const char *why)
 {
     answer_503(s, q, RETRY_AFTER, why);
 }
 
-/* The admission is kept and its event is being produced again: a retry
- * would only get 409 duplicate, so the user is told to wait about one
- * message timeout and to look at the issue status instead. */
-static void answer_ambiguous(service_t *s, req_t *q)
+/* The state is kept and its event is being produced again: a retry would
+ * only get 409 duplicate (or a replay), so the user is told to wait about
+ * one message timeout and to look at the status instead. */
+void service_ambiguous(service_t *s, req_t *q, const char *look)
 {
     int n = (kafka_producer_message_timeout(s->kp) + 999) / 1000 + 1;
     char extra[40], why[128];
 
     snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", n);
-    snprintf(why, sizeof(why),
-             "outcome unknown, do not retry before %d s; GET the issue "
-             "status",
-             n);
+    snprintf(why, sizeof(why), "outcome unknown, do not retry before %d s; %s",
+             n, look);
     answer_503(s, q, extra, why);
 }
 
 static void check_drained(service_t *s);
 
-static void finish(service_t *s, slot_token_t tok)
+void service_slot_done(service_t *s, slot_token_t tok)
 {
+    req_t *q = slots_get(s->slots, tok);
+
+    free(q->use);
     slots_release(s->slots, tok);
     if (s->draining)
         check_drained(s);
@@ -305,8 +251,8 @@ static void on_released(void *ud, uint64_t tok, int removed, const char *err)
     } else {
         metric_inc(s->released);
     }
-    answer_unavailable(s, q, q->why);
-    finish(s, tok);
+    service_unavailable(s, q, q->why);
+    service_slot_done(s, tok);
 }
 
 /* Rolls the admission back; the 503 goes out when Redis confirmed. */
@@ -369,6 +315,19 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
 
 /* ---- re-produce: events whose delivery outcome was unknown ---- */
 
+rp_t *service_rp_alloc(service_t *s)
+{
+    slot_token_t t;
+    rp_t *rp = slots_alloc(s->rps, &t);
+
+    metric_inc(s->unknown_outcomes);
+    if (rp == NULL)
+        metric_inc(s->rp_overflow);
+    else
+        rp->next_ms = uv_now(s->loop) + RP_BACKOFF_MS;
+    return rp;
+}
+
 static void rp_backoff(rp_t *rp, uint64_t now, const char *err)
 {
     uint32_t shift = rp->attempts < 6 ? rp->attempts : 6;
@@ -399,7 +358,9 @@ static void rp_walk(service_t *s, uint64_t now)
         if (rp->queued || now < rp->next_ms)
             continue;
         rp->attempts++;
-        if (send_event(s, &rp->ev, t | RP_TAG, err, sizeof(err)) == 0)
+        if ((rp->use != NULL
+                 ? use_rp_send(s, rp->use, t | RP_TAG, err, sizeof(err))
+                 : send_event(s, &rp->ev, t | RP_TAG, err, sizeof(err))) == 0)
             rp->queued = 1;
         else
             rp_backoff(rp, now, err);
@@ -424,9 +385,12 @@ static void rp_delivered(service_t *s, slot_token_t t, kafka_outcome_t o,
     }
     metric_inc(s->reproduced);
     LOG(LL_INFO,
-        "msg=\"re-produced event acknowledged: the coupon will be issued\" "
+        "msg=\"re-produced event acknowledged: %s\" "
         "coupon_id=%" PRId64 " user_id=%" PRId64 " event_id=%s attempts=%u",
+        rp->use != NULL ? "the redemption stands" : "the coupon will be issued",
         rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts);
+    if (rp->use != NULL)
+        use_rp_acked(s, rp->use);
     slots_release(s->rps, t);
     if (s->draining)
         check_drained(s);
@@ -441,12 +405,9 @@ static void rp_delivered(service_t *s, slot_token_t t, kafka_outcome_t o,
 static void settle_unknown(service_t *s, slot_token_t tok, req_t *q,
                            const char *err)
 {
-    slot_token_t t;
-    rp_t *rp = slots_alloc(s->rps, &t);
+    rp_t *rp = service_rp_alloc(s);
 
-    metric_inc(s->unknown_outcomes);
     if (rp == NULL) {
-        metric_inc(s->rp_overflow);
         LOG(LL_ERROR,
             "msg=\"kafka outcome unknown, re-produce table full: admission "
             "kept without event, run couponqctl reconcile --repair\" "
@@ -454,15 +415,14 @@ static void settle_unknown(service_t *s, slot_token_t tok, req_t *q,
             q->coupon_id, q->user_id, q->event_id, err);
     } else {
         event_of(q, &rp->ev);
-        rp->next_ms = uv_now(s->loop) + RP_BACKOFF_MS;
         LOG(LL_WARN,
             "msg=\"kafka outcome unknown: admission kept, producing the "
             "event again\" coupon_id=%" PRId64 " user_id=%" PRId64
             " event_id=%s err=\"%s\"",
             q->coupon_id, q->user_id, q->event_id, err);
     }
-    answer_ambiguous(s, q);
-    finish(s, tok);
+    service_ambiguous(s, q, "GET the issue status");
+    service_slot_done(s, tok);
 }
 
 /* Every accepted request comes through here: fmt.h, not snprintf. */
@@ -484,7 +444,7 @@ static void answer_accepted(service_t *s, req_t *q)
     FMT_LIT(&f, "}");
     len = fmt_end(&f);
     assert(len > 0); /* 256 bytes hold three int64s and a ULID */
-    answer(s, q, 202, NULL, body, (size_t)len);
+    service_answer(s, q, 202, NULL, body, (size_t)len);
 }
 
 void service_delivered(void *ud, uint64_t tok, kafka_outcome_t o,
@@ -498,6 +458,10 @@ void service_delivered(void *ud, uint64_t tok, kafka_outcome_t o,
         return;
     }
     q = slots_get(s->slots, tok);
+    if (q != NULL && q->state == ST_USE_PRODUCE) {
+        use_delivered(s, tok, q, o, err);
+        return;
+    }
     if (q == NULL || q->state != ST_PRODUCE) {
         LOG(LL_ERROR, "msg=\"delivery report for no request\" token=%" PRIu64,
             tok);
@@ -505,7 +469,7 @@ void service_delivered(void *ud, uint64_t tok, kafka_outcome_t o,
     }
     if (o == KAFKA_DELIVERED) {
         answer_accepted(s, q);
-        finish(s, tok);
+        service_slot_done(s, tok);
         return;
     }
     metric_inc(s->kafka_errors);
@@ -560,39 +524,39 @@ static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
     if (r == ADMIT_FENCED) {
         /* Nothing was written: a worker is verifying this coupon's admitted
          * set against the event log after a change of the Redis dataset. */
-        answer_unavailable(s, q, "fenced: redis dataset changed, verifying");
+        service_unavailable(s, q, "fenced: redis dataset changed, verifying");
     } else if (r == ADMIT_UNAVAILABLE) {
         /* Outcome unknown: the script may have run. Not released, since
          * the member may be another request's; reconcile repairs it. */
         metric_inc(s->redis_errors);
-        answer_unavailable(s, q, err ? err : "redis");
+        service_unavailable(s, q, err ? err : "redis");
     } else if (r == ADMIT_ERROR) {
         metric_inc(s->redis_errors);
         LOG(LL_ERROR,
             "msg=\"admit.lua failed\" coupon_id=%" PRId64 " err=\"%s\"",
             q->coupon_id, err);
         len = http_resp_error_json(body, sizeof(body), "admission failed");
-        answer(s, q, 500, NULL, body, (size_t)len);
+        service_answer(s, q, 500, NULL, body, (size_t)len);
     } else {
         len = snprintf(body, sizeof(body),
                        "{\"result\":\"%s\",\"coupon_id\":%" PRId64
                        ",\"user_id\":%" PRId64 "}",
                        admission_result_name(r), q->coupon_id, q->user_id);
-        answer(s, q, outcome_status(r), NULL, body, (size_t)len);
+        service_answer(s, q, outcome_status(r), NULL, body, (size_t)len);
     }
-    finish(s, tok);
+    service_slot_done(s, tok);
 }
 
 /* A slot for a request that waits on Redis; NULL (and a 503 sent) when the
  * table is full. */
-static req_t *slot_start(service_t *s, http_resp_t *resp, int route,
-                         const route_t *rt, uint64_t t0, slot_token_t *tok)
+req_t *service_slot_start(service_t *s, http_resp_t *resp, int route,
+                          const route_t *rt, uint64_t t0, slot_token_t *tok)
 {
     req_t *q = slots_alloc(s->slots, tok);
 
     if (q == NULL) {
-        reply_error(s, resp, route, 503, RETRY_AFTER,
-                    "unavailable: too many requests in flight", t0);
+        service_reply_error(s, resp, route, 503, RETRY_AFTER,
+                            "unavailable: too many requests in flight", t0);
         return NULL;
     }
     q->route = (uint8_t)route;
@@ -607,18 +571,18 @@ static req_t *slot_start(service_t *s, http_resp_t *resp, int route,
 }
 
 /* Redis refused at once: answer and free the slot. */
-static void slot_unavailable(service_t *s, slot_token_t tok, req_t *q)
+void service_slot_unavailable(service_t *s, slot_token_t tok, req_t *q)
 {
     metric_inc(s->redis_errors);
-    answer_unavailable(s, q, "redis");
-    finish(s, tok);
+    service_unavailable(s, q, "redis");
+    service_slot_done(s, tok);
 }
 
-static void refuse(service_t *s, http_resp_t *resp, int route,
-                   const gate_refusal_t *ref, uint64_t t0)
+void service_refuse(service_t *s, http_resp_t *resp, int route,
+                    const gate_refusal_t *ref, uint64_t t0)
 {
-    reply_error(s, resp, route, ref->status, ref->extra[0] ? ref->extra : NULL,
-                ref->msg, t0);
+    service_reply_error(s, resp, route, ref->status,
+                        ref->extra[0] ? ref->extra : NULL, ref->msg, t0);
 }
 
 static void start_issue(service_t *s, const http_request_t *hr,
@@ -632,31 +596,31 @@ static void start_issue(service_t *s, const http_request_t *hr,
     req_t *q;
 
     if (gate_request(s->gate, hr, rt->coupon_id, &who, &ref) != 0) {
-        refuse(s, resp, ROUTE_ISSUE, &ref, t0);
+        service_refuse(s, resp, ROUTE_ISSUE, &ref, t0);
         return;
     }
     if (!hr->has_length) {
-        reply_error(s, resp, ROUTE_ISSUE, 411, NULL,
-                    "body required: send Content-Length or "
-                    "Transfer-Encoding: chunked",
-                    t0);
+        service_reply_error(s, resp, ROUTE_ISSUE, 411, NULL,
+                            "body required: send Content-Length or "
+                            "Transfer-Encoding: chunked",
+                            t0);
         return;
     }
     if ((who.authed ? body_parse_issue_opt : body_parse_issue)(
             hr->body, hr->body_len, &named, err, sizeof(err)) != 0) {
-        reply_error(s, resp, ROUTE_ISSUE, 400, NULL, err, t0);
+        service_reply_error(s, resp, ROUTE_ISSUE, 400, NULL, err, t0);
         return;
     }
     if (gate_user(s->gate, hr, &who, rt->coupon_id, named, &rt->user_id,
                   &ref) != 0) {
-        refuse(s, resp, ROUTE_ISSUE, &ref, t0);
+        service_refuse(s, resp, ROUTE_ISSUE, &ref, t0);
         return;
     }
-    if ((q = slot_start(s, resp, ROUTE_ISSUE, rt, t0, &tok)) == NULL)
+    if ((q = service_slot_start(s, resp, ROUTE_ISSUE, rt, t0, &tok)) == NULL)
         return;
     if (admission_admit(s->adm, q->coupon_id, q->user_id, on_admitted, s,
                         tok) != 0)
-        slot_unavailable(s, tok, q);
+        service_slot_unavailable(s, tok, q);
 }
 
 /* ---- GET routes ---- */
@@ -672,10 +636,10 @@ static void on_summary(void *ud, uint64_t tok, int rc,
     assert(q != NULL);
     if (rc != 0) {
         metric_inc(s->redis_errors);
-        answer_unavailable(s, q, err);
+        service_unavailable(s, q, err);
     } else if (!sum->found) {
         len = http_resp_error_json(body, sizeof(body), "coupon not found");
-        answer(s, q, 404, NULL, body, (size_t)len);
+        service_answer(s, q, 404, NULL, body, (size_t)len);
     } else {
         snprintf(total, sizeof(total), "%" PRId64, sum->total);
         snprintf(remaining, sizeof(remaining), "%" PRId64,
@@ -686,9 +650,9 @@ static void on_summary(void *ud, uint64_t tok, int rc,
                        q->coupon_id, sum->total < 0 ? "null" : total,
                        sum->admitted, sum->total < 0 ? "null" : remaining,
                        sum->state);
-        answer(s, q, 200, NULL, body, (size_t)len);
+        service_answer(s, q, 200, NULL, body, (size_t)len);
     }
-    finish(s, tok);
+    service_slot_done(s, tok);
 }
 
 static void on_user_status(void *ud, uint64_t tok, int rc, user_status_t st,
@@ -703,18 +667,18 @@ static void on_user_status(void *ud, uint64_t tok, int rc, user_status_t st,
     assert(q != NULL);
     if (rc != 0) {
         metric_inc(s->redis_errors);
-        answer_unavailable(s, q, err);
+        service_unavailable(s, q, err);
     } else if (st == USER_NO_COUPON) {
         len = http_resp_error_json(body, sizeof(body), "coupon not found");
-        answer(s, q, 404, NULL, body, (size_t)len);
+        service_answer(s, q, 404, NULL, body, (size_t)len);
     } else {
         len = snprintf(body, sizeof(body),
                        "{\"coupon_id\":%" PRId64 ",\"user_id\":%" PRId64
                        ",\"status\":\"%s\"}",
                        q->coupon_id, q->user_id, names[st]);
-        answer(s, q, 200, NULL, body, (size_t)len);
+        service_answer(s, q, 200, NULL, body, (size_t)len);
     }
-    finish(s, tok);
+    service_slot_done(s, tok);
 }
 
 static void on_ping(void *ud, uint64_t tok, int ok)
@@ -722,16 +686,21 @@ static void on_ping(void *ud, uint64_t tok, int ok)
     service_t *s = ud;
     req_t *q = slots_get(s->slots, tok);
     int kafka = kafka_producer_healthy(s->kp);
-    char body[128];
+    /* Redemptions (their script, their topic) are reported, but the
+     * status is the issue path's: a deployment may run it alone. */
+    int use = s->red != NULL && redemption_ready(s->red) &&
+              kafka_producer_topic_healthy(s->kp, s->use_topic);
+    char body[160];
     int len;
 
     assert(q != NULL);
     len = snprintf(body, sizeof(body),
-                   "{\"status\":\"%s\",\"redis\":\"%s\",\"kafka\":\"%s\"}",
+                   "{\"status\":\"%s\",\"redis\":\"%s\",\"kafka\":\"%s\","
+                   "\"redemptions\":\"%s\"}",
                    ok && kafka ? "ok" : "unavailable", ok ? "up" : "down",
-                   kafka ? "up" : "down");
-    answer(s, q, ok && kafka ? 200 : 503, NULL, body, (size_t)len);
-    finish(s, tok);
+                   kafka ? "up" : "down", use ? "up" : "down");
+    service_answer(s, q, ok && kafka ? 200 : 503, NULL, body, (size_t)len);
+    service_slot_done(s, tok);
 }
 
 /* GET status acts for the path's user: only that user (or a service)
@@ -751,7 +720,7 @@ static int gate_read(service_t *s, const http_request_t *hr, http_resp_t *resp,
                   gate_user(s->gate, hr, &who, rt->coupon_id, rt->user_id,
                             &user, &ref) == 0)
         return 0;
-    refuse(s, resp, rt->id, &ref, t0);
+    service_refuse(s, resp, rt->id, &ref, t0);
     return -1;
 }
 
@@ -764,7 +733,7 @@ static void start_read(service_t *s, const http_request_t *hr,
 
     if (hr != NULL && gate_read(s, hr, resp, rt, t0) != 0)
         return;
-    if ((q = slot_start(s, resp, rt->id, rt, t0, &tok)) == NULL)
+    if ((q = service_slot_start(s, resp, rt->id, rt, t0, &tok)) == NULL)
         return;
     if (rt->id == ROUTE_COUPON)
         rc = admission_summary(s->adm, rt->coupon_id, on_summary, s, tok);
@@ -778,7 +747,7 @@ static void start_read(service_t *s, const http_request_t *hr,
     if (rt->id == ROUTE_HEALTHZ)
         on_ping(s, tok, 0);
     else
-        slot_unavailable(s, tok, q);
+        service_slot_unavailable(s, tok, q);
 }
 
 static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
@@ -800,6 +769,7 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     metric_add(s->settled,
                (double)(admission_settled(s->adm) - s->settled_seen));
     s->settled_seen = admission_settled(s->adm);
+    use_update_metrics(s);
     count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
     if ((text = metrics_render(s->m, &len)) == NULL) {
         http_resp_send(resp, 500, NULL, NULL, "{\"error\":\"out of memory\"}",
@@ -820,8 +790,8 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
     if (route_match(hr->method, hr->target, hr->target_len, &rt) != 0) {
         snprintf(allow, sizeof(allow), "Allow: %s\r\n",
                  rt.allow ? rt.allow : "");
-        reply_error(s, resp, ROUTE_NONE, rt.status,
-                    rt.status == 405 ? allow : NULL, rt.error, t0);
+        service_reply_error(s, resp, ROUTE_NONE, rt.status,
+                            rt.status == 405 ? allow : NULL, rt.error, t0);
         return;
     }
     switch (rt.id) {
@@ -829,15 +799,14 @@ void service_handle(void *ud, const http_request_t *hr, http_resp_t *resp)
         start_issue(s, hr, resp, &rt, t0);
         break;
     case ROUTE_METRICS: /* on the admin listener only */
-        reply_error(s, resp, ROUTE_NONE, 404, NULL, "no such path", t0);
+        service_reply_error(s, resp, ROUTE_NONE, 404, NULL, "no such path", t0);
         break;
     case ROUTE_HOLD:
     case ROUTE_CONFIRM:
     case ROUTE_CANCEL:
     case ROUTE_REVERSE:
-    case ROUTE_REDEMPTION: /* the flow lands with use.lua (issue 12) */
-        reply_error(s, resp, rt.id, 501, NULL,
-                    "redemption: not implemented yet", t0);
+    case ROUTE_REDEMPTION:
+        use_start(s, hr, resp, &rt, t0);
         break;
     default:
         start_read(s, hr, resp, &rt, t0);
@@ -853,8 +822,9 @@ void service_handle_admin(void *ud, const http_request_t *hr, http_resp_t *resp)
 
     if (route_match(hr->method, hr->target, hr->target_len, &rt) != 0 ||
         (rt.id != ROUTE_METRICS && rt.id != ROUTE_HEALTHZ)) {
-        reply_error(s, resp, ROUTE_NONE, rt.id == ROUTE_NONE ? rt.status : 404,
-                    NULL, rt.id == ROUTE_NONE ? rt.error : "no such path", t0);
+        service_reply_error(
+            s, resp, ROUTE_NONE, rt.id == ROUTE_NONE ? rt.status : 404, NULL,
+            rt.id == ROUTE_NONE ? rt.error : "no such path", t0);
         return;
     }
     if (rt.id == ROUTE_METRICS)
@@ -899,7 +869,7 @@ static void on_sweep(uv_timer_t *t)
     service_t *s = t->data;
     uint64_t now = uv_now(s->loop);
     slot_token_t tok, next;
-    int hung = 0;
+    int hung = 0; /* 1: the admission connection, 2: redemption's */
     req_t *q;
 
     for (tok = slots_first(s->slots); tok != 0; tok = next) {
@@ -907,21 +877,23 @@ static void on_sweep(uv_timer_t *t)
         q = slots_get(s->slots, tok);
         if (q->start_ms + (uint64_t)s->o.redis_timeout_ms > now)
             break;
-        if (q->state != ST_PRODUCE &&
+        if (q->state != ST_PRODUCE && q->state != ST_USE_PRODUCE &&
             now > q->start_ms + 2 * (uint64_t)s->o.timeout_ms)
-            hung = 1;
+            hung |= q->use != NULL ? 2 : 1;
         if (q->answered || q->answer_by_ms == 0 || now < q->answer_by_ms)
             continue;
         metric_inc(s->deadline_503);
-        answer_unavailable(s, q,
-                           q->state == ST_RELEASE
-                               ? "redis did not confirm the rollback"
-                               : "redis did not answer in time");
+        service_unavailable(s, q,
+                            q->state == ST_RELEASE || q->state == ST_USE_UNDO
+                                ? "redis did not confirm the rollback"
+                                : "redis did not answer in time");
     }
-    if (hung)
+    if (hung & 1)
         admission_reset(s->adm, "replies overdue");
     else
         admission_tick(s->adm, now);
+    if ((hung & 2) && s->red != NULL)
+        redemption_reset(s->red, "replies overdue");
     check_fatal(s);
     rp_walk(s, now);
     if (s->draining)
@@ -941,11 +913,11 @@ static void rp_log_left(service_t *s)
     for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t)) {
         rp = slots_get(s->rps, t);
         LOG(LL_ERROR,
-            "msg=\"re-produce not acknowledged at shutdown: admission kept, "
+            "msg=\"re-produce not acknowledged at shutdown: %s kept, "
             "run couponqctl reconcile --repair\" coupon_id=%" PRId64
             " user_id=%" PRId64 " event_id=%s attempts=%u queued=%d",
-            rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts,
-            rp->queued);
+            rp->use != NULL ? "redemption" : "admission", rp->ev.coupon_id,
+            rp->ev.user_id, rp->ev.event_id, rp->attempts, rp->queued);
     }
 }
 
@@ -960,6 +932,10 @@ static void check_drained(service_t *s)
         return;
     if (left > 0 && uv_now(s->loop) < s->drain_until_ms &&
         !kafka_producer_fatal(s->kp, why, sizeof(why)))
+        return;
+    /* finish calls in flight free budget: let them be answered */
+    if (s->red != NULL && redemption_finishing(s->red) > 0 &&
+        uv_now(s->loop) < s->drain_until_ms)
         return;
     LOG(LL_INFO,
         "msg=\"drained: no connection, no request in flight\" "
@@ -1084,6 +1060,12 @@ void service_set_producer(service_t *s, kafka_producer_t *kp)
     s->kp = kp;
 }
 
+void service_set_redemption(service_t *s, redemption_t *red, int topic)
+{
+    s->red = red;
+    s->use_topic = topic;
+}
+
 void service_set_admin(service_t *s, http_server_t *admin)
 {
     s->admin = admin;
@@ -1092,9 +1074,12 @@ void service_set_admin(service_t *s, http_server_t *admin)
 static void on_handle_closed(uv_handle_t *h)
 {
     service_t *s = h->data;
+    slot_token_t t;
 
     if (--s->open_handles > 0)
         return;
+    for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t))
+        free(((rp_t *)slots_get(s->rps, t))->use);
     slots_free(s->rps);
     slots_free(s->slots);
     free(s);

@@ -28,6 +28,13 @@
  * admitted; see admission.h). If the process stops first, couponqctl
  * reconcile finds those users (admitted, no event).
  *
+ * The redemption routes (POST /v1/coupons/{id}/redemptions, POST
+ * /v1/redemptions/{rid}/confirm|cancel|reverse, GET /v1/redemptions/{rid})
+ * run in use_service.c on the same slots and deadlines: use.lua decides,
+ * the answer waits for its event on the redemption topic, a transition
+ * whose event Kafka certainly did not write is undone (503), an unknown
+ * outcome is re-produced as above.
+ *
  * A client that disconnects does not cancel its request: the admission and
  * the produce run to completion and the coupon is issued if Kafka acks (the
  * user sees it with GET .../issues/{user_id}); on failure it is released as
@@ -44,6 +51,7 @@
 #include "http.h"
 #include "kafka_producer.h"
 #include "metrics.h"
+#include "redemption.h"
 
 typedef struct service_opts {
     uint32_t max_inflight; /* slots; beyond it 503 at once */
@@ -58,6 +66,10 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
                        admission_t *adm, gate_t *gate, metrics_t *m,
                        char *errstr, size_t n);
 void service_set_producer(service_t *s, kafka_producer_t *kp);
+/* The redemption routes' Redis calls and their topic (a handle of
+ * kafka_producer_add_topic on the producer); without, those routes answer
+ * 503. */
+void service_set_redemption(service_t *s, redemption_t *red, int topic);
 /* The admin listener (/metrics, /healthz), drained with the public one;
  * NULL when --admin-listen off. */
 void service_set_admin(service_t *s, http_server_t *admin);

@@ -119,17 +119,22 @@ new_rid() {
   echo "${CROCKFORD:RANDOM%8:1}$(crockford_chars 15)$s"
 }
 
+# wait_eq 'COMMAND' VALUE WHAT [SECONDS] -- polls until the command (a
+# string for eval) prints VALUE, every 0.1 s for SECONDS (default 5), then
+# fails naming WHAT and the last output.
+wait_eq() {
+  local i
+  for ((i = 0; i < ${4:-5} * 10; i++)); do
+    [[ $(eval "$1") == "$2" ]] && return 0
+    sleep 0.1
+  done
+  fail "$3: expected '$2', got '$(eval "$1")'"
+}
+
 # coupon_rows ID -> its rows in MySQL; wait_coupon_rows ID N -- until it
 # has exactly N (60 s at most, then fail).
 coupon_rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
-wait_coupon_rows() {
-  local i
-  for ((i = 0; i < 600; i++)); do
-    [[ $(coupon_rows "$1") == "$2" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $2 rows, have $(coupon_rows "$1")"
-}
+wait_coupon_rows() { wait_eq "coupon_rows $1" "$2" "rows of coupon $1" 60; }
 
 # new_topic NAME -> prints a fresh topic couponq.test.NAME.<n> (and its .dlq).
 new_topic() {

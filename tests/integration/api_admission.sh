@@ -6,7 +6,8 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_admission)
-start_api api --topic "$TOPIC"
+# No redemption topic: /healthz reports it down, the status stays the issue path's.
+start_api api --topic "$TOPIC" --redemption-topic "couponq.test.missing.$(date +%s%N)"
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
 wait_healthy "$PORT"
@@ -54,7 +55,7 @@ rcli SADD "couponq:{c$C}:persisted" 11 >/dev/null
 assert_eq '200 {"coupon_id":'"$C"',"user_id":11,"status":"issued"}' "$(get "$PORT" "/v1/coupons/$C/issues/11")" "persisted"
 assert_eq '200 {"coupon_id":'"$C"',"user_id":13,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C/issues/13")" "refused user"
 assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3/issues/1")" "status on no coupon"
-assert_eq '200 {"status":"ok","redis":"up","kafka":"up"}' "$(get "$PORT" /healthz)" "healthz"
+assert_eq '200 {"status":"ok","redis":"up","kafka":"up","redemptions":"down"}' "$(get "$PORT" /healthz)" "healthz (no redemption topic: reported, status ok)"
 assert_eq '404 {"error":"no such path"}' "$(get "$PORT" /metrics)" "no /metrics on the public listener"
 m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
 assert_metric "$m" 'couponq_api_requests_total{route="issue",code="202"}' 2 "metrics: 202s"
@@ -71,7 +72,7 @@ assert_contains "$(issue "$PORT" "$C4" 22)" '202 {"result":"accepted"' "admit af
 assert_eq 4 "$(topic_count "$TOPIC")" "events after NOSCRIPT"
 
 log "compensation: Kafka refuses (topic does not exist) -> 503, member released"
-start_api api_notopic --topic "couponq.test.missing.$(date +%s%N)" --timeout-ms 2000 --redis-timeout-ms 300
+start_api api_notopic --topic "couponq.test.missing.$(date +%s%N)" --redemption-topic "couponq.test.missing.r$(date +%s%N)" --timeout-ms 2000 --redis-timeout-ms 300
 NP=$API_PORT
 NMP=$API_ADMIN_PORT
 wait_http "$NP"
@@ -79,7 +80,7 @@ for ((i = 0; i < 100; i++)); do # Redis connected and scripts loaded
   [[ $(get "$NP" /healthz) == *'"redis":"up"'* ]] && break
   sleep 0.1
 done
-assert_eq '503 {"status":"unavailable","redis":"up","kafka":"down"}' "$(get "$NP" /healthz)" "healthz without the topic"
+assert_eq '503 {"status":"unavailable","redis":"up","kafka":"down","redemptions":"down"}' "$(get "$NP" /healthz)" "healthz without the topic"
 out=$(curl -s -i -X POST --data '{"user_id": 31}' "http://127.0.0.1:$NP/v1/coupons/$C4/issues" | tr -d '\r')
 assert_contains "$out" "HTTP/1.1 503" "503 when Kafka refuses"
 assert_contains "$out" "Retry-After: 1" "Retry-After"

@@ -1,0 +1,515 @@
+/* redemption.c -- use.lua calls and their answers. See redemption.h.
+ *
+ * Each call carries a context through hiredis' privdata with its own copy
+ * of every argument, so a NOSCRIPT retry sends the very same command. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "embedded.h"
+#include "keys.h"
+#include "log.h"
+#include "redemption.h"
+#include "redis_conn.h"
+#include "script.h"
+
+#define NKEYS    8
+#define MAX_ARGS (4 + NKEYS + 6) /* EVALSHA sha 8 keys... op args */
+
+enum { K_CALL, K_UNDO, K_FINISH };
+
+struct redemption {
+    redis_conn_t *rc;
+    script_t use;
+    unsigned finishing;
+    uint64_t finish_failures;
+};
+
+typedef struct ucall {
+    redemption_t *r;
+    int kind;
+    union {
+        redemption_fn call;
+        redemption_undo_fn undo;
+    } fn;
+    void *ud;
+    uint64_t tok;
+    use_op_t op;
+    use_answer_t *ans;
+    int64_t coupon_id, version; /* for the logs of finish */
+    int retried;
+    int argc;
+    const char *argv[MAX_ARGS];
+    size_t len[MAX_ARGS];
+    char keys[NKEYS][KEYS_MAX];
+    char rid[RID_LEN + 1], event_id[ULID_LEN + 1];
+    char num[3][24]; /* actor, user id, amounts, version */
+    char id[USE_ID_MAX + 1];
+    char prev_user[RID_LEN + 1];
+    char *prev; /* undo: owned copy */
+} ucall_t;
+
+static const char *const op_names[USE_NOPS] = {
+    "hold", "confirm", "cancel", "reverse", "get",
+};
+
+static const char *const code_names[USE_NCODES] = {
+    "held",
+    "replay",
+    "order_conflict",
+    "already_used",
+    "not_owned",
+    "not_usable",
+    "use_sold_out",
+    "below_min_amount",
+    "rid_taken",
+    "not_found",
+    "fenced",
+    "forbidden",
+    "confirmed",
+    "hold_expired",
+    "not_held",
+    "released",
+    "already_confirmed",
+    "reversed",
+    "partially_reversed",
+    "reversal_conflict",
+    "not_confirmed",
+    "amount_too_large",
+    "found",
+};
+
+static const char *const states[] = {
+    "held",    "confirmed",          "released",
+    "expired", "partially_reversed", "reversed",
+};
+
+const char *redemption_op_name(use_op_t op)
+{
+    return (unsigned)op < USE_NOPS ? op_names[op] : "other";
+}
+
+const char *redemption_code_name(use_code_t code)
+{
+    return (unsigned)code < USE_NCODES ? code_names[code] : "other";
+}
+
+/* ---- building a call ---- */
+
+static ucall_t *ucall_new(redemption_t *r, int kind, int64_t coupon_id,
+                          const char *rid)
+{
+    ucall_t *c = calloc(1, sizeof(*c));
+    int i;
+
+    if (c == NULL)
+        return NULL;
+    c->r = r;
+    c->kind = kind;
+    c->coupon_id = coupon_id;
+    snprintf(c->rid, sizeof(c->rid), "%s", rid);
+    keys_meta(c->keys[0], KEYS_MAX, coupon_id);
+    keys_use(c->keys[1], KEYS_MAX, coupon_id);
+    keys_use_holds(c->keys[2], KEYS_MAX, coupon_id);
+    keys_use_recs(c->keys[3], KEYS_MAX, coupon_id);
+    keys_use_orders(c->keys[4], KEYS_MAX, coupon_id);
+    keys_use_users(c->keys[5], KEYS_MAX, coupon_id);
+    keys_issued(c->keys[6], KEYS_MAX, coupon_id);
+    keys_use_revs(c->keys[7], KEYS_MAX, coupon_id);
+    c->argv[c->argc++] = "EVALSHA";
+    c->argv[c->argc++] = r->use.sha;
+    c->argv[c->argc++] = "8";
+    for (i = 0; i < NKEYS; i++)
+        c->argv[c->argc++] = c->keys[i];
+    return c;
+}
+
+static void arg(ucall_t *c, const char *s)
+{
+    c->argv[c->argc++] = s;
+}
+
+static const char *num(ucall_t *c, int i, int64_t v)
+{
+    snprintf(c->num[i], sizeof(c->num[i]), "%" PRId64, v);
+    return c->num[i];
+}
+
+/* op rid [event_id] actor [op's own]: the script's ARGV. */
+static void call_args(ucall_t *c, const use_call_t *u)
+{
+    arg(c, op_names[u->op]);
+    arg(c, c->rid);
+    if (u->op != USE_GET) {
+        memcpy(c->event_id, u->event_id, sizeof(c->event_id));
+        arg(c, c->event_id);
+    }
+    arg(c, num(c, 0, u->actor));
+    if (u->op == USE_HOLD) {
+        arg(c, num(c, 1, u->user_id));
+        snprintf(c->id, sizeof(c->id), "%s", u->order_id);
+        arg(c, c->id);
+        arg(c, num(c, 2, u->order_amount));
+    } else if (u->op == USE_REVERSE) {
+        snprintf(c->id, sizeof(c->id), "%s", u->reversal_id);
+        arg(c, c->id);
+        arg(c, num(c, 2, u->amount));
+    }
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *pd);
+
+static int ucall_send(ucall_t *c)
+{
+    int i;
+
+    for (i = 0; i < c->argc; i++)
+        c->len[i] = strlen(c->argv[i]);
+    return redis_conn_command(c->r->rc, on_reply, c, c->argc, c->argv, c->len);
+}
+
+static void ucall_free(ucall_t *c)
+{
+    if (c == NULL)
+        return;
+    free(c->prev);
+    free(c);
+}
+
+static int usable(redemption_t *r)
+{
+    return script_usable(&r->use, r->rc) && redis_conn_up(r->rc);
+}
+
+/* ---- the answer ---- */
+
+/* An integer element: a Redis integer, or a decimal string ("" is 0). */
+static int get_int(const redisReply *e, int64_t *out)
+{
+    char *end;
+
+    if (e->type == REDIS_REPLY_INTEGER) {
+        *out = e->integer;
+        return 0;
+    }
+    if (e->type != REDIS_REPLY_STRING)
+        return -1;
+    if (e->len == 0) {
+        *out = 0;
+        return 0;
+    }
+    *out = strtoll(e->str, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
+
+/* A string element of at most n - 1 bytes ("" for nil or the integer 0). */
+static int get_str(const redisReply *e, char *out, size_t n)
+{
+    if ((e->type == REDIS_REPLY_INTEGER && e->integer == 0) ||
+        e->type == REDIS_REPLY_NIL) {
+        out[0] = '\0';
+        return 0;
+    }
+    if ((e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS) ||
+        e->len >= n || memchr(e->str, '\0', e->len) != NULL)
+        return -1;
+    memcpy(out, e->str, e->len + 1);
+    return 0;
+}
+
+static int id_ok(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == ':' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int state_ok(const char *s)
+{
+    size_t i;
+
+    if (s[0] == '\0')
+        return 1;
+    for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (strcmp(s, states[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int code_of(const redisReply *e, use_code_t *code)
+{
+    int i;
+
+    if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS)
+        return -1;
+    for (i = 0; i < USE_NCODES; i++)
+        if (strcmp(e->str, code_names[i]) == 0) {
+            *code = (use_code_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* The strings go into JSON answers unescaped: each is checked here. */
+static int strings_ok(const use_answer_t *a, const char *user)
+{
+    char *end;
+
+    if (a->rid[0] != '\0' && !ulid_valid(a->rid, strlen(a->rid)))
+        return 0;
+    if (user[0] != '\0' &&
+        (strtoll(user, &end, 10) <= 0 || *end != '\0' || user[0] == '0'))
+        return 0;
+    if (a->prev_user[0] != '\0' && !ulid_valid(a->prev_user, RID_LEN))
+        return 0;
+    return id_ok(a->order_id) && state_ok(a->state);
+}
+
+/* {code, new, finish, rid, user, order_id, order_amount, discount, state,
+ *  expires_ms, reversed_amount, refunded_discount, refund_this, version,
+ *  event, prev[, prev_user]} */
+int redemption_parse_answer(const redisReply *rep, use_op_t op, use_answer_t *a)
+{
+    redisReply *const *e = rep->element;
+    int64_t isnew, fin,
+        *ints[] = {
+            &a->order_amount, &a->discount,        NULL,
+            &a->expires_ms,   &a->reversed_amount, &a->refunded_discount,
+            &a->refund_this,  &a->version
+        };
+    char user[24];
+    size_t i;
+
+    if (rep->type != REDIS_REPLY_ARRAY ||
+        rep->elements != (op == USE_HOLD ? 17u : 16u))
+        return -1;
+    memset(a, 0, sizeof(*a));
+    if (code_of(e[0], &a->code) != 0 || get_int(e[1], &isnew) != 0 ||
+        get_int(e[2], &fin) != 0 ||
+        get_str(e[3], a->rid, sizeof(a->rid)) != 0 ||
+        get_str(e[4], user, sizeof(user)) != 0 ||
+        get_str(e[5], a->order_id, sizeof(a->order_id)) != 0 ||
+        get_str(e[8], a->state, sizeof(a->state)) != 0 ||
+        get_str(e[14], a->event, sizeof(a->event)) != 0 ||
+        get_str(e[15], a->prev, sizeof(a->prev)) != 0 ||
+        (op == USE_HOLD &&
+         get_str(e[16], a->prev_user, sizeof(a->prev_user)) != 0))
+        return -1;
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        if (ints[i] != NULL && get_int(e[6 + i], ints[i]) != 0)
+            return -1;
+    a->is_new = isnew == 1;
+    a->finish = fin == 1;
+    a->event_len = strlen(a->event);
+    a->user_id = user[0] ? strtoll(user, NULL, 10) : 0;
+    return strings_ok(a, user) ? 0 : -1;
+}
+
+/* ---- replies ---- */
+
+/* The script's own refusals start "ERR couponq"; anything else (LOADING,
+ * BUSY, READONLY, OOM...) is Redis being unavailable. */
+static use_rc_t error_rc(const redisReply *rep)
+{
+    return strncmp(rep->str, "ERR couponq", 11) == 0 ? USE_RC_ERROR
+                                                     : USE_RC_UNAVAILABLE;
+}
+
+static void call_done(ucall_t *c, const redisReply *rep)
+{
+    if (rep == NULL)
+        c->fn.call(c->ud, c->tok, USE_RC_UNAVAILABLE, "redis connection lost");
+    else if (rep->type == REDIS_REPLY_ERROR)
+        c->fn.call(c->ud, c->tok, error_rc(rep), rep->str);
+    else if (redemption_parse_answer(rep, c->op, c->ans) != 0)
+        c->fn.call(c->ud, c->tok, USE_RC_ERROR,
+                   "unexpected answer from use.lua");
+    else
+        c->fn.call(c->ud, c->tok, USE_RC_OK, NULL);
+}
+
+static void undo_done(ucall_t *c, const redisReply *rep)
+{
+    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+        c->fn.undo(c->ud, c->tok, rep->integer == 1, NULL);
+    else
+        c->fn.undo(c->ud, c->tok, -1,
+                   rep == NULL                      ? "redis connection lost"
+                   : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                    : "unexpected reply");
+}
+
+static void finish_done(ucall_t *c, const redisReply *rep)
+{
+    c->r->finishing--;
+    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
+        LOG(rep->integer == 1 ? LL_DEBUG : LL_INFO,
+            "msg=\"finish\" coupon_id=%" PRId64 " redemption_id=%s "
+            "version=%" PRId64 " finished=%lld",
+            c->coupon_id, c->rid, c->version, rep->integer);
+        return;
+    }
+    c->r->finish_failures++;
+    LOG(LL_ERROR,
+        "msg=\"finish failed: the budget stays held (a cancelled hold "
+        "until its expiry; a given-back use until couponqctl reconcile "
+        "--repair)\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64
+        " err=\"%s\"",
+        c->coupon_id, c->rid, c->version,
+        rep == NULL                      ? "redis connection lost"
+        : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                         : "unexpected reply");
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    ucall_t *c = pd;
+
+    (void)ac;
+    if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
+        ucall_send(c) == 0)
+        return;
+    if (c->kind == K_CALL)
+        call_done(c, rep);
+    else if (c->kind == K_UNDO)
+        undo_done(c, rep);
+    else
+        finish_done(c, rep);
+    ucall_free(c);
+}
+
+/* ---- calls ---- */
+
+int redemption_call(redemption_t *r, const use_call_t *u, use_answer_t *ans,
+                    redemption_fn fn, void *ud, uint64_t tok)
+{
+    ucall_t *c;
+
+    if (!usable(r) || (c = ucall_new(r, K_CALL, u->coupon_id, u->rid)) == NULL)
+        return -1;
+    c->fn.call = fn;
+    c->ud = ud;
+    c->tok = tok;
+    c->op = u->op;
+    c->ans = ans;
+    call_args(c, u);
+    if (ucall_send(c) != 0) {
+        ucall_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *a,
+                    redemption_undo_fn fn, void *ud, uint64_t tok)
+{
+    ucall_t *c;
+
+    if (!usable(r) || (c = ucall_new(r, K_UNDO, coupon_id, a->rid)) == NULL)
+        return -1;
+    if ((c->prev = strdup(a->prev)) == NULL) {
+        ucall_free(c);
+        return -1;
+    }
+    c->fn.undo = fn;
+    c->ud = ud;
+    c->tok = tok;
+    memcpy(c->prev_user, a->prev_user, sizeof(c->prev_user));
+    arg(c, "undo");
+    arg(c, c->rid);
+    arg(c, num(c, 0, a->version));
+    arg(c, c->prev);
+    arg(c, c->prev_user);
+    if (ucall_send(c) != 0) {
+        ucall_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
+                       int64_t version)
+{
+    ucall_t *c = NULL;
+
+    if (usable(r) && (c = ucall_new(r, K_FINISH, coupon_id, rid)) != NULL) {
+        c->version = version;
+        arg(c, "finish");
+        arg(c, c->rid);
+        arg(c, num(c, 0, version));
+        if (ucall_send(c) == 0) {
+            r->finishing++;
+            return;
+        }
+    }
+    ucall_free(c);
+    r->finish_failures++;
+    LOG(LL_ERROR,
+        "msg=\"finish not sent: the budget stays held (a cancelled hold "
+        "until its expiry; a given-back use until couponqctl reconcile "
+        "--repair)\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64,
+        coupon_id, rid, version);
+}
+
+unsigned redemption_finishing(const redemption_t *r)
+{
+    return r->finishing;
+}
+
+uint64_t redemption_finish_failures(const redemption_t *r)
+{
+    return r->finish_failures;
+}
+
+int redemption_ready(const redemption_t *r)
+{
+    return script_ready(&r->use) && redis_conn_up(r->rc);
+}
+
+void redemption_reset(redemption_t *r, const char *why)
+{
+    redis_conn_reset(r->rc, why);
+}
+
+/* ---- life ---- */
+
+static void on_redis_state(void *ud, redis_conn_t *rc, int up)
+{
+    redemption_t *r = ud;
+
+    if (up && script_load(&r->use, rc) != 0)
+        LOG(LL_ERROR, "msg=\"SCRIPT LOAD of use.lua not sent\"");
+}
+
+redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
+                             char *errstr, size_t n)
+{
+    redemption_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(errstr, n, "out of memory");
+        return NULL;
+    }
+    script_init(&r->use, embedded_use_lua);
+    r->rc = redis_conn_new(loop, redis_url, on_redis_state, r, errstr, n);
+    if (r->rc == NULL) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void redemption_free(redemption_t *r)
+{
+    if (r == NULL)
+        return;
+    redis_conn_free(r->rc); /* pending calls come back with NULL */
+    free(r);
+}

@@ -1,0 +1,166 @@
+/* redemption.h -- coupon redemption in Redis: EVALSHA schemas/redis/use.lua
+ * (the contract is schemas/redemption.md). Only this module knows the
+ * script's arguments and its answer.
+ *
+ * redemption_call runs hold, confirm, cancel, reverse or get and parses
+ * the 16-element answer (17 for hold: prev_user) into a use_answer_t;
+ * redemption_undo takes a transition back (its event could not reach
+ * Kafka); redemption_finish frees the budget a cancel or a give-back
+ * reversal released, once its event is in Kafka. The script is loaded on
+ * each (re)connection and again on NOSCRIPT (script.h).
+ *
+ * The module has its own Redis connection (redis_conn.h: reconnection,
+ * Sentinel), so the admission path's batching and settling never wait on
+ * it. When the connection breaks after a call was sent, the answer is lost
+ * and the script may have run: the caller answers 503, and a retry of the
+ * same request is idempotent (a hold replays by order id, a repeated
+ * confirm/cancel/reverse answers the same), so the retry re-produces the
+ * event of what ran.
+ *
+ * Every call returns 0 and later runs its callback exactly once, or
+ * returns -1 (not connected, script not loaded yet) and never runs it.
+ * Callbacks get the caller's ud and 64-bit token back. One redemption_t
+ * per loop; not thread-safe. */
+#ifndef COUPONQ_API_REDEMPTION_H
+#define COUPONQ_API_REDEMPTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "rid.h"
+
+typedef enum {
+    USE_HOLD = 0,
+    USE_CONFIRM,
+    USE_CANCEL,
+    USE_REVERSE,
+    USE_GET,
+    USE_NOPS
+} use_op_t;
+
+/* The script's codes (schemas/redemption.md, "Codes and HTTP answers"). */
+typedef enum {
+    USE_HELD = 0,
+    USE_REPLAY,
+    USE_ORDER_CONFLICT,
+    USE_ALREADY_USED,
+    USE_NOT_OWNED,
+    USE_NOT_USABLE,
+    USE_SOLD_OUT, /* use_sold_out */
+    USE_BELOW_MIN_AMOUNT,
+    USE_RID_TAKEN,
+    USE_NOT_FOUND,
+    USE_FENCED,
+    USE_FORBIDDEN,
+    USE_CONFIRMED,
+    USE_HOLD_EXPIRED,
+    USE_NOT_HELD,
+    USE_RELEASED,
+    USE_ALREADY_CONFIRMED,
+    USE_REVERSED,
+    USE_PARTIALLY_REVERSED,
+    USE_REVERSAL_CONFLICT,
+    USE_NOT_CONFIRMED,
+    USE_AMOUNT_TOO_LARGE,
+    USE_FOUND,
+    USE_NCODES
+} use_code_t;
+
+const char *redemption_op_name(use_op_t op);       /* "hold", "confirm"... */
+const char *redemption_code_name(use_code_t code); /* "held", "replay"... */
+
+#define USE_ID_MAX    64   /* order and reversal ids */
+#define USE_EVENT_MAX 2048 /* an event always fits (about 700 bytes) */
+#define USE_PREV_MAX  4096 /* use.lua refuses a longer prev */
+
+/* What one call asks. actor: the authenticated user, 0 for a service token
+ * or --auth off. */
+typedef struct use_call {
+    use_op_t op;
+    int64_t coupon_id; /* the rid's */
+    char rid[RID_LEN + 1];
+    char event_id[ULID_LEN + 1]; /* not for get */
+    int64_t actor;
+    int64_t user_id; /* hold */
+    char order_id[USE_ID_MAX + 1];
+    int64_t order_amount;
+    char reversal_id[USE_ID_MAX + 1]; /* reverse */
+    int64_t amount;
+} use_call_t;
+
+/* The answer, with the fields of the redemption it describes (else 0/"").
+ * Strings are checked: rid a ULID, user decimal, order id of the id
+ * charset, state a known one, so they are safe to put in JSON as is. */
+typedef struct use_answer {
+    use_code_t code;
+    int is_new; /* a transition: event is its event */
+    int finish; /* call redemption_finish once event is acknowledged */
+    char rid[RID_LEN + 1];
+    int64_t user_id;
+    char order_id[USE_ID_MAX + 1];
+    int64_t order_amount, discount;
+    char state[24]; /* the view state (expired applied) */
+    int64_t expires_ms, reversed_amount, refunded_discount, refund_this;
+    int64_t version;
+    char event[USE_EVENT_MAX]; /* "" = nothing to produce */
+    size_t event_len;
+    char prev[USE_PREV_MAX + 1]; /* the record before the transition */
+    char prev_user[RID_LEN + 1]; /* hold: for undo */
+} use_answer_t;
+
+typedef enum {
+    USE_RC_OK = 0,
+    USE_RC_UNAVAILABLE, /* Redis refused or the answer was lost */
+    USE_RC_ERROR        /* a script error or an answer not as agreed */
+} use_rc_t;
+
+typedef struct redemption redemption_t;
+
+redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
+                             char *errstr, size_t n);
+/* Pending callbacks run (USE_RC_UNAVAILABLE). NULL is a no-op. */
+void redemption_free(redemption_t *r);
+
+/* Connected and use.lua loaded. */
+int redemption_ready(const redemption_t *r);
+
+/* ans belongs to the caller and must live until fn ran; it is filled when
+ * rc is USE_RC_OK. err is NULL then, else the reason. */
+typedef void (*redemption_fn)(void *ud, uint64_t tok, use_rc_t rc,
+                              const char *err);
+int redemption_call(redemption_t *r, const use_call_t *c, use_answer_t *ans,
+                    redemption_fn fn, void *ud, uint64_t tok);
+
+/* undone: 1 taken back, 0 not (the record moved on, or its event was
+ * handed out since: the state stands), -1 failed (err). */
+typedef void (*redemption_undo_fn)(void *ud, uint64_t tok, int undone,
+                                   const char *err);
+/* The transition of ans (its coupon, rid, version, prev, prev_user). */
+int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *ans,
+                    redemption_undo_fn fn, void *ud, uint64_t tok);
+
+/* Fire and forget: a failure is logged (the budget stays held: a cancelled
+ * hold until its expiry, a given-back use until couponqctl reconcile
+ * --repair finishes it). */
+void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
+                       int64_t version);
+
+/* finish calls sent and not answered yet; failed ones so far. */
+unsigned redemption_finishing(const redemption_t *r);
+uint64_t redemption_finish_failures(const redemption_t *r);
+
+/* Parses use.lua's answer to op into *a (redemption_call's parser; pure,
+ * unit-tested): 0, or -1 when it is not as agreed (element count, a code
+ * or state not known, a malformed rid, user id or order id, a string too
+ * long). */
+struct redisReply;
+int redemption_parse_answer(const struct redisReply *rep, use_op_t op,
+                            use_answer_t *a);
+
+/* Drops the connection (replies overdue): pending callbacks run now with
+ * USE_RC_UNAVAILABLE, and it reconnects. Not from inside a callback. */
+void redemption_reset(redemption_t *r, const char *why);
+
+#endif

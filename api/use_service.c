@@ -1,0 +1,627 @@
+/* use_service.c -- the redemption requests of couponq-api (DESIGN.md
+ * "Redemption", schemas/redemption.md): hold, confirm, cancel, reverse and
+ * GET of a redemption. Part of the service (service_internal.h): the same
+ * slots, deadlines, drain and re-produce table as the issue path.
+ *
+ * A request's life in its slot:
+ *   USE          use.lua sent                        redis_timeout_ms
+ *   USE_PRODUCE  the answer's event queued           the delivery report
+ *   USE_UNDO     undo sent (the event not written)   timeout_ms
+ *
+ * The answer is sent only once Kafka acknowledged the answer's event,
+ * whether the call made a transition (new) or handed out the record's
+ * latest event again (a replay, a refusal that describes a redemption), so
+ * a client never sees a state Kafka does not have. GET produces nothing.
+ * When Kafka certainly did not write the event of a transition, undo takes
+ * the transition back and the client gets 503; a replay's failed
+ * re-produce is a 503 with nothing undone. When the outcome is unknown the
+ * state is kept, the client gets 503 "outcome unknown", and the event goes
+ * to the re-produce table until Kafka acknowledges it. An answer with
+ * finish = 1 (a cancel, a reversal that gives the use back) runs finish
+ * once its event is acknowledged.
+ *
+ * Identity: a user token acts for its sub (a hold body's user_id must be
+ * absent or equal; on rid routes the script answers forbidden for another
+ * user's redemption); a service token or --auth off acts as actor 0 and a
+ * hold must name the user. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "body.h"
+#include "fmt.h"
+#include "log.h"
+#include "service_internal.h"
+
+#define RID_DRAWS 3 /* rid_taken: draw again at most this often */
+#define LOOK      "GET the redemption"
+
+struct use_req {
+    use_call_t call;
+    use_answer_t ans;
+    int draws; /* rids drawn again after rid_taken */
+};
+
+/* A redemption event of unknown outcome, in the re-produce table. */
+struct use_rp {
+    char rid[RID_LEN + 1];
+    int64_t coupon_id, version;
+    int finish;
+    size_t len;
+    char event[]; /* len bytes */
+};
+
+/* HTTP status of each code; 0: not an answer (rid_taken draws again). */
+static const short statuses[USE_NCODES] = {
+    [USE_HELD] = 201,
+    [USE_REPLAY] = 200,
+    [USE_ORDER_CONFLICT] = 409,
+    [USE_ALREADY_USED] = 409,
+    [USE_NOT_OWNED] = 403,
+    [USE_NOT_USABLE] = 403,
+    [USE_SOLD_OUT] = 410,
+    [USE_BELOW_MIN_AMOUNT] = 422,
+    [USE_RID_TAKEN] = 503,
+    [USE_NOT_FOUND] = 404,
+    [USE_FENCED] = 503,
+    [USE_FORBIDDEN] = 403,
+    [USE_CONFIRMED] = 200,
+    [USE_HOLD_EXPIRED] = 409,
+    [USE_NOT_HELD] = 409,
+    [USE_RELEASED] = 200,
+    [USE_ALREADY_CONFIRMED] = 409,
+    [USE_REVERSED] = 200,
+    [USE_PARTIALLY_REVERSED] = 200,
+    [USE_REVERSAL_CONFLICT] = 409,
+    [USE_NOT_CONFIRMED] = 409,
+    [USE_AMOUNT_TOO_LARGE] = 422,
+    [USE_FOUND] = 200,
+};
+
+static const route_id_t op_route[USE_NOPS] = {
+    [USE_HOLD] = ROUTE_HOLD,      [USE_CONFIRM] = ROUTE_CONFIRM,
+    [USE_CANCEL] = ROUTE_CANCEL,  [USE_REVERSE] = ROUTE_REVERSE,
+    [USE_GET] = ROUTE_REDEMPTION,
+};
+
+static use_op_t op_of(route_id_t id)
+{
+    switch (id) {
+    case ROUTE_CONFIRM:
+        return USE_CONFIRM;
+    case ROUTE_CANCEL:
+        return USE_CANCEL;
+    case ROUTE_REVERSE:
+        return USE_REVERSE;
+    case ROUTE_REDEMPTION:
+        return USE_GET;
+    default:
+        return USE_HOLD;
+    }
+}
+
+/* ---- metrics ---- */
+
+int use_register_metrics(service_t *s)
+{
+#define C(f, name, help) (s->f = metrics_counter(s->m, name, help, NULL))
+    if (!C(use_undone, "couponq_api_redemption_undos_total",
+           "Redemption transitions taken back: Kafka did not write the "
+           "event") ||
+        !C(use_undo_failed, "couponq_api_redemption_undo_failures_total",
+           "Undos that failed or were refused (the state stands, a retry "
+           "or reconcile --repair re-produces its event)") ||
+        !C(use_finish_failed, "couponq_api_redemption_finish_failures_total",
+           "finish calls that failed (budget held until expiry or "
+           "reconcile --repair)"))
+        return -1;
+#undef C
+    return 0;
+}
+
+void use_update_metrics(service_t *s)
+{
+    uint64_t n = s->red != NULL ? redemption_finish_failures(s->red) : 0;
+
+    metric_add(s->use_finish_failed, (double)(n - s->use_finish_failed_seen));
+    s->use_finish_failed_seen = n;
+}
+
+/* use.lua's answers by operation and code; registered on first use. */
+static void count_answer(service_t *s, use_op_t op, use_code_t code)
+{
+    metric_t **m = &s->use_answers[op][code];
+    char labels[80];
+
+    if (*m == NULL) {
+        snprintf(labels, sizeof(labels), "route=\"%s\",result=\"%s\"",
+                 route_name(op_route[op]), redemption_code_name(code));
+        *m = metrics_counter(s->m, "couponq_api_redemptions_total",
+                             "use.lua answers, by route and result", labels);
+    }
+    if (*m != NULL)
+        metric_inc(*m);
+}
+
+/* ---- answers ---- */
+
+static void fmt_time_field(fmt_t *f, const char *name, int64_t ms)
+{
+    char t[40];
+
+    fmt_str(f, name);
+    if (event_format_time(ms, t, sizeof(t)) < 0) {
+        FMT_LIT(f, "null");
+        return;
+    }
+    FMT_LIT(f, "\"");
+    fmt_str(f, t);
+    FMT_LIT(f, "\"");
+}
+
+/* "redemption_id","coupon_id","user_id","order_id","order_amount",
+ * "discount": the head of every body that describes a redemption. */
+static void fmt_head(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
+{
+    FMT_LIT(f, "\"redemption_id\":\"");
+    fmt_str(f, a->rid);
+    FMT_LIT(f, "\",\"coupon_id\":");
+    fmt_i64(f, coupon_id);
+    FMT_LIT(f, ",\"user_id\":");
+    fmt_i64(f, a->user_id);
+    FMT_LIT(f, ",\"order_id\":\"");
+    fmt_str(f, a->order_id);
+    FMT_LIT(f, "\",\"order_amount\":");
+    fmt_i64(f, a->order_amount);
+    FMT_LIT(f, ",\"discount\":");
+    fmt_i64(f, a->discount);
+}
+
+/* The GET body's fields: head, state, expires_at, amounts reversed. */
+static void fmt_view(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
+{
+    fmt_head(f, a, coupon_id);
+    FMT_LIT(f, ",\"state\":\"");
+    fmt_str(f, a->state);
+    FMT_LIT(f, "\"");
+    fmt_time_field(f, ",\"expires_at\":", a->expires_ms);
+    FMT_LIT(f, ",\"reversed_amount\":");
+    fmt_i64(f, a->reversed_amount);
+    FMT_LIT(f, ",\"refunded_discount\":");
+    fmt_i64(f, a->refunded_discount);
+}
+
+/* A refusal: what was asked, and the redemption when the answer names one
+ * (e.g. the user's other redemption for already_used). */
+static void fmt_refusal(fmt_t *f, const use_call_t *c, const use_answer_t *a)
+{
+    if (c->op == USE_HOLD) {
+        FMT_LIT(f, ",\"coupon_id\":");
+        fmt_i64(f, c->coupon_id);
+        FMT_LIT(f, ",\"user_id\":");
+        fmt_i64(f, c->user_id);
+        FMT_LIT(f, ",\"order_id\":\"");
+        fmt_str(f, c->order_id);
+        FMT_LIT(f, "\"");
+        if (a->rid[0] == '\0')
+            return;
+        FMT_LIT(f, ",\"redemption_id\":\"");
+        fmt_str(f, a->rid);
+        FMT_LIT(f, "\"");
+        return;
+    }
+    FMT_LIT(f, ",\"redemption_id\":\"");
+    fmt_str(f, c->rid);
+    FMT_LIT(f, "\"");
+    if (a->state[0] == '\0')
+        return;
+    FMT_LIT(f, ",\"state\":\"");
+    fmt_str(f, a->state);
+    FMT_LIT(f, "\"");
+}
+
+/* The body of the answer's code, as DESIGN.md's table says. */
+static int format_body(const use_req_t *u, char *buf, size_t n)
+{
+    const use_answer_t *a = &u->ans;
+    const use_call_t *c = &u->call;
+    int status = statuses[a->code];
+    fmt_t f;
+
+    fmt_init(&f, buf, n);
+    if (a->code == USE_FOUND) {
+        FMT_LIT(&f, "{");
+        fmt_view(&f, a, c->coupon_id);
+    } else if (a->code == USE_HELD || a->code == USE_REPLAY) {
+        /* a replay's result is the redemption's current state */
+        FMT_LIT(&f, "{\"result\":\"");
+        fmt_str(&f, a->code == USE_HELD ? "held" : a->state);
+        FMT_LIT(&f, "\",");
+        fmt_head(&f, a, c->coupon_id);
+        fmt_time_field(&f, ",\"expires_at\":", a->expires_ms);
+    } else if (status == 200) {
+        FMT_LIT(&f, "{\"result\":\"");
+        fmt_str(&f, redemption_code_name(a->code));
+        FMT_LIT(&f, "\",");
+        fmt_view(&f, a, c->coupon_id);
+        if (c->op == USE_REVERSE) {
+            FMT_LIT(&f, ",\"refund\":");
+            fmt_i64(&f, a->refund_this);
+        }
+    } else {
+        FMT_LIT(&f, "{\"result\":\"");
+        fmt_str(&f, redemption_code_name(a->code));
+        FMT_LIT(&f, "\"");
+        fmt_refusal(&f, c, a);
+    }
+    FMT_LIT(&f, "}");
+    return fmt_end(&f);
+}
+
+/* The answer of the code, once its event (if any) is in Kafka. */
+static void answer_code(service_t *s, req_t *q)
+{
+    use_req_t *u = q->use;
+    char body[1024];
+    int len;
+
+    if (u->ans.code == USE_FORBIDDEN) {
+        len = http_resp_error_json(body, sizeof(body),
+                                   "forbidden: user_mismatch");
+        service_answer(s, q, 403, NULL, body, (size_t)len);
+        return;
+    }
+    if (u->ans.code == USE_FENCED) {
+        /* Nothing written: a worker is verifying the coupon's data after a
+         * change of the Redis dataset. */
+        service_unavailable(s, q, "fenced: redis dataset changed, verifying");
+        return;
+    }
+    if (u->ans.code == USE_RID_TAKEN) {
+        service_unavailable(s, q, "no free redemption id after 4 draws");
+        return;
+    }
+    if ((len = format_body(u, body, sizeof(body))) < 0) {
+        LOG(LL_ERROR, "msg=\"redemption answer too long\" rid=%s", u->ans.rid);
+        len = http_resp_error_json(body, sizeof(body), "internal error");
+        service_answer(s, q, 500, NULL, body, (size_t)len);
+        return;
+    }
+    service_answer(s, q, statuses[u->ans.code], NULL, body, (size_t)len);
+}
+
+/* ---- undo: the event of a transition could not be written ---- */
+
+static void on_undone(void *ud, uint64_t tok, int undone, const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    use_req_t *u = q->use;
+
+    if (undone == 1) {
+        metric_inc(s->use_undone);
+    } else {
+        /* Redis ahead of Kafka, the recoverable direction: a retry of the
+         * request (idempotent) or reconcile --repair re-produces. */
+        metric_inc(s->use_undo_failed);
+        LOG(LL_ERROR,
+            "msg=\"undo %s: the transition stays without its event; a "
+            "retry or couponqctl reconcile --repair re-produces it\" "
+            "coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64
+            " err=\"%s\"",
+            undone == 0 ? "refused" : "failed", q->coupon_id, u->ans.rid,
+            u->ans.version, err ? err : "the record moved on");
+    }
+    service_unavailable(s, q, q->why);
+    service_slot_done(s, tok);
+}
+
+/* The 503 goes out when Redis answered the undo. */
+static void undo(service_t *s, slot_token_t tok, req_t *q, const char *why)
+{
+    snprintf(q->why, sizeof(q->why), "%.*s", (int)sizeof(q->why) - 1, why);
+    q->state = ST_USE_UNDO;
+    q->answer_by_ms = q->start_ms + (uint64_t)s->o.timeout_ms;
+    if (redemption_undo(s->red, q->coupon_id, &q->use->ans, on_undone, s,
+                        tok) != 0)
+        on_undone(s, tok, -1, "redis unavailable");
+}
+
+/* Certainly not written: a transition is taken back, a replay is not. */
+static void not_persisted(service_t *s, slot_token_t tok, req_t *q,
+                          const char *why)
+{
+    if (q->use->ans.is_new) {
+        undo(s, tok, q, why);
+        return;
+    }
+    service_unavailable(s, q, why);
+    service_slot_done(s, tok);
+}
+
+/* ---- produce ---- */
+
+/* The event's key: the rid of the redemption the answer describes. */
+static const char *event_key(const use_req_t *u)
+{
+    return u->ans.rid[0] != '\0' ? u->ans.rid : u->call.rid;
+}
+
+static void produce(service_t *s, slot_token_t tok, req_t *q)
+{
+    use_req_t *u = q->use;
+    char err[256];
+
+    q->state = ST_USE_PRODUCE;
+    q->answer_by_ms = 0; /* the delivery report decides */
+    if (kafka_producer_send_topic(s->kp, s->use_topic, event_key(u), RID_LEN,
+                                  u->ans.event, u->ans.event_len, tok, err,
+                                  sizeof(err)) != 0) {
+        metric_inc(s->kafka_errors);
+        not_persisted(s, tok, q, err); /* never queued */
+    }
+}
+
+/* The event id of an event we produce, for the logs. */
+static void event_id_of(const use_answer_t *a, char out[ULID_LEN + 1])
+{
+    const char *p = strstr(a->event, "\"event_id\":\"");
+
+    out[0] = '\0';
+    if (p != NULL && ulid_valid(p + 12, ULID_LEN))
+        snprintf(out, ULID_LEN + 1, "%.*s", ULID_LEN, p + 12);
+}
+
+/* The event may be in Kafka: keep the state and produce it again until it
+ * is acknowledged; over the cap the state is kept without a re-produce
+ * (reconcile --repair publishes it). */
+static void unknown(service_t *s, slot_token_t tok, req_t *q, const char *err)
+{
+    use_req_t *u = q->use;
+    rp_t *rp = service_rp_alloc(s);
+    use_rp_t *r = NULL;
+
+    if (rp != NULL && (r = malloc(sizeof(*r) + u->ans.event_len)) != NULL) {
+        memcpy(r->rid, event_key(u), sizeof(r->rid));
+        r->coupon_id = q->coupon_id;
+        r->version = u->ans.version;
+        r->finish = u->ans.finish;
+        r->len = u->ans.event_len;
+        memcpy(r->event, u->ans.event, r->len);
+        rp->use = r;
+        rp->ev.coupon_id = q->coupon_id;
+        rp->ev.user_id = u->ans.user_id;
+        event_id_of(&u->ans, rp->ev.event_id);
+    }
+    LOG(r != NULL ? LL_WARN : LL_ERROR,
+        "msg=\"kafka outcome unknown: redemption kept, %s\" coupon_id=%" PRId64
+        " redemption_id=%s version=%" PRId64 " err=\"%s\"",
+        r != NULL ? "producing the event again"
+                  : "re-produce table full, run couponqctl reconcile --repair",
+        q->coupon_id, event_key(u), u->ans.version, err);
+    service_ambiguous(s, q, LOOK);
+    service_slot_done(s, tok);
+}
+
+void use_delivered(service_t *s, slot_token_t tok, req_t *q, kafka_outcome_t o,
+                   const char *err)
+{
+    use_req_t *u = q->use;
+
+    if (o == KAFKA_DELIVERED) {
+        answer_code(s, q);
+        if (u->ans.finish)
+            redemption_finish(s->red, q->coupon_id, event_key(u),
+                              u->ans.version);
+        service_slot_done(s, tok);
+        return;
+    }
+    metric_inc(s->kafka_errors);
+    if (o == KAFKA_NOT_PERSISTED)
+        not_persisted(s, tok, q, err);
+    else
+        unknown(s, tok, q, err);
+}
+
+int use_rp_send(service_t *s, const use_rp_t *u, uint64_t token, char *err,
+                size_t n)
+{
+    return kafka_producer_send_topic(s->kp, s->use_topic, u->rid, RID_LEN,
+                                     u->event, u->len, token, err, n);
+}
+
+void use_rp_acked(service_t *s, use_rp_t *u)
+{
+    if (u->finish && s->red != NULL)
+        redemption_finish(s->red, u->coupon_id, u->rid, u->version);
+    free(u);
+}
+
+/* ---- the script's answer ---- */
+
+static int call(service_t *s, slot_token_t tok, req_t *q);
+
+static void on_answer(void *ud, uint64_t tok, use_rc_t rc, const char *err)
+{
+    service_t *s = ud;
+    req_t *q = slots_get(s->slots, tok);
+    use_req_t *u = q->use;
+    char body[128];
+    int len;
+
+    if (rc != USE_RC_OK) {
+        metric_inc(s->redis_errors);
+        if (rc == USE_RC_UNAVAILABLE) {
+            service_unavailable(s, q, err);
+        } else {
+            LOG(LL_ERROR,
+                "msg=\"use.lua failed\" op=%s coupon_id=%" PRId64
+                " redemption_id=%s err=\"%s\"",
+                redemption_op_name(u->call.op), q->coupon_id, u->call.rid, err);
+            len = http_resp_error_json(body, sizeof(body), "redemption failed");
+            service_answer(s, q, 500, NULL, body, (size_t)len);
+        }
+        service_slot_done(s, tok);
+        return;
+    }
+    count_answer(s, u->call.op, u->ans.code);
+    if (q->answered) { /* told 503 at the deadline: take it back */
+        if (u->ans.is_new)
+            undo(s, tok, q, "redis answered after the deadline");
+        else
+            service_slot_done(s, tok);
+        return;
+    }
+    if (u->ans.code == USE_RID_TAKEN && u->draws < RID_DRAWS) {
+        u->draws++;
+        rid_make(q->coupon_id, u->call.rid);
+        if (call(s, tok, q) != 0)
+            service_slot_unavailable(s, tok, q);
+        return;
+    }
+    if (u->ans.event_len > 0 && u->call.op != USE_GET) {
+        produce(s, tok, q);
+        return;
+    }
+    answer_code(s, q);
+    service_slot_done(s, tok);
+}
+
+static int call(service_t *s, slot_token_t tok, req_t *q)
+{
+    use_req_t *u = q->use;
+
+    if (u->call.op != USE_GET)
+        ulid_generate(u->call.event_id);
+    return redemption_call(s->red, &u->call, &u->ans, on_answer, s, tok);
+}
+
+/* ---- requests ---- */
+
+/* Who acts, and the body: 0 with c filled, or -1 when answered. */
+static int hold_args(service_t *s, const http_request_t *hr, http_resp_t *resp,
+                     const route_t *rt, const gate_who_t *who, use_call_t *c,
+                     uint64_t t0)
+{
+    gate_refusal_t ref;
+    body_hold_t h;
+    char err[512];
+
+    if (!hr->has_length) {
+        service_reply_error(s, resp, rt->id, 411, NULL,
+                            "body required: send Content-Length or "
+                            "Transfer-Encoding: chunked",
+                            t0);
+        return -1;
+    }
+    if (body_parse_hold(hr->body, hr->body_len, who->authed, &h, err,
+                        sizeof(err)) != 0) {
+        service_reply_error(s, resp, rt->id, 400, NULL, err, t0);
+        return -1;
+    }
+    if (gate_user(s->gate, hr, who, rt->coupon_id, h.user_id, &c->user_id,
+                  &ref) != 0) {
+        service_refuse(s, resp, rt->id, &ref, t0);
+        return -1;
+    }
+    memcpy(c->order_id, h.order_id, sizeof(c->order_id));
+    c->order_amount = h.order_amount;
+    return 0;
+}
+
+static int rid_args(service_t *s, const http_request_t *hr, http_resp_t *resp,
+                    const route_t *rt, const gate_who_t *who, use_call_t *c,
+                    uint64_t t0)
+{
+    gate_refusal_t ref;
+    body_reverse_t r;
+    char err[512];
+    int64_t user;
+    int rc = 0;
+
+    if (rt->id == ROUTE_REVERSE && !hr->has_length) {
+        service_reply_error(s, resp, rt->id, 411, NULL,
+                            "body required: send Content-Length or "
+                            "Transfer-Encoding: chunked",
+                            t0);
+        return -1;
+    }
+    if (rt->id == ROUTE_REVERSE)
+        rc = body_parse_reverse(hr->body, hr->body_len, &r, err, sizeof(err));
+    else if (rt->id != ROUTE_REDEMPTION)
+        rc = body_parse_empty(hr->body, hr->body_len, err, sizeof(err));
+    if (rc != 0) {
+        service_reply_error(s, resp, rt->id, 400, NULL, err, t0);
+        return -1;
+    }
+    if (rt->id == ROUTE_REVERSE) {
+        memcpy(c->reversal_id, r.reversal_id, sizeof(c->reversal_id));
+        c->amount = r.amount;
+    }
+    /* A user acts for itself (and is rate-limited as such); the script
+     * answers forbidden for another user's redemption. */
+    if (who->authed && !who->service &&
+        gate_user(s->gate, hr, who, rt->coupon_id, 0, &user, &ref) != 0) {
+        service_refuse(s, resp, rt->id, &ref, t0);
+        return -1;
+    }
+    return 0;
+}
+
+/* 404 at once: the rid names no coupon, or the coupon cannot have
+ * redemptions (ids beyond 48 bits). */
+static void not_found(service_t *s, http_resp_t *resp, const route_t *rt,
+                      const use_call_t *c, uint64_t t0)
+{
+    use_req_t u;
+    char body[512];
+    int len;
+
+    memset(&u, 0, sizeof(u));
+    u.call = *c;
+    u.ans.code = USE_NOT_FOUND;
+    len = format_body(&u, body, sizeof(body));
+    service_reply(s, resp, rt->id, 404, NULL, body, len < 0 ? 0 : (size_t)len,
+                  t0);
+}
+
+void use_start(service_t *s, const http_request_t *hr, http_resp_t *resp,
+               route_t *rt, uint64_t t0)
+{
+    gate_refusal_t ref;
+    gate_who_t who;
+    slot_token_t tok;
+    use_call_t c;
+    req_t *q;
+
+    memset(&c, 0, sizeof(c));
+    c.op = op_of(rt->id);
+    c.coupon_id = rt->coupon_id;
+    memcpy(c.rid, rt->rid, sizeof(c.rid));
+    if (gate_request(s->gate, hr, rt->coupon_id, &who, &ref) != 0) {
+        service_refuse(s, resp, rt->id, &ref, t0);
+        return;
+    }
+    if ((c.op == USE_HOLD ? hold_args : rid_args)(s, hr, resp, rt, &who, &c,
+                                                  t0) != 0)
+        return;
+    c.actor = who.authed && !who.service ? who.user_id : 0;
+    if (c.coupon_id < 1 || c.coupon_id > RID_COUPON_MAX) {
+        not_found(s, resp, rt, &c, t0);
+        return;
+    }
+    if (c.op == USE_HOLD)
+        rid_make(c.coupon_id, c.rid);
+    if ((q = service_slot_start(s, resp, rt->id, rt, t0, &tok)) == NULL)
+        return;
+    q->state = ST_USE;
+    q->user_id = c.user_id;
+    if ((q->use = calloc(1, sizeof(*q->use))) == NULL || s->red == NULL) {
+        service_slot_unavailable(s, tok, q);
+        return;
+    }
+    q->use->call = c;
+    if (call(s, tok, q) != 0)
+        service_slot_unavailable(s, tok, q);
+}
