@@ -2,7 +2,9 @@
 # "Redemption") against the real stack and use.lua: every answer of every
 # endpoint (201, the 200 replay, each 409/403/410/422/404/400/405/411, 503
 # fenced, 503 when Kafka refuses the event -- the transition undone, a
-# replay's re-produce not -- and 503 when Redis is unreachable); bad input
+# replay's re-produce not -- 503 when Redis answers after the deadline, the
+# late transition then undone, 503 when the answer is lost with the
+# connection, a retry replaying, and 503 when Redis is unreachable); bad input
 # of every kind changes nothing (the coupon's Redis keys and the topic's
 # event count are compared); every answer that describes a redemption
 # waited for its event, which is on the topic with its type and version;
@@ -290,6 +292,37 @@ m=$(curl -s "http://127.0.0.1:$BMPORT/metrics")
 assert_metric "$m" couponq_api_redemption_undos_total 2 "two undos"
 assert_metric "$m" couponq_api_redemption_undo_failures_total 0 "no undo failed"
 unset P
+
+log "Redis answers after the deadline: 503, the late transition undone; an answer lost with the connection: a retry replays"
+PPORT=$(free_port)
+start_bg proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PPORT" "$REDIS_PORT"
+PROXY=$BG_PID
+wait_eq "grep -c listening '$TEST_TMP/proxy.log'" 1 "proxy listening"
+start_api api_proxy --topic "$T" --redemption-topic "$T" --redis "redis://127.0.0.1:$PPORT" --redis-timeout-ms 300 --timeout-ms 2000
+wait_healthy "$API_PORT"
+P=$API_PORT
+CD=$(new_coupon_id)
+new_use_coupon "$CD" -1 600000
+before=$(use_state "$CD")
+n=$(topic_count "$T")
+kill -USR1 "$PROXY" # hold replies
+assert_eq '503 {"result":"unavailable","error":"unavailable: redis did not answer in time"}' "$(hold "$CD" 11 o-1 5000)" "hold past the deadline"
+kill -USR1 "$PROXY" # release them: the hold's answer arrives late
+wait_eq "use_state $CD" "$before" "the late hold undone"
+assert_eq "$n" "$(topic_count "$T")" "no event for the late hold"
+kill -USR1 "$PROXY" # hold replies again
+echo "$(hold "$CD" 12 o-2 5000)" >"$TEST_TMP/lost.out" &
+lost=$!
+wait_eq "rcli HEXISTS 'couponq:{c$CD}:use:orders' o-2" 1 "the hold ran in Redis"
+kill -USR2 "$PROXY" # reset: its answer is lost with the connection
+wait "$lost"
+assert_contains "$(cat "$TEST_TMP/lost.out")" '503 {"result":"unavailable"' "answer lost"
+kill -USR2 "$PROXY" # accept again
+kill -USR1 "$PROXY" # stop holding
+unset P
+out=$(hold "$CD" 12 o-2 5000)
+assert_eq 200 "${out%% *}" "the retry replays the hold that ran"
+answered "$(rid_of "$out")" "coupon.redemption.held 1 held" "the replay produced its event"
 
 log "Redis unreachable: 503 at once"
 start_api api_noredis --topic "$T" --redemption-topic "$T" --redis "redis://127.0.0.1:$(free_port)"
