@@ -27,6 +27,7 @@ sql "SHOW INDEX FROM coupon_issues WHERE Key_name='uq_coupon_issues_coupon_user'
 meta=$(kcat -b "$COUPONQ_KAFKA" -L 2>&1)
 assert_contains "$meta" 'topic "couponq.issue-requests" with 6 partitions' "kafka topic"
 assert_contains "$meta" 'topic "couponq.issue-requests.dlq" with 6 partitions' "kafka dlq topic"
+assert_contains "$meta" 'topic "couponq.redemptions" with 6 partitions' "kafka redemption topic"
 # A real broker: a message round-trips.
 t=$(new_topic stack 1)
 echo "k:hello" | kcat -b "$COUPONQ_KAFKA" -P -t "$t" -K: 2>/dev/null
