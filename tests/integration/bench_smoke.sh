@@ -177,7 +177,9 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   id=$(new_coupon_id)
   coupon_create_raw "$id" 50
   aport=$(free_port)
-  start_bg api env COUPONQ_LISTEN="127.0.0.1:$aport" COUPONQ_TOPIC="$topic" "$COUPONQ_BUILD/couponq-api"
+  rtopic=$(new_topic bench_smoke.redemptions)
+  start_bg api env COUPONQ_LISTEN="127.0.0.1:$aport" COUPONQ_TOPIC="$topic" \
+    COUPONQ_REDEMPTION_TOPIC="$rtopic" "$COUPONQ_BUILD/couponq-api"
   for _ in $(seq 300); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$aport/healthz") == 200 ]] && break
     sleep 0.1
@@ -194,6 +196,45 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" "couponq:{c$id}:persisted" >/dev/null
   sql "DELETE FROM coupons WHERE id = $id"
   log "api: ok"
+
+  # ---- couponq-api, checkout flow: the redeem and redeem-expiry scenarios
+  # of bench/run, tiny. A limit of 300 for 300 checkouts (30% abandoned,
+  # 10% cancelled, 2 s holds); the use hash's confirmed = the confirms;
+  # after the holds expired (no cleanup job) no hold is live, GET says
+  # expired for an abandoned one, and exactly limit - confirmed more holds
+  # succeed, the next 10 get 410.
+  id=$(new_coupon_id)
+  coupon_create_raw "$id" -1
+  coupon_use_raw "$id" 300 2000
+  rcli SADD "couponq:{c$id}:issued" $(seq 1 440) >/dev/null
+  run api-co --target "127.0.0.1:$aport" --flow checkout --coupon "$id" --requests 300 \
+    --connections 8 --abandon 0.3 --cancel 0.1 --accepted-file "$TEST_TMP/api.rids"
+  assert_counts_add_up api-co
+  assert_eq 300 "$(j .checkout.held)" "api checkout: holds 201"
+  assert_eq 90 "$(j .checkout.abandoned)" "api checkout: abandoned"
+  assert_eq "$(j '.checkout.cancel_status."200" // 0')" "$(j .checkout.cancelled)" "api checkout: cancels 200"
+  assert_eq 300 "$(j '.checkout.abandoned + .checkout.cancelled + .checkout.confirmed')" "api checkout: every hold ends one way"
+  confirmed=$(j .checkout.confirmed)
+  assert_eq "$confirmed" "$(rcli HGET "couponq:{c$id}:use" confirmed)" "api checkout: use hash confirmed"
+  live=1
+  for _ in $(seq 100); do
+    now=$(rcli TIME | tr '\n' ' ' | awk '{printf "%d", $1 * 1000 + int($2 / 1000)}')
+    live=$(rcli ZCOUNT "couponq:{c$id}:use:holds" "($now" +inf)
+    [[ $live == 0 ]] && break
+    sleep 0.1
+  done
+  assert_eq 0 "$live" "api checkout: live holds after the TTL"
+  rid=$(awk '$2 == "abandon" {print $1; exit}' "$TEST_TMP/api.rids")
+  assert_eq expired "$(curl -s "http://127.0.0.1:$aport/v1/redemptions/$rid" | jq -r .state)" "api checkout: GET abandoned"
+  rid=$(awk '$2 == "confirm" {print $1; exit}' "$TEST_TMP/api.rids")
+  assert_eq confirmed "$(curl -s "http://127.0.0.1:$aport/v1/redemptions/$rid" | jq -r .state)" "api checkout: GET confirmed"
+  rcli HSET "couponq:{c$id}:use" ttl_ms 600000 >/dev/null
+  left=$((300 - confirmed))
+  run api-refill --target "127.0.0.1:$aport" --flow checkout --coupon "$id" --requests "$((left + 10))" \
+    --user-base 301 --connections 8 --abandon 1 --order-prefix refill-
+  assert_eq "$left" "$(j '.checkout.hold_status."201"')" "api checkout: holds on the budget left"
+  assert_eq 10 "$(j '.checkout.hold_status."410"')" "api checkout: then use_sold_out"
+  log "api checkout: ok"
 else
   fail "couponq-api not built in $COUPONQ_BUILD (a missing binary is a broken build, not a skip)"
 fi
