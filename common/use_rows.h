@@ -3,10 +3,12 @@
  * operator tools: reports, reconcile, and rebuilding the Redis use state.
  * Implemented in db_use.c.
  *
- * A row is the snapshot of the redemption's latest event (the workers apply
- * an event only when its version is higher); with the event itself (same
- * version) it gives everything a Redis record holds, including the latest
- * transition's event id and reversal. */
+ * A row is the snapshot of the redemption's latest applied event (a worker
+ * applies an event only when its version is higher), and that event's
+ * payload -- the one in redemption_events with the row's version -- is the
+ * same snapshot plus what Redis needs besides: the event id, its time, the
+ * latest reversal. Rows and payloads are streamed to a callback (a coupon
+ * may have many); the callback must not use the same db_t. */
 #ifndef COUPONQ_USE_ROWS_H
 #define COUPONQ_USE_ROWS_H
 
@@ -15,44 +17,29 @@
 
 #include "db.h"
 
-#define USE_RID_LEN   26
-#define USE_ORDER_MAX 64
-
 /* The redemption states, in this order (counts of db_use_states). */
 #define USE_NSTATES 6
 extern const char *const use_state_names[USE_NSTATES];
 
-typedef struct use_snap {
-    char rid[USE_RID_LEN + 1];
-    char user[24]; /* decimal, as the record's "u" */
-    char order_id[USE_ORDER_MAX + 1];
-    int64_t order_amount, discount;
-    char state[20]; /* stored state (a held one may be past expires) */
-    int64_t version, held_ms, expires_ms, confirmed_ms; /* confirmed: 0 */
-    int64_t reversed_amount, refunded_discount;
-    int64_t vendor_id, share_bps; /* vendor 0 = platform-funded */
-    int reuse, use_freed;
-    /* The latest transition (the event whose version is the row's); all
-     * empty / 0 when redemption_events lacks it. */
-    char event_id[USE_RID_LEN + 1];
-    char type[20]; /* held, confirmed, released, expired, reversed */
-    char reversal_id[USE_ORDER_MAX + 1];
-    int64_t reversal_amount, reversal_refund, vendor_amount;
-} use_snap_t;
+typedef struct use_row {
+    const char *rid;
+    int64_t version;
+    const char *state; /* stored: a held row may be past its expiry */
+    /* The event of the row's version as consumed; NULL when
+     * redemption_events lacks it (a worker writes both in one transaction,
+     * so only a hand-made row has none). */
+    const char *payload;
+    size_t payload_len;
+} use_row_t;
 
-typedef struct use_reversal {
-    char rid[USE_RID_LEN + 1];
-    char reversal_id[USE_ORDER_MAX + 1];
-    char event_id[USE_RID_LEN + 1];
-    int64_t amount, refund, vendor_amount;
-} use_reversal_t;
-
-/* The coupon's rows (with their latest events), by rid; malloc'd array
- * (NULL when *n is 0). */
-int db_use_snaps(db_t *db, int64_t coupon_id, use_snap_t **out, size_t *n);
-/* Every reversal event of the coupon's redemptions (malloc'd). */
-int db_use_reversals(db_t *db, int64_t coupon_id, use_reversal_t **out,
-                     size_t *n);
+/* fn per row of the coupon, by rid; fn returns 0 to go on, -1 to stop
+ * (db_use_rows then returns -1, with fn's reason kept by the caller). */
+int db_use_rows(db_t *db, int64_t coupon_id,
+                int (*fn)(void *arg, const use_row_t *row), void *arg);
+/* fn per reversal event (payload) of the coupon's redemptions. */
+int db_use_reversals(db_t *db, int64_t coupon_id,
+                     int (*fn)(void *arg, const char *payload, size_t len),
+                     void *arg);
 /* Rows per state of use_state_names; a held row whose expires_at <= NOW(3)
  * counts as expired. */
 int db_use_states(db_t *db, int64_t coupon_id, int64_t counts[USE_NSTATES]);

@@ -2,10 +2,12 @@
  * live_use.h. Every script here names all its keys in KEYS (one coupon's
  * hash tag: one slot), and writes numbers with string.format('%d'), as
  * use.lua does (tostring would print 14 significant digits only). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "embedded.h"
 #include "keys.h"
 #include "live_internal.h"
 #include "live_use.h"
@@ -271,4 +273,151 @@ int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
         freeReplyObject(r);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ use.lua */
+
+/* EVAL use.lua with its 8 keys and args; the reply, or NULL (live_error
+ * has the reason; a refusal of the script is "... ERR couponq use: ..."). */
+static redisReply *use_eval(live_t *l, int64_t id, const char **args,
+                            size_t nargs)
+{
+    char keys[8][KEYS_MAX];
+    const char *argv[3 + 8 + 8];
+    size_t lens[3 + 8 + 8], i, argc = 0;
+
+    assert(nargs <= 8);
+    keys_meta(keys[0], KEYS_MAX, id);
+    keys_use(keys[1], KEYS_MAX, id);
+    keys_use_holds(keys[2], KEYS_MAX, id);
+    keys_use_recs(keys[3], KEYS_MAX, id);
+    keys_use_orders(keys[4], KEYS_MAX, id);
+    keys_use_users(keys[5], KEYS_MAX, id);
+    keys_issued(keys[6], KEYS_MAX, id);
+    keys_use_revs(keys[7], KEYS_MAX, id);
+    argv[argc++] = "EVAL";
+    argv[argc++] = embedded_use_lua;
+    argv[argc++] = "8";
+    for (i = 0; i < 8; i++)
+        argv[argc++] = keys[i];
+    for (i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return live_cmd(l, (int)argc, argv, lens);
+}
+
+/* not_found and fenced, the answers every op may give: 1 and *res. */
+static int common_code(const char *code, live_use_res_t *res)
+{
+    if (code != NULL && strcmp(code, "not_found") == 0)
+        *res = LIVE_USE_NOT_FOUND;
+    else if (code != NULL && strcmp(code, "fenced") == 0)
+        *res = LIVE_USE_FENCED;
+    else
+        return 0;
+    return 1;
+}
+
+/* The script's refusal word after "ERR couponq use: ", or NULL when the
+ * last error was something else (a connection error, a bug). */
+static const char *use_refusal(const live_t *l)
+{
+    const char *p = strstr(live_error(l), "ERR couponq use: ");
+
+    return p != NULL ? p + strlen("ERR couponq use: ") : NULL;
+}
+
+int live_use_adjust(live_t *l, int64_t id, int64_t limit, live_use_res_t *res,
+                    int64_t *in_use)
+{
+    const char *args[2], *why;
+    char text[24];
+    redisReply *r;
+    long long n;
+    int rc;
+
+    snprintf(text, sizeof(text), "%lld", (long long)limit);
+    args[0] = "adjust";
+    args[1] = text;
+    *in_use = 0;
+    *res = LIVE_USE_OK;
+    if ((r = use_eval(l, id, args, 2)) == NULL) {
+        why = use_refusal(l);
+        if (why != NULL && sscanf(why, "below_in_use %lld", &n) == 1) {
+            *res = LIVE_USE_BELOW;
+            *in_use = n;
+            return 0;
+        }
+        return common_code(why, res) ? 0 : -1;
+    }
+    rc = int_reply(l, r, in_use);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int get_answer(live_t *l, const redisReply *r, live_use_res_t *res,
+                      live_use_get_t *g)
+{
+    size_t i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 16)
+        return live_fail(l, "redis: unexpected use.lua answer");
+    for (i = 0; i < 16; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING &&
+            r->element[i]->type != REDIS_REPLY_INTEGER)
+            return live_fail(l, "redis: unexpected use.lua answer");
+    if (r->element[0]->type != REDIS_REPLY_STRING)
+        return live_fail(l, "redis: unexpected use.lua answer");
+    if (common_code(r->element[0]->str, res))
+        return 0;
+    if (strcmp(r->element[0]->str, "found") != 0 ||
+        r->element[8]->type != REDIS_REPLY_STRING ||
+        r->element[14]->type != REDIS_REPLY_STRING ||
+        r->element[8]->len >= sizeof(g->state) ||
+        r->element[14]->len >= sizeof(g->event))
+        return live_fail(l, "redis: use.lua get answered \"%s\"",
+                         r->element[0]->str);
+    memcpy(g->state, r->element[8]->str, r->element[8]->len + 1);
+    memcpy(g->event, r->element[14]->str, r->element[14]->len + 1);
+    g->version = r->element[13]->integer;
+    g->finish = r->element[2]->integer == 1;
+    *res = LIVE_USE_OK;
+    return 0;
+}
+
+int live_use_get(live_t *l, int64_t id, const char *rid, live_use_res_t *res,
+                 live_use_get_t *g)
+{
+    const char *args[3] = { "get", rid, "0" };
+    redisReply *r;
+    int rc;
+
+    memset(g, 0, sizeof(*g));
+    if ((r = use_eval(l, id, args, 3)) == NULL)
+        return -1;
+    rc = get_answer(l, r, res, g);
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_use_finish(live_t *l, int64_t id, const char *rid, int64_t version,
+                    int *done)
+{
+    const char *args[3];
+    char v[24];
+    redisReply *r;
+    int64_t one = 0;
+    int rc;
+
+    snprintf(v, sizeof(v), "%lld", (long long)version);
+    args[0] = "finish";
+    args[1] = rid;
+    args[2] = v;
+    if ((r = use_eval(l, id, args, 3)) == NULL)
+        return -1;
+    rc = int_reply(l, r, &one);
+    freeReplyObject(r);
+    *done = one == 1;
+    return rc;
 }

@@ -67,4 +67,33 @@ int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
                           const char *const *values, size_t n,
                           int64_t *written);
 
+/* use.lua's operator ops (schemas/redemption.md). */
+typedef enum {
+    LIVE_USE_OK,
+    LIVE_USE_NOT_FOUND, /* no meta, no use hash, or no such record */
+    LIVE_USE_FENCED,    /* the dataset is not verified (fence guard) */
+    LIVE_USE_BELOW      /* adjust: below confirmed + live holds */
+} live_use_res_t;
+
+/* adjust: limit (-1 = unlimited) unless below confirmed + live holds;
+ * *in_use gets that sum (also with LIVE_USE_BELOW). */
+int live_use_adjust(live_t *l, int64_t id, int64_t limit, live_use_res_t *res,
+                    int64_t *in_use);
+
+/* get (actor 0): the record's view state, version, whether a finish is
+ * due (`p`) and its latest event (use.lua rebuilds it from the record, for
+ * reconcile --repair to re-produce). */
+typedef struct live_use_get {
+    char state[20];
+    int64_t version;
+    int finish;
+    char event[1024];
+} live_use_get_t;
+int live_use_get(live_t *l, int64_t id, const char *rid, live_use_res_t *res,
+                 live_use_get_t *g);
+
+/* finish rid version: *done = 1 when it freed the budget it waited for. */
+int live_use_finish(live_t *l, int64_t id, const char *rid, int64_t version,
+                    int *done);
+
 #endif

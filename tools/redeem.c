@@ -14,6 +14,7 @@
 
 #include "coupon.h"
 #include "ctlarg.h"
+#include "live_use.h"
 #include "redeem.h"
 #include "timearg.h"
 #include "vendor.h"
@@ -212,6 +213,110 @@ static int cmd_settle(tool_t *t)
     return TOOL_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ use */
+
+static const cfg_opt_t use_opts[] = {
+    TOOL_OPTS_COMMON,
+    { "limit", NULL, CFG_STR, 0, 0, NULL,
+      "adjust: the new use limit, N or \"unlimited\" (required)" },
+};
+
+static int use_mysql(tool_t *t, int64_t id, int64_t limit)
+{
+    db_t *db = tool_db(t);
+    int found;
+
+    if (db_coupon_set_use_limit(db, id, limit, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    return TOOL_EXIT_OK;
+}
+
+/* use.lua's adjust; the refusals are exit 3 with the reason. */
+static int use_redis(tool_t *t, int64_t id, int64_t limit, int64_t *in_use)
+{
+    live_t *live = tool_live(t);
+    live_use_res_t res;
+
+    if (live_use_adjust(live, id, limit, &res, in_use) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
+    if (res == LIVE_USE_BELOW) {
+        tool_set_int(t, "in_use", *in_use);
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "refused: %" PRId64 " uses are confirmed or held; "
+                         "the limit cannot go below %" PRId64
+                         " (asked for %" PRId64 ")",
+                         *in_use, *in_use, limit);
+    }
+    if (res != LIVE_USE_OK)
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "coupon %" PRId64 " %s; nothing changed", id,
+                         res == LIVE_USE_FENCED
+                             ? "is fenced (its Redis dataset is not verified "
+                               "yet: the fence guard lifts it)"
+                             : "has no use hash in Redis (rebuild it)");
+    return TOOL_EXIT_OK;
+}
+
+/* Raising: MySQL first, so a worker never counts a confirm above the
+ * limit MySQL's CHECK holds it to. Lowering: Redis first (use.lua refuses,
+ * atomically, to go below confirmed + live holds), then MySQL. */
+static int use_adjust(tool_t *t)
+{
+    const char *text = config_str(tool_cfg(t), "limit");
+    int64_t id = 0, next, cur, confirmed, holds, in_use = 0, ignored;
+    live_use_res_t res;
+    char err[256];
+    coupon_t c;
+    int rc, found, raise;
+
+    if ((rc = sub_id(t, "use adjust", &id)) != TOOL_EXIT_OK)
+        return rc;
+    if (text == NULL)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--limit is required");
+    if (ctlarg_quantity("--limit", text, &next, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
+    if ((rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
+        return rc;
+    if (tool_live(t) == NULL)
+        return TOOL_EXIT_ERROR;
+    if (live_use_budget(tool_live(t), id, &cur, &confirmed, &holds, &found) !=
+        0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(tool_live(t)));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "coupon %" PRId64 " has no use hash in Redis "
+                         "(rebuild it); nothing changed",
+                         id);
+    raise = next < 0 || (cur >= 0 && next >= cur);
+    if (raise && (rc = use_mysql(t, id, next)) != TOOL_EXIT_OK)
+        return rc;
+    if ((rc = use_redis(t, id, next, &in_use)) != TOOL_EXIT_OK) {
+        if (raise)
+            use_mysql(t, id, c.use.limit); /* both stores as before */
+        return rc;
+    }
+    if (!raise && (rc = use_mysql(t, id, next)) != TOOL_EXIT_OK) {
+        live_use_adjust(tool_live(t), id, cur, &res, &ignored);
+        return rc;
+    }
+    tool_set_int(t, "coupon_id", id);
+    tool_set_total(t, "old_use_limit", cur);
+    tool_set_total(t, "use_limit", next);
+    tool_set_int(t, "in_use", in_use);
+    return TOOL_EXIT_OK;
+}
+
+static int cmd_use(tool_t *t)
+{
+    const char *sub =
+        config_npos(tool_cfg(t)) > 0 ? config_pos(tool_cfg(t), 0) : "";
+
+    if (strcmp(sub, "adjust") == 0)
+        return use_adjust(t);
+    return tool_fail(t, TOOL_EXIT_USAGE,
+                     "expects `use adjust ID --limit N|unlimited`");
+}
+
 /* ------------------------------------------------------------ table */
 
 const tool_cmd_t redeem_cmds[] = {
@@ -231,6 +336,11 @@ const tool_cmd_t redeem_cmds[] = {
       "Test hook: " REDEEM_CRASH_ENV "=after_lines exits (code 86) just\n"
       "before COMMIT, to show a crash leaves nothing.",
       settle_opts, NOPTS(settle_opts), cmd_settle },
+    { "use", "adjust ID --limit N|unlimited",
+      "Changes a coupon's use limit in MySQL and Redis (use.lua's adjust).\n"
+      "Lowering below the uses confirmed plus the live holds is refused\n"
+      "(exit 3) with that number, and nothing changes.",
+      use_opts, NOPTS(use_opts), cmd_use },
 };
 
 const size_t redeem_ncmds = NOPTS(redeem_cmds);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "repair.h"
+#include "use_repair.h"
 
 #define FLUSH_TIMEOUT_MS 30000
 #define NOPTS(a)         (sizeof(a) / sizeof((a)[0]))
@@ -118,6 +119,7 @@ err:
 
 static const cfg_opt_t reconcile_opts[] = {
     TOOL_OPTS_COMMON,
+    TOOL_OPT_REDEMPTION_TOPIC,
     { "repair", NULL, CFG_BOOL, 0, 0, "false",
       "fix what was found (publish missing events, re-add lost members, fix "
       "the counter)" },
@@ -319,22 +321,29 @@ static int settle(tool_t *t, rec_t *x)
     return 0;
 }
 
+/* The redemption half (use_repair.h), after the issue half answered rc. */
+static int reconcile_use(tool_t *t, const coupon_t *c, int rc)
+{
+    int consistent, urc;
+
+    urc = use_repair_reconcile(t, c, config_bool(tool_cfg(t), "repair"),
+                               &consistent);
+    if (urc != TOOL_EXIT_OK)
+        return urc;
+    return consistent ? rc : TOOL_EXIT_INCONSISTENT;
+}
+
 static int cmd_reconcile(tool_t *t)
 {
     rec_t x;
     coupon_t c;
-    int rc, found;
+    int rc;
 
     memset(&x, 0, sizeof(x));
     if ((rc = tool_coupon_id(t, &x.id)) != TOOL_EXIT_OK)
         return rc;
-    if (tool_db(t) == NULL)
-        return TOOL_EXIT_ERROR;
-    if (db_coupon_get(tool_db(t), x.id, &c, &found) != 0)
-        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
-    if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
-                         "coupon %" PRId64 ": no such coupon", x.id);
+    if ((rc = tool_coupon(t, x.id, &c)) != TOOL_EXIT_OK)
+        return rc;
     if (rec_gather(t, &x) != 0 || rec_diff(t, &x) != 0) {
         rec_free(&x);
         return TOOL_EXIT_ERROR;
@@ -352,13 +361,14 @@ static int cmd_reconcile(tool_t *t)
     else
         rc = rec_repair(t, &x) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
     rec_free(&x);
-    return rc;
+    return rc == TOOL_EXIT_ERROR ? rc : reconcile_use(t, &c, rc);
 }
 
 /* ------------------------------------------------------------ rebuild */
 
 static const cfg_opt_t rebuild_opts[] = {
     TOOL_OPTS_COMMON,
+    TOOL_OPT_REDEMPTION_TOPIC,
     { "force", NULL, CFG_BOOL, 0, 0, "false",
       "rebuild even though the sale's meta still exists in Redis" },
 };
@@ -433,8 +443,20 @@ static int rebuild_sets(tool_t *t, int64_t id)
     return 0;
 }
 
+static void put_restore(tool_t *t, const use_restore_t *st)
+{
+    tool_set_int(t, "use_rows", st->rows);
+    tool_set_int(t, "use_unconsumed_events", st->events);
+    tool_set_int(t, "use_restored", st->written);
+    tool_set_int(t, "use_revs", st->revs);
+    tool_set_int(t, "use_rows_skipped", st->rows_skipped);
+    tool_set_int(t, "use_invalid", st->invalid);
+    tool_set_bool(t, "use_hash_written", st->use_hash_written);
+}
+
 static int cmd_rebuild(tool_t *t)
 {
+    use_restore_t st;
     int64_t id, admitted, persisted;
     live_meta_t m;
     coupon_t c;
@@ -443,13 +465,10 @@ static int cmd_rebuild(tool_t *t)
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK)
         return rc;
-    if (tool_db(t) == NULL || (live = tool_live(t)) == NULL)
+    if ((rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
+        return rc;
+    if ((live = tool_live(t)) == NULL)
         return TOOL_EXIT_ERROR;
-    if (db_coupon_get(tool_db(t), id, &c, &found) != 0)
-        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
-    if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
-                         "coupon %" PRId64 ": no such coupon", id);
     if (strcmp(c.state, "archived") == 0)
         return tool_fail(t, TOOL_EXIT_REFUSED,
                          "coupon %" PRId64 " is archived; nothing to rebuild",
@@ -464,8 +483,10 @@ static int cmd_rebuild(tool_t *t)
     /* Closed until the set is complete: the api answers `closed`, never
      * admits against a partial set. */
     if (rebuild_meta(t, &c, "closed") != 0 || rebuild_sets(t, id) != 0 ||
+        use_repair_restore(t, live, &c, &st) != 0 ||
         rebuild_meta(t, &c, c.state) != 0)
         return TOOL_EXIT_ERROR;
+    put_restore(t, &st);
     if (live_counts(live, id, &admitted, &persisted) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
     tool_set_int(t, "admitted", admitted);
@@ -493,6 +514,7 @@ static int cmd_rebuild(tool_t *t)
 
 static const cfg_opt_t fence_opts[] = {
     TOOL_OPTS_COMMON,
+    TOOL_OPT_REDEMPTION_TOPIC,
     { "watch", NULL, CFG_BOOL, 0, 0, "false",
       "keep guarding (the daemon mode): check every --interval-ms" },
     { "interval-ms", NULL, CFG_INT, 50, 60000, "250",
@@ -548,12 +570,31 @@ static int guard_live(guard_t *g)
     return 0;
 }
 
+/* The coupon's redemption state too (use_repair.h), before the lift. */
+static int guard_use(guard_t *g, int64_t id, use_restore_t *st)
+{
+    db_t *db = tool_db(g->t);
+    coupon_t c;
+    int found;
+
+    if (db == NULL)
+        return -1;
+    if (db_coupon_get(db, id, &c, &found) != 0)
+        return tool_fail(g->t, TOOL_EXIT_ERROR, "%s", db_error(db)), -1;
+    memset(st, 0, sizeof(*st));
+    if (!found)
+        return 0; /* a meta without a row: nothing to verify against */
+    return use_repair_restore(g->t, g->live, &c, st);
+}
+
 static int guard_repair(guard_t *g, int64_t id, const char *replid)
 {
     int64_t nrows = 0, events = 0, added[2] = { 0, 0 };
+    use_restore_t st;
     int lifted = 0;
 
     if (refill_sets(g->t, g->live, id, &nrows, &events, added) != 0 ||
+        guard_use(g, id, &st) != 0 ||
         live_fence_lift(g->live, id, replid, &lifted) != 0) {
         g->failed++;
         return -1;
@@ -561,8 +602,11 @@ static int guard_repair(guard_t *g, int64_t id, const char *replid)
     LOG(LL_INFO,
         "msg=\"fence: verified against the event log\" coupon_id=%" PRId64
         " replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
-        " added_from_rows=%" PRId64 " added_from_topic=%" PRId64 " lifted=%d",
-        id, replid, nrows, events, added[0], added[1], lifted);
+        " added_from_rows=%" PRId64 " added_from_topic=%" PRId64
+        " use_rows=%" PRId64 " use_events=%" PRId64 " use_restored=%" PRId64
+        " lifted=%d",
+        id, replid, nrows, events, added[0], added[1], st.rows, st.events,
+        st.written, lifted);
     g->repaired += lifted;
     return 0;
 }
@@ -642,21 +686,31 @@ const tool_cmd_t repair_cmds[] = {
       "(the api crashed before Kafka acknowledged) -- --repair publishes new\n"
       "events; (b) lost: rows whose user is not admitted (Redis lost data) --\n"
       "--repair adds them back; (c) counter_off: issued_quantity differs from\n"
-      "the rows -- --repair recounts. Exit 0 only when consistent (or when\n"
-      "--repair fixed everything it found), 5 when not.",
+      "the rows -- --repair recounts. Redemptions: the Redis records\n"
+      "(use:recs, version and state) against coupon_redemptions: a record\n"
+      "whose row is missing or older -- --repair re-produces its latest\n"
+      "event to --redemption-topic; a row Redis lacks or has older --\n"
+      "--repair restores the record; a pending finish whose event is in\n"
+      "MySQL (the api died before it) -- --repair finishes it. Exit 0 only\n"
+      "when consistent (or when --repair fixed everything it found), 5 when\n"
+      "not.",
       reconcile_opts, NOPTS(reconcile_opts), cmd_reconcile },
     { "rebuild", "ID [--force]",
       "After Redis lost a sale's keys: writes the meta from MySQL (closed),\n"
       "adds the users of the MySQL rows and of the events not yet committed\n"
-      "by --group in --topic to the admitted set, then restores the state\n"
-      "from MySQL (reopens an open sale).",
+      "by --group in --topic to the admitted set, restores the redemption\n"
+      "state (records, orders, users, unexpired holds, revs, the use hash\n"
+      "and its confirmed count) from coupon_redemptions, redemption_events\n"
+      "and the unconsumed events of --redemption-topic, then restores the\n"
+      "state from MySQL (reopens an open sale).",
       rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild },
     { "fence", "[--watch]",
       "The fence guard: finds the coupons whose admission admit.lua pauses\n"
       "because the Redis dataset changed (failover, restart, restore: a new\n"
       "replication id), waits --wait-ms for acknowledgements in flight,\n"
       "re-adds every user with a MySQL row or an unconsumed event in --topic\n"
-      "to the admitted set and lifts the fence. --watch keeps doing it (run\n"
+      "to the admitted set, restores the redemption records Redis lacks (as\n"
+      "rebuild) and lifts the fence. --watch keeps doing it (run\n"
       "it beside the workers: scripts/run and docker-compose do).",
       fence_opts, NOPTS(fence_opts), cmd_fence },
 };

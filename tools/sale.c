@@ -32,22 +32,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* The MySQL row; TOOL_EXIT_NOT_FOUND (reported) when there is none. */
-static int sale_row(tool_t *t, int64_t id, coupon_t *c)
-{
-    db_t *db = tool_db(t);
-    int found;
-
-    if (db == NULL)
-        return TOOL_EXIT_ERROR;
-    if (db_coupon_get(db, id, c, &found) != 0)
-        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
-    if (!found)
-        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
-                         "coupon %" PRId64 ": no such coupon", id);
-    return TOOL_EXIT_OK;
-}
-
 static void sale_put_row(tool_t *t, const coupon_t *c)
 {
     tool_set_str(t, "title", c->title);
@@ -346,7 +330,7 @@ static int cmd_adjust(tool_t *t)
     if (ctlarg_adjust_parse(config_str(cfg, "quantity"), config_str(cfg, "add"),
                             config_str(cfg, "sub"), &a, err, sizeof(err)) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
-    if ((rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
+    if ((rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if (tool_live(t) == NULL)
         return TOOL_EXIT_ERROR;
@@ -458,7 +442,7 @@ static int cmd_status(tool_t *t)
     int rc, found;
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK ||
-        (rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
+        (rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if (db_coupon_counts(tool_db(t), id, &issued, &rows, &found) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));
@@ -484,7 +468,7 @@ static int cmd_sync(tool_t *t)
     int rc;
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK ||
-        (rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
+        (rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if ((live = tool_live(t)) == NULL)
         return TOOL_EXIT_ERROR;
@@ -507,7 +491,7 @@ static int cmd_close(tool_t *t)
     int rc, in_redis, found;
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK ||
-        (rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
+        (rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if (strcmp(c.state, "archived") == 0)
         return tool_fail(t, TOOL_EXIT_REFUSED, "coupon %" PRId64 " is archived",
@@ -580,7 +564,7 @@ static int cmd_archive(tool_t *t)
     int rc, in_redis, found;
 
     if ((rc = tool_coupon_id(t, &id)) != TOOL_EXIT_OK ||
-        (rc = sale_row(t, id, &c)) != TOOL_EXIT_OK)
+        (rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
         return rc;
     if ((live = tool_live(t)) == NULL)
         return TOOL_EXIT_ERROR;

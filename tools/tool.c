@@ -1,4 +1,5 @@
 /* tool.c -- shared plumbing of the operator tools. See tool.h. */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,6 +139,21 @@ int tool_coupon_id(tool_t *t, int64_t *id)
     return TOOL_EXIT_OK;
 }
 
+int tool_coupon(tool_t *t, int64_t id, coupon_t *c)
+{
+    db_t *db = tool_db(t);
+    int found;
+
+    if (db == NULL)
+        return TOOL_EXIT_ERROR;
+    if (db_coupon_get(db, id, c, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_NOT_FOUND,
+                         "coupon %" PRId64 ": no such coupon", id);
+    return TOOL_EXIT_OK;
+}
+
 void tool_quiet(tool_t *t, const char *key)
 {
     t->quiet = key;
@@ -179,6 +195,17 @@ void tool_set_ints(tool_t *t, const char *key, const int64_t *v, size_t n)
 
     for (i = 0; a != NULL && i < n; i++)
         json_array_append_new(a, json_integer(v[i]));
+    json_object_set_new(t->out, key, a);
+}
+
+void tool_set_strs(tool_t *t, const char *key, const char *v, size_t stride,
+                   size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < n; i++)
+        json_array_append_new(a, json_string(v + i * stride));
     json_object_set_new(t->out, key, a);
 }
 
@@ -238,9 +265,15 @@ static void print_array(FILE *f, const json_t *a)
 {
     size_t i, n = json_array_size(a);
 
-    for (i = 0; i < n && i < TOOL_TEXT_LIST_MAX; i++)
-        fprintf(f, "%s%lld", i > 0 ? " " : "",
-                (long long)json_integer_value(json_array_get(a, i)));
+    for (i = 0; i < n && i < TOOL_TEXT_LIST_MAX; i++) {
+        const json_t *v = json_array_get(a, i);
+
+        if (json_is_string(v))
+            fprintf(f, "%s%s", i > 0 ? " " : "", json_string_value(v));
+        else
+            fprintf(f, "%s%lld", i > 0 ? " " : "",
+                    (long long)json_integer_value(v));
+    }
     if (n > TOOL_TEXT_LIST_MAX)
         fprintf(f, " ... (%zu more; --json lists all)", n - TOOL_TEXT_LIST_MAX);
 }

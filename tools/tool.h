@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "coupon.h"
 #include "db.h"
 #include "live.h"
 #include "topic.h"
@@ -69,6 +70,10 @@ topic_t *tool_kafka(tool_t *t);
  * TOOL_EXIT_OK or TOOL_EXIT_USAGE (already reported). */
 int tool_coupon_id(tool_t *t, int64_t *id);
 
+/* The coupon's MySQL row: TOOL_EXIT_OK, TOOL_EXIT_NOT_FOUND or
+ * TOOL_EXIT_ERROR (both reported). */
+int tool_coupon(tool_t *t, int64_t id, coupon_t *c);
+
 /* Reports an error and returns code, for `return tool_fail(...)`. */
 int tool_fail(tool_t *t, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -84,6 +89,9 @@ void tool_set_time(tool_t *t, const char *key, int64_t ms); /* RFC 3339 */
  * shows as "unlimited" in text, -1 in JSON. */
 void tool_set_total(tool_t *t, const char *key, int64_t total);
 void tool_set_ints(tool_t *t, const char *key, const int64_t *v, size_t n);
+/* n strings of stride bytes each from v (e.g. an array of char[27] ids). */
+void tool_set_strs(tool_t *t, const char *key, const char *v, size_t stride,
+                   size_t n);
 /* A nested object of name -> count (e.g. DLQ reasons). */
 void tool_set_count(tool_t *t, const char *obj, const char *key, int64_t v);
 

@@ -92,7 +92,9 @@ void topic_close(topic_t *t)
     free(t);
 }
 
-int topic_partitions(topic_t *t, const char *topic, int32_t *nparts)
+/* missing_ok: a topic the broker does not know is *nparts = 0, no error. */
+static int partitions(topic_t *t, const char *topic, int missing_ok,
+                      int32_t *nparts)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->consumer, topic, NULL);
@@ -105,6 +107,12 @@ int topic_partitions(topic_t *t, const char *topic, int32_t *nparts)
     e = rd_kafka_metadata(t->consumer, 0, rkt, &md, TOPIC_TIMEOUT_MS);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         topic_fail(t, "kafka %s: metadata: %s", topic, rd_kafka_err2str(e));
+        goto out;
+    }
+    if (missing_ok && md->topic_cnt == 1 &&
+        md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        *nparts = 0;
+        rc = 0;
         goto out;
     }
     if (md->topic_cnt != 1 || md->topics[0].err != 0 ||
@@ -127,6 +135,16 @@ out:
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     return rc;
+}
+
+int topic_partitions(topic_t *t, const char *topic, int32_t *nparts)
+{
+    return partitions(t, topic, 0, nparts);
+}
+
+int topic_partitions_any(topic_t *t, const char *topic, int32_t *nparts)
+{
+    return partitions(t, topic, 1, nparts);
 }
 
 int topic_watermarks(topic_t *t, const char *topic, int32_t part, int64_t *lo,

@@ -49,6 +49,9 @@ void topic_close(topic_t *t); /* NULL is a no-op; flushes the producer */
 const char *topic_error(const topic_t *t);
 
 int topic_partitions(topic_t *t, const char *topic, int32_t *nparts);
+/* The same, but a topic the broker does not know has 0 partitions (no
+ * error): a topic never created holds no events. */
+int topic_partitions_any(topic_t *t, const char *topic, int32_t *nparts);
 int topic_watermarks(topic_t *t, const char *topic, int32_t part, int64_t *lo,
                      int64_t *hi);
 /* lo[]/hi[] for partitions 0..nparts-1. */

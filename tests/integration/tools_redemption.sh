@@ -3,10 +3,18 @@
 # create with every use flag (MySQL columns + the Redis use hash), vendor
 # create/show, status's use budget, settle (twice = the same settlement; a
 # crash before COMMIT leaves nothing and the re-run gives what an uncrashed
-# run gives; a reversal after a settlement is a negative line in the next).
+# run gives; a reversal after a settlement is a negative line in the next),
+# then redemptions made by use.lua itself: the coupon's keys deleted (what
+# a FLUSHALL does to them; the shared Redis is not flushed) and rebuild
+# restores records, orders, users, revs, unexpired holds and the confirmed
+# count from MySQL rows/events plus the events still in the topic, byte for
+# byte; use adjust refuses below confirmed + live holds; reconcile finds a
+# record without a row, a lost record and a finish the api never ran, and
+# --repair fixes them.
 #
-# Redemption rows and ledger lines are written with SQL here (what a worker
-# writes), so the test depends on no api or worker.
+# Redemption rows, events and ledger lines are written with SQL here, as a
+# worker writes them from use.lua's events (use_sim.py sql), so the test
+# depends on no api or worker.
 source "$(dirname "$0")/../lib.sh"
 
 CTL=$COUPONQ_BUILD/couponqctl
@@ -145,4 +153,186 @@ assert_eq "-250 1" "$(json total <<<"$out") $(json line_count <<<"$out")" "the r
 assert_eq "$before" "$(sql "SELECT GROUP_CONCAT(id, ':', amount, ':', settlement_id ORDER BY id) FROM vendor_ledger WHERE vendor_id=$V AND settlement_id IN ($S1, $S2)")" \
   "settled lines unchanged"
 assert_eq "1300 0" "$("$CTL" vendor show "$V" --json | json balance) $("$CTL" vendor show "$V" --json | json open_line_count)" "all settled"
+log "settle ok"
+
+# ------------------------------------------------------------ use.lua
+SIM=$COUPONQ_SRC/tests/integration/use_sim.py
+USE_LUA=$(cat "$COUPONQ_SRC/schemas/redis/use.lua")
+RT=$(new_topic redemptions)
+export COUPONQ_TOPIC=$(new_topic issues) COUPONQ_REDEMPTION_TOPIC=$RT
+export COUPONQ_GROUP="couponq.test.redemption.$RANDOM$RANDOM"
+k() { echo "couponq:{c$1}:$2"; }
+ukeys() { local s; for s in meta use use:holds use:recs use:orders use:users issued use:revs; do k "$1" "$s"; done; }
+# op COUPON WANT OP ARGS... -- use.lua; asserts the code; a transition's
+# event goes to $TEST_TMP/ev (the last one), a finish it asks for is run.
+op() {
+  local c=$1 want=$2 out
+  shift 2
+  # shellcheck disable=SC2046
+  out=$(rcli EVAL "$USE_LUA" 8 $(ukeys "$c") "$@")
+  assert_eq "$want" "$(sed -n 1p <<<"$out")" "use.lua $* answers"
+  [[ $(sed -n 2p <<<"$out") == 1 ]] && sed -n 15p <<<"$out" >"$TEST_TMP/ev"
+  if [[ $(sed -n 3p <<<"$out") == 1 && ${NOFINISH:-0} != 1 ]]; then
+    # shellcheck disable=SC2046
+    assert_eq 1 "$(rcli EVAL "$USE_LUA" 8 $(ukeys "$c") finish "$(sed -n 4p <<<"$out")" "$(sed -n 14p <<<"$out")")" "finish"
+  fi
+  return 0
+}
+eid() { python3 "$SIM" ulid; }
+hold() { # COUPON USER ORDER AMOUNT -> prints the rid
+  local r
+  r=$(python3 "$SIM" rid "$1")
+  op "$1" held hold "$r" "$(eid)" 0 "$2" "$3" "$4" >/dev/null
+  echo "$r"
+}
+# to_mysql: the last event, applied as a worker would; to_kafka: produced
+to_mysql() { python3 "$SIM" sql <"$TEST_TMP/ev" | mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq; }
+to_kafka() { printf '%s\t%s\n' "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["redemption_id"])' <"$TEST_TMP/ev")" "$(cat "$TEST_TMP/ev")" | kcat -b "$COUPONQ_KAFKA" -P -t "$RT" -K $'\t'; }
+# owners COUPON USERS... -- admitted users with their coupon_issues rows
+owners() {
+  local c=$1 u
+  shift
+  for u in "$@"; do
+    sql "INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) VALUES ($c, $u, '$(eid)', NOW(3))"
+    rcli SADD "$(k "$c" issued)" "$u" >/dev/null
+    rcli SADD "$(k "$c" persisted)" "$u" >/dev/null
+  done
+  sql "UPDATE coupons SET issued_quantity = (SELECT COUNT(*) FROM coupon_issues WHERE coupon_id = $c) WHERE id = $c"
+}
+# use_state COUPON -- the coupon's redemption keys, canonical (ep is 1 after
+# a restore: the event of a restored record is in MySQL or Kafka).
+use_state() {
+  local c=$1 now
+  now=$(date +%s%3N)
+  rcli HGETALL "$(k "$c" use:recs)" | paste - - | sed 's/"ep":0/"ep":1/' | sort
+  for s in use use:orders use:users use:revs; do echo "== $s"; rcli HGETALL "$(k "$c" "$s")" | paste - - | sort; done
+  echo "== live holds"
+  rcli ZRANGEBYSCORE "$(k "$c" use:holds)" "($now" +inf WITHSCORES | paste - -
+}
+del_coupon_keys() { rcli --scan --pattern "couponq:{c$1}:*" | xargs -r redis-cli -h 127.0.0.1 -p "$REDIS_PORT" DEL >/dev/null; }
+
+V2=$("$CTL" vendor create --name "$VNAME rebuild") || fail "second vendor"
+A=$(new_coupon_id)
+"$CTL" create --id "$A" --title "rebuild use" --quantity 100 --end +1h --discount 1000 \
+  --use-limit 10 --hold-ttl 10m --vendor "$V2" --vendor-share-bps 5000 >/dev/null || fail "create $A"
+owners "$A" 1 2 3 4 5 6 7 8 9
+log "coupon $A: redemptions through use.lua"
+R1=$(hold "$A" 1 o-1 3000); to_mysql
+op "$A" confirmed confirm "$R1" "$(eid)" 0; to_mysql
+R2=$(hold "$A" 2 o-2 3000); to_mysql
+op "$A" confirmed confirm "$R2" "$(eid)" 0; to_mysql
+op "$A" partially_reversed reverse "$R2" "$(eid)" 0 r-1 1000; to_mysql
+R3=$(hold "$A" 3 o-3 2000); to_mysql
+op "$A" confirmed confirm "$R3" "$(eid)" 0; to_mysql
+op "$A" reversed reverse "$R3" "$(eid)" 0 r-2 2000; to_mysql # gives the use back (finish)
+R4=$(hold "$A" 4 o-4 5000); to_mysql                         # a live hold
+R5=$(hold "$A" 5 o-5 3000); to_mysql
+op "$A" released cancel "$R5" "$(eid)" 0; to_mysql           # finish frees it
+R6=$(hold "$A" 6 o-6 3000); to_kafka                         # in the topic only:
+op "$A" confirmed confirm "$R6" "$(eid)" 0; to_kafka         # not consumed yet
+op "$A" found get "$R1" 0                                    # an event handed out (ep 1)
+assert_eq "3 1" "$(rcli HGET "$(k "$A" use)" confirmed) $(rcli ZCOUNT "$(k "$A" use:holds)" "($(date +%s%3N)" +inf)" "use.lua: confirmed, live holds"
+assert_eq 2 "$(sql "SELECT used_quantity FROM coupons WHERE id=$A")" "used_quantity as the workers count it"
+before=$(use_state "$A")
+
+# Coupon B: a hold that expired without a transition (1 s holds).
+B=$(new_coupon_id)
+"$CTL" create --id "$B" --title "rebuild expired" --quantity 10 --end +1h --hold-ttl 1s >/dev/null || fail "create $B"
+owners "$B" 1
+RB=$(hold "$B" 1 o-1 100); to_mysql
+for ((i = 0; i < 100; i++)); do
+  (($(date +%s%3N) > $(rcli ZSCORE "$(k "$B" use:holds)" "$RB"))) && break
+  sleep 0.1
+done
+before_b=$(use_state "$B")
+
+# ------------------------------------------------------------ rebuild
+del_coupon_keys "$A"
+del_coupon_keys "$B"
+assert_eq 0 "$(rcli EXISTS "$(k "$A" use)" "$(k "$A" use:recs)" "$(k "$A" meta)")" "the coupon's keys are gone"
+out=$("$CTL" rebuild "$A" --json) || fail "rebuild $A failed: $out"
+assert_eq "5 2 7 2 true" \
+  "$(for f in use_rows use_unconsumed_events use_restored use_revs use_hash_written; do json $f <<<"$out"; done | tr '\n' ' ' | sed 's/ $//')" \
+  "rebuild: rows, topic events, records written (R6 twice: v1, v2), revs, use hash"
+after=$(use_state "$A")
+[[ $before == "$after" ]] || fail "rebuild did not restore the use state byte for byte:
+$(diff <(echo "$before") <(echo "$after"))"
+assert_contains "$after" "$R4" "the live hold is back"
+out=$("$CTL" rebuild "$B" --json) || fail "rebuild $B failed: $out"
+assert_eq "$before_b" "$(use_state "$B")" "coupon B restored"
+assert_eq 0 "$(rcli ZCARD "$(k "$B" use:holds)")" "an expired hold is not restored into the holds"
+assert_eq 1 "$("$CTL" status "$B" --json | json redemptions.expired)" "status: the expired hold"
+s=$("$CTL" status "$A" --json)
+assert_eq "3 1 2" "$(json redis_confirmed <<<"$s") $(json redis_live_holds <<<"$s") $(json used_quantity <<<"$s")" "status after rebuild"
+
+# The coupon works on: a replay, a used coupon, a reuse after a full
+# reversal, and the restored hold confirms.
+op "$A" replay hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 1 o-1 3000
+op "$A" already_used hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 1 o-1b 3000
+op "$A" not_owned hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 99 o-99 3000
+R3B=$(hold "$A" 3 o-3b 3000); to_mysql
+op "$A" confirmed confirm "$R4" "$(eid)" 0; to_mysql
+assert_eq "4 1" "$(rcli HGET "$(k "$A" use)" confirmed) $(rcli ZCOUNT "$(k "$A" use:holds)" "($(date +%s%3N)" +inf)" "confirmed, live holds after rebuild"
+
+# ------------------------------------------------------------ use adjust
+expect_rc 3 "use adjust below confirmed + live holds" "$CTL" use adjust "$A" --limit 4
+assert_contains "$(cat "$TEST_TMP/stderr")" "cannot go below 5" "the refusal names the uses in use"
+assert_eq "10 10" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT use_limit FROM coupons WHERE id=$A")" "a refused adjust changes nothing"
+out=$("$CTL" use adjust "$A" --limit 5 --json) || fail "use adjust 5: $out"
+assert_eq "5 5 5" "$(json in_use <<<"$out") $(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT use_limit FROM coupons WHERE id=$A")" "use adjust down to the uses in use"
+op "$A" use_sold_out hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 7 o-7 3000
+"$CTL" use adjust "$A" --limit unlimited >/dev/null || fail "use adjust unlimited"
+assert_eq "-1 NULL" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT IFNULL(use_limit, 'NULL') FROM coupons WHERE id=$A")" "use adjust to unlimited"
+expect_rc 4 "use adjust of no coupon" "$CTL" use adjust 999999999999 --limit 1
+expect_rc 2 "use adjust without --limit" "$CTL" use adjust "$A"
+
+# ------------------------------------------------------------ reconcile
+# The workers catch up on the topic (R6), then reconcile finds nothing.
+catch_up() { kcat -b "$COUPONQ_KAFKA" -C -t "$RT" -e -q -f '%s\n' | python3 "$SIM" sql | mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq; }
+catch_up
+out=$("$CTL" reconcile "$A" --json) || fail "reconcile after the workers caught up: $out"
+assert_eq "true 7 7" "$(json use_consistent <<<"$out") $(json use_records <<<"$out") $(json use_rows <<<"$out")" "reconcile: consistent"
+
+# Three faults: a hold whose event never left Redis (the api died before
+# Kafka), a cancel whose finish never ran, a record Redis lost.
+R8=$(hold "$A" 8 o-8 3000)
+R9=$(hold "$A" 9 o-9 3000); to_mysql
+NOFINISH=1 op "$A" released cancel "$R9" "$(eid)" 0; to_mysql
+rec1=$(rcli HGET "$(k "$A" use:recs)" "$R1")
+rcli HDEL "$(k "$A" use:recs)" "$R1" >/dev/null
+expect_rc 5 "reconcile finds the faults" "$CTL" reconcile "$A" --json
+assert_eq "[\"$R8\"] [\"$R9\"] [\"$R1\"] []" \
+  "$(for f in use_missing_row use_finish_due use_redis_missing use_row_behind; do json $f <<<"$out"; done | tr '\n' ' ' | sed 's/ $//')" \
+  "reconcile: missing row, finish due, lost record"
+assert_contains "$(rcli ZRANGE "$(k "$A" use:holds)" 0 -1)" "$R9" "the unfinished cancel still holds its budget"
+out=$("$CTL" reconcile "$A" --repair --json) || fail "reconcile --repair failed: $out"
+assert_eq "1 1 1 true" \
+  "$(for f in use_reproduced use_restored use_finished use_repaired; do json $f <<<"$out"; done | tr '\n' ' ' | sed 's/ $//')" \
+  "reconcile --repair: re-produced, restored, finished"
+assert_eq "$rec1" "$(rcli HGET "$(k "$A" use:recs)" "$R1")" "the lost record is back byte for byte"
+assert_eq "" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R9")" "the finish freed the cancelled hold"
+assert_contains "$(rcli HGET "$(k "$A" use:recs)" "$R9")" '"p":0' "the record's finish is done"
+assert_eq 1 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$RT" -e -q -f '%k\n' | grep -c "$R8")" "the missing event is in the topic"
+catch_up
+out=$("$CTL" reconcile "$A" --json) || fail "reconcile after the repair and the workers: $out"
+assert_eq "true 9 9" "$(json use_consistent <<<"$out") $(json use_records <<<"$out") $(json use_rows <<<"$out")" "reconcile: consistent again"
+assert_eq held "$(sql "SELECT state FROM coupon_redemptions WHERE id='$R8'")" "the re-produced hold reached MySQL"
+
+# ------------------------------------------------------------ fence guard
+# A failover that lost R8's hold (the record, its order and hold entries:
+# the dataset as it was before the hold) and changed the replication id:
+# use.lua answers fenced until the guard restored R8 and lifted the fence.
+rec8=$(rcli HGET "$(k "$A" use:recs)" "$R8")
+score8=$(rcli ZSCORE "$(k "$A" use:holds)" "$R8")
+rcli HDEL "$(k "$A" use:recs)" "$R8" >/dev/null
+rcli HDEL "$(k "$A" use:orders)" o-8 >/dev/null
+rcli ZREM "$(k "$A" use:holds)" "$R8" >/dev/null
+rcli HSET "$(k "$A" use:users)" 8 "$R8" >/dev/null
+rcli HSET "$(k "$A" meta)" fence stale >/dev/null
+op "$A" fenced get "$R1" 0
+out=$("$CTL" fence --wait-ms 0 --json) || fail "fence guard pass failed: $out"
+assert_eq "$(redis_replid)" "$(rcli HGET "$(k "$A" meta)" fence)" "the guard lifted the fence"
+assert_eq "$rec8" "$(rcli HGET "$(k "$A" use:recs)" "$R8")" "the guard restored the lost record"
+assert_eq "$score8 $R8" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R8") $(rcli HGET "$(k "$A" use:orders)" o-8)" "and its hold and order"
+op "$A" found get "$R8" 0
 log "ok"

@@ -1,0 +1,59 @@
+/* use_repair.h -- the redemption half of couponqctl reconcile, rebuild and
+ * the fence guard: Redis's use state (schemas/redemption.md) against MySQL's
+ * rows and events and the events of --redemption-topic.
+ *
+ * The event log is the truth, as for issues: an event acknowledged by Kafka
+ * is either in MySQL (a worker applied it) or in the topic past the
+ * workers' committed offsets. Restoring takes every redemption's latest
+ * event from there and writes its record where Redis has none or an older
+ * version (atomically per batch, use:recs/orders/users/holds and the
+ * `confirmed` counter together), so restoring twice, or restoring over a
+ * partly surviving dataset, gives the same state. */
+#ifndef COUPONQ_USE_REPAIR_H
+#define COUPONQ_USE_REPAIR_H
+
+#include <stdint.h>
+
+#include "coupon.h"
+#include "live.h"
+#include "tool.h"
+
+/* The option naming the redemption topic (as the api and the worker). */
+#define TOOL_OPT_REDEMPTION_TOPIC                                              \
+    {                                                                          \
+        "redemption-topic", "COUPONQ_REDEMPTION_TOPIC", CFG_STR, 0, 0,         \
+            "couponq.redemptions",                                             \
+            "Kafka topic of redemption events (rebuild, fence, reconcile "     \
+            "--repair)"                                                        \
+    }
+
+typedef struct use_restore {
+    int64_t rows;         /* MySQL rows read */
+    int64_t rows_skipped; /* rows whose latest event is not in MySQL */
+    int64_t events;       /* unconsumed events of the coupon in the topic */
+    int64_t invalid;      /* payloads the codec refused (skipped) */
+    int64_t written;      /* records written (missing or older in Redis) */
+    int64_t revs;         /* use:revs entries written */
+    int use_hash_written; /* the use hash was missing and is written now */
+} use_restore_t;
+
+/* Restores coupon c's use state on live: the records from MySQL (rows and
+ * their latest events), then from the events of --redemption-topic at or
+ * after --group's committed offsets (read before the rows: see
+ * repair.c's read_committed), the revs entries, and, when the use hash is
+ * missing, the hash from the row with `confirmed` counted from the
+ * records. 0, or -1 (reported). */
+int use_repair_restore(tool_t *t, live_t *live, const coupon_t *c,
+                       use_restore_t *st);
+
+/* Redis records vs MySQL rows (version and state); the differences go into
+ * the result. With repair: re-produce the latest event (use.lua get) of a
+ * record whose row is missing or older, restore from MySQL the records
+ * Redis lacks or has older, and finish records whose pending finish (`p`)
+ * is due (their event is in MySQL); a missing use hash is written from
+ * the row. *consistent = 1 when nothing differed (or all was repaired).
+ * Returns a TOOL_EXIT_* code. */
+int use_repair_reconcile(tool_t *t, const coupon_t *c, int repair,
+                         int *consistent);
+
+#endif
