@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctlarg.h"
+#include "timearg.h"
 
 /* Strict decimal 0 .. max: digits only, no sign, no spaces, no overflow.
  * *end (when not NULL) may stop at a non-digit instead of at NUL. */
@@ -131,6 +132,46 @@ int ctlarg_adjust_apply(const ctlarg_adjust_t *a, int64_t current,
     }
     *new_total = v;
     return 0;
+}
+
+int ctlarg_use(const char *limit, const char *hold_ttl, const char *until,
+               int64_t now_ms, int64_t start_ms, coupon_use_t *u, char *errstr,
+               size_t n)
+{
+    char err[200];
+    int64_t ttl, at = -1;
+
+    if (ctlarg_quantity("--use-limit", limit, &u->limit, errstr, n) != 0 ||
+        timearg_duration("--hold-ttl", hold_ttl, &ttl, errstr, n) != 0)
+        return -1;
+    if (ttl < CTLARG_HOLD_TTL_MIN_MS || ttl > CTLARG_HOLD_TTL_MAX_MS) {
+        snprintf(errstr, n, "--hold-ttl: \"%s\" is not within 1s .. 30d",
+                 hold_ttl);
+        return -1;
+    }
+    if (until != NULL &&
+        timearg_parse(until, now_ms, &at, err, sizeof(err)) != 0) {
+        snprintf(errstr, n, "--use-until: %s", err);
+        return -1;
+    }
+    if (until != NULL && (at <= now_ms || at <= start_ms)) {
+        snprintf(errstr, n, "--use-until must be after now and after --start");
+        return -1;
+    }
+    u->hold_ttl_ms = ttl;
+    u->until_ms = at;
+    return 0;
+}
+
+int ctlarg_use_coupon(const char *what, int64_t id, char *errstr, size_t n)
+{
+    if (id <= CTLARG_USE_COUPON_MAX)
+        return 0;
+    snprintf(errstr, n,
+             "%s: %lld is >= 2^48: a redemption id carries its coupon id in "
+             "48 bits (schemas/redemption.md)",
+             what, (long long)id);
+    return -1;
 }
 
 static int offsets_pair(const char **p, ctlarg_offset_t *o)

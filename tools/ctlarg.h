@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coupon.h"
+
 /* coupons.total_quantity is INT UNSIGNED. */
 #define CTLARG_QUANTITY_MAX 4294967295LL
 
@@ -40,6 +42,21 @@ int ctlarg_adjust_parse(const char *quantity, const char *add, const char *sub,
  * know the admitted count: adjust.lua checks that atomically. */
 int ctlarg_adjust_apply(const ctlarg_adjust_t *a, int64_t current,
                         int64_t *new_total, char *errstr, size_t n);
+
+/* The use budget flags of `create`: --use-limit (N or "unlimited" -> -1),
+ * --hold-ttl (a duration, 1 s .. 30 d) and --use-until (a time after now
+ * and after the sale's start, or NULL -> -1) into u->limit, hold_ttl_ms,
+ * until_ms. The other fields of u are left alone. */
+#define CTLARG_HOLD_TTL_MIN_MS 1000LL
+#define CTLARG_HOLD_TTL_MAX_MS (30LL * 86400000)
+int ctlarg_use(const char *limit, const char *hold_ttl, const char *until,
+               int64_t now_ms, int64_t start_ms, coupon_use_t *u, char *errstr,
+               size_t n);
+
+/* A redemption id carries its coupon in 48 bits (schemas/redemption.md):
+ * 0 when id can have redemptions, -1 with errstr naming `what`. */
+#define CTLARG_USE_COUPON_MAX ((1LL << 48) - 1)
+int ctlarg_use_coupon(const char *what, int64_t id, char *errstr, size_t n);
 
 typedef struct ctlarg_offset {
     int32_t partition;

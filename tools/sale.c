@@ -25,10 +25,6 @@
 #include "vendor.h"
 
 #define ADJUST_ATTEMPTS 5
-/* A redemption id carries its coupon in 48 bits (schemas/redemption.md). */
-#define USE_COUPON_ID_MAX ((1LL << 48) - 1)
-#define HOLD_TTL_MIN_MS   1000LL
-#define HOLD_TTL_MAX_MS   (30LL * 86400000)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -42,8 +38,12 @@ static void sale_put_row(tool_t *t, const coupon_t *c)
     tool_set_time(t, "end", c->end_ms);
 }
 
-static void sale_put_use(tool_t *t, const coupon_use_t *u)
+static void sale_put_use(tool_t *t, const coupon_t *c)
 {
+    const coupon_use_t *u = &c->use;
+
+    tool_set_int(t, "discount", c->discount);
+    tool_set_int(t, "min_amount", c->min_amount);
     tool_set_total(t, "use_limit", u->limit);
     tool_set_int(t, "hold_ttl_ms", u->hold_ttl_ms);
     if (u->until_ms >= 0)
@@ -96,24 +96,13 @@ static const cfg_opt_t create_opts[] = {
 static int create_use_args(tool_t *t, coupon_t *c, int64_t now)
 {
     const config_t *cfg = tool_cfg(t);
-    const char *until = config_str(cfg, "use-until");
     coupon_use_t *u = &c->use;
     char err[256];
 
-    if (ctlarg_quantity("--use-limit", config_str(cfg, "use-limit"), &u->limit,
-                        err, sizeof(err)) != 0 ||
-        timearg_duration("--hold-ttl", config_str(cfg, "hold-ttl"),
-                         &u->hold_ttl_ms, err, sizeof(err)) != 0)
+    if (ctlarg_use(config_str(cfg, "use-limit"), config_str(cfg, "hold-ttl"),
+                   config_str(cfg, "use-until"), now, c->start_ms, u, err,
+                   sizeof(err)) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
-    if (u->hold_ttl_ms < HOLD_TTL_MIN_MS || u->hold_ttl_ms > HOLD_TTL_MAX_MS)
-        return tool_fail(t, TOOL_EXIT_USAGE, "--hold-ttl: 1s .. 30d");
-    u->until_ms = -1;
-    if (until != NULL &&
-        timearg_parse(until, now, &u->until_ms, err, sizeof(err)) != 0)
-        return tool_fail(t, TOOL_EXIT_USAGE, "--use-until: %s", err);
-    if (until != NULL && (u->until_ms <= now || u->until_ms <= c->start_ms))
-        return tool_fail(t, TOOL_EXIT_USAGE,
-                         "--use-until must be after now and after --start");
     u->vendor_id = config_int(cfg, "vendor");
     u->share_bps = config_int(cfg, "vendor-share-bps");
     u->reuse = config_bool(cfg, "reuse");
@@ -166,12 +155,8 @@ static int create_args(tool_t *t, coupon_t *c)
     if (c->start_ms >= c->end_ms)
         return tool_fail(t, TOOL_EXIT_USAGE, "--end must be after --start");
     c->id = config_int(cfg, "id");
-    if (c->id > USE_COUPON_ID_MAX)
-        return tool_fail(t, TOOL_EXIT_USAGE,
-                         "--id: %" PRId64 " is >= 2^48: a redemption id "
-                         "carries its coupon id in 48 bits "
-                         "(schemas/redemption.md)",
-                         c->id);
+    if (ctlarg_use_coupon("--id", c->id, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
     c->discount = config_int(cfg, "discount");
     c->min_amount = config_int(cfg, "min-amount");
     snprintf(c->state, sizeof(c->state), "open");
@@ -197,7 +182,7 @@ static int cmd_create(tool_t *t)
     if (db_coupon_create(db, &c) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
     tool_set_int(t, "coupon_id", c.id);
-    if (c.id > USE_COUPON_ID_MAX)
+    if (c.id > CTLARG_USE_COUPON_MAX)
         return tool_fail(t, TOOL_EXIT_ERROR,
                          "coupon %" PRId64 " got an id >= 2^48, which a "
                          "redemption id cannot carry; it is in MySQL only",
@@ -221,7 +206,7 @@ static int cmd_create(tool_t *t)
                          "(%s): run `couponqctl rebuild %" PRId64 "`",
                          c.id, live_error(live), c.id);
     sale_put_row(t, &c);
-    sale_put_use(t, &c.use);
+    sale_put_use(t, &c);
     return TOOL_EXIT_OK;
 }
 
@@ -416,7 +401,7 @@ static int status_use(tool_t *t, int64_t id, const coupon_t *c)
     size_t i;
     int found;
 
-    sale_put_use(t, &c->use);
+    sale_put_use(t, c);
     tool_set_int(t, "used_quantity", c->use.used);
     if (db_use_states(tool_db(t), id, counts) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(tool_db(t)));

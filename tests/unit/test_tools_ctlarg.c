@@ -1,5 +1,6 @@
 /* test_tools_ctlarg.c -- couponqctl argument validation: ids, quantities,
- * the --quantity/--add/--sub choice and its arithmetic, --from-offsets. */
+ * the --quantity/--add/--sub choice and its arithmetic, --from-offsets,
+ * the use budget flags of create and the 2^48 coupon id bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,9 +138,84 @@ static void test_offsets(void **state)
     want_err("PARTITION:OFFSET");
 }
 
+#define NOW   1795358371468LL /* 2026-11-22T14:39:31.468Z */
+#define START (NOW - 60000)
+
+static void test_use(void **state)
+{
+    coupon_use_t u;
+
+    (void)state;
+    memset(&u, 0, sizeof(u));
+    u.vendor_id = 7; /* left alone */
+    assert_int_equal(
+        ctlarg_use("40", "90s", "+2h", NOW, START, &u, err, sizeof(err)), 0);
+    assert_int_equal(u.limit, 40);
+    assert_int_equal(u.hold_ttl_ms, 90000);
+    assert_int_equal(u.until_ms, NOW + 7200000);
+    assert_int_equal(u.vendor_id, 7);
+    assert_int_equal(
+        ctlarg_use("unlimited", "10m", NULL, NOW, START, &u, err, sizeof(err)),
+        0);
+    assert_int_equal(u.limit, -1);
+    assert_int_equal(u.hold_ttl_ms, 600000);
+    assert_int_equal(u.until_ms, -1);
+    assert_int_equal(ctlarg_use("0", "1s", "@1795358371469", NOW, START, &u,
+                                err, sizeof(err)),
+                     0);
+    assert_int_equal(u.limit, 0);
+    assert_int_equal(u.until_ms, NOW + 1);
+    assert_int_equal(u.hold_ttl_ms, 1000);
+    assert_int_equal(
+        ctlarg_use("30d", "10m", NULL, NOW, START, &u, err, sizeof(err)), -1);
+    want_err("--use-limit: \"30d\" is not a number or \"unlimited\"");
+    assert_int_equal(
+        ctlarg_use("4294967296", "10m", NULL, NOW, START, &u, err, sizeof(err)),
+        -1);
+    want_err("above the maximum");
+    assert_int_equal(
+        ctlarg_use("5", "soon", NULL, NOW, START, &u, err, sizeof(err)), -1);
+    want_err("--hold-ttl: \"soon\" is not a duration");
+    assert_int_equal(
+        ctlarg_use("5", "999ms", NULL, NOW, START, &u, err, sizeof(err)), -1);
+    want_err("--hold-ttl: \"999ms\" is not within 1s .. 30d");
+    assert_int_equal(
+        ctlarg_use("5", "31d", NULL, NOW, START, &u, err, sizeof(err)), -1);
+    want_err("not within 1s .. 30d");
+    assert_int_equal(
+        ctlarg_use("5", "10m", "-1m", NOW, START, &u, err, sizeof(err)), -1);
+    want_err("--use-until must be after now and after --start");
+    assert_int_equal(
+        ctlarg_use("5", "10m", "now", NOW, START, &u, err, sizeof(err)), -1);
+    want_err("--use-until must be after now");
+    assert_int_equal(
+        ctlarg_use("5", "10m", "+1m", NOW, NOW + 120000, &u, err, sizeof(err)),
+        -1);
+    want_err("after --start");
+    assert_int_equal(
+        ctlarg_use("5", "10m", "tomorrow", NOW, START, &u, err, sizeof(err)),
+        -1);
+    want_err("--use-until: \"tomorrow\": not a time");
+}
+
+static void test_use_coupon(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        ctlarg_use_coupon("--id", 281474976710655LL, err, sizeof(err)), 0);
+    assert_int_equal(ctlarg_use_coupon("--id", 1, err, sizeof(err)), 0);
+    assert_int_equal(
+        ctlarg_use_coupon("--id", 281474976710656LL, err, sizeof(err)), -1);
+    want_err("--id: 281474976710656 is >= 2^48");
+    assert_int_equal(ctlarg_use_coupon("--id", INT64_MAX, err, sizeof(err)),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_use),
+        cmocka_unit_test(test_use_coupon),
         cmocka_unit_test(test_id),
         cmocka_unit_test(test_quantity),
         cmocka_unit_test(test_adjust_parse),
