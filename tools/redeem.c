@@ -21,6 +21,8 @@
 
 #define NOPTS(a)         (sizeof(a) / sizeof((a)[0]))
 #define ER_DUP_ENTRY_NUM 1062
+#define DB_NOW_MS_SQL                                                          \
+    "SELECT CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)"
 
 /* ------------------------------------------------------------ vendor */
 
@@ -180,19 +182,24 @@ static int cmd_settle(tool_t *t)
     const char *until_s = config_str(cfg, "until");
     vendor_settlement_t s;
     db_settle_t res;
-    int64_t until;
+    int64_t until, now;
     char err[256];
     db_t *db;
+    int found;
 
     if (config_npos(cfg) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "takes no arguments, only flags");
     if (!config_is_set(cfg, "vendor") || until_s == NULL)
         return tool_fail(t, TOOL_EXIT_USAGE,
                          "--vendor and --until are required");
-    if (timearg_parse(until_s, tool_now_ms(), &until, err, sizeof(err)) != 0)
-        return tool_fail(t, TOOL_EXIT_USAGE, "--until: %s", err);
     if ((db = tool_db(t)) == NULL)
         return TOOL_EXIT_ERROR;
+    /* "now" and relative times count from the database's clock, the one
+     * the lines are dated by and --until is checked against. */
+    if (db_query_int(db, DB_NOW_MS_SQL, &now, &found) != 0 || !found)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
+    if (timearg_parse(until_s, now, &until, err, sizeof(err)) != 0)
+        return tool_fail(t, TOOL_EXIT_USAGE, "--until: %s", err);
     if (db_vendor_settle(db, config_int(cfg, "vendor"), until,
                          settle_crash_hook, NULL, &s, &res) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
@@ -332,7 +339,8 @@ const tool_cmd_t redeem_cmds[] = {
       "same --until again prints the same settlement and changes nothing;\n"
       "lines dated later, e.g. a reversal after a settlement (a negative\n"
       "line), go to the next one. A settled line is never edited. --until\n"
-      "must not lie in the future by the database clock (exit 3).\n"
+      "must not lie in the future by the database clock (exit 3); now and\n"
+      "relative times (-1h) count from that clock too.\n"
       "Test hook: " REDEEM_CRASH_ENV "=after_lines exits (code 86) just\n"
       "before COMMIT, to show a crash leaves nothing.",
       settle_opts, NOPTS(settle_opts), cmd_settle },
