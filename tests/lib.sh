@@ -148,9 +148,31 @@ topic_count() {
   kcat -b "$COUPONQ_KAFKA" -C -t "$1" -e -q -f '.\n' 2>/dev/null | wc -l
 }
 
-# free_port -> a TCP port free on 127.0.0.1 right now.
+# free_port -> a TCP port free on 127.0.0.1 right now. With
+# COUPONQ_PORT_BASE set (a shared machine where each user owns a range), one
+# of BASE..BASE+999 not handed out before in this test ($TEST_TMP/.ports
+# remembers them, since callers bind later); else one the kernel picks.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 - "${COUPONQ_PORT_BASE:-}" "$TEST_TMP/.ports" <<'PY'
+import os, random, socket, sys
+base, seen_file = sys.argv[1], sys.argv[2]
+if not base:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); sys.exit(0)
+seen = set(open(seen_file).read().split()) if os.path.exists(seen_file) else set()
+for p in random.sample(range(int(base), int(base) + 1000), 1000):
+    if str(p) in seen:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    open(seen_file, "a").write("%d\n" % p)
+    print(p); sys.exit(0)
+sys.exit("free_port: no free port in %s..%d" % (base, int(base) + 999))
+PY
 }
 
 # start_bg NAME CMD... -- runs CMD in the background, output to
