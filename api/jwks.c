@@ -31,9 +31,8 @@
 struct jwks_key {
     char kid[JWKS_KID_MAX + 1];
     jwt_alg_t alg;
-    uint8_t secret[SECRET_MAX]; /* HS256 */
-    size_t secret_len;
-    EVP_PKEY *pkey; /* ES256, RS256 */
+    jose_hmac_t *hmac; /* HS256: the secret, prepared */
+    EVP_PKEY *pkey;    /* ES256, RS256 */
 };
 
 struct jwks {
@@ -74,15 +73,25 @@ static int member_b64(json_t *key, const char *name, uint8_t *out, size_t cap,
 
 static int load_oct(json_t *j, jwks_key_t *k, char *errstr, size_t n)
 {
-    if (member_b64(j, "k", k->secret, sizeof(k->secret), &k->secret_len, errstr,
-                   n) != 0)
-        return -1;
-    if (k->secret_len < SECRET_MIN) {
+    uint8_t secret[SECRET_MAX];
+    size_t len = 0;
+    int rc = -1;
+
+    if (member_b64(j, "k", secret, sizeof(secret), &len, errstr, n) != 0)
+        goto out;
+    if (len < SECRET_MIN) {
         snprintf(errstr, n, "\"k\": an HS256 key needs >= %d bytes, got %zu",
-                 SECRET_MIN, k->secret_len);
-        return -1;
+                 SECRET_MIN, len);
+        goto out;
     }
-    return 0;
+    if ((k->hmac = jose_hmac_new(secret, len)) == NULL) {
+        snprintf(errstr, n, "\"k\": cannot prepare the HMAC key");
+        goto out;
+    }
+    rc = 0;
+out:
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
 }
 
 /* A public key from OSSL_PARAMs; its public part checked. */
@@ -352,8 +361,10 @@ void jwks_free(jwks_t *k)
 
     if (k == NULL)
         return;
-    for (i = 0; i < k->n; i++)
+    for (i = 0; i < k->n; i++) {
         EVP_PKEY_free(k->keys[i].pkey);
+        jose_hmac_free(k->keys[i].hmac);
+    }
     OPENSSL_cleanse(k, sizeof(*k) + k->n * sizeof(k->keys[0]));
     free(k);
 }
@@ -449,7 +460,7 @@ int jwks_key_verify(const jwks_key_t *key, const char *msg, size_t len,
     switch (key->alg) {
     case JWT_ALG_HS256:
         if (siglen != sizeof(mac) ||
-            jose_hs256(key->secret, key->secret_len, msg, len, mac) != 0)
+            jose_hmac_sha256(key->hmac, msg, len, mac) != 0)
             return 0;
         return CRYPTO_memcmp(mac, sig, sizeof(mac)) == 0;
     case JWT_ALG_ES256:

@@ -11,8 +11,11 @@
  * must be unique. "use", when present, must be "sig". Private parts ("d",
  * "p", ...) of EC/RSA keys are ignored.
  *
- * A jwks_t is immutable once built, so a reload builds a new one and swaps
- * it in; verification is synchronous (OpenSSL EVP) and reentrant. */
+ * A jwks_t does not change once built, so a reload builds a new one and
+ * swaps it in. Verification is synchronous (OpenSSL EVP) and not
+ * thread-safe: an HS256 key keeps one prepared MAC context that every
+ * verification re-initialises (use a set from one thread, as couponq-api's
+ * event loop does). */
 #ifndef COUPONQ_API_JWKS_H
 #define COUPONQ_API_JWKS_H
 

@@ -1,10 +1,13 @@
 /* jose.c -- strict base64url, HMAC-SHA256, HS256 minting. See jose.h.
  *
- * HMAC goes through the one-shot HMAC() of OpenSSL 3 (deprecated low-level
- * APIs are not used: HMAC() is the documented EVP_MAC wrapper). */
+ * HMAC goes through OpenSSL 3's EVP_MAC (one-shot: HMAC(), its documented
+ * wrapper; prepared keys: an EVP_MAC_CTX each). Deprecated low-level APIs
+ * are not used. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -46,43 +49,62 @@ int jose_b64url_encode(const uint8_t *in, size_t n, char *out, size_t cap)
     return (int)o;
 }
 
-static int value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
+/* The value of each byte in the alphabet; 128 for every other byte. */
+/* clang-format off */
+static const uint8_t dec[256] = {
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128, 62,128,128,
+     52, 53, 54, 55, 56, 57, 58, 59, 60, 61,128,128,128,128,128,128,
+    128,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,128,128,128,128, 63,
+    128, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+     41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+    128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,128,
+};
+/* clang-format on */
 
+/* Four characters (24 bits) at a time; the last 2 or 3 must leave their
+ * unused low bits zero (canonical). */
 int jose_b64url_decode(const char *s, size_t len, uint8_t *out, size_t cap,
                        size_t *outlen)
 {
+    const uint8_t *in = (const uint8_t *)s;
     size_t rem = len % 4, need = len / 4 * 3 + (rem ? rem - 1 : 0), i, o = 0;
-    uint32_t v = 0;
-    int d, bits = 0;
+    uint32_t a, b, c, d;
 
     if (rem == 1 || need > cap)
         return -1;
-    for (i = 0; i < len; i++) {
-        if ((d = value(s[i])) < 0)
+    for (i = 0; i + 4 <= len; i += 4, o += 3) {
+        a = dec[in[i]];
+        b = dec[in[i + 1]];
+        c = dec[in[i + 2]];
+        d = dec[in[i + 3]];
+        if ((a | b | c | d) & 128)
             return -1;
-        v = v << 6 | (uint32_t)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(v >> bits);
-            v &= (1u << bits) - 1;
-        }
+        out[o] = (uint8_t)(a << 2 | b >> 4);
+        out[o + 1] = (uint8_t)(b << 4 | c >> 2);
+        out[o + 2] = (uint8_t)(c << 6 | d);
     }
-    if (v != 0) /* non-canonical: unused trailing bits set */
+    if (rem == 0)
+        goto done;
+    a = dec[in[i]];
+    b = dec[in[i + 1]];
+    c = rem == 3 ? dec[in[i + 2]] : 0;
+    /* outside the alphabet, or unused low bits set (non-canonical) */
+    if ((a | b | c) & 128 || (rem == 2 ? b & 15 : c & 3) != 0)
         return -1;
+    out[o++] = (uint8_t)(a << 2 | b >> 4);
+    if (rem == 3)
+        out[o++] = (uint8_t)(b << 4 | c >> 2);
+done:
     *outlen = o;
     return 0;
 }
@@ -95,6 +117,50 @@ int jose_hs256(const uint8_t *key, size_t klen, const void *msg, size_t len,
     if (klen > 0x7fffffff)
         return -1;
     if (HMAC(EVP_sha256(), key, (int)klen, msg, len, mac, &mlen) == NULL ||
+        mlen != JOSE_SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+struct jose_hmac {
+    EVP_MAC_CTX *ctx;
+};
+
+jose_hmac_t *jose_hmac_new(const uint8_t *key, size_t klen)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[2] = { OSSL_PARAM_construct_utf8_string(
+                                 OSSL_MAC_PARAM_DIGEST, digest, 0),
+                             OSSL_PARAM_construct_end() };
+    jose_hmac_t *h = calloc(1, sizeof(*h));
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+    if (h == NULL || mac == NULL || (h->ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+        EVP_MAC_init(h->ctx, key, klen, params) != 1) {
+        jose_hmac_free(h);
+        h = NULL;
+    }
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    return h;
+}
+
+void jose_hmac_free(jose_hmac_t *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MAC_CTX_free(h->ctx); /* HMAC contexts cleanse their key */
+    free(h);
+}
+
+int jose_hmac_sha256(jose_hmac_t *h, const void *msg, size_t len,
+                     uint8_t mac[JOSE_SHA256_LEN])
+{
+    size_t mlen = 0;
+
+    /* init without a key restarts from the key's prepared inner state */
+    if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(h->ctx, msg, len) != 1 ||
+        EVP_MAC_final(h->ctx, mac, &mlen, JOSE_SHA256_LEN) != 1 ||
         mlen != JOSE_SHA256_LEN)
         return -1;
     return 0;
