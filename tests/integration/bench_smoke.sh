@@ -143,6 +143,7 @@ checkout_runs() {
   assert_eq 300 "$(wc -l <"$TEST_TMP/$name.rids")" "$name: a rid per 201"
   assert_eq 60 "$(grep -c ' abandon$' "$TEST_TMP/$name.rids")" "$name: abandoned rids"
   assert_eq "$(j .checkout.confirmed)" "$("$4" "$id")" "$name: server's confirmed count"
+  first=$id
   id=$(new_coupon_id)
   coupon_create_raw "$id" -1
   checkout_admit "$id" 100
@@ -152,6 +153,12 @@ checkout_runs() {
   assert_eq 50 "$(j '.checkout.hold_status."410"')" "$name: 410s past the limit"
   assert_eq 50 "$(j .checkout.confirmed)" "$name: confirmed at the limit"
   assert_eq 50 "$("$4" "$id")" "$name: server's confirmed at the limit"
+  for id in "$first" "$id"; do
+    sql "DELETE FROM bench_classic_redemptions WHERE coupon_id = $id; DELETE FROM bench_classic_use WHERE coupon_id = $id;
+         DELETE FROM coupon_issues WHERE coupon_id = $id; DELETE FROM coupons WHERE id = $id"
+    rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" "bench:decrby:{c$id}:stock" >/dev/null
+    rcli --scan --pattern "bench:decrby:{c$id}:h:*" | xargs -r redis-cli -h 127.0.0.1 -p "$REDIS_PORT" DEL >/dev/null
+  done
 }
 classic_limit() { sql "INSERT INTO bench_classic_use (coupon_id, use_limit) VALUES ($1, $2)"; }
 classic_confirmed() { sql "SELECT confirmed FROM bench_classic_use WHERE coupon_id = $1"; }
