@@ -43,6 +43,13 @@ typedef struct cfg_opt {
         "topic", "COUPONQ_TOPIC", CFG_STR, 0, 0, "couponq.issue-requests",     \
             "Kafka topic of issue requests (its DLQ is <topic>.dlq)"           \
     }
+#define CFG_OPT_REDEMPTION_TOPIC                                               \
+    {                                                                          \
+        "redemption-topic", "COUPONQ_REDEMPTION_TOPIC", CFG_STR, 0, 0,         \
+            "couponq.redemptions",                                             \
+            "Kafka topic of redemption events, key = redemption id (its DLQ "  \
+            "is <topic>.dlq)"                                                  \
+    }
 #define CFG_OPT_LISTEN                                                         \
     {                                                                          \
         "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",           \

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -490,6 +491,49 @@ int db_rows_array(db_t *db, const char *sql, size_t size,
     *out = a.items;
     *n = a.n;
     return 0;
+}
+
+MYSQL_STMT *db_stmt_prepare(db_t *db, const char *sql)
+{
+    MYSQL_STMT *st;
+
+    if (db_ready(db) != 0)
+        return NULL;
+    st = mysql_stmt_init(db->my);
+    if (st == NULL) {
+        db_fail(db);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        db_stmt_fail(db, st);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void db_bind_ll(MYSQL_BIND *b, long long *v)
+{
+    memset(b, 0, sizeof(*b));
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = v;
+}
+
+void db_time_from_ms(int64_t ms, MYSQL_TIME *t)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    memset(t, 0, sizeof(*t));
+    t->year = (unsigned)tm.tm_year + 1900;
+    t->month = (unsigned)tm.tm_mon + 1;
+    t->day = (unsigned)tm.tm_mday;
+    t->hour = (unsigned)tm.tm_hour;
+    t->minute = (unsigned)tm.tm_min;
+    t->second = (unsigned)tm.tm_sec;
+    t->second_part = (unsigned long)(ms % 1000) * 1000;
+    t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
 
 const char *db_error(const db_t *db)

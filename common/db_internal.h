@@ -55,6 +55,15 @@ int db_rows_array(db_t *db, const char *sql, size_t size,
                   int (*parse)(db_t *db, MYSQL_ROW row, void *item), void **out,
                   size_t *n);
 
+/* A statement prepared on db's connection; NULL with the error recorded.
+ * The caller closes it (mysql_stmt_close) and prepares again after a
+ * reconnect (db->gen changed). */
+MYSQL_STMT *db_stmt_prepare(db_t *db, const char *sql);
+/* b = one LONGLONG parameter or result at *v (the rest of *b zeroed). */
+void db_bind_ll(MYSQL_BIND *b, long long *v);
+/* Unix ms (>= 0) -> a DATETIME(3) value in UTC. */
+void db_time_from_ms(int64_t ms, MYSQL_TIME *t);
+
 /* mysql://user[:pass]@h1[:p1],h2[:p2],.../dbname -> one url_t per host, in
  * order, each parsed by url_parse() as if the URL named only that host.
  * The userinfo ends at the last '@' (as in url.c), so a password may hold

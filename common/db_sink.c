@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "db_internal.h"
 #include "sink.h"
@@ -71,22 +70,6 @@ const char *sink_outcome_name(sink_outcome_t o)
 
 /* ------------------------------------------------------------ statements */
 
-static MYSQL_STMT *stmt_prepare(db_t *db, const char *sql)
-{
-    MYSQL_STMT *st = mysql_stmt_init(db->my);
-
-    if (st == NULL) {
-        db_fail(db);
-        return NULL;
-    }
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-        db_stmt_fail(db, st);
-        mysql_stmt_close(st);
-        return NULL;
-    }
-    return st;
-}
-
 static void sink_drop(sink_t *s)
 {
     MYSQL_STMT **sts[] = { &s->st_peek, &s->st_lock, &s->st_exist,
@@ -101,30 +84,23 @@ static void sink_drop(sink_t *s)
     s->prepared_on = NULL;
 }
 
-static void bind_ll(MYSQL_BIND *b, long long *v)
-{
-    memset(b, 0, sizeof(*b));
-    b->buffer_type = MYSQL_TYPE_LONGLONG;
-    b->buffer = v;
-}
-
 /* Parameters that live in the sink are bound once per preparation. */
 static int sink_bind_fixed(sink_t *s)
 {
     MYSQL_BIND p[SINK_EXIST_CHUNK + 1];
     size_t i;
 
-    bind_ll(&p[0], &s->p_coupon);
+    db_bind_ll(&p[0], &s->p_coupon);
     if (mysql_stmt_bind_param(s->st_lock, p) != 0)
         return db_stmt_fail(s->db, s->st_lock);
     if (mysql_stmt_bind_param(s->st_peek, p) != 0)
         return db_stmt_fail(s->db, s->st_peek);
     for (i = 0; i < SINK_EXIST_CHUNK; i++)
-        bind_ll(&p[i + 1], &s->p_ids[i]);
+        db_bind_ll(&p[i + 1], &s->p_ids[i]);
     if (mysql_stmt_bind_param(s->st_exist, p) != 0)
         return db_stmt_fail(s->db, s->st_exist);
-    bind_ll(&p[0], &s->p_count);
-    bind_ll(&p[1], &s->p_coupon);
+    db_bind_ll(&p[0], &s->p_count);
+    db_bind_ll(&p[1], &s->p_coupon);
     if (mysql_stmt_bind_param(s->st_update, p) != 0)
         return db_stmt_fail(s->db, s->st_update);
     return 0;
@@ -142,23 +118,24 @@ static int sink_prepare(sink_t *s)
     sink_drop(s);
     if (db_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
         return -1;
-    s->st_lock = stmt_prepare(db, "SELECT total_quantity, issued_quantity "
-                                  "FROM coupons WHERE id = ? FOR UPDATE");
-    s->st_peek = s->st_lock ? stmt_prepare(db, "SELECT total_quantity, "
-                                               "issued_quantity FROM coupons "
-                                               "WHERE id = ?")
-                            : NULL;
-    s->st_exist = s->st_peek ? stmt_prepare(db, s->exist_sql) : NULL;
-    s->st_insert =
-        s->st_exist
-            ? stmt_prepare(db, "INSERT INTO coupon_issues (coupon_id, "
-                               "user_id, event_id, date_issued) VALUES "
-                               "(?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id")
-            : NULL;
-    s->st_update = s->st_insert
-                       ? stmt_prepare(db, "UPDATE coupons SET issued_quantity "
-                                          "= issued_quantity + ? WHERE id = ?")
+    s->st_lock = db_stmt_prepare(db, "SELECT total_quantity, issued_quantity "
+                                     "FROM coupons WHERE id = ? FOR UPDATE");
+    s->st_peek = s->st_lock
+                     ? db_stmt_prepare(db, "SELECT total_quantity, "
+                                           "issued_quantity FROM coupons "
+                                           "WHERE id = ?")
+                     : NULL;
+    s->st_exist = s->st_peek ? db_stmt_prepare(db, s->exist_sql) : NULL;
+    s->st_insert = s->st_exist
+                       ? db_stmt_prepare(
+                             db, "INSERT INTO coupon_issues (coupon_id, "
+                                 "user_id, event_id, date_issued) VALUES "
+                                 "(?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id")
                        : NULL;
+    s->st_update =
+        s->st_insert ? db_stmt_prepare(db, "UPDATE coupons SET issued_quantity "
+                                           "= issued_quantity + ? WHERE id = ?")
+                     : NULL;
     if (s->st_update == NULL || sink_bind_fixed(s) != 0) {
         sink_drop(s);
         return -1;
@@ -324,9 +301,9 @@ static int read_coupon(sink_t *s, MYSQL_STMT *st, int64_t coupon_id, int *found,
     s->p_coupon = coupon_id;
     if (mysql_stmt_execute(st) != 0 || mysql_stmt_store_result(st) != 0)
         return db_stmt_fail(s->db, st);
-    bind_ll(&r[0], &total);
+    db_bind_ll(&r[0], &total);
     r[0].is_null = &total_null;
-    bind_ll(&r[1], &issued);
+    db_bind_ll(&r[1], &issued);
     if (mysql_stmt_bind_result(st, r) != 0)
         return db_stmt_fail(s->db, st);
     rc = mysql_stmt_fetch(st);
@@ -352,7 +329,7 @@ static int exist_chunk(sink_t *s)
     if (mysql_stmt_execute(s->st_exist) != 0 ||
         mysql_stmt_store_result(s->st_exist) != 0)
         return db_stmt_fail(s->db, s->st_exist);
-    bind_ll(&r[0], &uid);
+    db_bind_ll(&r[0], &uid);
     if (mysql_stmt_bind_result(s->st_exist, r) != 0)
         return db_stmt_fail(s->db, s->st_exist);
     while ((rc = mysql_stmt_fetch(s->st_exist)) == 0)
@@ -392,23 +369,6 @@ static int load_existing(sink_t *s, const event_t *evs, const size_t *grp,
     }
     qsort(s->exist, s->nexist, sizeof(*s->exist), cmp_ll);
     return 0;
-}
-
-static void ms_to_mysql_time(int64_t ms, MYSQL_TIME *t)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&secs, &tm);
-    memset(t, 0, sizeof(*t));
-    t->year = (unsigned)tm.tm_year + 1900;
-    t->month = (unsigned)tm.tm_mon + 1;
-    t->day = (unsigned)tm.tm_mday;
-    t->hour = (unsigned)tm.tm_hour;
-    t->minute = (unsigned)tm.tm_min;
-    t->second = (unsigned)tm.tm_sec;
-    t->second_part = (unsigned long)(ms % 1000) * 1000;
-    t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
 
 static void bind_row(MYSQL_BIND *p, sink_row_t *row)
@@ -483,7 +443,7 @@ static size_t decide(sink_t *s, const event_t *evs, const size_t *grp, size_t n,
         row->user_id = evs[i].user_id;
         memcpy(row->event_id, evs[i].event_id, ULID_LEN + 1);
         row->event_id_len = strlen(row->event_id);
-        ms_to_mysql_time(evs[i].requested_at_ms, &row->issued);
+        db_time_from_ms(evs[i].requested_at_ms, &row->issued);
     }
     for (k = 0; k < n; k++) { /* repeats of a user follow their first */
         size_t i = grp[k], r = s->rep[i];

@@ -16,8 +16,7 @@
 
 struct kafka_dlq {
     rd_kafka_t *rk;
-    char topic[256]; /* the DLQ topic */
-    uintptr_t gen;   /* current kafka_dlq_send() call */
+    uintptr_t gen; /* current kafka_dlq_send() call */
     size_t acked, failed;
     char err[512]; /* first delivery error of the current call */
 };
@@ -34,12 +33,11 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     if (d->failed++ == 0)
-        snprintf(d->err, sizeof(d->err), "dlq %s: %s", d->topic,
-                 rd_kafka_err2str(m->err));
+        snprintf(d->err, sizeof(d->err), "dlq %s: %s",
+                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 }
 
-kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic, char *errstr,
-                           size_t n)
+kafka_dlq_t *kafka_dlq_new(const config_t *cfg, char *errstr, size_t n)
 {
     static const char *const defaults[] = {
         "enable.idempotence",   "true", "acks", "all", "linger.ms", "5",
@@ -51,10 +49,6 @@ kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic, char *errstr,
     if (d == NULL) {
         snprintf(errstr, n, "dlq: out of memory");
         return NULL;
-    }
-    if (kafka_dlq_topic(topic, d->topic, sizeof(d->topic)) != 0) {
-        snprintf(errstr, n, "dlq: topic name too long: %s", topic);
-        goto err;
     }
     kc = kafka_conf_new(cfg, defaults, errstr, n);
     if (kc == NULL)
@@ -84,11 +78,6 @@ void kafka_dlq_destroy(kafka_dlq_t *d)
     free(d);
 }
 
-const char *kafka_dlq_topic_name(const kafka_dlq_t *d)
-{
-    return d->topic;
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -97,7 +86,8 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static rd_kafka_resp_err_t dlq_produce(kafka_dlq_t *d, const kafka_dlq_msg_t *m)
+static rd_kafka_resp_err_t dlq_produce(kafka_dlq_t *d, const kafka_dlq_msg_t *m,
+                                       const char *topic)
 {
     char part[16], off[24];
     const char *error = m->error != NULL ? m->error : "";
@@ -105,7 +95,7 @@ static rd_kafka_resp_err_t dlq_produce(kafka_dlq_t *d, const kafka_dlq_msg_t *m)
     snprintf(part, sizeof(part), "%" PRId32, m->source_partition);
     snprintf(off, sizeof(off), "%" PRId64, m->source_offset);
     return rd_kafka_producev(
-        d->rk, RD_KAFKA_V_TOPIC(d->topic),
+        d->rk, RD_KAFKA_V_TOPIC(topic),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(m->key, m->key_len),
         RD_KAFKA_V_VALUE((void *)m->value, m->len),
@@ -122,19 +112,25 @@ int kafka_dlq_send(kafka_dlq_t *d, const kafka_dlq_msg_t *msgs, size_t n,
 {
     int64_t deadline = now_ms() + timeout_ms;
     rd_kafka_resp_err_t e;
+    char topic[256];
     size_t i = 0;
 
     d->gen++;
     d->acked = d->failed = 0;
     d->err[0] = '\0';
     while (i < n) {
-        e = dlq_produce(d, &msgs[i]);
+        if (kafka_dlq_topic(msgs[i].source_topic, topic, sizeof(topic)) != 0) {
+            snprintf(errstr, errn, "dlq: topic name too long: %s",
+                     msgs[i].source_topic);
+            return -1;
+        }
+        e = dlq_produce(d, &msgs[i], topic);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && now_ms() < deadline) {
             rd_kafka_poll(d->rk, 10); /* serve reports to make room */
             continue;
         }
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            snprintf(errstr, errn, "dlq %s: produce: %s", d->topic,
+            snprintf(errstr, errn, "dlq %s: produce: %s", topic,
                      rd_kafka_err2str(e));
             return -1;
         }
@@ -147,8 +143,8 @@ int kafka_dlq_send(kafka_dlq_t *d, const kafka_dlq_msg_t *msgs, size_t n,
         return -1;
     }
     if (d->acked < n) {
-        snprintf(errstr, errn, "dlq %s: %zu of %zu not acknowledged in %d ms",
-                 d->topic, n - d->acked, n, timeout_ms);
+        snprintf(errstr, errn, "dlq: %zu of %zu not acknowledged in %d ms",
+                 n - d->acked, n, timeout_ms);
         return -1;
     }
     return 0;

@@ -1,5 +1,6 @@
 /* kafka_dlq.h -- the dead-letter queue: events a consumer could not turn
- * into rows go to "<topic>.dlq" with headers that say why and where from:
+ * into rows go to "<source_topic>.dlq" (each topic has its own DLQ; one
+ * producer serves them all) with headers that say why and where from:
  *
  *   reason            e.g. bad_json, over_quantity, unknown_coupon
  *   error             human-readable detail
@@ -37,15 +38,13 @@ typedef struct kafka_dlq_msg {
     int64_t source_offset;
 } kafka_dlq_msg_t;
 
-/* A producer for topic's DLQ ("<topic>.dlq"), configured from cfg (--kafka,
- * -X). NULL with errstr on failure. */
-kafka_dlq_t *kafka_dlq_new(const config_t *cfg, const char *topic, char *errstr,
-                           size_t n);
+/* A DLQ producer, configured from cfg (--kafka, -X). NULL with errstr on
+ * failure. */
+kafka_dlq_t *kafka_dlq_new(const config_t *cfg, char *errstr, size_t n);
 void kafka_dlq_destroy(kafka_dlq_t *d); /* NULL is a no-op; flushes 5 s */
 
-const char *kafka_dlq_topic_name(const kafka_dlq_t *d);
-
-/* Produces msgs[0..n) and waits up to timeout_ms for all acknowledgements.
+/* Produces msgs[0..n), each to "<its source_topic>.dlq", and waits up to
+ * timeout_ms for all acknowledgements.
  * 0 when every message was acknowledged; -1 with errstr otherwise (then
  * send the whole set again: some may have been written already). */
 int kafka_dlq_send(kafka_dlq_t *d, const kafka_dlq_msg_t *msgs, size_t n,

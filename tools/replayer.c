@@ -6,6 +6,9 @@
  * sink_apply() -- the same code and transaction as the workers' -- in
  * batches, so replaying anything twice changes nothing: existing rows are
  * duplicates, and issued_quantity only counts rows really inserted.
+ * With --redemptions the topic is the redemption topic and the sink
+ * redemption_sink_apply(), the workers' too: recorded events are
+ * duplicates, so counters and ledger lines never move twice.
  * Offsets are never committed: replay does not join or move any group. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include "kafka_conf.h"
 #include "progress.h"
 #include "reconcile.h"
+#include "redemption_sink.h"
 #include "replayer.h"
 #include "sink.h"
 #include "timearg.h"
@@ -30,6 +34,10 @@
 
 static const cfg_opt_t replay_opts[] = {
     TOOL_OPTS_COMMON,
+    CFG_OPT_REDEMPTION_TOPIC,
+    { "redemptions", NULL, CFG_BOOL, 0, 0, "false",
+      "work on --redemption-topic (and its .dlq) instead of --topic, through "
+      "the workers' redemption sink" },
     { "from-beginning", NULL, CFG_BOOL, 0, 0, "false",
       "start at the oldest retained offset of every partition" },
     { "from-offsets", NULL, CFG_STR, 0, 0, NULL,
@@ -42,7 +50,8 @@ static const cfg_opt_t replay_opts[] = {
     { "coupon", NULL, CFG_INT, 0, INT64_MAX, "0",
       "only events of this coupon (0 = all)" },
     { "dry-run", NULL, CFG_BOOL, 0, 0, "false",
-      "count what would be inserted, duplicates, invalid; write nothing" },
+      "count what would be inserted, duplicates, invalid; write nothing "
+      "(--redemptions: each batch is applied and rolled back)" },
     { "batch-size", NULL, CFG_INT, 1, 100000, "1000",
       "events per MySQL transaction" },
     { "dlq", NULL, CFG_BOOL, 0, 0, "false",
@@ -65,12 +74,17 @@ typedef struct rp {
     tool_t *t;
     int64_t coupon;
     int dry_run;
+    int red; /* --redemptions */
     size_t batch_size;
     sink_t *sink;
     event_t *batch;
     sink_outcome_t *out;
+    redemption_sink_t *rsink;
+    redemption_event_t *rbatch;
+    redemption_result_t *rout;
     size_t nbatch;
     int64_t scanned, matched, invalid, outcomes[4];
+    int64_t routcomes[REDEMPTION_SINK_NOUTCOMES];
     dry_coupon_t *dry;
     size_t ndry;
     progress_t *prog;
@@ -171,6 +185,14 @@ static void rp_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+static int rp_apply(rp_t *r, char *err, size_t n)
+{
+    if (r->red)
+        return redemption_sink_apply(r->rsink, r->rbatch, r->nbatch, r->rout,
+                                     err, n);
+    return sink_apply(r->sink, r->batch, r->nbatch, r->out, err, n);
+}
+
 /* The batch through the sink, retrying transient failures with backoff. */
 static int rp_flush(rp_t *r)
 {
@@ -182,7 +204,7 @@ static int rp_flush(rp_t *r)
     if (r->nbatch == 0)
         return 0;
     for (attempt = 0; attempt < RP_ATTEMPTS; attempt++) {
-        rc = sink_apply(r->sink, r->batch, r->nbatch, r->out, err, sizeof(err));
+        rc = rp_apply(r, err, sizeof(err));
         if (rc != SINK_ERR_TRANSIENT)
             break;
         tool_note(r->t, "transient MySQL error, retrying: %s", err);
@@ -191,8 +213,12 @@ static int rp_flush(rp_t *r)
     }
     if (rc != SINK_OK)
         return tool_fail(r->t, TOOL_EXIT_ERROR, "sink: %s", err), -1;
-    for (i = 0; i < r->nbatch; i++)
-        r->outcomes[r->out[i]]++;
+    for (i = 0; i < r->nbatch; i++) {
+        if (r->red)
+            r->routcomes[r->rout[i].outcome]++;
+        else
+            r->outcomes[r->out[i]]++;
+    }
     r->nbatch = 0;
     return 0;
 }
@@ -233,6 +259,24 @@ static int dry_add(rp_t *r, const event_t *ev)
     return 0;
 }
 
+/* One message of the redemption topic (--redemptions). */
+static int rp_redemption(rp_t *r, const topic_msg_t *m)
+{
+    redemption_event_t *ev = &r->rbatch[r->nbatch];
+    char err[256];
+
+    if (redemption_event_decode(m->value, m->len, ev, err, sizeof(err)) !=
+        EVENT_OK) {
+        r->invalid++;
+        return 0;
+    }
+    if (r->coupon != 0 && ev->coupon_id != r->coupon)
+        return 0;
+    r->matched++;
+    r->nbatch++;
+    return r->nbatch < r->batch_size ? 0 : rp_flush(r);
+}
+
 static int rp_event(void *arg, const topic_msg_t *m)
 {
     rp_t *r = arg;
@@ -240,6 +284,8 @@ static int rp_event(void *arg, const topic_msg_t *m)
     event_t ev;
 
     progress_update(r->prog, ++r->scanned);
+    if (r->red)
+        return rp_redemption(r, m);
     if (event_decode(m->value, m->len, &ev, err, sizeof(err)) != EVENT_OK) {
         r->invalid++;
         return 0;
@@ -354,17 +400,30 @@ static int reason_is(const topic_msg_t *m, const char *want)
            memcmp(m->reason, want, m->reason_len) == 0;
 }
 
+/* The coupon of a DLQ entry's event, or 0 when it does not decode. */
+static int64_t dlq_coupon(const rp_t *r, const topic_msg_t *m)
+{
+    redemption_event_t rev;
+    char err[256];
+    event_t ev;
+
+    if (r->red)
+        return redemption_event_decode(m->value, m->len, &rev, err,
+                                       sizeof(err)) == EVENT_OK
+                   ? rev.coupon_id
+                   : 0;
+    return event_decode(m->value, m->len, &ev, err, sizeof(err)) == EVENT_OK
+               ? ev.coupon_id
+               : 0;
+}
+
 static int rp_dlq_entry(void *arg, const topic_msg_t *m)
 {
     rp_t *r = arg;
     topic_t *k = tool_kafka(r->t);
-    char err[256];
-    event_t ev;
 
     progress_update(r->prog, ++r->scanned);
-    if (r->coupon != 0 &&
-        (event_decode(m->value, m->len, &ev, err, sizeof(err)) != EVENT_OK ||
-         ev.coupon_id != r->coupon))
+    if (r->coupon != 0 && dlq_coupon(r, m) != r->coupon)
         return 0;
     if (m->source_partition >= 0 && m->source_offset >= 0) {
         int fresh = seen_add(r, m->source_partition, m->source_offset);
@@ -389,6 +448,19 @@ static int rp_dlq_entry(void *arg, const topic_msg_t *m)
 
 /* ------------------------------------------------------------ command */
 
+static int rp_setup_redemptions(rp_t *r, tool_t *t)
+{
+    char err[512];
+
+    r->rsink = redemption_sink_new(tool_db(t), r->dry_run, err, sizeof(err));
+    r->rbatch = calloc(r->batch_size, sizeof(*r->rbatch));
+    r->rout = calloc(r->batch_size, sizeof(*r->rout));
+    if (r->rsink == NULL || r->rbatch == NULL || r->rout == NULL)
+        return tool_fail(t, TOOL_EXIT_ERROR, "redemption sink: %s",
+                         r->rsink == NULL ? err : "out of memory");
+    return TOOL_EXIT_OK;
+}
+
 static int rp_setup(rp_t *r, tool_t *t)
 {
     const config_t *cfg = tool_cfg(t);
@@ -399,7 +471,8 @@ static int rp_setup(rp_t *r, tool_t *t)
     r->coupon = config_int(cfg, "coupon");
     r->dry_run = config_bool(cfg, "dry-run");
     r->batch_size = (size_t)config_int(cfg, "batch-size");
-    r->main_topic = config_str(cfg, "topic");
+    r->red = config_bool(cfg, "redemptions");
+    r->main_topic = config_str(cfg, r->red ? "redemption-topic" : "topic");
     r->reason = config_str(cfg, "reason");
     r->redrive = config_bool(cfg, "redrive");
     if (config_npos(cfg) != 0)
@@ -408,10 +481,12 @@ static int rp_setup(rp_t *r, tool_t *t)
         return tool_fail(t, TOOL_EXIT_USAGE,
                          "--redrive and --reason need "
                          "--dlq");
-    if (config_bool(cfg, "dlq") || r->dry_run)
+    if (config_bool(cfg, "dlq") || (r->dry_run && !r->red))
         return TOOL_EXIT_OK;
     if (tool_db(t) == NULL)
         return TOOL_EXIT_ERROR;
+    if (r->red)
+        return rp_setup_redemptions(r, t);
     r->sink = sink_new(tool_db(t), err, sizeof(err));
     r->batch = calloc(r->batch_size, sizeof(*r->batch));
     r->out = calloc(r->batch_size, sizeof(*r->out));
@@ -432,6 +507,9 @@ static void rp_free(rp_t *r)
     free(r->batch);
     free(r->out);
     sink_free(r->sink);
+    free(r->rbatch);
+    free(r->rout);
+    redemption_sink_free(r->rsink);
 }
 
 static void rp_report(rp_t *r, int dlq)
@@ -449,6 +527,13 @@ static void rp_report(rp_t *r, int dlq)
         return;
     }
     tool_set_bool(r->t, "dry_run", r->dry_run);
+    if (r->red) {
+        for (i = 0; i < REDEMPTION_SINK_NOUTCOMES; i++)
+            tool_set_int(r->t, redemption_outcome_name((redemption_outcome_t)i),
+                         r->routcomes[i]);
+        tool_set_int(r->t, "invalid", r->invalid);
+        return;
+    }
     tool_set_int(r->t, "inserted", r->outcomes[SINK_INSERTED]);
     tool_set_int(r->t, "duplicate", r->outcomes[SINK_DUPLICATE]);
     tool_set_int(r->t, "over_quantity", r->outcomes[SINK_OVER_QUANTITY]);
@@ -481,7 +566,7 @@ static int rp_run(rp_t *r, int dlq)
     r->prog = NULL;
     if (rc != 0)
         return tool_fail(r->t, TOOL_EXIT_ERROR, "%s", topic_error(k));
-    if (!dlq && !r->dry_run && rp_flush(r) != 0)
+    if (!dlq && (!r->dry_run || r->red) && rp_flush(r) != 0)
         return TOOL_EXIT_ERROR;
     for (i = 0; i < r->ndry; i++)
         if (dry_classify(r, &r->dry[i]) != 0)
@@ -506,7 +591,10 @@ static int cmd_replay(tool_t *t)
         rc = rp_run(&r, dlq);
     rp_report(&r, dlq);
     if (rc == TOOL_EXIT_OK && !dlq && !r.dry_run &&
-        r.outcomes[SINK_OVER_QUANTITY] + r.outcomes[SINK_UNKNOWN_COUPON] > 0)
+        r.outcomes[SINK_OVER_QUANTITY] + r.outcomes[SINK_UNKNOWN_COUPON] +
+                r.routcomes[REDEMPTION_SINK_ILLEGAL] +
+                r.routcomes[REDEMPTION_SINK_UNKNOWN_COUPON] >
+            0)
         rc = TOOL_EXIT_PARTIAL;
     rp_free(&r);
     return rc;
@@ -515,7 +603,8 @@ static int cmd_replay(tool_t *t)
 const tool_cmd_t replayer_cmd = {
     "replay",
     "--from-beginning | --from-offsets P:O,... | --since TIME [--until TIME] "
-    "[--coupon ID] [--dry-run] | --dlq [--redrive [--reason R]]",
+    "[--coupon ID] [--dry-run] | --dlq [--redrive [--reason R]]; "
+    "--redemptions: the same on --redemption-topic",
     "Re-applies events of --topic to MySQL through the workers' sink, in\n"
     "batches of one transaction each. Idempotent: rows that exist are\n"
     "counted as duplicates, so replaying twice changes nothing. Offsets are\n"
@@ -523,8 +612,12 @@ const tool_cmd_t replayer_cmd = {
     "--dlq lists <topic>.dlq grouped by the reason header (whole DLQ unless\n"
     "--from-offsets/--since); --redrive re-publishes the entries (key and\n"
     "value unchanged) to --topic, optionally only those with --reason.\n"
+    "--redemptions works on --redemption-topic instead, through the\n"
+    "workers' redemption sink (outcomes applied, stale, duplicate,\n"
+    "illegal_transition, unknown_coupon); --dry-run then applies each batch\n"
+    "and rolls it back (a batch does not see the ones before it).\n"
     "Exit 6 when some events could not be applied (over_quantity,\n"
-    "unknown_coupon).",
+    "unknown_coupon, illegal_transition).",
     replay_opts,
     sizeof(replay_opts) / sizeof(replay_opts[0]),
     cmd_replay,

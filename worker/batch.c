@@ -24,8 +24,8 @@ void batch_free(batch_t *b, batch_free_fn free_msg)
     free(b);
 }
 
-batch_item_t *batch_add(batch_t *b, int32_t partition, int64_t offset,
-                        void *msg, int64_t now_ms)
+batch_item_t *batch_add(batch_t *b, int topic, int32_t partition,
+                        int64_t offset, void *msg, int64_t now_ms)
 {
     batch_item_t *it;
 
@@ -42,6 +42,7 @@ batch_item_t *batch_add(batch_t *b, int32_t partition, int64_t offset,
         b->first_ms = now_ms;
     it = &b->items[b->len++];
     memset(it, 0, sizeof(*it));
+    it->topic = topic;
     it->partition = partition;
     it->offset = offset;
     it->msg = msg;
@@ -80,7 +81,7 @@ size_t batch_events(const batch_t *b, event_t *evs, size_t *idx)
     size_t i, n = 0;
 
     for (i = 0; i < b->len; i++) {
-        if (b->items[i].reason != EVENT_OK)
+        if (b->items[i].topic != BATCH_ISSUE || b->items[i].reason != EVENT_OK)
             continue;
         evs[n] = b->items[i].ev;
         idx[n++] = i;
@@ -88,16 +89,34 @@ size_t batch_events(const batch_t *b, event_t *evs, size_t *idx)
     return n;
 }
 
-size_t batch_commit_offsets(const batch_t *b, int32_t *parts, int64_t *offs)
+size_t batch_redemptions(const batch_t *b, redemption_event_t *evs, size_t *idx)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < b->len; i++) {
+        if (b->items[i].topic != BATCH_REDEMPTION ||
+            b->items[i].reason != EVENT_OK)
+            continue;
+        evs[n] = b->items[i].rev;
+        idx[n++] = i;
+    }
+    return n;
+}
+
+size_t batch_commit_offsets(const batch_t *b, int *topics, int32_t *parts,
+                            int64_t *offs)
 {
     size_t i, k, np = 0;
 
     for (i = 0; i < b->len; i++) {
         const batch_item_t *it = &b->items[i];
 
-        for (k = 0; k < np && parts[k] != it->partition; k++)
+        for (k = 0;
+             k < np && (parts[k] != it->partition || topics[k] != it->topic);
+             k++)
             ;
         if (k == np) {
+            topics[np] = it->topic;
             parts[np] = it->partition;
             offs[np++] = it->offset + 1;
         } else if (it->offset + 1 > offs[k]) {
@@ -107,12 +126,13 @@ size_t batch_commit_offsets(const batch_t *b, int32_t *parts, int64_t *offs)
     return np;
 }
 
-size_t batch_drop_partition(batch_t *b, int32_t p, batch_free_fn free_msg)
+size_t batch_drop_partition(batch_t *b, int topic, int32_t p,
+                            batch_free_fn free_msg)
 {
     size_t i, kept = 0, dropped;
 
     for (i = 0; i < b->len; i++) {
-        if (b->items[i].partition == p) {
+        if (b->items[i].partition == p && b->items[i].topic == topic) {
             if (free_msg != NULL && b->items[i].msg != NULL)
                 free_msg(b->items[i].msg);
             continue;

@@ -1,11 +1,24 @@
 /* worker.c -- the consume -> batch -> transaction -> commit loop. See
  * worker.h.
  *
- * Ordering is the whole point: rows commit first (sink_apply), then every
- * DLQ entry of the batch is acknowledged, and only then are the batch's
- * offsets (highest + 1 per partition) committed. A crash anywhere replays
- * at most the open batch, and replaying it changes nothing that committed
- * (rows are unique per (coupon, user); the DLQ is at-least-once).
+ * Ordering is the whole point: rows commit first (sink_apply for the issue
+ * events, redemption_sink_apply for the redemption events, one transaction
+ * each), then every DLQ entry of the batch is acknowledged, and only then
+ * are the batch's offsets (highest + 1 per topic and partition) committed.
+ * A crash anywhere replays at most the open batch, and replaying it changes
+ * nothing that committed (issue rows are unique per (coupon, user),
+ * redemption events per event_id; the DLQ is at-least-once).
+ *
+ * Both topics share one consumer, one group and one open batch; items carry
+ * their topic and the batch is split by topic at flush. Why one batch and
+ * not two: every guarantee above -- the pause of the whole assignment while
+ * a batch is retried, the flush before a revoke, the carry, one offset
+ * commit -- then holds for both topics with the machinery that exists, and
+ * a revoke or a stop flushes one thing. The cost: a failing redemption
+ * transaction also holds back the issue events of its batch (and the other
+ * way round); both go to the same MySQL, so one failing usually means both
+ * would. Each part remembers that it committed (applied[]), so a retry
+ * re-runs only the part that failed.
  *
  * Rebalancing is eager (range, roundrobin), not cooperative-sticky, because
  * of librdkafka bug #4059 (fixed only in 2.10.0; Debian 12 ships 2.0.2): an
@@ -46,6 +59,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "persist.h"
+#include "redemption_sink.h"
 #include "sink.h"
 #include "worker.h"
 
@@ -60,6 +74,10 @@
 const cfg_opt_t worker_options[] = {
     CFG_OPT_KAFKA,
     CFG_OPT_TOPIC,
+    { "redemption-topic", "COUPONQ_REDEMPTION_TOPIC", CFG_STR, 0, 0,
+      "couponq.redemptions",
+      "Kafka topic of redemption events, consumed in the same group (its DLQ "
+      "is <topic>.dlq; \"off\": issue requests only)" },
     CFG_OPT_MYSQL,
     CFG_OPT_REDIS,
     { "group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",
@@ -78,6 +96,9 @@ const size_t worker_noptions =
     sizeof(worker_options) / sizeof(worker_options[0]);
 
 enum { DLQ_REASONS = 11 }; /* event reasons 1..7, 2 outcomes, db_error */
+/* Redemptions: event reasons 1..8, illegal_transition, unknown_coupon,
+ * db_error, other. */
+enum { RDLQ_REASONS = 12 };
 
 typedef struct worker_metrics {
     metric_t *events, *inserted, *duplicates, *batches, *retries;
@@ -85,17 +106,23 @@ typedef struct worker_metrics {
     metric_t *batch_size, *batch_seconds;
     metric_t *dlq[DLQ_REASONS];
     const char *dlq_name[DLQ_REASONS];
+    metric_t *revents, *rlag;
+    metric_t *routcomes[REDEMPTION_SINK_NOUTCOMES];
+    metric_t *rdlq[RDLQ_REASONS];
+    const char *rdlq_name[RDLQ_REASONS];
 } worker_metrics_t;
 
 struct worker {
     const config_t *cfg;
     const char *topic;
+    const char *topics[BATCH_TOPICS]; /* by BATCH_*; [REDEMPTION] NULL: off */
     size_t batch_size;
     int64_t batch_ms;
     rd_kafka_t *rk;
     kafka_dlq_t *dlq;
     db_t *db;
     sink_t *sink;
+    redemption_sink_t *rsink;
     persist_t *persist;
     metrics_t *m;
     metrics_http_t *http;
@@ -103,8 +130,10 @@ struct worker {
     batch_t *batch; /* the open batch */
     batch_t *carry; /* polled while the open batch was being retried */
     backoff_t backoff;
-    int retrying;  /* assignment paused, open batch failed at least once */
-    int applied;   /* the open batch's rows are committed (DLQ pending) */
+    int retrying; /* assignment paused, open batch failed at least once */
+    /* applied[t]: the open batch's rows of topic t are committed (DLQ
+     * pending) */
+    int applied[BATCH_TOPICS];
     int db_failed; /* last failure was MySQL's: reconnect before retry */
     int fatal;
     volatile sig_atomic_t stop;
@@ -114,12 +143,17 @@ struct worker {
     event_t *evs;
     size_t *idx; /* evs[k] is batch item idx[k] */
     sink_outcome_t *out;
-    unsigned char *bad; /* evs[k] refused by MySQL on its own */
-    size_t *keep;       /* events whose row exists, for Redis */
+    redemption_event_t *revs;
+    size_t *ridx; /* revs[k] is batch item ridx[k] */
+    redemption_result_t *rout;
+    unsigned char *bad[BATCH_TOPICS]; /* event k of topic t refused by
+                                         MySQL on its own */
+    size_t *keep;                     /* events whose row exists, for Redis */
     kafka_dlq_msg_t *dlqm;
+    int *ctopics;
     int32_t *parts;
     int64_t *offs;
-    char bad_err[512];
+    char bad_err[BATCH_TOPICS][512];
 };
 
 /* The loop asks for the time several times per message: the coarse clock
@@ -141,6 +175,45 @@ static void free_msg(void *msg)
 
 static const double batch_size_bounds[] = { 1,    10,   50,   100,   250,  500,
                                             1000, 2000, 5000, 10000, 50000 };
+
+/* The redemption topic's series: couponq_worker_redemption_*. */
+static int metrics_setup_redemption(worker_t *w)
+{
+    worker_metrics_t *x = &w->mx;
+    char labels[64];
+    int i;
+
+    x->revents = metrics_counter(w->m, "couponq_worker_redemption_events_total",
+                                 "Redemption messages consumed", NULL);
+    x->rlag = metrics_gauge(w->m, "couponq_worker_redemption_consumer_lag",
+                            "Redemption messages behind the log end, "
+                            "assigned partitions",
+                            NULL);
+    for (i = 0; i < REDEMPTION_SINK_NOUTCOMES; i++) {
+        snprintf(labels, sizeof(labels), "outcome=\"%s\"",
+                 redemption_outcome_name((redemption_outcome_t)i));
+        x->routcomes[i] =
+            metrics_counter(w->m, "couponq_worker_redemption_outcomes_total",
+                            "Redemption events by what they did", labels);
+        if (x->routcomes[i] == NULL)
+            return -1;
+    }
+    for (i = 0; i < RDLQ_REASONS; i++) {
+        x->rdlq_name[i] =
+            i < 8     ? event_reason_name((event_reason_t)(i + 1))
+            : i == 8  ? redemption_outcome_name(REDEMPTION_SINK_ILLEGAL)
+            : i == 9  ? redemption_outcome_name(REDEMPTION_SINK_UNKNOWN_COUPON)
+            : i == 10 ? WORKER_DB_ERROR
+                      : "other";
+        snprintf(labels, sizeof(labels), "reason=\"%s\"", x->rdlq_name[i]);
+        x->rdlq[i] =
+            metrics_counter(w->m, "couponq_worker_redemption_dlq_total",
+                            "Redemption messages sent to the DLQ", labels);
+        if (x->rdlq[i] == NULL)
+            return -1;
+    }
+    return x->revents && x->rlag ? 0 : -1;
+}
 
 static int metrics_setup(worker_t *w)
 {
@@ -181,6 +254,8 @@ static int metrics_setup(worker_t *w)
         if (x->dlq[i] == NULL)
             return -1;
     }
+    if (w->topics[BATCH_REDEMPTION] != NULL && metrics_setup_redemption(w))
+        return -1;
     return x->events && x->inserted && x->duplicates && x->batches &&
                    x->retries && x->commit_failures && x->persist_failures &&
                    x->lag && x->batch_size && x->batch_seconds
@@ -188,21 +263,32 @@ static int metrics_setup(worker_t *w)
                : -1;
 }
 
-static void count_dlq(worker_t *w, const char *reason)
+static void count_dlq(worker_t *w, const kafka_dlq_msg_t *d)
 {
-    int i;
+    int red = d->source_topic == w->topics[BATCH_REDEMPTION];
+    int n = red ? RDLQ_REASONS : DLQ_REASONS, i;
+    const char *const *names = red ? w->mx.rdlq_name : w->mx.dlq_name;
 
-    for (i = 0; i < DLQ_REASONS - 1; i++)
-        if (strcmp(w->mx.dlq_name[i], reason) == 0)
+    for (i = 0; i < n - 1; i++)
+        if (strcmp(names[i], d->reason) == 0)
             break;
-    metric_inc(w->mx.dlq[i]);
+    metric_inc(red ? w->mx.rdlq[i] : w->mx.dlq[i]);
 }
 
-/* Sum over the assignment of (high watermark - position); once a second. */
+/* BATCH_* of a topic name (the two are never equal: worker_new checks). */
+static int topic_index(const worker_t *w, const char *name)
+{
+    const char *r = w->topics[BATCH_REDEMPTION];
+
+    return r != NULL && strcmp(name, r) == 0 ? BATCH_REDEMPTION : BATCH_ISSUE;
+}
+
+/* Sum over the assignment of (high watermark - position), per topic; once a
+ * second. */
 static void update_lag(worker_t *w)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
-    int64_t lo, hi, lag = 0, t = now_ms();
+    int64_t lo, hi, lag[BATCH_TOPICS] = { 0, 0 }, t = now_ms();
     int i;
 
     if (t - w->lag_ms < 1000)
@@ -222,10 +308,12 @@ static void update_lag(worker_t *w)
         if (pos < 0)
             pos = lo;
         if (hi > pos)
-            lag += hi - pos;
+            lag[topic_index(w, a->elems[i].topic)] += hi - pos;
     }
     rd_kafka_topic_partition_list_destroy(a);
-    metric_set(w->mx.lag, (double)lag);
+    metric_set(w->mx.lag, (double)lag[BATCH_ISSUE]);
+    if (w->mx.rlag != NULL)
+        metric_set(w->mx.rlag, (double)lag[BATCH_REDEMPTION]);
 }
 
 /* ------------------------------------------------------------ intake */
@@ -234,6 +322,7 @@ static void update_lag(worker_t *w)
 static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
 {
     batch_item_t *it;
+    int t;
 
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -249,8 +338,9 @@ static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
-    metric_inc(w->mx.events);
-    it = batch_add(b, m->partition, m->offset, m, now_ms());
+    t = topic_index(w, rd_kafka_topic_name(m->rkt));
+    metric_inc(t == BATCH_ISSUE ? w->mx.events : w->mx.revents);
+    it = batch_add(b, t, m->partition, m->offset, m, now_ms());
     if (it == NULL) {
         /* Dropping a consumed message could lose it once a later offset
          * commits: stop instead, the group replays it. */
@@ -259,8 +349,12 @@ static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
         w->fatal = 1;
         return;
     }
-    it->reason =
-        event_decode(m->payload, m->len, &it->ev, it->why, sizeof(it->why));
+    if (t == BATCH_REDEMPTION)
+        it->reason = redemption_event_decode(m->payload, m->len, &it->rev,
+                                             it->why, sizeof(it->why));
+    else
+        it->reason =
+            event_decode(m->payload, m->len, &it->ev, it->why, sizeof(it->why));
 }
 
 static int scratch_grow(worker_t *w, size_t n)
@@ -277,9 +371,14 @@ static int scratch_grow(worker_t *w, size_t n)
     GROW(evs);
     GROW(idx);
     GROW(out);
-    GROW(bad);
+    GROW(revs);
+    GROW(ridx);
+    GROW(rout);
+    GROW(bad[BATCH_ISSUE]);
+    GROW(bad[BATCH_REDEMPTION]);
     GROW(keep);
     GROW(dlqm);
+    GROW(ctopics);
     GROW(parts);
     GROW(offs);
 #undef GROW
@@ -289,65 +388,89 @@ static int scratch_grow(worker_t *w, size_t n)
 
 /* ------------------------------------------------------------ flush steps */
 
-/* After a permanent failure of the whole batch: one transaction per event,
+/* Events [from, from + n) of topic t's part through its sink. */
+static int part_apply(worker_t *w, int t, size_t from, size_t n, char *err,
+                      size_t errn)
+{
+    if (t == BATCH_ISSUE)
+        return sink_apply(w->sink, &w->evs[from], n, &w->out[from], err, errn);
+    return redemption_sink_apply(w->rsink, &w->revs[from], n, &w->rout[from],
+                                 err, errn);
+}
+
+static void log_refused(const worker_t *w, int t, size_t k, const char *err)
+{
+    if (t == BATCH_ISSUE)
+        LOG(LL_ERROR,
+            "msg=\"event refused by mysql\" event_id=%s "
+            "coupon_id=%" PRId64 " user_id=%" PRId64 " error=\"%s\"",
+            w->evs[k].event_id, w->evs[k].coupon_id, w->evs[k].user_id, err);
+    else
+        LOG(LL_ERROR,
+            "msg=\"redemption event refused by mysql\" event_id=%s "
+            "redemption_id=%s coupon_id=%" PRId64 " error=\"%s\"",
+            w->revs[k].event_id, w->revs[k].redemption_id, w->revs[k].coupon_id,
+            err);
+}
+
+/* After a permanent failure of the whole part: one transaction per event,
  * so only an event MySQL refuses on its own goes to the DLQ (reason
  * db_error). When every event is refused the cause is not in the events
  * (missing table, no privilege...): nothing goes to the DLQ, the batch is
  * retried until an operator fixes it. */
-static int apply_singly(worker_t *w, size_t ne)
+static int apply_singly(worker_t *w, int t, size_t ne)
 {
     char err[512];
     size_t k, nbad = 0;
     int rc;
 
     for (k = 0; k < ne; k++) {
-        rc = sink_apply(w->sink, &w->evs[k], 1, &w->out[k], err, sizeof(err));
+        rc = part_apply(w, t, k, 1, err, sizeof(err));
         if (rc == SINK_ERR_TRANSIENT)
             return rc;
         if (rc == SINK_ERR_PERMANENT) {
-            LOG(LL_ERROR,
-                "msg=\"event refused by mysql\" event_id=%s "
-                "coupon_id=%" PRId64 " user_id=%" PRId64 " error=\"%s\"",
-                w->evs[k].event_id, w->evs[k].coupon_id, w->evs[k].user_id,
-                err);
-            w->bad[k] = 1;
+            log_refused(w, t, k, err);
+            w->bad[t][k] = 1;
             nbad++;
-            snprintf(w->bad_err, sizeof(w->bad_err), "%s", err);
+            snprintf(w->bad_err[t], sizeof(w->bad_err[t]), "%s", err);
         }
     }
     if (nbad == ne) {
         LOG(LL_ERROR,
             "msg=\"mysql refuses every event of the batch: not "
-            "sending them to the DLQ, retrying\" error=\"%s\"",
-            w->bad_err);
+            "sending them to the DLQ, retrying\" topic=%s error=\"%s\"",
+            w->topics[t], w->bad_err[t]);
         return SINK_ERR_PERMANENT;
     }
     return SINK_OK;
 }
 
-static int apply_events(worker_t *w, size_t ne)
+/* Topic t's ne valid events of the open batch, in one transaction. */
+static int apply_part(worker_t *w, int t, size_t ne)
 {
     char err[512];
     int rc;
 
-    if (w->applied)
-        return 0; /* rows committed by an earlier attempt */
-    memset(w->bad, 0, ne);
-    rc = sink_apply(w->sink, w->evs, ne, w->out, err, sizeof(err));
+    if (w->applied[t] || ne == 0)
+        return 0; /* rows committed by an earlier attempt, or none */
+    memset(w->bad[t], 0, ne);
+    rc = part_apply(w, t, 0, ne, err, sizeof(err));
     if (rc == SINK_ERR_PERMANENT) {
         LOG(LL_ERROR,
             "msg=\"batch refused by mysql, applying one by one\" "
-            "error=\"%s\"",
-            err);
-        rc = apply_singly(w, ne);
+            "topic=%s error=\"%s\"",
+            w->topics[t], err);
+        rc = apply_singly(w, t, ne);
     }
     if (rc != SINK_OK) {
-        LOG(LL_WARN, "msg=\"batch failed, will retry\" events=%zu error=\"%s\"",
-            ne, err);
+        LOG(LL_WARN,
+            "msg=\"batch failed, will retry\" topic=%s events=%zu "
+            "error=\"%s\"",
+            w->topics[t], ne, err);
         w->db_failed = 1;
         return -1;
     }
-    w->applied = 1;
+    w->applied[t] = 1;
     return 0;
 }
 
@@ -363,13 +486,31 @@ static void dlq_msg(worker_t *w, size_t *nd, batch_item_t *it,
     d->len = m->len;
     d->reason = reason;
     d->error = error;
-    d->source_topic = w->topic;
+    d->source_topic = w->topics[it->topic]; /* count_dlq compares pointers */
     d->source_partition = it->partition;
     d->source_offset = it->offset;
 }
 
+/* The redemption part's refusals: db_error, illegal_transition,
+ * unknown_coupon. */
+static void redemption_dlq(worker_t *w, size_t *nd, size_t nr)
+{
+    size_t k;
+
+    for (k = 0; k < nr; k++) {
+        batch_item_t *it = batch_item(w->batch, w->ridx[k]);
+        redemption_result_t *r = &w->rout[k];
+
+        if (w->bad[BATCH_REDEMPTION][k])
+            dlq_msg(w, nd, it, WORKER_DB_ERROR, w->bad_err[BATCH_REDEMPTION]);
+        else if (r->outcome == REDEMPTION_SINK_ILLEGAL ||
+                 r->outcome == REDEMPTION_SINK_UNKNOWN_COUPON)
+            dlq_msg(w, nd, it, redemption_outcome_name(r->outcome), r->why);
+    }
+}
+
 /* Every DLQ entry of the batch, acknowledged; 0 or -1 (retry the batch). */
-static int send_dlq(worker_t *w, size_t ne)
+static int send_dlq(worker_t *w, size_t ne, size_t nr)
 {
     size_t i, k, nd = 0;
     char err[512];
@@ -383,13 +524,14 @@ static int send_dlq(worker_t *w, size_t ne)
     for (k = 0; k < ne; k++) {
         batch_item_t *it = batch_item(w->batch, w->idx[k]);
 
-        if (w->bad[k])
-            dlq_msg(w, &nd, it, WORKER_DB_ERROR, w->bad_err);
+        if (w->bad[BATCH_ISSUE][k])
+            dlq_msg(w, &nd, it, WORKER_DB_ERROR, w->bad_err[BATCH_ISSUE]);
         else if (w->out[k] == SINK_OVER_QUANTITY)
             dlq_msg(w, &nd, it, "over_quantity", "no quantity left");
         else if (w->out[k] == SINK_UNKNOWN_COUPON)
             dlq_msg(w, &nd, it, "unknown_coupon", "no such coupon");
     }
+    redemption_dlq(w, &nd, nr);
     if (nd == 0)
         return 0;
     if (kafka_dlq_send(w->dlq, w->dlqm, nd, WORKER_DLQ_TIMEOUT_MS, err,
@@ -401,7 +543,7 @@ static int send_dlq(worker_t *w, size_t ne)
         return -1;
     }
     for (k = 0; k < nd; k++)
-        count_dlq(w, w->dlqm[k].reason);
+        count_dlq(w, &w->dlqm[k]);
     return 0;
 }
 
@@ -409,14 +551,16 @@ static int send_dlq(worker_t *w, size_t ne)
  * batch is done, and whoever replays it changes nothing. */
 static void commit_offsets(worker_t *w)
 {
-    size_t np = batch_commit_offsets(w->batch, w->parts, w->offs), i;
+    size_t np = batch_commit_offsets(w->batch, w->ctopics, w->parts, w->offs),
+           i;
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)np);
     rd_kafka_resp_err_t e;
 
     for (i = 0; i < np; i++)
-        rd_kafka_topic_partition_list_add(l, w->topic, w->parts[i])->offset =
-            w->offs[i];
+        rd_kafka_topic_partition_list_add(l, w->topics[w->ctopics[i]],
+                                          w->parts[i])
+            ->offset = w->offs[i];
     e = rd_kafka_commit(w->rk, l, 0);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         LOG(LL_WARN, "msg=\"offset commit failed\" error=\"%s\"",
@@ -433,7 +577,7 @@ static void record_persisted(worker_t *w, size_t ne)
     char err[256];
 
     for (k = 0; k < ne; k++) {
-        if (w->bad[k])
+        if (w->bad[BATCH_ISSUE][k])
             continue;
         if (w->out[k] == SINK_INSERTED)
             ins++;
@@ -451,11 +595,21 @@ static void record_persisted(worker_t *w, size_t ne)
     }
 }
 
+/* The redemption part's outcomes, once its batch is done. */
+static void count_redemptions(worker_t *w, size_t nr)
+{
+    size_t k;
+
+    for (k = 0; k < nr; k++)
+        if (!w->bad[BATCH_REDEMPTION][k])
+            metric_inc(w->mx.routcomes[w->rout[k].outcome]);
+}
+
 /* One attempt at the open batch. 0: done and cleared; -1: kept for a
  * retry (nothing of it committed to Kafka). */
 static int flush_once(worker_t *w, int64_t t0)
 {
-    size_t n = batch_len(w->batch), ne;
+    size_t n = batch_len(w->batch), ne, nr;
     int64_t t[4];
 
     if (n == 0)
@@ -466,25 +620,29 @@ static int flush_once(worker_t *w, int64_t t0)
     }
     w->db_failed = 0;
     ne = batch_events(w->batch, w->evs, w->idx);
-    if (apply_events(w, ne) != 0)
+    nr = batch_redemptions(w->batch, w->revs, w->ridx);
+    if (apply_part(w, BATCH_ISSUE, ne) != 0 ||
+        apply_part(w, BATCH_REDEMPTION, nr) != 0)
         return -1;
     t[0] = now_ms();
-    if (send_dlq(w, ne) != 0)
+    if (send_dlq(w, ne, nr) != 0)
         return -1;
     t[1] = now_ms();
     commit_offsets(w);
     t[2] = now_ms();
     record_persisted(w, ne);
+    count_redemptions(w, nr);
     t[3] = now_ms();
     metric_inc(w->mx.batches);
     metric_observe(w->mx.batch_size, (double)n);
     metric_observe(w->mx.batch_seconds, (double)(t[3] - t0) / 1000.0);
     LOG(LL_DEBUG,
-        "msg=\"batch committed\" messages=%zu events=%zu mysql_ms=%" PRId64
-        " dlq_ms=%" PRId64 " commit_ms=%" PRId64 " redis_ms=%" PRId64,
-        n, ne, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2]);
+        "msg=\"batch committed\" messages=%zu events=%zu redemptions=%zu "
+        "mysql_ms=%" PRId64 " dlq_ms=%" PRId64 " commit_ms=%" PRId64
+        " redis_ms=%" PRId64,
+        n, ne, nr, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2]);
     batch_clear(w->batch, free_msg);
-    w->applied = 0;
+    memset(w->applied, 0, sizeof(w->applied));
     return 0;
 }
 
@@ -555,13 +713,15 @@ static void drop_partitions(worker_t *w,
     int i;
 
     for (i = 0; i < parts->cnt; i++) {
-        dropped +=
-            batch_drop_partition(w->batch, parts->elems[i].partition, free_msg);
-        dropped +=
-            batch_drop_partition(w->carry, parts->elems[i].partition, free_msg);
+        int t = topic_index(w, parts->elems[i].topic);
+        int32_t p = parts->elems[i].partition;
+
+        dropped += batch_drop_partition(w->batch, t, p, free_msg);
+        dropped += batch_drop_partition(w->carry, t, p, free_msg);
     }
     if (dropped > 0) {
-        w->applied = 0; /* the batch changed: apply it again (idempotent) */
+        /* the batch changed: apply it again (idempotent) */
+        memset(w->applied, 0, sizeof(w->applied));
         LOG(LL_WARN,
             "msg=\"dropped uncommitted messages of revoked "
             "partitions; their next owner replays them\" n=%zu",
@@ -628,9 +788,11 @@ int worker_run(worker_t *w)
     int timeout;
 
     LOG(LL_INFO,
-        "msg=\"consuming\" topic=%s group=%s batch_size=%zu "
-        "batch_ms=%" PRId64,
-        w->topic, config_str(w->cfg, "group"), w->batch_size, w->batch_ms);
+        "msg=\"consuming\" topic=%s redemption_topic=%s group=%s "
+        "batch_size=%zu batch_ms=%" PRId64,
+        w->topic,
+        w->topics[BATCH_REDEMPTION] ? w->topics[BATCH_REDEMPTION] : "off",
+        config_str(w->cfg, "group"), w->batch_size, w->batch_ms);
     while (!w->stop && !w->fatal) {
         wait = batch_wait_ms(w->batch, w->batch_ms, now_ms());
         timeout =
@@ -728,8 +890,11 @@ static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
     }
     kc = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(rk);
-    sub = rd_kafka_topic_partition_list_new(1);
+    sub = rd_kafka_topic_partition_list_new(BATCH_TOPICS);
     rd_kafka_topic_partition_list_add(sub, w->topic, RD_KAFKA_PARTITION_UA);
+    if (w->topics[BATCH_REDEMPTION] != NULL)
+        rd_kafka_topic_partition_list_add(sub, w->topics[BATCH_REDEMPTION],
+                                          RD_KAFKA_PARTITION_UA);
     e = rd_kafka_subscribe(rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -762,9 +927,10 @@ static int worker_open(worker_t *w, char *errstr, size_t n)
     if (w->persist == NULL)
         return -1;
     w->db = connect_mysql(config_str(w->cfg, "mysql"), errstr, n);
-    if (w->db == NULL || (w->sink = sink_new(w->db, errstr, n)) == NULL)
+    if (w->db == NULL || (w->sink = sink_new(w->db, errstr, n)) == NULL ||
+        (w->rsink = redemption_sink_new(w->db, 0, errstr, n)) == NULL)
         return -1;
-    w->dlq = kafka_dlq_new(w->cfg, w->topic, errstr, n);
+    w->dlq = kafka_dlq_new(w->cfg, errstr, n);
     if (w->dlq == NULL)
         return -1;
     w->rk = consumer_new(w, errstr, n);
@@ -774,13 +940,22 @@ static int worker_open(worker_t *w, char *errstr, size_t n)
 worker_t *worker_new(const config_t *cfg, char *errstr, size_t n)
 {
     worker_t *w = calloc(1, sizeof(*w));
+    const char *rt;
 
     if (w == NULL) {
         snprintf(errstr, n, "worker: out of memory");
         return NULL;
     }
     w->cfg = cfg;
-    w->topic = config_str(cfg, "topic");
+    w->topic = w->topics[BATCH_ISSUE] = config_str(cfg, "topic");
+    rt = config_str(cfg, "redemption-topic");
+    if (rt != NULL && rt[0] != '\0' && strcmp(rt, "off") != 0)
+        w->topics[BATCH_REDEMPTION] = rt;
+    if (rt != NULL && strcmp(rt, w->topic) == 0) {
+        snprintf(errstr, n, "--redemption-topic: must differ from --topic");
+        free(w);
+        return NULL;
+    }
     w->batch_size = (size_t)config_int(cfg, "batch-size");
     w->batch_ms = config_int(cfg, "batch-ms");
     backoff_init(&w->backoff, WORKER_BACKOFF_BASE,
@@ -806,6 +981,7 @@ void worker_destroy(worker_t *w)
         rd_kafka_destroy(w->rk);
     kafka_dlq_destroy(w->dlq);
     sink_free(w->sink);
+    redemption_sink_free(w->rsink);
     db_close(w->db);
     persist_free(w->persist);
     metrics_http_stop(w->http);
@@ -815,9 +991,14 @@ void worker_destroy(worker_t *w)
     free(w->evs);
     free(w->idx);
     free(w->out);
-    free(w->bad);
+    free(w->revs);
+    free(w->ridx);
+    free(w->rout);
+    free(w->bad[BATCH_ISSUE]);
+    free(w->bad[BATCH_REDEMPTION]);
     free(w->keep);
     free(w->dlqm);
+    free(w->ctopics);
     free(w->parts);
     free(w->offs);
     free(w);

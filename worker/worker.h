@@ -1,12 +1,16 @@
-/* worker.h -- couponq-worker: consume issue events, write them to MySQL in
+/* worker.h -- couponq-worker: consume issue events and redemption events
+ * (--topic and --redemption-topic, one group), write them to MySQL in
  * batches, commit offsets after the rows.
  *
  * One worker_t is one consumer in the group (eager range/roundrobin
  * assignment, manual commits; worker.c says why not cooperative). Its loop
  * polls Kafka into an open batch; when the batch is full or old enough it
- * is flushed: one sink_apply() transaction, then the DLQ
- * entries (malformed, unknown_coupon, over_quantity) acknowledged, then the
- * batch's offsets committed, then the persisted users SADDed to Redis.
+ * is flushed: one sink_apply() transaction for its issue events and one
+ * redemption_sink_apply() for its redemption events, then the DLQ entries
+ * (malformed, unknown_coupon, over_quantity; for redemptions inconsistent,
+ * illegal_transition, unknown_coupon), each to its topic's <topic>.dlq,
+ * acknowledged, then the batch's offsets committed, then the persisted
+ * users SADDed to Redis.
  * A transient failure pauses the assigned partitions and retries the same
  * batch with capped exponential backoff while still polling, so the worker
  * stays in the group and commits nothing until the batch is done. */
