@@ -42,7 +42,8 @@
  *     or reversed without use_freed), NULL when none does -- so out-of-order
  *     events and a later reuse leave the right value. A user whose
  *     coupon_issues row is not written yet (its issue event still in
- *     flight) gets no date_used: see README "Redemption" (known gap).
+ *     flight) gets no date_used until that redemption changes again: see
+ *     README "Operating a sale" (known gap).
  *
  * A redemption_sink_t borrows its db_t and keeps prepared statements on it;
  * one thread. After an error they are dropped and prepared again on the
