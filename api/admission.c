@@ -252,18 +252,13 @@ static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
 static int batch_send(admit_batch_t *b)
 {
     admission_t *a = b->a;
-    char n[16], ms[16];
-    const char *argv[3] = { "WAIT", n, ms };
-    size_t len[3];
 
     if (call_send(b, SCRIPT_ADMIT, on_admit) != 0)
         return -1;
     if (a->min_replicas == 0)
         return 0;
-    len[0] = 4;
-    len[1] = (size_t)snprintf(n, sizeof(n), "%d", a->min_replicas);
-    len[2] = (size_t)snprintf(ms, sizeof(ms), "%d", a->replica_timeout_ms);
-    if (redis_conn_command(a->rc, on_wait, b, 3, argv, len) == 0)
+    if (redis_conn_wait(a->rc, a->min_replicas, a->replica_timeout_ms, on_wait,
+                        b) == 0)
         b->nwait++;
     return 0; /* a WAIT not sent: the connection is gone, on_admit hears */
 }
@@ -554,8 +549,7 @@ static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
     (void)ac;
     if (--b->nwait > 0 || b->outcome == B_PENDING)
         return; /* the WAIT of a call retried after NOSCRIPT */
-    batch_complete(b, rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
-                          rep->integer >= b->a->min_replicas);
+    batch_complete(b, redis_conn_waited(rep, b->a->min_replicas));
 }
 
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,

@@ -86,6 +86,8 @@ int main(int argc, char **argv)
         goto out;
     admission_set_min_replicas(adm, o.redis_min_replicas,
                                o.redis_replica_timeout_ms);
+    redemption_set_min_replicas(red, o.redis_min_replicas,
+                                o.redis_replica_timeout_ms);
     service_set_producer(svc, kp);
     service_set_redemption(svc, red, use_topic);
     if ((srv = http_server_new(loop, o.listen, &o.http, service_handle, svc,

@@ -25,8 +25,9 @@ static const cfg_opt_t table[] = {
       "1000", "deadline of the Redis phase (admission, reads)" },
     { "redis-min-replicas", "COUPONQ_API_REDIS_MIN_REPLICAS", CFG_INT, 0, 16,
       "0",
-      "answer 202 only once the admission reached this many Redis replicas "
-      "(WAIT); 1 with Sentinel (see README, Running highly available)" },
+      "answer 202 (and redemption transitions) only once the write reached "
+      "this many Redis replicas (WAIT); 1 with Sentinel (see README, "
+      "Running highly available)" },
     { "redis-replica-timeout-ms", "COUPONQ_API_REDIS_REPLICA_TIMEOUT_MS",
       CFG_INT, 1, 10000, "200",
       "how long WAIT waits for --redis-min-replicas; then 503, undone" },

@@ -19,7 +19,8 @@ typedef struct options {
     http_limits_t http;
     service_opts_t svc;
     int message_timeout_ms; /* default for librdkafka's message.timeout.ms */
-    int redis_min_replicas, redis_replica_timeout_ms; /* admission WAIT */
+    /* WAIT after admit.lua and use.lua */
+    int redis_min_replicas, redis_replica_timeout_ms;
 } options_t;
 
 /* 0 = run, 1 = --help printed (exit 0), -1 = error printed (exit 2).

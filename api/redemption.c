@@ -1,7 +1,12 @@
 /* redemption.c -- use.lua calls and their answers. See redemption.h.
  *
  * Each call carries a context through hiredis' privdata with its own copy
- * of every argument, so a NOSCRIPT retry sends the very same command. */
+ * of every argument, so a NOSCRIPT retry sends the very same command.
+ *
+ * With min_replicas set, a WAIT follows each hold/confirm/cancel/reverse
+ * EVALSHA in the same write (as admission.c does after admit.lua): the
+ * script's reply is recorded, and the call completes on the WAIT's reply
+ * with ans->replicated saying whether enough replicas acknowledged. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,8 @@ enum { K_CALL, K_UNDO, K_FINISH };
 struct redemption {
     redis_conn_t *rc;
     script_t use;
+    int min_replicas; /* WAIT for them after use.lua; 0: no */
+    int replica_timeout_ms;
     unsigned finishing;
     uint64_t finish_failures;
 };
@@ -41,6 +48,10 @@ typedef struct ucall {
     use_answer_t *ans;
     int64_t coupon_id, version; /* for the logs of finish */
     int retried;
+    int nwait;   /* WAITs sent after its EVALSHA, not answered yet */
+    int replied; /* the EVALSHA's reply is in: rc, err and *ans */
+    use_rc_t rc;
+    char err[160];
     int argc;
     const char *argv[MAX_ARGS];
     size_t len[MAX_ARGS];
@@ -161,14 +172,34 @@ static void call_args(ucall_t *c, const use_call_t *u)
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *pd);
+static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
 
+/* A call that may write a transition (or hand out an event) waits for
+ * replicas; GET writes nothing that matters, undo and finish follow a
+ * call that did wait. */
+static int wants_wait(const ucall_t *c)
+{
+    return c->kind == K_CALL && c->op != USE_GET && c->r->min_replicas > 0;
+}
+
+/* EVALSHA, then (wants_wait) WAIT in the same write: Redis answers the
+ * WAIT once the script's writes reached that many replicas, or at the
+ * timeout with how many did. */
 static int ucall_send(ucall_t *c)
 {
+    redemption_t *r = c->r;
     int i;
 
     for (i = 0; i < c->argc; i++)
         c->len[i] = strlen(c->argv[i]);
-    return redis_conn_command(c->r->rc, on_reply, c, c->argc, c->argv, c->len);
+    if (redis_conn_command(r->rc, on_reply, c, c->argc, c->argv, c->len) != 0)
+        return -1;
+    if (!wants_wait(c))
+        return 0;
+    if (redis_conn_wait(r->rc, r->min_replicas, r->replica_timeout_ms, on_wait,
+                        c) == 0)
+        c->nwait++;
+    return 0; /* a WAIT not sent: the connection is gone, on_reply hears */
 }
 
 static void ucall_free(ucall_t *c)
@@ -321,17 +352,30 @@ static use_rc_t error_rc(const redisReply *rep)
                                                      : USE_RC_UNAVAILABLE;
 }
 
-static void call_done(ucall_t *c, const redisReply *rep)
+/* The script's reply, kept until its WAIT (if any) is in. replicated
+ * starts at 0 when a WAIT was asked: a WAIT without an answer (the
+ * connection dropped) counts as too few replicas. */
+static void call_record(ucall_t *c, const redisReply *rep)
 {
-    if (rep == NULL)
-        c->fn.call(c->ud, c->tok, USE_RC_UNAVAILABLE, "redis connection lost");
-    else if (rep->type == REDIS_REPLY_ERROR)
-        c->fn.call(c->ud, c->tok, error_rc(rep), rep->str);
-    else if (redemption_parse_answer(rep, c->op, c->ans) != 0)
-        c->fn.call(c->ud, c->tok, USE_RC_ERROR,
-                   "unexpected answer from use.lua");
-    else
-        c->fn.call(c->ud, c->tok, USE_RC_OK, NULL);
+    c->replied = 1;
+    c->rc = USE_RC_OK;
+    if (rep == NULL) {
+        c->rc = USE_RC_UNAVAILABLE;
+        snprintf(c->err, sizeof(c->err), "redis connection lost");
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        c->rc = error_rc(rep);
+        snprintf(c->err, sizeof(c->err), "%s", rep->str);
+    } else if (redemption_parse_answer(rep, c->op, c->ans) != 0) {
+        c->rc = USE_RC_ERROR;
+        snprintf(c->err, sizeof(c->err), "unexpected answer from use.lua");
+    } else {
+        c->ans->replicated = wants_wait(c) ? 0 : -1;
+    }
+}
+
+static void call_done(ucall_t *c)
+{
+    c->fn.call(c->ud, c->tok, c->rc, c->rc == USE_RC_OK ? NULL : c->err);
 }
 
 static void undo_done(ucall_t *c, const redisReply *rep)
@@ -376,12 +420,29 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
     if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
         ucall_send(c) == 0)
         return;
-    if (c->kind == K_CALL)
-        call_done(c, rep);
-    else if (c->kind == K_UNDO)
+    if (c->kind == K_CALL) {
+        call_record(c, rep);
+        if (c->nwait > 0)
+            return; /* the WAIT sent after it completes the call */
+        call_done(c);
+    } else if (c->kind == K_UNDO)
         undo_done(c, rep);
     else
         finish_done(c, rep);
+    ucall_free(c);
+}
+
+static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    ucall_t *c = pd;
+
+    (void)ac;
+    if (--c->nwait > 0 || !c->replied)
+        return; /* the WAIT of a call retried after NOSCRIPT */
+    if (c->rc == USE_RC_OK)
+        c->ans->replicated = redis_conn_waited(rep, c->r->min_replicas);
+    call_done(c);
     ucall_free(c);
 }
 
@@ -466,6 +527,12 @@ unsigned redemption_finishing(const redemption_t *r)
 uint64_t redemption_finish_failures(const redemption_t *r)
 {
     return r->finish_failures;
+}
+
+void redemption_set_min_replicas(redemption_t *r, int n, int timeout_ms)
+{
+    r->min_replicas = n;
+    r->replica_timeout_ms = timeout_ms;
 }
 
 int redemption_ready(const redemption_t *r)

@@ -17,6 +17,12 @@
  * confirm/cancel/reverse answers the same), so the retry re-produces the
  * event of what ran.
  *
+ * With redemption_set_min_replicas, hold/confirm/cancel/reverse send WAIT
+ * after the EVALSHA on the same connection and answer replicated (below):
+ * a primary failed over while it was paused (a zombie) accepts writes
+ * that are then lost, so the caller must not produce what did not reach
+ * the replicas.
+ *
  * Every call returns 0 and later runs its callback exactly once, or
  * returns -1 (not connected, script not loaded yet) and never runs it.
  * Callbacks get the caller's ud and 64-bit token back. One redemption_t
@@ -108,6 +114,11 @@ typedef struct use_answer {
     size_t event_len;
     char prev[USE_PREV_MAX + 1]; /* the record before the transition */
     char prev_user[RID_LEN + 1]; /* hold: for undo */
+    /* 1: the call's writes reached min_replicas replicas (WAIT); 0: fewer
+     * (or the WAIT's answer was lost); -1: not asked (get, or no
+     * redemption_set_min_replicas). Set by redemption_call, not by the
+     * parser. */
+    int replicated;
 } use_answer_t;
 
 typedef enum {
@@ -122,6 +133,9 @@ redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
                              char *errstr, size_t n);
 /* Pending callbacks run (USE_RC_UNAVAILABLE). NULL is a no-op. */
 void redemption_free(redemption_t *r);
+
+/* WAIT n timeout_ms after each use.lua call but get; n 0: no WAIT. */
+void redemption_set_min_replicas(redemption_t *r, int n, int timeout_ms);
 
 /* Connected and use.lua loaded. */
 int redemption_ready(const redemption_t *r);

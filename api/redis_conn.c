@@ -794,6 +794,25 @@ int redis_conn_command(redis_conn_t *r, redisCallbackFn *fn, void *privdata,
     return 0;
 }
 
+int redis_conn_wait(redis_conn_t *r, int n, int timeout_ms, redisCallbackFn *fn,
+                    void *privdata)
+{
+    char num[16], ms[16];
+    const char *argv[3] = { "WAIT", num, ms };
+    size_t len[3];
+
+    len[0] = 4;
+    len[1] = (size_t)snprintf(num, sizeof(num), "%d", n);
+    len[2] = (size_t)snprintf(ms, sizeof(ms), "%d", timeout_ms);
+    return redis_conn_command(r, fn, privdata, 3, argv, len);
+}
+
+int redis_conn_waited(const redisReply *reply, int n)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+           reply->integer >= n;
+}
+
 void redis_conn_reset(redis_conn_t *r, const char *why)
 {
     if (r->ac == NULL || (r->ac->c.flags & REDIS_FREEING))

@@ -45,6 +45,16 @@ int redis_conn_up(const redis_conn_t *r);
 int redis_conn_command(redis_conn_t *r, redisCallbackFn *fn, void *privdata,
                        int argc, const char **argv, const size_t *argvlen);
 
+/* WAIT n timeout_ms, to send right after a write (same connection, so the
+ * same write to the socket): Redis answers once that write reached n
+ * replicas, or at the timeout with how many it did. 0/-1 as
+ * redis_conn_command. redis_conn_waited(reply, n): 1 when the reply says
+ * n or more acknowledged, 0 otherwise (NULL, an error). */
+int redis_conn_wait(redis_conn_t *r, int n, int timeout_ms, redisCallbackFn *fn,
+                    void *privdata);
+struct redisReply;
+int redis_conn_waited(const struct redisReply *reply, int n);
+
 /* The flush hook: after redis_conn_want_flush(), fn(ud) runs once at the
  * end of this loop iteration (libuv's check phase), right before the
  * commands buffered in the iteration are written, so commands it sends

@@ -96,6 +96,9 @@ static int register_metrics(service_t *s)
            "is back") ||
         !C(settled, "couponq_api_admissions_settled_total",
            "admit.lua calls with a lost answer settled (settle.lua)") ||
+        !C(not_replicated, "couponq_api_admissions_not_replicated_total",
+           "admit.lua calls on fewer Redis replicas than "
+           "--redis-min-replicas: 503, settled") ||
         !C(unknown_outcomes, "couponq_api_kafka_unknown_outcomes_total",
            "Events whose delivery outcome was unknown (admission kept)") ||
         !C(reproduced, "couponq_api_kafka_reproduced_total",
@@ -769,6 +772,9 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     metric_add(s->settled,
                (double)(admission_settled(s->adm) - s->settled_seen));
     s->settled_seen = admission_settled(s->adm);
+    metric_add(s->not_replicated, (double)(admission_not_replicated(s->adm) -
+                                           s->not_replicated_seen));
+    s->not_replicated_seen = admission_not_replicated(s->adm);
     use_update_metrics(s);
     count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
     if ((text = metrics_render(s->m, &len)) == NULL) {

@@ -93,13 +93,14 @@ struct service {
     metric_t *admissions[ADMIT_ERROR + 1];
     metric_t *redis_errors, *kafka_errors, *releases_failed, *released;
     metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
-    uint64_t refused_seen, evicted_seen, settled_seen;
-    metric_t *unsettled, *settled;
+    uint64_t refused_seen, evicted_seen, settled_seen, not_replicated_seen;
+    metric_t *unsettled, *settled, *not_replicated;
     metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
     /* redemptions (use_service.c): answers by op and code, registered on
      * first use; undos; finish failures */
     metric_t *use_answers[USE_NOPS][USE_NCODES];
     metric_t *use_undone, *use_undo_failed, *use_finish_failed;
+    metric_t *use_not_replicated;
     uint64_t use_finish_failed_seen;
 };
 

@@ -20,6 +20,12 @@
  * finish = 1 (a cancel, a reversal that gives the use back) runs finish
  * once its event is acknowledged.
  *
+ * With --redis-min-replicas, an answer with an event is produced only when
+ * use.lua's writes reached that many replicas (redemption.h): otherwise
+ * the server may be a zombie primary whose writes are lost, so nothing is
+ * produced, a transition is undone and the client gets 503 "not
+ * replicated" (a replay too, with nothing to undo).
+ *
  * Identity: a user token acts for its sub (a hold body's user_id must be
  * absent or equal; on rid routes the script answers forbidden for another
  * user's redemption); a service token or --auth off acts as actor 0 and a
@@ -114,7 +120,11 @@ int use_register_metrics(service_t *s)
            "or reconcile --repair re-produces its event)") ||
         !C(use_finish_failed, "couponq_api_redemption_finish_failures_total",
            "finish calls that failed (budget held until expiry or "
-           "reconcile --repair)"))
+           "reconcile --repair)") ||
+        !C(use_not_replicated, "couponq_api_redemption_not_replicated_total",
+           "use.lua answers on fewer Redis replicas than "
+           "--redis-min-replicas: 503, nothing produced, a transition "
+           "undone"))
         return -1;
 #undef C
     return 0;
@@ -363,6 +373,23 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
     }
 }
 
+/* The answer's writes did not reach enough replicas: its event must not
+ * go to Kafka (a zombie primary's state is lost at the failover, and Kafka
+ * ahead of Redis cannot be repaired). */
+static void not_replicated(service_t *s, slot_token_t tok, req_t *q)
+{
+    use_req_t *u = q->use;
+
+    metric_inc(s->use_not_replicated);
+    metric_inc(s->redis_errors);
+    LOG(LL_WARN,
+        "msg=\"redemption not on enough replicas: 503%s\" op=%s "
+        "coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64,
+        u->ans.is_new ? ", undone" : "", redemption_op_name(u->call.op),
+        q->coupon_id, event_key(u), u->ans.version);
+    not_persisted(s, tok, q, "not replicated");
+}
+
 /* The event id of an event we produce, for the logs. */
 static void event_id_of(const use_answer_t *a, char out[ULID_LEN + 1])
 {
@@ -481,7 +508,10 @@ static void on_answer(void *ud, uint64_t tok, use_rc_t rc, const char *err)
         return;
     }
     if (u->ans.event_len > 0 && u->call.op != USE_GET) {
-        produce(s, tok, q);
+        if (u->ans.replicated == 0)
+            not_replicated(s, tok, q);
+        else
+            produce(s, tok, q);
         return;
     }
     answer_code(s, q);

@@ -7,6 +7,11 @@
 #    resumes), the request gets 503 "not replicated", and the admission is
 #    undone (settle.lua), so the 503 is true and no slot is lost;
 #  - after SIGCONT the same user gets 202;
+#  - redemptions likewise (WAIT after use.lua): with the replica paused a
+#    hold and a confirm get 503 "not replicated", the transition is undone
+#    (the coupon's use keys DUMP the same before and after) and no event
+#    reaches the redemption topic; a replay gets 503 too; after SIGCONT the
+#    hold and the confirm succeed;
 #  - the option is refused when its timeout is not below --redis-timeout-ms.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/api_lib.bash"
@@ -36,9 +41,11 @@ assert_eq 2 "$rc" "a WAIT timeout not below the Redis deadline is refused"
 assert_contains "$out" "--redis-replica-timeout-ms: must be below --redis-timeout-ms" "its error"
 
 TOPIC=$(new_topic api_redis_replicas)
-start_api api --topic "$TOPIC" --redis "redis://127.0.0.1:$RP" --redis-min-replicas 1 \
+RTOPIC=$(new_topic api_redis_replicas_use)
+start_api api --topic "$TOPIC" --redemption-topic "$RTOPIC" --redis "redis://127.0.0.1:$RP" --redis-min-replicas 1 \
   --redis-replica-timeout-ms 150 --redis-timeout-ms 1000 --timeout-ms 4000
 PORT=$API_PORT
+MPORT=$API_ADMIN_PORT
 wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
@@ -59,11 +66,66 @@ done
 assert_eq 0 "$(pcli SISMEMBER "couponq:{c$C}:issued" 2)" "the unreplicated admission was undone"
 assert_eq 1 "$(pcli SCARD "couponq:{c$C}:issued")" "only the replicated user is admitted"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'admission not on enough replicas' "logged"
-kill -CONT "$(cat "$TEST_TMP/r$RR.pid")"
-for ((i = 0; i < 100; i++)); do
-  redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up' && break
-  sleep 0.1
-done
+resume() {
+  kill -CONT "$(cat "$TEST_TMP/r$RR.pid")"
+  for ((i = 0; i < 100; i++)); do
+    redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up' && break
+    sleep 0.1
+  done
+}
+resume
 assert_contains "$(issue "$PORT" "$C" 2)" "202 " "after the replica is back"
 assert_eq 2 "$(pcli SCARD "couponq:{c$C}:issued")" "two admitted"
+assert_metric "$(curl -s "http://127.0.0.1:$MPORT/metrics")" couponq_api_admissions_not_replicated_total 1 "admission counted"
+
+log "redemptions: a replicated hold is on the replica"
+# post PATH BODY -> "<status> <body>"
+post() {
+  curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' --data "$2" "http://127.0.0.1:$PORT$1" |
+    { read -r body; read -r code; echo "$code $body"; }
+}
+hold() { post "/v1/coupons/$C/redemptions" "{\"user_id\":$1,\"order_id\":\"$2\",\"order_amount\":30000}"; }
+confirm() { post "/v1/redemptions/$1/confirm" ""; }
+# every use key of the coupon, byte for byte (DUMP; a missing key is nil)
+use_dump() {
+  local k
+  for k in use use:holds use:recs use:orders use:users use:revs; do
+    echo "$k $(pcli --no-raw DUMP "couponq:{c$C}:$k")"
+  done
+}
+pcli SADD "couponq:{c$C}:issued" 11 12 >/dev/null
+pcli HSET "couponq:{c$C}:use" limit 10 ttl_ms 600000 until_ms -1 discount 5000 min_amount 0 \
+  vendor 0 share_bps 10000 reuse 1 confirmed 0 >/dev/null
+out=$(hold 11 o-1)
+assert_eq 201 "${out%% *}" "replicated hold: $out"
+R1=$(sed -n 's/.*"redemption_id":"\([0-9A-Z]\{26\}\)".*/\1/p' <<<"$out")
+assert_eq 1 "$(redis-cli -p "$RR" HEXISTS "couponq:{c$C}:use:recs" "$R1")" "the 201'd hold is on the replica"
+assert_eq 1 "$(topic_count "$RTOPIC")" "its event"
+
+log "replica paused: hold and confirm 503, undone, nothing produced"
+kill -STOP "$(cat "$TEST_TMP/r$RR.pid")"
+NR='503 {"result":"unavailable","error":"unavailable: not replicated"}'
+before=$(use_dump)
+assert_eq "$NR" "$(hold 12 o-2)" "hold not replicated"
+assert_eq "$before" "$(use_dump)" "the unreplicated hold was undone"
+assert_eq "$NR" "$(confirm "$R1")" "confirm not replicated"
+assert_eq "$before" "$(use_dump)" "the unreplicated confirm was undone"
+assert_eq "$NR" "$(hold 11 o-1)" "a replay not replicated (nothing to undo)"
+assert_eq held "$(pcli HGET "couponq:{c$C}:use:recs" "$R1" | jq -r .s)" "the hold stands"
+assert_eq 1 "$(topic_count "$RTOPIC")" "no event produced while not replicated"
+assert_contains "$(cat "$TEST_TMP/api.log")" 'redemption not on enough replicas: 503, undone' "logged"
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+assert_metric "$m" couponq_api_redemption_not_replicated_total 3 "counted: hold, confirm, replay"
+assert_metric "$m" couponq_api_redemption_undos_total 2 "two transitions undone"
+
+log "replica back: hold and confirm succeed"
+resume
+pcli SCRIPT FLUSH >/dev/null # NOSCRIPT: load, the EVALSHA again and its own WAIT
+out=$(hold 12 o-2)
+assert_eq 201 "${out%% *}" "hold after the replica is back (and a SCRIPT FLUSH): $out"
+out=$(confirm "$R1")
+assert_eq 200 "${out%% *}" "confirm after the replica is back: $out"
+assert_eq confirmed "$(redis-cli -p "$RR" HGET "couponq:{c$C}:use:recs" "$R1" | jq -r .s)" "the confirm is on the replica"
+assert_eq 1 "$(redis-cli -p "$RR" HGET "couponq:{c$C}:use" confirmed)" "confirmed 1 on the replica"
+assert_eq 3 "$(topic_count "$RTOPIC")" "their events"
 log "ok"
