@@ -13,9 +13,10 @@
 #      illegal_transition;
 #   5. malformed events and an unknown coupon: DLQ with their reasons, and
 #      issue events of the same worker still become rows;
-#   6. couponq-replay --redemptions: a replay of the whole topic is all
-#      duplicates (illegal ones reported again), the DLQ listed by reason,
-#      the unknown coupon's entries redriven once the coupon exists;
+#   6. couponq-replay --redemptions: a dry run and a replay of the whole
+#      topic are all duplicates (illegal ones reported again) and change
+#      nothing, the DLQ listed by reason, the unknown coupon's entries
+#      redriven once the coupon exists;
 #   7. a large batch with kill -9 of the worker while its transaction runs,
 #      twice, then a restart: every event recorded once, one ledger line
 #      per event with a vendor amount, the ledger sum = confirmed shares -
@@ -198,13 +199,18 @@ snapshot() {
        (SELECT GROUP_CONCAT(state, version ORDER BY id) FROM coupon_redemptions WHERE coupon_id=$A)" | tr '\t' ' '
 }
 before=$(snapshot)
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d.get(k, 0) if isinstance(d, dict) else 0
+print(json.dumps(d))' "$1"; }
+out=$("$REPLAY" --redemptions --redemption-topic "$RT" --from-beginning --dry-run --json 2>>"$TEST_TMP/replay.err") ||
+  fail "dry run failed: $out"
+assert_eq "true 0 0 20 2 2" "$(for k in dry_run applied stale duplicate illegal_transition unknown_coupon; do json $k <<<"$out"; done | xargs)" \
+  "replay --dry-run: what a replay would do"
+assert_eq "$before" "$(snapshot)" "replay --dry-run changed nothing"
 rc=0
 out=$("$REPLAY" --redemptions --redemption-topic "$RT" --from-beginning --json 2>>"$TEST_TMP/replay.err") || rc=$?
 log "replay: $out"
 assert_eq 6 "$rc" "replay exit status (illegal and unknown-coupon events are reported again)"
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d.get(k, 0) if isinstance(d, dict) else 0
-print(json.dumps(d))' "$1"; }
 assert_eq "0 0 20" "$(json applied <<<"$out") $(json stale <<<"$out") $(json duplicate <<<"$out")" \
   "replay: nothing applied again, every recorded event a duplicate"
 assert_eq "2 2 8" "$(json illegal_transition <<<"$out") $(json unknown_coupon <<<"$out") $(json invalid <<<"$out")" \
