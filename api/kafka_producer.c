@@ -38,6 +38,9 @@ struct kafka_producer {
     int work_ok; /* result written by the worker thread */
     atomic_int healthy;
     atomic_int fatal;
+    kafka_producer_fatal_fn fatal_fn; /* told once, from serve() */
+    void *fatal_ud;
+    int fatal_told;
     int message_timeout_ms;
     uint64_t test_fatal_at_ms; /* 0 = no simulated fatal error */
     int open_handles;
@@ -113,6 +116,20 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
         "msg=\"rdkafka\" fac=%s text=\"%s\"", fac, buf);
 }
 
+/* on_error sets the flag, on whichever thread librdkafka runs it; serve()
+ * tells the owner on the loop thread after each poll: at once when the
+ * poll itself ran on_error, else within the POLL_EVERY_MS backstop. */
+static void tell_fatal(kafka_producer_t *kp)
+{
+    char why[256];
+
+    if (kp->fatal_told || kp->fatal_fn == NULL || !atomic_load(&kp->fatal))
+        return;
+    kp->fatal_told = 1;
+    kafka_producer_fatal(kp, why, sizeof(why));
+    kp->fatal_fn(kp->fatal_ud, why);
+}
+
 static void serve(kafka_producer_t *kp)
 {
     char buf[64];
@@ -120,6 +137,7 @@ static void serve(kafka_producer_t *kp)
     while (read(kp->pipe[0], buf, sizeof(buf)) > 0)
         ;
     rd_kafka_poll(kp->rk, 0);
+    tell_fatal(kp);
 }
 
 static void on_pipe(uv_poll_t *h, int status, int events)
@@ -393,6 +411,13 @@ int kafka_producer_fatal(kafka_producer_t *kp, char *why, size_t n)
     if (rd_kafka_fatal_error(kp->rk, why, n) == RD_KAFKA_RESP_ERR_NO_ERROR)
         snprintf(why, n, "fatal error");
     return 1;
+}
+
+void kafka_producer_on_fatal(kafka_producer_t *kp, kafka_producer_fatal_fn fn,
+                             void *ud)
+{
+    kp->fatal_fn = fn;
+    kp->fatal_ud = ud;
 }
 
 int kafka_producer_queue_len(const kafka_producer_t *kp)

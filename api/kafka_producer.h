@@ -83,6 +83,11 @@ int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic);
  * tick (every 2 s) N ms after start: the only way to reach this path
  * against a healthy broker. */
 int kafka_producer_fatal(kafka_producer_t *kp, char *why, size_t n);
+/* fn(ud, why) runs once, on the loop thread, right after librdkafka
+ * reported a fatal error (kafka_producer_fatal answers 1 from then on). */
+typedef void (*kafka_producer_fatal_fn)(void *ud, const char *why);
+void kafka_producer_on_fatal(kafka_producer_t *kp, kafka_producer_fatal_fn fn,
+                             void *ud);
 int kafka_producer_queue_len(const kafka_producer_t *kp);
 /* The effective message.timeout.ms (after -X). */
 int kafka_producer_message_timeout(const kafka_producer_t *kp);

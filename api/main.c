@@ -1,7 +1,20 @@
 /* main.c -- couponq-api: flags, the pieces, the loop, shutdown in
- * dependency order. See service.h for what a request goes through. */
+ * dependency order. See service.h for what a request goes through.
+ *
+ * Signals are handled here, on the loop (uv_signal: libuv's handler only
+ * writes to its pipe). SIGTERM or SIGINT starts the service's drain; a
+ * fatal Kafka producer error starts the same drain and makes the exit
+ * status 1, so the supervisor (restart: unless-stopped in docker-compose,
+ * systemd) starts a fresh process: an idempotent producer that failed
+ * fatally cannot produce again. A second SIGINT during a drain exits at
+ * once (130). SIGHUP reloads the JWT keys (a bad file is logged and the
+ * old keys stay). SIGPIPE is ignored. Once drained the loop stops, and
+ * main closes the listeners, flushes Kafka, closes Redis and frees. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "admission.h"
 #include "auth.h"
@@ -14,23 +27,161 @@
 #include "redemption.h"
 #include "service.h"
 
-/* The admin listener: the same limits, no user header, no per-IP hooks. */
-static http_server_t *admin_new(uv_loop_t *loop, const options_t *o,
-                                service_t *svc, char *err, size_t n)
+typedef struct app {
+    uv_loop_t *loop;
+    options_t o;
+    metrics_t *m;
+    auth_t *auth; /* until the gate owns it */
+    gate_t *gate;
+    admission_t *adm;
+    redemption_t *red;
+    kafka_producer_t *kp;
+    service_t *svc;
+    http_server_t *srv, *admin;
+    uv_signal_t sigterm, sigint, sighup;
+    int signals;   /* the signal handles are initialised */
+    int exit_code; /* 1 after a fatal Kafka producer error */
+} app_t;
+
+/* ---- signals and the drain ---- */
+
+static void on_drained(void *ud)
 {
-    http_limits_t lim = o->http;
+    app_t *a = ud;
+
+    uv_signal_stop(&a->sigterm);
+    uv_signal_stop(&a->sigint);
+    uv_signal_stop(&a->sighup);
+    uv_stop(a->loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    app_t *a = h->data;
+
+    if (service_draining(a->svc)) {
+        if (signum == SIGINT) {
+            LOG(LL_WARN, "msg=\"second SIGINT: exiting now\" inflight=%u",
+                service_inflight(a->svc));
+            _exit(130);
+        }
+        return;
+    }
+    service_drain(a->svc, signum == SIGINT ? "SIGINT" : "SIGTERM", on_drained,
+                  a);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    app_t *a = h->data;
+    auth_t *auth = gate_auth(a->gate);
+    char err[512];
+
+    (void)signum;
+    if (auth_mode(auth) != AUTH_JWT)
+        return;
+    if (auth_reload(auth, err, sizeof(err)) != 0)
+        LOG(LL_ERROR,
+            "msg=\"SIGHUP: keys not reloaded, the old ones stay\" "
+            "err=\"%s\"",
+            err);
+    else
+        LOG(LL_INFO, "msg=\"SIGHUP: keys reloaded\" keys=%zu", auth_keys(auth));
+}
+
+/* Requests queued in librdkafka get 503 and their admission rolled back;
+ * those whose event was in flight may have been written and keep it (503
+ * "outcome unknown"; the drain logs them for reconcile --repair).
+ * /healthz answers 503 from now on. A drain already under way (SIGTERM)
+ * goes on and exits 0. */
+static void on_kafka_fatal(void *ud, const char *why)
+{
+    app_t *a = ud;
+
+    if (service_draining(a->svc))
+        return;
+    LOG(LL_ERROR,
+        "msg=\"kafka producer failed fatally: draining, then exit 1 for a "
+        "restart\" err=\"%s\"",
+        why);
+    a->exit_code = 1;
+    service_drain(a->svc, "kafka-fatal", on_drained, a);
+}
+
+static void signals_start(app_t *a)
+{
+    signal(SIGPIPE, SIG_IGN);
+    uv_signal_init(a->loop, &a->sigterm);
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sighup);
+    a->sigterm.data = a->sigint.data = a->sighup.data = a;
+    a->signals = 1;
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sighup, on_sighup, SIGHUP);
+}
+
+/* ---- the pieces ---- */
+
+/* The admin listener: the same limits, no user header, no per-IP hooks. */
+static http_server_t *admin_new(app_t *a, char *err, size_t n)
+{
+    http_limits_t lim = a->o.http;
 
     lim.user_header = NULL;
     lim.admit_peer = NULL;
     lim.peer_gone = NULL;
     lim.max_conns = 64;
-    return http_server_new(loop, o->admin_listen, &lim, service_handle_admin,
-                           svc, err, n);
+    return http_server_new(a->loop, a->o.admin_listen, &lim,
+                           service_handle_admin, a->svc, err, n);
 }
 
-static void log_listening(const options_t *o, gate_t *gate,
-                          const kafka_producer_t *kp)
+/* Metrics, identity, Redis, the service and Kafka, the listeners. */
+static int build(app_t *a, char *err, size_t n)
 {
+    options_t *o = &a->o;
+    int use_topic;
+
+    if ((a->m = metrics_new()) == NULL) {
+        snprintf(err, n, "metrics: out of memory");
+        return -1;
+    }
+    if ((a->auth = auth_new(&o->auth, err, n)) == NULL ||
+        (a->gate = gate_new(&o->gate, a->auth, a->m, err, n)) == NULL)
+        return -1;
+    a->auth = NULL; /* owned by the gate now */
+    o->http.admit_peer = gate_admit_peer;
+    o->http.peer_gone = gate_peer_gone;
+    o->http.peer_ud = a->gate;
+    if ((a->adm = admission_new(a->loop, o->redis, err, n)) == NULL ||
+        (a->svc = service_new(a->loop, &o->svc, a->adm, a->gate, a->m, err,
+                              n)) == NULL ||
+        (a->kp = kafka_producer_new(a->loop, o->cfg, o->topic,
+                                    o->message_timeout_ms, service_delivered,
+                                    a->svc, err, n)) == NULL ||
+        (use_topic = kafka_producer_add_topic(a->kp, o->redemption_topic, err,
+                                              n)) < 0 ||
+        (a->red = redemption_new(a->loop, o->redis, err, n)) == NULL)
+        return -1;
+    admission_set_min_replicas(a->adm, o->redis_min_replicas,
+                               o->redis_replica_timeout_ms);
+    redemption_set_min_replicas(a->red, o->redis_min_replicas,
+                                o->redis_replica_timeout_ms);
+    kafka_producer_on_fatal(a->kp, on_kafka_fatal, a);
+    service_set_producer(a->svc, a->kp);
+    service_set_redemption(a->svc, a->red, use_topic);
+    if ((a->srv = http_server_new(a->loop, o->listen, &o->http, service_handle,
+                                  a->svc, err, n)) == NULL ||
+        (o->admin_listen != NULL && (a->admin = admin_new(a, err, n)) == NULL))
+        return -1;
+    service_set_admin(a->svc, a->admin);
+    return 0;
+}
+
+static void log_listening(const app_t *a)
+{
+    const options_t *o = &a->o;
+
     LOG(LL_INFO,
         "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
         "redemption_topic=%s message_timeout_ms=%d",
@@ -38,88 +189,70 @@ static void log_listening(const options_t *o, gate_t *gate,
         o->auth.mode == AUTH_JWT   ? "jwt"
         : o->auth.mode == AUTH_OFF ? "off"
                                    : "gateway",
-        auth_keys(gate_auth(gate)), o->topic, o->redemption_topic,
-        kafka_producer_message_timeout(kp));
+        auth_keys(gate_auth(a->gate)), o->topic, o->redemption_topic,
+        kafka_producer_message_timeout(a->kp));
+}
+
+/* ---- shutdown, in dependency order ---- */
+
+/* After the drain: listeners (their connections are closed already), then
+ * what librdkafka still holds. */
+static void stop_serving(app_t *a)
+{
+    int left;
+
+    http_server_free(a->srv);
+    a->srv = NULL;
+    http_server_free(a->admin);
+    a->admin = NULL;
+    if ((left = kafka_producer_flush(a->kp, 10000)) > 0)
+        LOG(LL_ERROR, "msg=\"kafka flush timed out\" left=%d", left);
+}
+
+static void free_all(app_t *a)
+{
+    http_server_free(a->srv);
+    http_server_free(a->admin);
+    admission_free(a->adm); /* before the service: callbacks may still run */
+    redemption_free(a->red);
+    service_free(a->svc);
+    kafka_producer_free(a->kp);
+    if (a->signals) {
+        uv_close((uv_handle_t *)&a->sigterm, NULL);
+        uv_close((uv_handle_t *)&a->sigint, NULL);
+        uv_close((uv_handle_t *)&a->sighup, NULL);
+    }
+    uv_run(a->loop, UV_RUN_DEFAULT); /* close callbacks free the rest */
+    uv_loop_close(a->loop);
+    gate_free(a->gate);
+    auth_free(a->auth);
+    metrics_free(a->m);
+    options_free(&a->o);
 }
 
 int main(int argc, char **argv)
 {
-    uv_loop_t *loop = uv_default_loop();
-    admission_t *adm = NULL;
-    redemption_t *red = NULL;
-    kafka_producer_t *kp = NULL;
-    service_t *svc = NULL;
-    http_server_t *srv = NULL, *admin = NULL;
-    auth_t *auth = NULL;
-    gate_t *gate = NULL;
-    metrics_t *m = NULL;
-    options_t o;
-    char err[512];
-    int rc = 1, left, started = 0, use_topic = -1;
+    char err[512] = "";
+    app_t a;
+    int rc;
 
-    if ((rc = options_parse(&o, argc, argv)) != 0) {
-        options_free(&o);
+    memset(&a, 0, sizeof(a));
+    a.loop = uv_default_loop();
+    if ((rc = options_parse(&a.o, argc, argv)) != 0) {
+        options_free(&a.o);
         return rc == 1 ? 0 : 2;
     }
     rc = 1;
-    err[0] = '\0';
-    if ((m = metrics_new()) == NULL) {
-        snprintf(err, sizeof(err), "metrics: out of memory");
-        goto out;
-    }
-    if ((auth = auth_new(&o.auth, err, sizeof(err))) == NULL ||
-        (gate = gate_new(&o.gate, auth, m, err, sizeof(err))) == NULL)
-        goto out;
-    auth = NULL; /* owned by the gate now */
-    o.http.admit_peer = gate_admit_peer;
-    o.http.peer_gone = gate_peer_gone;
-    o.http.peer_ud = gate;
-    if ((adm = admission_new(loop, o.redis, err, sizeof(err))) == NULL ||
-        (svc = service_new(loop, &o.svc, adm, gate, m, err, sizeof(err))) ==
-            NULL ||
-        (kp = kafka_producer_new(loop, o.cfg, o.topic, o.message_timeout_ms,
-                                 service_delivered, svc, err, sizeof(err))) ==
-            NULL ||
-        (use_topic = kafka_producer_add_topic(kp, o.redemption_topic, err,
-                                              sizeof(err))) < 0 ||
-        (red = redemption_new(loop, o.redis, err, sizeof(err))) == NULL)
-        goto out;
-    admission_set_min_replicas(adm, o.redis_min_replicas,
-                               o.redis_replica_timeout_ms);
-    redemption_set_min_replicas(red, o.redis_min_replicas,
-                                o.redis_replica_timeout_ms);
-    service_set_producer(svc, kp);
-    service_set_redemption(svc, red, use_topic);
-    if ((srv = http_server_new(loop, o.listen, &o.http, service_handle, svc,
-                               err, sizeof(err))) == NULL ||
-        (o.admin_listen != NULL &&
-         (admin = admin_new(loop, &o, svc, err, sizeof(err))) == NULL))
-        goto out;
-    service_set_admin(svc, admin);
-    log_listening(&o, gate, kp);
-    started = 1;
-    rc = service_run(svc, srv); /* until SIGTERM (0) or a fatal Kafka error
-                                   (1), and drained */
-    http_server_free(srv);      /* listener and connections already closed */
-    srv = NULL;
-    http_server_free(admin);
-    admin = NULL;
-    if ((left = kafka_producer_flush(kp, 10000)) > 0)
-        LOG(LL_ERROR, "msg=\"kafka flush timed out\" left=%d", left);
-out:
-    if (rc != 0 && !started)
+    if (build(&a, err, sizeof(err)) != 0) {
         LOG(LL_ERROR, "msg=\"cannot start\" err=\"%s\"", err);
-    http_server_free(srv);
-    http_server_free(admin);
-    admission_free(adm); /* before the service: callbacks may still run */
-    redemption_free(red);
-    service_free(svc);
-    kafka_producer_free(kp);
-    uv_run(loop, UV_RUN_DEFAULT); /* close callbacks free the rest */
-    uv_loop_close(loop);
-    gate_free(gate);
-    auth_free(auth);
-    metrics_free(m);
-    options_free(&o);
+    } else {
+        signals_start(&a);
+        service_start(a.svc, a.srv);
+        log_listening(&a);
+        uv_run(a.loop, UV_RUN_DEFAULT); /* until drained (on_drained) */
+        stop_serving(&a);
+        rc = a.exit_code;
+    }
+    free_all(&a);
     return rc;
 }

@@ -33,6 +33,8 @@ struct redemption {
     int replica_timeout_ms;
     unsigned finishing;
     uint64_t finish_failures;
+    redemption_finished_fn finished; /* the last finish in flight answered */
+    void *finished_ud;
 };
 
 typedef struct ucall {
@@ -425,10 +427,13 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
         if (c->nwait > 0)
             return; /* the WAIT sent after it completes the call */
         call_done(c);
-    } else if (c->kind == K_UNDO)
+    } else if (c->kind == K_UNDO) {
         undo_done(c, rep);
-    else
+    } else {
         finish_done(c, rep);
+        if (c->r->finishing == 0 && c->r->finished != NULL)
+            c->r->finished(c->r->finished_ud);
+    }
     ucall_free(c);
 }
 
@@ -517,6 +522,13 @@ void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
         "until its expiry; a given-back use until couponqctl reconcile "
         "--repair)\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64,
         coupon_id, rid, version);
+}
+
+void redemption_on_finished(redemption_t *r, redemption_finished_fn fn,
+                            void *ud)
+{
+    r->finished = fn;
+    r->finished_ud = ud;
 }
 
 unsigned redemption_finishing(const redemption_t *r)

@@ -161,8 +161,14 @@ int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *ans,
 void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
                        int64_t version);
 
-/* finish calls sent and not answered yet; failed ones so far. */
+/* finish calls sent and not answered yet; failed ones so far.
+ * redemption_on_finished: fn(ud) runs each time the last finish in flight
+ * was answered (redemption_finishing() back to 0), e.g. for a drain that
+ * waits for them. */
 unsigned redemption_finishing(const redemption_t *r);
+typedef void (*redemption_finished_fn)(void *ud);
+void redemption_on_finished(redemption_t *r, redemption_finished_fn fn,
+                            void *ud);
 uint64_t redemption_finish_failures(const redemption_t *r);
 
 /* Parses use.lua's answer to op into *a (redemption_call's parser; pure,

@@ -19,12 +19,10 @@
  * user's coupon is issued either way. */
 #include <assert.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "body.h"
 #include "event.h"
@@ -841,31 +839,6 @@ void service_handle_admin(void *ud, const http_request_t *hr, http_resp_t *resp)
 
 /* ---- deadlines ---- */
 
-static void start_drain(service_t *s, const char *why);
-
-/* An idempotent producer that failed fatally cannot produce again (its
- * sequence state is lost). Queued requests get 503 and their admission
- * rolled back; those whose event was in flight may have been written, so
- * they keep their admission (503 "outcome unknown", no re-produce is
- * possible: the drain logs them for reconcile --repair). The process
- * drains like on SIGTERM and exits 1, so the
- * supervisor (restart: unless-stopped in docker-compose, systemd) starts a
- * fresh one. /healthz answers 503 from now on. */
-static void check_fatal(service_t *s)
-{
-    char why[256];
-
-    if (s->draining || s->kp == NULL ||
-        !kafka_producer_fatal(s->kp, why, sizeof(why)))
-        return;
-    LOG(LL_ERROR,
-        "msg=\"kafka producer failed fatally: draining, then exit 1 for a "
-        "restart\" err=\"%s\"",
-        why);
-    s->exit_code = 1;
-    start_drain(s, "kafka-fatal");
-}
-
 /* Slots are in arrival order and every deadline is at least arrival +
  * redis_timeout_ms, so the walk stops at the first younger slot. A reply
  * overdue by a whole request timeout means Redis hangs: drop the
@@ -900,7 +873,6 @@ static void on_sweep(uv_timer_t *t)
         admission_tick(s->adm, now);
     if ((hung & 2) && s->red != NULL)
         redemption_reset(s->red, "replies overdue");
-    check_fatal(s);
     rp_walk(s, now);
     if (s->draining)
         check_drained(s); /* the re-produce wait may be over */
@@ -928,13 +900,17 @@ static void rp_log_left(service_t *s)
 }
 
 /* Done when no connection and no request is left, and the re-produces
- * were acknowledged, or RP_DRAIN_MS passed, or the producer cannot send. */
+ * were acknowledged, or RP_DRAIN_MS passed, or the producer cannot send.
+ * Called by whatever may have been the last thing waited for (a slot or
+ * re-produce freed, a listener drained, the last finish answered) and by
+ * the sweep, for the RP_DRAIN_MS limit. */
 static void check_drained(service_t *s)
 {
     uint32_t left = slots_used(s->rps);
+    service_drained_fn fn = s->drained_fn;
     char why[256];
 
-    if (!s->http_drained || slots_used(s->slots) > 0)
+    if (fn == NULL || !s->http_drained || slots_used(s->slots) > 0)
         return;
     if (left > 0 && uv_now(s->loop) < s->drain_until_ms &&
         !kafka_producer_fatal(s->kp, why, sizeof(why)))
@@ -949,9 +925,9 @@ static void check_drained(service_t *s)
         left);
     if (left > 0)
         rp_log_left(s);
-    uv_signal_stop(&s->sigterm);
     uv_timer_stop(&s->sweep);
-    uv_stop(s->loop);
+    s->drained_fn = NULL; /* once */
+    fn(s->drained_ud);
 }
 
 static void on_http_drained(void *ud)
@@ -964,42 +940,25 @@ static void on_http_drained(void *ud)
     check_drained(s);
 }
 
-static void on_sighup(uv_signal_t *h, int signum)
+static void on_finished(void *ud)
 {
-    service_t *s = h->data;
-    auth_t *a = gate_auth(s->gate);
-    char err[512];
+    service_t *s = ud;
 
-    (void)signum;
-    if (auth_mode(a) != AUTH_JWT)
-        return;
-    if (auth_reload(a, err, sizeof(err)) != 0)
-        LOG(LL_ERROR,
-            "msg=\"SIGHUP: keys not reloaded, the old ones stay\" "
-            "err=\"%s\"",
-            err);
-    else
-        LOG(LL_INFO, "msg=\"SIGHUP: keys reloaded\" keys=%zu", auth_keys(a));
+    if (s->draining)
+        check_drained(s);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* The drain: stop accepting on both listeners; the rest comes back through
+ * check_drained. */
+void service_drain(service_t *s, const char *why, service_drained_fn done,
+                   void *ud)
 {
-    service_t *s = h->data;
-
-    if (s->draining) {
-        if (signum == SIGINT) {
-            LOG(LL_WARN, "msg=\"second SIGINT: exiting now\" inflight=%u",
-                slots_used(s->slots));
-            _exit(130);
-        }
+    assert(done != NULL);
+    if (s->draining)
         return;
-    }
-    start_drain(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
-}
-
-static void start_drain(service_t *s, const char *why)
-{
     s->draining = 1;
+    s->drained_fn = done;
+    s->drained_ud = ud;
     s->drain_until_ms = uv_now(s->loop) + RP_DRAIN_MS;
     LOG(LL_INFO,
         "msg=\"draining\" why=%s inflight=%u conns=%u reproduce_pending=%u",
@@ -1011,18 +970,20 @@ static void start_drain(service_t *s, const char *why)
     http_server_drain(s->srv, on_http_drained, s);
 }
 
-int service_run(service_t *s, http_server_t *srv)
+int service_draining(const service_t *s)
+{
+    return s->draining;
+}
+
+uint32_t service_inflight(const service_t *s)
+{
+    return slots_used(s->slots);
+}
+
+void service_start(service_t *s, http_server_t *srv)
 {
     s->srv = srv;
-    signal(SIGPIPE, SIG_IGN);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-    uv_run(s->loop, UV_RUN_DEFAULT);
-    uv_signal_stop(&s->sigint);
-    uv_signal_stop(&s->sighup);
-    return s->exit_code;
 }
 
 /* ---- life ---- */
@@ -1046,10 +1007,7 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
         register_metrics(s) != 0)
         goto oom;
     uv_timer_init(loop, &s->sweep);
-    uv_signal_init(loop, &s->sigterm);
-    uv_signal_init(loop, &s->sigint);
-    uv_signal_init(loop, &s->sighup);
-    s->sweep.data = s->sigterm.data = s->sigint.data = s->sighup.data = s;
+    s->sweep.data = s;
     return s;
 oom:
     snprintf(errstr, n, "out of memory");
@@ -1070,6 +1028,8 @@ void service_set_redemption(service_t *s, redemption_t *red, int topic)
 {
     s->red = red;
     s->use_topic = topic;
+    if (red != NULL)
+        redemption_on_finished(red, on_finished, s);
 }
 
 void service_set_admin(service_t *s, http_server_t *admin)
@@ -1077,13 +1037,11 @@ void service_set_admin(service_t *s, http_server_t *admin)
     s->admin = admin;
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_sweep_closed(uv_handle_t *h)
 {
     service_t *s = h->data;
     slot_token_t t;
 
-    if (--s->open_handles > 0)
-        return;
     for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t))
         free(((rp_t *)slots_get(s->rps, t))->use);
     slots_free(s->rps);
@@ -1095,9 +1053,5 @@ void service_free(service_t *s)
 {
     if (s == NULL)
         return;
-    s->open_handles = 4;
-    uv_close((uv_handle_t *)&s->sighup, on_handle_closed);
-    uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
-    uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
-    uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
 }

@@ -1,6 +1,7 @@
 /* service.h -- what couponq-api does with a request: route it, admit in
  * Redis, produce to Kafka, answer; plus the in-flight table, deadlines,
- * metrics and the drain on SIGTERM.
+ * metrics and the drain (main.c decides when: SIGTERM, SIGINT, a fatal
+ * Kafka producer error).
  *
  * POST /v1/coupons/{id}/issues: admit.lua decides; only "accepted" produces
  * the event, and the 202 is sent from the Kafka delivery report. A failed
@@ -83,13 +84,22 @@ void service_handle_admin(void *ud, const http_request_t *req,
 void service_delivered(void *ud, uint64_t token, kafka_outcome_t outcome,
                        const char *err);
 
-/* SIGHUP reloads the JWT keys (auth_reload): a bad file is logged and
- * the old keys stay. Runs the loop until SIGTERM/SIGINT and the drain
- * finished: listener
- * closed, every connection answered and closed, no request in flight.
- * A second SIGINT exits at once (status 130). A fatal Kafka producer error
- * starts the same drain (requests meanwhile get 503, admission rolled
- * back). Returns 0, or 1 when the drain came from a fatal Kafka error. */
-int service_run(service_t *s, http_server_t *srv);
+/* Serves srv (the public listener; its handler is service_handle): starts
+ * the deadline sweep. The caller runs the loop. */
+void service_start(service_t *s, http_server_t *srv);
+
+/* Starts the drain: both listeners stop accepting, and once every
+ * connection was answered and closed, no request is in flight, the
+ * re-produces were acknowledged (at most 10 s, none after a fatal producer
+ * error) and the finish calls answered, the sweep stops and done(ud) runs,
+ * once. why names the cause in the log. A drain under way ignores later
+ * calls. Requests during a drain after a fatal producer error get 503 and
+ * their admission rolled back, as the producer refuses them. */
+typedef void (*service_drained_fn)(void *ud);
+void service_drain(service_t *s, const char *why, service_drained_fn done,
+                   void *ud);
+int service_draining(const service_t *s);
+/* Requests in the slot table. */
+uint32_t service_inflight(const service_t *s);
 
 #endif

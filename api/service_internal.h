@@ -81,12 +81,11 @@ struct service {
     slots_t *rps; /* re-produces, in the order their outcome was unknown */
     uint64_t rp_walk_ms, drain_until_ms;
     uv_timer_t sweep;
-    uv_signal_t sigterm, sigint, sighup;
     int draining;
-    int exit_code; /* service_run's: 1 after a fatal Kafka error */
+    service_drained_fn drained_fn; /* service_drain's; NULL once called */
+    void *drained_ud;
     int http_drained;
     int http_draining; /* listeners still draining */
-    int open_handles;  /* while being freed */
     /* metrics */
     metric_t *requests[ROUTE_COUNT][SERVICE_NCODES];
     metric_t *latency[ROUTE_COUNT];
