@@ -282,23 +282,45 @@ w(f"| p50 ≤ 1.5 ms and p99 ≤ 4 ms at 64 connections, closed loop | {lat(b64)
 w(f"| accept path ≥ 0.65× nginx at 256 connections | {fx(acc_ratio(before256))} | {fx(acc_ratio(after256))} | {fx(acc_ratio(sold256))} | {met(t2)} |")
 w(f"| api CPU per accepted request ≤ 1.25× nginx's per request (256 connections) | {fx(cpu_ratio(before256))} | {fx(cpu_ratio(after256))} | {fx(cpu_ratio(sold256))} | {met(t3)} |")
 w("")
+def total(x, roles=("api", "redis", "kafka", "generator")):
+    return sum(x["cpu"][k] for k in roles if x["cpu"][k] is not None)
+if after64:
+    busy = total(after64) * after64["rate"] / 1e6
+    w(f"**Why the latency at 64 connections is what it is.** A closed loop of 64 connections "
+      f"waits 64 ÷ rate on average (Little's law): {64e3 / after64['rate']:.2f} ms at the "
+      f"{after64['rate']:,.0f}/s measured. At that rate the api, Redis, the broker and the "
+      f"generator kept {busy:.2f} of the {ncores} cores busy ({total(after64):.1f} µs per request), "
+      "beside whatever else ran on the machine: with more runnable processes than cores (load "
+      "averages above) the rate, and so the latency, is set by the CPU these processes get.\n")
 if after256 and nginx256:
     c = after256["cpu"]
-    tot = sum(c[k] for k in ("api", "redis", "kafka", "generator") if c[k] is not None)
-    ng = sum(nginx256["cpu"][k] for k in ("nginx", "generator") if nginx256["cpu"][k] is not None)
+    tot = total(after256)
+    ng = total(nginx256, ("nginx", "generator"))
     need = 0.65 * nginx256["rate"]
+    cap = ncores / tot * 1e6
     w(f"**The CPU budget at 256 connections.** An accepted request cost {tot:.1f} µs of CPU in all "
       f"(api {fmt(c['api'], 1)}, Redis {fmt(c['redis'], 1)}, broker {fmt(c['kafka'], 1)}, generator "
-      f"{fmt(c['generator'], 1)}); an nginx answer {ng:.1f} µs (nginx and generator). On {ncores} cores "
-      f"the accept path can therefore answer at most {ncores / tot * 1e6:,.0f}/s even with the machine "
-      f"to itself, while 0.65× nginx is {need:,.0f}/s: reaching it needs at most "
-      f"{ncores / need * 1e6:.1f} µs per request for all four processes together. "
-      + (f"The sold-out path, which has no produce at all, costs the api {fmt(sold256['cpu']['api'], 1)} µs "
-         f"({fmt(cpu_ratio(sold256), 2)}× nginx's {fmt(nginx256['cpu']['nginx'], 1)} µs) and Redis "
-         f"{fmt(sold256['cpu']['redis'], 1)} µs: that is what HTTP and the admission round trip cost "
-         "before any Kafka work, so the api's CPU target leaves the produce path "
-         f"{max(0.0, 1.25 * nginx256['cpu']['nginx'] - sold256['cpu']['api']):.1f} µs per event."
-         if sold256 else "") + "\n")
+      f"{fmt(c['generator'], 1)}), an nginx answer {ng:.1f} µs (nginx and generator). On {ncores} cores "
+      f"the accept path can answer at most {cap:,.0f}/s even with the machine to itself; 0.65× "
+      f"nginx's {nginx256['rate']:,.0f}/s is {need:,.0f}/s, which allows {ncores / need * 1e6:.1f} µs "
+      "per request for the four processes together"
+      + (": out of reach at this cost." if cap < need else
+         ": within that budget, so a shortfall is the other load on the machine.")
+      + "\n")
+    if sold256:
+        sc = sold256["cpu"]["api"]
+        w(f"**The api's CPU.** The sold-out path does the same HTTP and Redis round trip with no "
+          f"produce; it cost the api {fmt(sc, 1)} µs per answer, {fmt(cpu_ratio(sold256), 2)}× "
+          f"nginx's {fmt(nginx256['cpu']['nginx'], 1)} µs. The target (1.25× = "
+          f"{1.25 * nginx256['cpu']['nginx']:.1f} µs) "
+          + (f"leaves {1.25 * nginx256['cpu']['nginx'] - sc:.1f} µs per event for the whole produce path"
+             if sc < 1.25 * nginx256['cpu']['nginx'] else
+             f"is exceeded by {sc - 1.25 * nginx256['cpu']['nginx']:.1f} µs before any produce")
+          + " (the produce path: librdkafka's copy and queueing, its broker thread, the delivery "
+          f"report); the produce path took "
+          f"{c['api'] - sc:.1f} µs with linger.ms=0 and "
+          + (f"{before256['cpu']['api'] - sc:.1f} µs with linger.ms=2." if before256 else "n/a before.")
+          + "\n")
 loads_all = [r.get("loadavg_before") for r in runs if r.get("loadavg_before") is not None]
 if loads_all:
     w(f"Load average before these runs: {min(loads_all):.2f}–{max(loads_all):.2f} on {ncores} cores.\n")
