@@ -1,7 +1,6 @@
 /* db_use.c -- a coupon's redemption rows and events. See use_rows.h.
  *
- * Only the coupon id (ours) and an event id checked to be a ULID are
- * formatted into the statements. */
+ * Only the coupon id (ours) is formatted into the statements. */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,15 +44,16 @@ int db_use_rows(db_t *db, int64_t coupon_id,
     rows_cb_t cb = { fn, NULL, arg };
     char q[SQL_MAX];
 
-    /* The payload of the row's version; two events of one version (not
-     * possible: the version comes from one use.lua transition) would show
-     * the row twice, and the caller keeps the higher version anyway. */
+    /* The payload of the row's version, of the event the worker applied
+     * (schemas/mysql/004: a stale or illegal one only sits beside it); two
+     * applied events of one version (not possible: a version comes from
+     * one use.lua transition) would show the row twice. */
     snprintf(q, sizeof(q),
              "SELECT r.id, r.version, r.state, e.payload FROM"
              " coupon_redemptions r LEFT JOIN redemption_events e ON"
-             " e.redemption_id = r.id AND CAST(JSON_EXTRACT(e.payload,"
-             " '$.version') AS UNSIGNED) = r.version WHERE r.coupon_id ="
-             " %lld ORDER BY r.id",
+             " e.redemption_id = r.id AND e.outcome = 'applied' AND"
+             " CAST(JSON_EXTRACT(e.payload, '$.version') AS UNSIGNED) ="
+             " r.version WHERE r.coupon_id = %lld ORDER BY r.id",
              (long long)coupon_id);
     return db_each_row(db, q, use_row, &cb);
 }
@@ -76,10 +76,13 @@ int db_use_reversals(db_t *db, int64_t coupon_id,
     rows_cb_t cb = { NULL, fn, arg };
     char q[SQL_MAX];
 
+    /* Applied or stale (a real reversal consumed after a later version);
+     * an illegal transition is no reversal use.lua made from that row. */
     snprintf(q, sizeof(q),
              "SELECT e.payload FROM redemption_events e JOIN"
              " coupon_redemptions r ON r.id = e.redemption_id WHERE"
              " r.coupon_id = %lld AND e.type = '" EVENT_PREFIX "reversed'"
+             " AND e.outcome <> 'illegal_transition'"
              " ORDER BY e.redemption_id, e.event_id",
              (long long)coupon_id);
     return db_each_row(db, q, reversal_row, &cb);
@@ -109,17 +112,4 @@ int db_use_states(db_t *db, int64_t coupon_id, int64_t counts[USE_NSTATES])
              " coupon_id = %lld GROUP BY s",
              (long long)coupon_id);
     return db_each_row(db, q, state_row, counts);
-}
-
-int db_use_has_event(db_t *db, const char *event_id, int *found)
-{
-    char q[SQL_MAX];
-    int64_t one;
-
-    if (strlen(event_id) != 26 ||
-        strspn(event_id, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != 26)
-        return db_failf(db, "event id \"%.40s\" is not a ULID", event_id);
-    snprintf(q, sizeof(q),
-             "SELECT 1 FROM redemption_events WHERE event_id = '%s'", event_id);
-    return db_query_int(db, q, &one, found);
 }

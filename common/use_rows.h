@@ -36,14 +36,13 @@ typedef struct use_row {
  * (db_use_rows then returns -1, with fn's reason kept by the caller). */
 int db_use_rows(db_t *db, int64_t coupon_id,
                 int (*fn)(void *arg, const use_row_t *row), void *arg);
-/* fn per reversal event (payload) of the coupon's redemptions. */
+/* fn per reversal event (payload) of the coupon's redemptions that was not
+ * an illegal transition. */
 int db_use_reversals(db_t *db, int64_t coupon_id,
                      int (*fn)(void *arg, const char *payload, size_t len),
                      void *arg);
 /* Rows per state of use_state_names; a held row whose expires_at <= NOW(3)
  * counts as expired. */
 int db_use_states(db_t *db, int64_t coupon_id, int64_t counts[USE_NSTATES]);
-/* *found = 1 when event_id is in redemption_events (a worker applied it). */
-int db_use_has_event(db_t *db, const char *event_id, int *found);
 
 #endif

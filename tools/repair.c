@@ -119,7 +119,7 @@ err:
 
 static const cfg_opt_t reconcile_opts[] = {
     TOOL_OPTS_COMMON,
-    TOOL_OPT_REDEMPTION_TOPIC,
+    CFG_OPT_REDEMPTION_TOPIC,
     { "repair", NULL, CFG_BOOL, 0, 0, "false",
       "fix what was found (publish missing events, re-add lost members, fix "
       "the counter)" },
@@ -368,7 +368,7 @@ static int cmd_reconcile(tool_t *t)
 
 static const cfg_opt_t rebuild_opts[] = {
     TOOL_OPTS_COMMON,
-    TOOL_OPT_REDEMPTION_TOPIC,
+    CFG_OPT_REDEMPTION_TOPIC,
     { "force", NULL, CFG_BOOL, 0, 0, "false",
       "rebuild even though the sale's meta still exists in Redis" },
 };
@@ -514,7 +514,7 @@ static int cmd_rebuild(tool_t *t)
 
 static const cfg_opt_t fence_opts[] = {
     TOOL_OPTS_COMMON,
-    TOOL_OPT_REDEMPTION_TOPIC,
+    CFG_OPT_REDEMPTION_TOPIC,
     { "watch", NULL, CFG_BOOL, 0, 0, "false",
       "keep guarding (the daemon mode): check every --interval-ms" },
     { "interval-ms", NULL, CFG_INT, 50, 60000, "250",

@@ -18,15 +18,6 @@
 #include "live.h"
 #include "tool.h"
 
-/* The option naming the redemption topic (as the api and the worker). */
-#define TOOL_OPT_REDEMPTION_TOPIC                                              \
-    {                                                                          \
-        "redemption-topic", "COUPONQ_REDEMPTION_TOPIC", CFG_STR, 0, 0,         \
-            "couponq.redemptions",                                             \
-            "Kafka topic of redemption events (rebuild, fence, reconcile "     \
-            "--repair)"                                                        \
-    }
-
 typedef struct use_restore {
     int64_t rows;         /* MySQL rows read */
     int64_t rows_skipped; /* rows whose latest event is not in MySQL */

@@ -12,13 +12,14 @@
 # record without a row, a lost record and a finish the api never ran, and
 # --repair fixes them.
 #
-# Redemption rows, events and ledger lines are written with SQL here, as a
-# worker writes them from use.lua's events (use_sim.py sql), so the test
-# depends on no api or worker.
+# The settle part writes ledger lines with SQL; the redemptions are made
+# by use.lua (EVAL, as the api calls it) and their events go through Kafka
+# to couponq-worker, so rows, events and ledger lines are the worker's.
 source "$(dirname "$0")/../lib.sh"
 
 CTL=$COUPONQ_BUILD/couponqctl
-[[ -x $CTL ]] || fail "build couponqctl first"
+WORKER=$COUPONQ_BUILD/couponq-worker
+[[ -x $CTL && -x $WORKER ]] || fail "build couponqctl and couponq-worker first"
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
@@ -156,7 +157,9 @@ assert_eq "1300 0" "$("$CTL" vendor show "$V" --json | json balance) $("$CTL" ve
 log "settle ok"
 
 # ------------------------------------------------------------ use.lua
-SIM=$COUPONQ_SRC/tests/integration/use_sim.py
+# Redemption and event ids from the worker tests' generator.
+GEN="import sys; sys.path.insert(0, '$COUPONQ_SRC/tests/integration'); import redemption_events as g"
+new_rid() { python3 -c "$GEN; print(g.rid($1))"; }
 USE_LUA=$(cat "$COUPONQ_SRC/schemas/redis/use.lua")
 RT=$(new_topic redemptions)
 export COUPONQ_TOPIC=$(new_topic issues) COUPONQ_REDEMPTION_TOPIC=$RT
@@ -178,16 +181,28 @@ op() {
   fi
   return 0
 }
-eid() { python3 "$SIM" ulid; }
+eid() { python3 -c "$GEN; print(g.ulid())"; }
 hold() { # COUPON USER ORDER AMOUNT -> prints the rid
   local r
-  r=$(python3 "$SIM" rid "$1")
+  r=$(new_rid "$1")
   op "$1" held hold "$r" "$(eid)" 0 "$2" "$3" "$4" >/dev/null
   echo "$r"
 }
-# to_mysql: the last event, applied as a worker would; to_kafka: produced
-to_mysql() { python3 "$SIM" sql <"$TEST_TMP/ev" | mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq; }
-to_kafka() { printf '%s\t%s\n' "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["redemption_id"])' <"$TEST_TMP/ev")" "$(cat "$TEST_TMP/ev")" | kcat -b "$COUPONQ_KAFKA" -P -t "$RT" -K $'\t'; }
+evf() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1" <"$TEST_TMP/ev"; }
+# to_kafka: the last event produced (as the api does, key = rid); to_mysql:
+# produced and waited for until the worker applied it (60 s at most)
+to_kafka() { printf '%s\t%s\n' "$(evf redemption_id)" "$(cat "$TEST_TMP/ev")" | kcat -b "$COUPONQ_KAFKA" -P -t "$RT" -K $'\t'; }
+wait_row() { # RID VERSION
+  local i
+  for ((i = 0; i < 600; i++)); do
+    [[ $(sql "SELECT version >= $2 FROM coupon_redemptions WHERE id='$1'") == 1 ]] && return 0
+    sleep 0.1
+  done
+  fail "redemption $1: no row of version $2 after 60 s ($(tail -n 3 "$TEST_TMP"/worker*.log | tr '\n' ' '))"
+}
+to_mysql() { to_kafka && wait_row "$(evf redemption_id)" "$(evf version)"; }
+worker() { start_bg "worker$1" "$WORKER" --metrics-listen off --batch-ms 20; WORKER_PID=$BG_PID; }
+worker_stop() { kill -TERM "$WORKER_PID" && wait "$WORKER_PID" 2>/dev/null || true; }
 # owners COUPON USERS... -- admitted users with their coupon_issues rows
 owners() {
   local c=$1 u
@@ -216,7 +231,8 @@ A=$(new_coupon_id)
 "$CTL" create --id "$A" --title "rebuild use" --quantity 100 --end +1h --discount 1000 \
   --use-limit 10 --hold-ttl 10m --vendor "$V2" --vendor-share-bps 5000 >/dev/null || fail "create $A"
 owners "$A" 1 2 3 4 5 6 7 8 9
-log "coupon $A: redemptions through use.lua"
+worker 1
+log "coupon $A: redemptions through use.lua and the worker"
 R1=$(hold "$A" 1 o-1 3000); to_mysql
 op "$A" confirmed confirm "$R1" "$(eid)" 0; to_mysql
 R2=$(hold "$A" 2 o-2 3000); to_mysql
@@ -228,13 +244,6 @@ op "$A" reversed reverse "$R3" "$(eid)" 0 r-2 2000; to_mysql # gives the use bac
 R4=$(hold "$A" 4 o-4 5000); to_mysql                         # a live hold
 R5=$(hold "$A" 5 o-5 3000); to_mysql
 op "$A" released cancel "$R5" "$(eid)" 0; to_mysql           # finish frees it
-R6=$(hold "$A" 6 o-6 3000); to_kafka                         # in the topic only:
-op "$A" confirmed confirm "$R6" "$(eid)" 0; to_kafka         # not consumed yet
-op "$A" found get "$R1" 0                                    # an event handed out (ep 1)
-assert_eq "3 1" "$(rcli HGET "$(k "$A" use)" confirmed) $(rcli ZCOUNT "$(k "$A" use:holds)" "($(date +%s%3N)" +inf)" "use.lua: confirmed, live holds"
-assert_eq 2 "$(sql "SELECT used_quantity FROM coupons WHERE id=$A")" "used_quantity as the workers count it"
-before=$(use_state "$A")
-
 # Coupon B: a hold that expired without a transition (1 s holds).
 B=$(new_coupon_id)
 "$CTL" create --id "$B" --title "rebuild expired" --quantity 10 --end +1h --hold-ttl 1s >/dev/null || fail "create $B"
@@ -245,6 +254,15 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 before_b=$(use_state "$B")
+
+# The worker stops: R6's events stay in the topic, past its committed offsets.
+worker_stop
+R6=$(hold "$A" 6 o-6 3000); to_kafka
+op "$A" confirmed confirm "$R6" "$(eid)" 0; to_kafka
+op "$A" found get "$R1" 0 # an event handed out (ep 1)
+assert_eq "3 1" "$(rcli HGET "$(k "$A" use)" confirmed) $(rcli ZCOUNT "$(k "$A" use:holds)" "($(date +%s%3N)" +inf)" "use.lua: confirmed, live holds"
+assert_eq 2 "$(sql "SELECT used_quantity FROM coupons WHERE id=$A")" "used_quantity as the worker counted it"
+before=$(use_state "$A")
 
 # ------------------------------------------------------------ rebuild
 del_coupon_keys "$A"
@@ -266,10 +284,11 @@ s=$("$CTL" status "$A" --json)
 assert_eq "3 1 2" "$(json redis_confirmed <<<"$s") $(json redis_live_holds <<<"$s") $(json used_quantity <<<"$s")" "status after rebuild"
 
 # The coupon works on: a replay, a used coupon, a reuse after a full
-# reversal, and the restored hold confirms.
-op "$A" replay hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 1 o-1 3000
-op "$A" already_used hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 1 o-1b 3000
-op "$A" not_owned hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 99 o-99 3000
+# reversal, and the restored hold confirms; the worker consumes again.
+worker 2
+op "$A" replay hold "$(new_rid "$A")" "$(eid)" 0 1 o-1 3000
+op "$A" already_used hold "$(new_rid "$A")" "$(eid)" 0 1 o-1b 3000
+op "$A" not_owned hold "$(new_rid "$A")" "$(eid)" 0 99 o-99 3000
 R3B=$(hold "$A" 3 o-3b 3000); to_mysql
 op "$A" confirmed confirm "$R4" "$(eid)" 0; to_mysql
 assert_eq "4 1" "$(rcli HGET "$(k "$A" use)" confirmed) $(rcli ZCOUNT "$(k "$A" use:holds)" "($(date +%s%3N)" +inf)" "confirmed, live holds after rebuild"
@@ -280,16 +299,15 @@ assert_contains "$(cat "$TEST_TMP/stderr")" "cannot go below 5" "the refusal nam
 assert_eq "10 10" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT use_limit FROM coupons WHERE id=$A")" "a refused adjust changes nothing"
 out=$("$CTL" use adjust "$A" --limit 5 --json) || fail "use adjust 5: $out"
 assert_eq "5 5 5" "$(json in_use <<<"$out") $(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT use_limit FROM coupons WHERE id=$A")" "use adjust down to the uses in use"
-op "$A" use_sold_out hold "$(python3 "$SIM" rid "$A")" "$(eid)" 0 7 o-7 3000
+op "$A" use_sold_out hold "$(new_rid "$A")" "$(eid)" 0 7 o-7 3000
 "$CTL" use adjust "$A" --limit unlimited >/dev/null || fail "use adjust unlimited"
 assert_eq "-1 NULL" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT IFNULL(use_limit, 'NULL') FROM coupons WHERE id=$A")" "use adjust to unlimited"
 expect_rc 4 "use adjust of no coupon" "$CTL" use adjust 999999999999 --limit 1
 expect_rc 2 "use adjust without --limit" "$CTL" use adjust "$A"
 
 # ------------------------------------------------------------ reconcile
-# The workers catch up on the topic (R6), then reconcile finds nothing.
-catch_up() { kcat -b "$COUPONQ_KAFKA" -C -t "$RT" -e -q -f '%s\n' | python3 "$SIM" sql | mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq; }
-catch_up
+# Once the worker caught up on R6, reconcile finds nothing.
+wait_row "$R6" 2
 out=$("$CTL" reconcile "$A" --json) || fail "reconcile after the workers caught up: $out"
 assert_eq "true 7 7" "$(json use_consistent <<<"$out") $(json use_records <<<"$out") $(json use_rows <<<"$out")" "reconcile: consistent"
 
@@ -313,7 +331,7 @@ assert_eq "$rec1" "$(rcli HGET "$(k "$A" use:recs)" "$R1")" "the lost record is 
 assert_eq "" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R9")" "the finish freed the cancelled hold"
 assert_contains "$(rcli HGET "$(k "$A" use:recs)" "$R9")" '"p":0' "the record's finish is done"
 assert_eq 1 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$RT" -e -q -f '%k\n' | grep -c "$R8")" "the missing event is in the topic"
-catch_up
+wait_row "$R8" 1
 out=$("$CTL" reconcile "$A" --json) || fail "reconcile after the repair and the workers: $out"
 assert_eq "true 9 9" "$(json use_consistent <<<"$out") $(json use_records <<<"$out") $(json use_rows <<<"$out")" "reconcile: consistent again"
 assert_eq held "$(sql "SELECT state FROM coupon_redemptions WHERE id='$R8'")" "the re-produced hold reached MySQL"
@@ -335,4 +353,10 @@ assert_eq "$(redis_replid)" "$(rcli HGET "$(k "$A" meta)" fence)" "the guard lif
 assert_eq "$rec8" "$(rcli HGET "$(k "$A" use:recs)" "$R8")" "the guard restored the lost record"
 assert_eq "$score8 $R8" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R8") $(rcli HGET "$(k "$A" use:orders)" o-8)" "and its hold and order"
 op "$A" found get "$R8" 0
+
+# The worker's ledger of it all, settled: confirms +500 each (R1 R2 R3 R4
+# R6: 50% of 1000), R2's partial reversal -166, R3's full reversal -500.
+out=$("$CTL" settle --vendor "$V2" --until now --json) || fail "settle $V2: $out"
+assert_eq "1834 7" "$(json total <<<"$out") $(json line_count <<<"$out")" "the worker's ledger lines, settled"
+assert_eq "1834 0" "$("$CTL" vendor show "$V2" --json | json balance) $("$CTL" vendor show "$V2" --json | json open_total)" "vendor $V2 balance"
 log "ok"
