@@ -160,7 +160,7 @@ async def step(args, st, conn, hist, i, op, method, path, body, user, order,
         hist.write(json.dumps({
             'i': i, 'op': op, 'attempt': attempt, 'order': order,
             'user': user, 'rid': doc.get('redemption_id', rid),
-            'status': status, 'result': res, 'state': doc.get('state', ''),
+            'status': status, 'result': res, 'state': doc.get('state', doc.get('result', '')),
             'refunded': doc.get('refunded_discount'),
             'reversed_amount': doc.get('reversed_amount'),
             't': round(time.time(), 3)}) + '\n')
@@ -179,7 +179,8 @@ async def checkout(args, st, conn, hist, i):
         args, st, conn, hist, i, 'hold', 'POST', '/v1/coupons/%d/redemptions' % c,
         json.dumps({'user_id': user, 'order_id': order,
                     'order_amount': args.amount}), user, order)
-    if status not in (200, 201) or doc.get('state') != 'held':
+    # a 201's `result` is held; a replay's 200 `result` is the current state
+    if status not in (200, 201) or doc.get('result') != 'held':
         return
     rid = doc.get('redemption_id', '')
     draw = rng.random()
