@@ -475,8 +475,12 @@ PY
 use_load() {
   local out=$1 rp=$REDIS_PORT
   shift
-  if [[ -n $FAULTS_HA ]]; then rp=$(hastack primary redis | cut -d: -f2); fi
-  python3 "$FAULTS_DIR/use_load.py" --port "$API_PORT" --redis-port "$rp" \
+  local sp=()
+  if [[ -n $FAULTS_HA ]]; then
+    rp=$(hastack primary redis | cut -d: -f2)
+    sp=(--sentinel-port "$((COUPONQ_HA_BASE + 11))")
+  fi
+  python3 "$FAULTS_DIR/use_load.py" --port "$API_PORT" --redis-port "$rp" "${sp[@]}" \
     --history "$out.hist" "$@" >"$out.json" 2>"$out.err"
 }
 

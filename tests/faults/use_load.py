@@ -19,7 +19,8 @@ takes a second use. Every attempt is one line of --history (JSON): i, op,
 order, user, rid, status (0 = no answer), result, state, refunded (reverse),
 t (unix time of the answer).
 
-The sampler (--redis-port) runs a read-only script every 10 ms that returns,
+The sampler (--redis-port, or with --sentinel-port the primary the
+sentinel names, asked again after each lost connection) runs a read-only script every 10 ms that returns,
 at one instant of Redis time, the coupon's `confirmed` counter, its live
 holds (ZCOUNT use:holds (now +inf)) and its limit: held + confirmed <= limit
 must hold at every moment, and each sample that breaks it is reported.
@@ -269,8 +270,17 @@ async def sampler(args, st, stop):
     while not stop.is_set():
         try:
             if writer is None:
+                port = args.redis_port
+                if args.sentinel_port:  # the primary the sentinels name now
+                    sr, sw = await asyncio.open_connection(
+                        args.redis_host, args.sentinel_port)
+                    sw.write(resp('SENTINEL', 'get-master-addr-by-name',
+                                  args.sentinel_master))
+                    host_port = await asyncio.wait_for(read_resp(sr), 2)
+                    sw.close()
+                    port = int(host_port[1])
                 reader, writer = await asyncio.open_connection(
-                    args.redis_host, args.redis_port)
+                    args.redis_host, port)
             writer.write(resp('EVAL', SAMPLE_LUA, 2, *keys))
             c, h, lim = await asyncio.wait_for(read_resp(reader), 2)
             if c != '-' and lim != '-':
@@ -352,6 +362,9 @@ def main():
     ap.add_argument('--max-seconds', type=float, default=300)
     ap.add_argument('--redis-host', default='127.0.0.1')
     ap.add_argument('--redis-port', type=int, default=0)
+    ap.add_argument('--sentinel-port', type=int, default=0,
+                    help='sample the primary this sentinel names (HA)')
+    ap.add_argument('--sentinel-master', default='couponq')
     ap.add_argument('--history', required=True)
     args = ap.parse_args()
     if args.host not in ('127.0.0.1', 'localhost', '::1') or \
