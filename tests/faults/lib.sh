@@ -70,9 +70,15 @@ if [[ -n $FAULTS_HA ]]; then
     hp=$(hastack primary mysql)
     mariadb --no-defaults -h"${hp%:*}" -P"${hp##*:}" -uroot couponq -N -B -e "$1"
   }
+  sql_file() {
+    local hp
+    hp=$(hastack primary mysql)
+    mariadb --no-defaults -h"${hp%:*}" -P"${hp##*:}" -uroot couponq -N -B <"$1"
+  }
 else
   rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
   sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
+  sql_file() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B <"$1"; }
 fi
 # The server's replication id: a coupon's meta `fence` field (admit.lua admits
 # only while it equals this; see the script's header).
@@ -453,7 +459,7 @@ use_setup() {
   if [[ $vendor == 0 ]]; then vd=NULL; else vd=$vendor; fi
   sql "UPDATE coupons SET use_limit=$ul, hold_ttl_ms=$ttl, discount_amount=5000,
        vendor_id=$vd, vendor_share_bps=$bps, reuse_after_reverse=$reuse WHERE id=$id"
-  python3 - "$id" "$users" <<'PY' | sql "$(cat)"
+  python3 - "$id" "$users" >"$WORK/use_setup.sql" <<'PY'
 import sys
 c, n = int(sys.argv[1]), int(sys.argv[2])
 vals = ','.join("(%d,%d,'01ARZ3NDEKTSV4RRFFQ69G5FAV',NOW(3))" % (c, c * 10 + u)
@@ -461,6 +467,7 @@ vals = ','.join("(%d,%d,'01ARZ3NDEKTSV4RRFFQ69G5FAV',NOW(3))" % (c, c * 10 + u)
 print('INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) '
       'VALUES %s; UPDATE coupons SET issued_quantity=%d WHERE id=%d' % (vals, n, c))
 PY
+  sql_file "$WORK/use_setup.sql"
   seq $((id * 10 + 1)) $((id * 10 + users)) | xargs -n 1000 redis-cli ${REDIS_PORT:+-p "$REDIS_PORT"} \
     ${FAULTS_HA:+-h "$(hastack primary redis | cut -d: -f1)" -p "$(hastack primary redis | cut -d: -f2)"} \
     SADD "couponq:{c$id}:issued" >/dev/null
