@@ -2,10 +2,11 @@
 # 12_use_api_kill -- kill -9 of the api during checkouts (hold, confirm,
 # cancel, reverse), three times, each time restarted after 1 s. A transition
 # whose script ran but whose event never reached Kafka is left in Redis
-# without a row; the client, like a real checkout, sends the same request
-# again (the endpoints are idempotent, so the retry re-produces the event
-# and answers), and `couponqctl reconcile --repair` publishes what nobody
-# retried and finishes the budget releases the killed api never finished.
+# without a row. Half of the clients, like a real checkout, send the same
+# request again (the endpoints are idempotent, so the retry re-produces the
+# event and answers); the other half give up at the cut, and `couponqctl
+# reconcile --repair` publishes what nobody retried and finishes the budget
+# releases the killed api never finished.
 # After it: held + confirmed never exceeded the limit at any sampled moment,
 # every success answer is in MySQL, no state exists without its request,
 # Redis and MySQL agree on every redemption and the ledger is exact.
@@ -25,7 +26,7 @@ worker_start w2
 pre=$WORK/load
 log "checkouts: $checkouts at $rate/s on a use limit of $limit (holds 3 s); kill -9 of the api 3 times"
 use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --max-seconds "$(size 180 600)" &
+  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --give-up 0.5 --max-seconds "$(size 180 600)" &
 load_pid=$!
 kills=()
 for k in 1 2 3; do

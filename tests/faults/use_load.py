@@ -14,7 +14,8 @@ reversed with probability --reverse: a partial reversal of a third, then
 Like a real checkout, a step whose answer was a 503 or never came (the
 connection was cut: the api was killed) is sent again, the same request
 (same order id, same reversal id), after min(Retry-After, 1) s, up to
---retries times; the redemption endpoints are idempotent, so a retry never
+--retries times (except, with --give-up, that share of checkouts, which
+stop at the first cut); the redemption endpoints are idempotent, so a retry never
 takes a second use. Every attempt is one line of --history (JSON): i, op,
 order, user, rid, status (0 = no answer), result, state, refunded (reverse),
 t (unix time of the answer).
@@ -131,7 +132,7 @@ class Conn:
 
 
 async def step(args, st, conn, hist, i, op, method, path, body, user, order,
-               rid=''):
+               rid='', giveup=False):
     """Sends one step, again after a 503 or a cut, -> (status, doc)."""
     status, doc = 0, {}
     for attempt in range(args.retries + 1):
@@ -165,7 +166,7 @@ async def step(args, st, conn, hist, i, op, method, path, body, user, order,
             'refunded': doc.get('refunded_discount'),
             'reversed_amount': doc.get('reversed_amount'),
             't': round(time.time(), 3)}) + '\n')
-        if status not in (0, 503):
+        if status not in (0, 503) or (status == 0 and giveup):
             return status, doc
         await asyncio.sleep(min(retry, 1.0) if status == 503 else 0.2)
     return status, doc
@@ -176,10 +177,13 @@ async def checkout(args, st, conn, hist, i):
     user = args.user_base + (i % args.users) + 1
     order = 'o%d-%d' % (args.coupon, i)
     c = args.coupon
+    # a client that gives up after a cut (no retry): only reconcile --repair
+    # can then publish what the killed api left without its event
+    g = rng.random() < args.give_up
     status, doc = await step(
         args, st, conn, hist, i, 'hold', 'POST', '/v1/coupons/%d/redemptions' % c,
         json.dumps({'user_id': user, 'order_id': order,
-                    'order_amount': args.amount}), user, order)
+                    'order_amount': args.amount}), user, order, giveup=g)
     # a 201's `result` is held; a replay's 200 `result` is the current state
     if status not in (200, 201) or doc.get('result') != 'held':
         return
@@ -190,19 +194,19 @@ async def checkout(args, st, conn, hist, i):
     if draw < args.late:
         await asyncio.sleep(args.ttl_s + 0.3)
         await step(args, st, conn, hist, i, 'confirm', 'POST',
-                   '/v1/redemptions/%s/confirm' % rid, '{}', user, order, rid)
+                   '/v1/redemptions/%s/confirm' % rid, '{}', user, order, rid, giveup=g)
         return
     draw -= args.late
     if draw < args.cancel:
         await step(args, st, conn, hist, i, 'cancel', 'POST',
-                   '/v1/redemptions/%s/cancel' % rid, '{}', user, order, rid)
+                   '/v1/redemptions/%s/cancel' % rid, '{}', user, order, rid, giveup=g)
         return
     draw -= args.cancel
     if draw >= args.confirm:
         return  # abandoned: the hold expires
     status, doc = await step(args, st, conn, hist, i, 'confirm', 'POST',
                              '/v1/redemptions/%s/confirm' % rid, '{}', user,
-                             order, rid)
+                             order, rid, giveup=g)
     if status != 200 or doc.get('result') != 'confirmed':
         return
     if rng.random() >= args.reverse:
@@ -211,13 +215,13 @@ async def checkout(args, st, conn, hist, i):
     status, doc = await step(
         args, st, conn, hist, i, 'reverse', 'POST',
         '/v1/redemptions/%s/reverse' % rid,
-        json.dumps({'reversal_id': 'r1', 'amount': part}), user, order, rid)
+        json.dumps({'reversal_id': 'r1', 'amount': part}), user, order, rid, giveup=g)
     if status != 200 or rng.random() < 0.5:
         return
     await step(args, st, conn, hist, i, 'reverse', 'POST',
                '/v1/redemptions/%s/reverse' % rid,
                json.dumps({'reversal_id': 'r2', 'amount': args.amount - part}),
-               user, order, rid)
+               user, order, rid, giveup=g)
 
 
 async def one_conn(args, st, hist, t0, deadline):
@@ -357,6 +361,9 @@ def main():
     ap.add_argument('--think-ms', type=float, default=20)
     ap.add_argument('--ttl-s', type=float, default=3)
     ap.add_argument('--retries', type=int, default=8)
+    ap.add_argument('--give-up', type=float, default=0,
+                    help='share of checkouts that do not retry a step whose '
+                    'answer never came')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--timeout', type=float, default=15)
     ap.add_argument('--max-seconds', type=float, default=300)
