@@ -491,8 +491,19 @@ static void rec_report(tool_t *t, const rec_t *x)
     tool_set_bool(t, "use_consistent", !rec_differs(x));
 }
 
-/* --repair (a): the latest event of each record Kafka/MySQL lack. */
-static int repair_produce(rec_t *x, int64_t *produced)
+/* A record whose release (cancel, give-back reversal) waits for its finish
+ * and whose event repair_produce just had acknowledged by Kafka. */
+typedef struct due {
+    char rid[RID_LEN + 1];
+    int64_t version;
+} due_t;
+
+/* --repair (a): the latest event of each record Kafka/MySQL lack. Once
+ * Kafka acknowledged them, the finishes they waited for run too (*finished
+ * counts them): the api finishes right after the acknowledgement, so the
+ * repair may as well -- waiting for the rows would leave those finishes to
+ * a second --repair. */
+static int repair_produce(rec_t *x, int64_t *produced, int64_t *finished)
 {
     const char *topic = config_str(tool_cfg(x->t), "redemption-topic");
     static const int lists[] = { D_MISSING_ROW, D_ROW_BEHIND };
@@ -501,37 +512,62 @@ static int repair_produce(rec_t *x, int64_t *produced)
     live_use_res_t res;
     live_use_get_t g;
     int64_t failed;
-    size_t i, j;
+    size_t i, j, ndue = 0;
+    due_t *due;
+    int rc = -1, done;
 
     if (k == NULL)
         return -1;
+    due =
+        calloc(x->d[D_MISSING_ROW].n + x->d[D_ROW_BEHIND].n + 1, sizeof(*due));
+    if (due == NULL)
+        return tool_fail(x->t, TOOL_EXIT_ERROR, "out of memory"), -1;
     for (j = 0; j < 2; j++)
         for (i = 0; i < x->d[lists[j]].n; i++) {
             const char *rid = x->d[lists[j]].v[i];
 
-            if (live_use_get(live, x->id, rid, &res, &g) != 0)
-                return tool_fail(x->t, TOOL_EXIT_ERROR, "%s", live_error(live)),
-                       -1;
-            if (res == LIVE_USE_FENCED)
-                return tool_fail(x->t, TOOL_EXIT_REFUSED,
-                                 "coupon %" PRId64 " is fenced; repair after "
-                                 "the fence guard lifted it",
-                                 x->id),
-                       -1;
+            if (live_use_get(live, x->id, rid, &res, &g) != 0) {
+                tool_fail(x->t, TOOL_EXIT_ERROR, "%s", live_error(live));
+                goto out;
+            }
+            if (res == LIVE_USE_FENCED) {
+                tool_fail(x->t, TOOL_EXIT_REFUSED,
+                          "coupon %" PRId64 " is fenced; repair after "
+                          "the fence guard lifted it",
+                          x->id);
+                goto out;
+            }
             if (res != LIVE_USE_OK || g.event[0] == '\0')
                 continue;
             if (topic_produce(k, topic, rid, RID_LEN, g.event,
-                              strlen(g.event)) != 0)
-                return tool_fail(x->t, TOOL_EXIT_ERROR, "%s", topic_error(k)),
-                       -1;
+                              strlen(g.event)) != 0) {
+                tool_fail(x->t, TOOL_EXIT_ERROR, "%s", topic_error(k));
+                goto out;
+            }
             (*produced)++;
+            if (g.finish) {
+                snprintf(due[ndue].rid, sizeof(due[ndue].rid), "%s", rid);
+                due[ndue++].version = g.version;
+            }
         }
-    if (topic_flush(k, FLUSH_TIMEOUT_MS, &failed) != 0 || failed > 0)
-        return tool_fail(x->t, TOOL_EXIT_ERROR,
-                         "%" PRId64 " event(s) not delivered: %s", failed,
-                         topic_error(k)),
-               -1;
-    return 0;
+    if (topic_flush(k, FLUSH_TIMEOUT_MS, &failed) != 0 || failed > 0) {
+        tool_fail(x->t, TOOL_EXIT_ERROR,
+                  "%" PRId64 " event(s) not delivered: %s", failed,
+                  topic_error(k));
+        goto out;
+    }
+    for (i = 0; i < ndue; i++) {
+        if (live_use_finish(live, x->id, due[i].rid, due[i].version, &done) !=
+            0) {
+            tool_fail(x->t, TOOL_EXIT_ERROR, "%s", live_error(live));
+            goto out;
+        }
+        *finished += done;
+    }
+    rc = 0;
+out:
+    free(due);
+    return rc;
 }
 
 /* --repair (b): what Redis lacks, from the rows (the same restore as
@@ -604,7 +640,7 @@ int use_repair_reconcile(tool_t *t, const coupon_t *c, int repair,
     rc = TOOL_EXIT_OK;
     if (*consistent || !repair)
         goto out;
-    if (repair_produce(&x, &produced) != 0 ||
+    if (repair_produce(&x, &produced, &finished) != 0 ||
         repair_restore(&x, c, &written) != 0 ||
         repair_finish(&x, &finished) != 0) {
         rc = TOOL_EXIT_ERROR;
