@@ -41,7 +41,8 @@ static const char *const st_sql[ST_N] = {
     "SELECT use_limit, used_quantity FROM coupons WHERE id = ? FOR UPDATE",
     "SELECT state, version, user_id, order_id, order_amount, discount, "
     "IFNULL(vendor_id, 0), vendor_share_bps, reuse_after_reverse, "
-    "reversed_amount, refunded_discount FROM coupon_redemptions WHERE id = ? "
+    "reversed_amount, refunded_discount, use_freed FROM coupon_redemptions "
+    "WHERE id = ? "
     "FOR UPDATE",
     "INSERT INTO redemption_events (event_id, redemption_id, type, outcome, "
     "payload, occurred_at) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -84,6 +85,7 @@ typedef struct rs_row { /* the locked row, as this call moves it */
     int found, dirty;
     redemption_state_t state;
     long long version, user, amount, discount, vendor, bps, reuse, ra, rd;
+    long long freed;
     char order[REDEMPTION_ID_MAX + 1];
     const redemption_event_t *snap; /* the event whose snapshot it took */
 } rs_row_t;
@@ -157,7 +159,7 @@ static int bind_results(redemption_sink_t *s, int st, MYSQL_BIND *b)
 static int bind_reads(redemption_sink_t *s)
 {
     rs_row_t *w = &s->row;
-    MYSQL_BIND b[11];
+    MYSQL_BIND b[12];
 
     db_bind_ll(&b[0], &s->p.coupon);
     if (bind_params(s, ST_COUPON, b) != 0)
@@ -181,6 +183,7 @@ static int bind_reads(redemption_sink_t *s)
     db_bind_ll(&b[8], &w->reuse);
     db_bind_ll(&b[9], &w->ra);
     db_bind_ll(&b[10], &w->rd);
+    db_bind_ll(&b[11], &w->freed);
     if (bind_results(s, ST_ROW, b) != 0)
         return -1;
     STR(&b[0], eid);
@@ -549,15 +552,55 @@ static void take_snapshot(rs_row_t *w, const redemption_event_t *ev)
     w->version = ev->version;
     w->ra = ev->reversed_amount;
     w->rd = ev->refunded_discount;
+    w->freed = ev->use_freed;
     w->dirty = 1;
     w->snap = ev;
 }
 
-/* One event against s->row; *delta collects the coupon's use count. */
+/* The use a row takes from the budget: 1 from its confirm until a full
+ * reversal gives it back. */
+static long long row_uses(const rs_row_t *w)
+{
+    if (!w->found)
+        return 0;
+    return w->state == REDEMPTION_STATE_CONFIRMED ||
+           w->state == REDEMPTION_STATE_PARTIALLY_REVERSED ||
+           (w->state == REDEMPTION_STATE_REVERSED && !w->freed);
+}
+
+/* What the vendor is owed for a row: its share of the discount once
+ * confirmed, minus its share of what was refunded (the same floors as
+ * use.lua's vendor amounts, so in order they telescope to the same lines). */
+static long long row_owed(const rs_row_t *w)
+{
+    long long owed = 0;
+
+    if (!w->found || w->vendor == 0)
+        return 0;
+    if (w->state == REDEMPTION_STATE_CONFIRMED ||
+        w->state == REDEMPTION_STATE_PARTIALLY_REVERSED ||
+        w->state == REDEMPTION_STATE_REVERSED)
+        owed = w->discount * w->bps / 10000;
+    return owed - w->rd * w->bps / 10000;
+}
+
+/* One event against s->row; *delta collects the coupon's use count.
+ *
+ * Why the use count and the ledger line follow the row, not the event:
+ * an event can be lost for good -- the api killed between use.lua and the
+ * produce, the client never retrying, and a later transition of the same
+ * redemption (a reversal after a lost confirm) reaching us instead; its
+ * snapshot then skips a version. Counting per event would miss the lost
+ * confirm's +1 and its ledger line for ever. So an applied event moves the
+ * count by what the row's use changed and writes one line (keyed by its
+ * event id: once) for what the row's owed amount changed; in order that is
+ * exactly the event's own vendor_amount. A stale event (older than the
+ * row) changes neither. */
 static int apply_event(redemption_sink_t *s, const redemption_event_t *ev,
                        redemption_result_t *res, long long *delta)
 {
     redemption_outcome_t o;
+    long long uses, owed;
 
     res->why[0] = '\0';
     o = judge(&s->row, ev, res->why, sizeof(res->why));
@@ -568,10 +611,15 @@ static int apply_event(redemption_sink_t *s, const redemption_event_t *ev,
     res->outcome = o;
     if (o == REDEMPTION_SINK_ILLEGAL)
         return 0;
-    if (o == REDEMPTION_SINK_APPLIED)
-        take_snapshot(&s->row, ev);
-    *delta += (ev->type == REDEMPTION_CONFIRMED) - ev->use_freed;
-    if (ev->vendor_amount != 0 && exec(s, ST_LEDGER) != 0)
+    if (o != REDEMPTION_SINK_APPLIED)
+        return 0;
+    uses = row_uses(&s->row);
+    owed = row_owed(&s->row);
+    take_snapshot(&s->row, ev);
+    *delta += row_uses(&s->row) - uses;
+    s->p.vendor = s->row.vendor;
+    s->p.ledger = row_owed(&s->row) - owed;
+    if (s->p.ledger != 0 && exec(s, ST_LEDGER) != 0)
         return -1;
     return 0;
 }
