@@ -56,15 +56,11 @@ typedef struct val {
 } val_t;
 
 /* Header parameters refused (jwt.h), with their lengths. */
-#define NAME(lit)                                                              \
-    {                                                                          \
-        (lit), sizeof(lit) - 1                                                 \
-    }
 static const struct name {
     const char *s;
     size_t len;
-} refused[] = { NAME("crit"), NAME("jku"), NAME("jwk"), NAME("x5u"),
-                NAME("x5c"),  NAME("enc"), NAME("zip"), NAME("b64") };
+} refused[] = { { "crit", 4 }, { "jku", 3 }, { "jwk", 3 }, { "x5u", 3 },
+                { "x5c", 3 },  { "enc", 3 }, { "zip", 3 }, { "b64", 3 } };
 #define N_REFUSED (sizeof(refused) / sizeof(refused[0]))
 
 typedef struct head {
