@@ -22,8 +22,9 @@
 #include "http_parser.h"
 #include "jose.h"
 
-#define FIX_NOW 1900000000LL /* the clock test_api_auth passes to auth_check   \
-                              */
+#define FIX_NOW                                                                \
+    1900000000LL /* the clock test_api_auth passes to auth_check               \
+                  */
 
 typedef struct fixture {
     char dir[64];
