@@ -212,6 +212,8 @@ def agg(v, l):
             "load": [r.get("loadavg_before") for r in g], "n": len(g), "runs": g}
 def fmt(x, d=0):
     return "n/a" if x is None else f"{x:,.{d}f}"
+def cell(x):
+    return "" if x is None else f"{x:,.1f}"
 def lname(l):
     return f"closed, {l[1:]} conn{'s' if l != 'c1' else ''}" if l[0] == "c" else f"open, {int(l[1:]):,}/s"
 A = {(v, l): agg(v, l) for v, _ in VARIANTS for l in loads}
@@ -258,18 +260,22 @@ if idle:
       f"{idle['redis_cpu_s'] * 1000 / idle['seconds']:.1f} ms/s of CPU and the Kafka broker "
       f"{idle['kafka_cpu_s'] * 1000 / idle['seconds']:.1f} ms/s; at 1 connection or 1,000/s that "
       "idle share is part of the per-request figures.\n")
-w("| load | server | rate/s | p50 ms | p99 ms | events per produce request | api µs | Redis µs | Kafka broker µs | nginx µs | generator µs | load avg before |")
+w("CPU columns: µs of CPU per answer (per accepted request on the accept path). Redis and the "
+  "broker are left blank in the nginx rows: they took no part.\n")
+w("| load | server | rate/s | p50 ms | p99 ms | events per produce request | api | Redis | Kafka broker | nginx | generator | load avg before (each round) |")
 w("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for l in loads:
     for v, name in VARIANTS:
         a = A[(v, l)]
         if a is None:
             continue
-        c = a["cpu"]
+        c = dict(a["cpu"])
+        if v == "nginx":
+            c["redis"] = c["kafka"] = None
         w(f"| {lname(l)} | {name} | {fmt(a['rate'])} | {a['p50']:.3f} | {a['p99']:.3f} | "
           f"{'' if a['per_req'] is None else fmt(a['per_req'], 1)} | "
-          f"{fmt(c['api'], 1)} | {fmt(c['redis'], 1)} | {fmt(c['kafka'], 1)} | {fmt(c['nginx'], 1)} | "
-          f"{fmt(c['generator'], 1)} | {' / '.join(str(x) for x in a['load'])} |")
+          f"{cell(c['api'])} | {cell(c['redis'])} | {cell(c['kafka'])} | {cell(c['nginx'])} | "
+          f"{cell(c['generator'])} | {' / '.join(str(x) for x in a['load'])} |")
 w("")
 w("### Targets (same run)\n")
 w("| target | before | after | sold-out path (no produce) | |")
@@ -316,14 +322,18 @@ if after256 and nginx256:
           + (f"leaves {1.25 * nginx256['cpu']['nginx'] - sc:.1f} µs per event for the whole produce path"
              if sc < 1.25 * nginx256['cpu']['nginx'] else
              f"is exceeded by {sc - 1.25 * nginx256['cpu']['nginx']:.1f} µs before any produce")
-          + " (the produce path: librdkafka's copy and queueing, its broker thread, the delivery "
-          f"report); the produce path took "
+          + " (librdkafka's copy and queueing, its broker thread, the delivery report); "
+          f"the produce path took "
           f"{c['api'] - sc:.1f} µs with linger.ms=0 and "
           + (f"{before256['cpu']['api'] - sc:.1f} µs with linger.ms=2." if before256 else "n/a before.")
           + "\n")
 loads_all = [r.get("loadavg_before") for r in runs if r.get("loadavg_before") is not None]
 if loads_all:
-    w(f"Load average before these runs: {min(loads_all):.2f}–{max(loads_all):.2f} on {ncores} cores.\n")
+    w(f"Load average before these runs: {min(loads_all):.2f}–{max(loads_all):.2f} on {ncores} cores"
+      + (" -- **more runnable processes than cores: other work competed with every server here, "
+         "so read the rates and tails as this run's, and the CPU per request and the ratios "
+         "between rows of the same round as the comparable part.**" if max(loads_all) > ncores else ".")
+      + "\n")
 w("Commands (one round; the user base changes per run):\n```")
 for r in runs:
     if r["round"] == 1:
