@@ -45,6 +45,14 @@ lat_segs() {
       END { print n + 0 }'
 }
 
+# lat_gc PID -- "young-collections young-ms" of a JVM so far (jstat -gc),
+# or "null null" without jstat: the broker's pauses are its tail latency.
+lat_gc() {
+  command -v jstat >/dev/null || { echo "null null"; return 0; }
+  jstat -gc "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+    NR == 2 { printf "%d %.0f\n", $c["YGC"], $c["YGCT"] * 1000 }' | grep . || echo "null null"
+}
+
 # lat_pid NAME -- a server of the stack, from its pid file.
 lat_pid() {
   local f=$COUPONQ_STACK_DIR/$1/$1.pid
@@ -76,6 +84,8 @@ lat_run() {
   local segs0=0 segs1=0 api_pid=
   for r in "$@"; do [[ $r == api=* ]] && api_pid=${r#api=}; done
   [[ -n $api_pid ]] && segs0=$(lat_segs "$api_pid")
+  local gc0 gc1
+  gc0=$(lat_gc "$LAT_KAFKA")
   out=$OUT/logs/latency-$variant-$load-$(date +%s%N)
   local loadavg
   loadavg=$(cut -d' ' -f1 /proc/loadavg)
@@ -89,6 +99,7 @@ lat_run() {
   json=$(grep '^{' "$out.out" | tail -n 1)
   [[ -n $json ]] || fail "latency-floor: couponq-bench printed no JSON ($out.out)"
   [[ -n $api_pid ]] && segs1=$(lat_segs "$api_pid")
+  gc1=$(lat_gc "$LAT_KAFKA")
   for i in "${!roles[@]}"; do
     # shellcheck disable=SC2046
     t1=$(lat_ticks $(tr ',' ' ' <<<"${roles[i]#*=}"))
@@ -103,9 +114,12 @@ lat_run() {
   cpu=$(jq -c --argjson g "$gen" '. + {generator: $g}' <<<"$cpu")
   json=$(jq -c --arg v "$variant" --arg l "$load" --argjson cpu "$cpu" \
     --argjson round "$LAT_ROUND" --argjson la "$loadavg" --argjson segs "$((segs1 - segs0))" \
+    --argjson gc "[${gc0// /,},${gc1// /,}]" \
     --arg cmd "couponq-bench$(printf ' %q' "${args[@]}")" \
     '. + {scenario:"latency-floor", variant:$v, load:$l, round:$round,
-          cpu_s:$cpu, kafka_segments:$segs, loadavg_before:$la, cmd:$cmd}' <<<"$json")
+          cpu_s:$cpu, kafka_segments:$segs, loadavg_before:$la, cmd:$cmd,
+          broker_young_gc:(if $gc[0] == null or $gc[2] == null then null
+            else {count:($gc[2] - $gc[0]), ms:($gc[3] - $gc[1])} end)}' <<<"$json")
   record "$json"
   jq -r '([.answered, 1] | max) as $n | "  cpu µs per answer: " +
     ([.cpu_s | to_entries[] | "\(.key) \(.value * 1e8 / $n | round / 100)"]
@@ -209,9 +223,14 @@ def agg(v, l):
             "cpu": {k: mean([per(r, k) for r in g]) for k in ROLES},
             "per_req": mean([r["result"].get("accepted", 0) / r["kafka_segments"]
                              for r in g if r.get("kafka_segments")]) if v in ("before", "after") else None,
+            "gc": [r["broker_young_gc"] for r in g if r.get("broker_young_gc")],
             "load": [r.get("loadavg_before") for r in g], "n": len(g), "runs": g}
 def fmt(x, d=0):
     return "n/a" if x is None else f"{x:,.{d}f}"
+def gcs(a):  # per run, mean of the rounds
+    if not a["gc"]:
+        return ""
+    return f"{mean([g['count'] for g in a['gc']]):.1f}, {mean([g['ms'] for g in a['gc']]):.0f}"
 def cell(x):
     return "" if x is None else f"{x:,.1f}"
 def lname(l):
@@ -262,8 +281,8 @@ if idle:
       "idle share is part of the per-request figures.\n")
 w("CPU columns: µs of CPU per answer (per accepted request on the accept path). Redis and the "
   "broker are left blank in the nginx rows: they took no part.\n")
-w("| load | server | rate/s | p50 ms | p99 ms | events per produce request | api | Redis | Kafka broker | nginx | generator | load avg before (each round) |")
-w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+w("| load | server | rate/s | p50 ms | p99 ms | events per produce request | api | Redis | Kafka broker | nginx | generator | broker young GCs (pauses, ms) | load avg before (each round) |")
+w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for l in loads:
     for v, name in VARIANTS:
         a = A[(v, l)]
@@ -275,7 +294,7 @@ for l in loads:
         w(f"| {lname(l)} | {name} | {fmt(a['rate'])} | {a['p50']:.3f} | {a['p99']:.3f} | "
           f"{'' if a['per_req'] is None else fmt(a['per_req'], 1)} | "
           f"{cell(c['api'])} | {cell(c['redis'])} | {cell(c['kafka'])} | {cell(c['nginx'])} | "
-          f"{cell(c['generator'])} | {' / '.join(str(x) for x in a['load'])} |")
+          f"{cell(c['generator'])} | {gcs(a)} | {' / '.join(str(x) for x in a['load'])} |")
 w("")
 w("### Targets (same run)\n")
 w("| target | before | after | sold-out path (no produce) | |")
@@ -288,6 +307,18 @@ w(f"| p50 ≤ 1.5 ms and p99 ≤ 4 ms at 64 connections, closed loop | {lat(b64)
 w(f"| accept path ≥ 0.65× nginx at 256 connections | {fx(acc_ratio(before256))} | {fx(acc_ratio(after256))} | {fx(acc_ratio(sold256))} | {met(t2)} |")
 w(f"| api CPU per accepted request ≤ 1.25× nginx's per request (256 connections) | {fx(cpu_ratio(before256))} | {fx(cpu_ratio(after256))} | {fx(cpu_ratio(sold256))} | {met(t3)} |")
 w("")
+def gc_note(a):
+    if not a["gc"]:
+        return ""
+    n = sum(g["count"] for g in a["gc"])
+    ms = sum(g["ms"] for g in a["gc"])
+    span = sum(r["total_s"] for r in a["runs"]) * 1000
+    if n == 0:
+        return " The broker did not pause for a young collection during these runs."
+    return (f" The tail: during these runs the broker paused {n} times for a young collection "
+            f"(jstat -gc), {ms / n:.0f} ms on average, {100 * ms / span:.1f}% of the time; a request "
+            "in flight during a pause waits for it, so once that share nears 1% the p99 is about "
+            "a pause long, whatever the produce path does.")
 def total(x, roles=("api", "redis", "kafka", "generator")):
     return sum(x["cpu"][k] for k in roles if x["cpu"][k] is not None)
 if after64:
@@ -296,8 +327,11 @@ if after64:
       f"waits 64 ÷ rate on average (Little's law): {64e3 / after64['rate']:.2f} ms at the "
       f"{after64['rate']:,.0f}/s measured. At that rate the api, Redis, the broker and the "
       f"generator kept {busy:.2f} of the {ncores} cores busy ({total(after64):.1f} µs per request), "
-      "beside whatever else ran on the machine: with more runnable processes than cores (load "
-      "averages above) the rate, and so the latency, is set by the CPU these processes get.\n")
+      "beside whatever else ran on the machine"
+      + (": with more runnable processes than cores (load averages above) the rate, and so the "
+         "latency, is set by the CPU these processes get." if max(x for x in after64["load"] if x is not None) > ncores
+         else ".")
+      + gc_note(after64) + "\n")
 if after256 and nginx256:
     c = after256["cpu"]
     tot = total(after256)
