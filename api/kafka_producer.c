@@ -229,9 +229,12 @@ static void on_health(uv_timer_t *t)
  * idle api sends each event at once, and a busy one sends larger requests.
  * Measured (bench/run, latency-floor; 6 partitions, one request per
  * partition in librdkafka 2.0.2): about 1 event per request idle, 5 at 64
- * connections, 11-17 at 256. linger.ms=2 made 31-38 at 256, so the broker
- * spends more CPU per event now at the peak; -X linger.ms=2 brings that
- * trade back where throughput matters more than the 2 ms. The sub-ms
+ * connections, 11-17 at 256. linger.ms=2 made 5 at 10,000/s and 31-38 at
+ * 256, so the broker spends more CPU per event now (about twice at
+ * 10,000/s); -X linger.ms=2 brings that trade back where broker CPU
+ * matters more than the 2 ms. Holding events in the api while a batch is
+ * in flight was tried and made no larger requests: librdkafka already
+ * sends each partition's burst at once. The sub-ms
  * values do not help: librdkafka's broker thread waits in poll() with a
  * millisecond timeout, so linger.ms=0.5 waits about 1 ms. */
 

@@ -263,6 +263,9 @@ L = []
 w = L.append
 ncores = int(env.get("cores", "2") or 2)
 w("## Latency floor: the accept path at low and moderate load\n")
+w(f"Measured on {env.get('date', '?')} (commit `{env.get('commit', '?')}`, {env.get('build_type', '?')} "
+  f"build) by `bench/run --only env,latency-floor` (`--report-latency` puts this section in place "
+  "without touching the others; a full `--report` run includes it).\n")
 nr = max(r["round"] for r in runs)
 w(f"Closed loop at 1, 16, 64 and 256 connections and open loop (Poisson) at 1,000 and 10,000/s, "
   f"{runs[0]['total_s']:.0f} s each, {nr} interleaved round{'s' if nr > 1 else ''} (every figure is the "
@@ -279,6 +282,25 @@ if idle:
       f"{idle['redis_cpu_s'] * 1000 / idle['seconds']:.1f} ms/s of CPU and the Kafka broker "
       f"{idle['kafka_cpu_s'] * 1000 / idle['seconds']:.1f} ms/s; at 1 connection or 1,000/s that "
       "idle share is part of the per-request figures.\n")
+def ba(l, what):
+    b, a = A.get(("before", l)), A.get(("after", l))
+    if not b or not a:
+        return None
+    return what(b), what(a)
+facts = []
+for l, label, what, unit, d in (
+        ("c1", "1 connection, p50", lambda x: x["p50"], " ms", 2),
+        ("c64", "64 connections, p50", lambda x: x["p50"], " ms", 2),
+        ("c64", "64 connections, p99", lambda x: x["p99"], " ms", 2),
+        ("c64", "64 connections", lambda x: x["rate"], " accepted/s", 0),
+        ("c256", "256 connections", lambda x: x["rate"], " accepted/s", 0),
+        ("r10000", "10,000/s, the broker's CPU per event", lambda x: x["cpu"]["kafka"], " µs", 1),
+        ("r10000", "10,000/s, events per produce request", lambda x: x["per_req"], "", 1)):
+    v = ba(l, what)
+    if v and None not in v:
+        facts.append(f"{label} {fmt(v[0], d)} → {fmt(v[1], d)}{unit}")
+if facts:
+    w("**Before → after** (means of the rounds): " + "; ".join(facts) + ".\n")
 w("CPU columns: µs of CPU per answer (per accepted request on the accept path). Redis and the "
   "broker are left blank in the nginx rows: they took no part.\n")
 w("| load | server | rate/s | p50 ms | p99 ms | events per produce request | api | Redis | Kafka broker | nginx | generator | broker young GCs (pauses, ms) | load avg before (each round) |")
@@ -336,17 +358,21 @@ if after256 and nginx256:
     c = after256["cpu"]
     tot = total(after256)
     ng = total(nginx256, ("nginx", "generator"))
-    need = 0.65 * nginx256["rate"]
     cap = ncores / tot * 1e6
+    need_us = ng / 0.65
+    base = (c["generator"] or 0) + (c["redis"] or 0) + (sold256["cpu"]["api"] if sold256 else 0)
     w(f"**The CPU budget at 256 connections.** An accepted request cost {tot:.1f} µs of CPU in all "
       f"(api {fmt(c['api'], 1)}, Redis {fmt(c['redis'], 1)}, broker {fmt(c['kafka'], 1)}, generator "
       f"{fmt(c['generator'], 1)}), an nginx answer {ng:.1f} µs (nginx and generator). On {ncores} cores "
-      f"the accept path can answer at most {cap:,.0f}/s even with the machine to itself; 0.65× "
-      f"nginx's {nginx256['rate']:,.0f}/s is {need:,.0f}/s, which allows {ncores / need * 1e6:.1f} µs "
-      "per request for the four processes together"
-      + (": out of reach at this cost." if cap < need else
-         ": within that budget, so a shortfall is the other load on the machine.")
-      + "\n")
+      f"the accept path tops out at {cap:,.0f}/s with the machine to itself, and when both sides are "
+      f"bound by the CPU they get, their rates are in the inverse ratio of these costs: "
+      f"{ng / tot:.2f}×. 0.65× at equal CPU needs at most {need_us:.1f} µs per accepted request for "
+      "all four processes"
+      + (f"; the generator ({fmt(c['generator'], 1)}), Redis's admission ({fmt(c['redis'], 1)}) and the "
+         f"api without any produce (the sold-out row, {fmt(sold256['cpu']['api'], 1)}) already take "
+         f"{base:.1f} µs before the broker does any work" if sold256 else "")
+      + (": out of reach on this machine." if sold256 and base >= need_us
+         else ": not at this cost." if tot > need_us else ".") + "\n")
     if sold256:
         sc = sold256["cpu"]["api"]
         w(f"**The api's CPU.** The sold-out path does the same HTTP and Redis round trip with no "
