@@ -12,12 +12,7 @@ reqs=$(size 20000 200000)
 users=$(size 16000 160000)
 qty=$(size 14000 140000)
 rate=$(size 1500 5000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 
 pre=$WORK/load
 log "flash sale: $reqs requests at $rate/s; kill -9 of the api 3 times"

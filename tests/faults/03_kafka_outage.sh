@@ -14,12 +14,7 @@ reqs=$((rate * secs))
 users=$((reqs * 3 / 4))
 qty=$reqs # never sells out: every answer is about Kafka
 outage=15
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 
 pre=$WORK/load
 log "sale: $reqs requests at $rate/s; Kafka stopped for ${outage}s after 8 s"

@@ -17,12 +17,7 @@ reqs=$((rate * secs))
 users=$((reqs * 3 / 4))
 qty=$((reqs / 2))
 gap=5
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-worker_start w1
-worker_start w2
+sale_setup "$qty"
 
 pre=$WORK/load
 log "sale: $reqs requests at $rate/s for $qty coupons; FLUSHALL after 8 s, rebuild ${gap}s later"

@@ -16,29 +16,22 @@ need couponq-api couponq-worker couponqctl
 checkouts=$(size 4000 40000)
 limit=$(size 900 9000)
 rate=$(size 250 800)
-id=$(new_coupon_id)
-new_topic
-use_setup "$id" "$checkouts" "$limit" 3000
-api_start
-worker_start w1
-worker_start w2
+use_sale_setup "$checkouts" "$limit"
 
-pre=$WORK/load
 log "checkouts: $checkouts at $rate/s on a use limit of $limit (holds 3 s); kill -9 of the api 3 times"
-use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --give-up 0.5 --max-seconds "$(size 180 600)" &
-load_pid=$!
+use_sale_load "$checkouts" "$rate" --give-up 0.5
+pre=$PRE
 kills=()
 for k in 1 2 3; do
   sleep "$(size 3 10)"
-  kill -0 "$load_pid" 2>/dev/null || break
+  kill -0 "$LOAD_PID" 2>/dev/null || break
   kills+=("$(now)")
   proc_kill api KILL
   log "api killed ($k); restarting in 1 s"
   sleep 1
   api_start
 done
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+use_sale_wait
 sleep 4 # the last holds expire (3 s): their budget returns by itself
 
 drain1=$(wait_use_drain "$id" 60) || true

@@ -11,22 +11,15 @@ need couponq-api couponq-worker couponqctl
 checkouts=$(size 4000 40000)
 limit=$(size 1200 12000)
 rate=$(size 300 1000)
-id=$(new_coupon_id)
-new_topic
-use_setup "$id" "$checkouts" "$limit" 3000
-api_start
 WORKER_ARGS="--batch-size 500 ${WORKER_ARGS:-}"
-worker_start w1
-worker_start w2
+use_sale_setup "$checkouts" "$limit"
 
-pre=$WORK/load
 log "checkouts: $checkouts at $rate/s on a use limit of $limit; kill -9 of both workers 4 times"
-use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --max-seconds "$(size 180 600)" &
-load_pid=$!
+use_sale_load "$checkouts" "$rate"
+pre=$PRE
 for k in 1 2 3 4; do
   sleep "$(size 2 6)"
-  kill -0 "$load_pid" 2>/dev/null || break
+  kill -0 "$LOAD_PID" 2>/dev/null || break
   proc_kill w1 KILL
   proc_kill w2 KILL
   log "workers killed ($k); restarting in 1 s"
@@ -34,7 +27,7 @@ for k in 1 2 3 4; do
   worker_start w1
   worker_start w2
 done
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+use_sale_wait
 drain_s=$(wait_use_drain "$id" 120) || true
 
 ok=pass

@@ -13,19 +13,11 @@ checkouts=$(size 5000 40000)
 limit=$(size 1500 12000)
 rate=$(size 250 800)
 outage=10
-id=$(new_coupon_id)
-new_topic
-use_setup "$id" "$checkouts" "$limit" 3000
-api_start
-worker_start w1
-worker_start w2
+use_sale_setup "$checkouts" "$limit"
 
-pre=$WORK/load
 log "checkouts: $checkouts at $rate/s on a use limit of $limit; Kafka stopped for ${outage}s after 6 s"
-use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --retries 30 \
-  --max-seconds "$(size 240 600)" &
-load_pid=$!
+use_sale_load "$checkouts" "$rate" --retries 30
+pre=$PRE
 sleep 6
 t_stop=$(now)
 stack down kafka
@@ -35,7 +27,7 @@ t_up0=$(now)
 stack up kafka
 t_up=$(now)
 log "kafka down $(python3 -c "print(round($t_up0 - $t_down, 1))")s"
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+use_sale_wait
 ok=pass
 ok2xx=$(python3 - "$pre.json" "$(python3 -c "print($t_down + 1)")" "$t_up0" <<'PY'
 import json, sys

@@ -14,19 +14,11 @@ need couponq-api couponq-worker couponqctl
 checkouts=$(size 4000 40000)
 limit=$(size 1000 10000)
 rate=$(size 250 800)
-id=$(new_coupon_id)
-new_topic
-use_setup "$id" "$checkouts" "$limit" 3000
-api_start
-worker_start w1
-worker_start w2
+use_sale_setup "$checkouts" "$limit"
 
-pre=$WORK/load
 log "checkouts: $checkouts at $rate/s on a use limit of $limit; Redis SIGKILLed after 6 s"
-use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 48 --rate "$rate" --ttl-s 3 --retries 30 \
-  --max-seconds "$(size 240 600)" &
-load_pid=$!
+use_sale_load "$checkouts" "$rate" --retries 30
+pre=$PRE
 sleep 6
 T_FAULT=$(now)
 kill -KILL "$(cat "$COUPONQ_STACK_DIR/redis/redis.pid")"
@@ -34,7 +26,7 @@ sleep 2
 stack up redis
 t_up=$(now)
 log "Redis back after $(elapsed "$T_FAULT")s"
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+use_sale_wait
 sleep 4
 drain_s=$(wait_use_drain "$id" 120) || true
 rc=0

@@ -15,20 +15,12 @@ checkouts=$(size 3000 30000)
 limit=$(size 800 8000)
 rate=$(size 150 600)
 API_ARGS="--redis-min-replicas 1"
-id=$(new_coupon_id)
-new_topic
-use_setup "$id" "$checkouts" "$limit" 3000
-api_start
-worker_start w1
-worker_start w2
+use_sale_setup "$checkouts" "$limit"
 
-pre=$WORK/load
 old=$(ha_node redis)
 log "checkouts: $checkouts at $rate/s on a use limit of $limit; primary $old SIGKILLed after 8 s"
-use_load "$pre" --coupon "$id" --checkouts "$checkouts" --users "$checkouts" \
-  --user-base "$((id * 10))" --conns 32 --rate "$rate" --ttl-s 3 --retries 40 \
-  --max-seconds "$(size 240 900)" &
-load_pid=$!
+use_sale_load "$checkouts" "$rate" --conns 32 --retries 40
+pre=$PRE
 sleep 8
 T_FAULT=$(now)
 kill -KILL "$(ha_pid "$old")"
@@ -38,7 +30,7 @@ t_promoted=$(now)
 new=$(ha_node redis)
 log "failover $old -> $new after $(elapsed "$T_FAULT")s"
 stack up "$old" || log "restarting $old failed (see $WORK/stack.log)"
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+use_sale_wait
 sleep 4
 drain_s=$(wait_use_drain "$id" 180) || true
 lifted=$(grep -c 'verified against the event log' "$WORK/guard.log" || true)

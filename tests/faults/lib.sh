@@ -534,3 +534,28 @@ use_check_run() {
 }
 # use_statuses LOADPREFIX -> "op status:n ..." of the load client's summary.
 use_statuses() { jget "$1.json" "' '.join(k.replace(' ', ':')+'='+str(v) for k,v in sorted(status.items()))"; }
+
+# use_sale_setup CHECKOUTS LIMIT -- what every redemption scenario starts
+# with: a fresh coupon (its id in $id) with CHECKOUTS owners, a use limit of
+# LIMIT and 3 s holds, a fresh topic pair, the api (API_ARGS), the guard and
+# two workers (WORKER_ARGS).
+use_sale_setup() {
+  id=$(new_coupon_id)
+  new_topic
+  use_setup "$id" "$1" "$2" 3000
+  api_start
+  worker_start w1
+  worker_start w2
+}
+# use_sale_load CHECKOUTS RATE [use_load.py flags] -- in the background: one
+# checkout per owner at RATE/s on 48 connections (3 s holds); sets PRE and
+# LOAD_PID; use_sale_wait waits for it.
+use_sale_load() {
+  local n=$1 rate=$2
+  shift 2
+  PRE=$WORK/load
+  use_load "$PRE" --coupon "$id" --checkouts "$n" --users "$n" --user-base "$((id * 10))" \
+    --conns 48 --rate "$rate" --ttl-s 3 --max-seconds "$(size 240 900)" "$@" &
+  LOAD_PID=$!
+}
+use_sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err")"; }
