@@ -34,7 +34,7 @@ done
 use_sale_wait
 sleep 4 # the last holds expire (3 s): their budget returns by itself
 
-drain1=$(wait_use_drain "$id" 60) || true
+drain1=$(wait_use_stable "$id" 5 120) || true
 before=$(use_versions "$id")
 rc=0
 ctl reconcile "$id" --repair >"$WORK/repair.txt" 2>&1 || rc=$?
@@ -51,5 +51,5 @@ result done="$checkouts checkouts at ${rate}/s on a use limit of $limit, 2 worke
   requests="$(jget "$pre.json" requests)" unanswered="$(jget "$pre.json" no_answer)" \
   statuses="$(use_statuses "$pre")" max_in_use="$(jget "$pre.json" max_in_use)" \
   versions_before_repair="$before" \
-  recovery="drained ${drain1}s after the load (Redis/MySQL versions then: $before); consistent ${drain_s}s after the repair"
+  recovery="settled ${drain1}s after the load (Redis/MySQL versions then: $before); consistent ${drain_s}s after the repair"
 finish "$ok"

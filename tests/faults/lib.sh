@@ -512,6 +512,25 @@ wait_use_drain() {
   return 1
 }
 
+# wait_use_stable ID QUIET_S LIMIT_S -- until MySQL's sum of versions has not
+# moved for QUIET_S seconds (a drain that cannot reach Redis's: an api crash
+# left transitions without events). Prints the seconds taken.
+wait_use_stable() {
+  local t0 since last=-1 v
+  t0=$(now)
+  since=$t0
+  while :; do
+    v=$(use_versions "$1" 2>/dev/null || echo "x -1")
+    if [[ ${v#* } != "$last" ]]; then last=${v#* }; since=$(now); fi
+    if [[ ${v% *} == "${v#* }" ]] || (($(printf '%.0f' "$(elapsed "$since")") >= $2)); then
+      elapsed "$t0"
+      return 0
+    fi
+    if (($(printf '%.0f' "$(elapsed "$t0")") > $3)); then elapsed "$t0"; return 1; fi
+    sleep 0.5
+  done
+}
+
 # use_check_run ID LOADPREFIX [flags] -- the redemption checker (use_check),
 # output to the terminal and $WORK/use_check.txt; records its counts.
 use_check_run() {
