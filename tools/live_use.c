@@ -195,7 +195,7 @@ static int restore_batch(live_t *l, char keys[5][KEYS_MAX],
 {
     const char *argv[3 + 5 + 2 * USE_BATCH];
     size_t lens[3 + 5 + 2 * USE_BATCH], i, argc = 0;
-    int64_t v[2];
+    int64_t v[2] = { 0, 0 }; /* gcc -O2 cannot see int_reply set them */
     redisReply *r;
     int rc = -1;
 
