@@ -231,34 +231,6 @@ static const char *describe(llhttp_errno_t err)
     }
 }
 
-static int tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/* llhttp knows a fixed set of methods and calls every other one invalid.
- * A well-formed request line with a method we do not implement (QUERY,
- * FROB) is not malformed: RFC 9110 15.6.2 answers 501. It is one when the
- * failing token is 1..20 token characters followed by a space (or by the
- * end of what arrived so far); anything else -- a CR, a control byte -- is
- * garbage and stays a 400. */
-static int unknown_method(const char *data, size_t len, const char *pos)
-{
-    const char *end = data + len, *a = pos, *b = pos;
-
-    if (pos == NULL || pos < data || pos > end)
-        return 0;
-    while (a > data && tchar((unsigned char)a[-1]))
-        a--;
-    while (b < end && tchar((unsigned char)*b))
-        b++;
-    if (b == a || b - a > 20)
-        return 0;
-    return b == end || *b == ' ';
-}
-
 int http_parser_feed(http_parser_t *p, const char *data, size_t len)
 {
     llhttp_errno_t err;
@@ -270,9 +242,6 @@ int http_parser_feed(http_parser_t *p, const char *data, size_t len)
         return 0;
     if (err == HPE_PAUSED_UPGRADE)
         stop(p, 400, "protocol upgrades are not supported");
-    else if (p->status == 0 && err == HPE_INVALID_METHOD &&
-             unknown_method(data, len, llhttp_get_error_pos(&p->ll)))
-        stop(p, 501, "method not implemented");
     else if (p->status == 0 && err == HPE_INVALID_VERSION)
         stop(p, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
     else if (p->status == 0)

@@ -13,8 +13,8 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker couponqctl
 
-checkouts=$(size 4000 40000)
-limit=$(size 900 9000)
+checkouts=$(size 3000 40000)
+limit=$(size 700 9000)
 rate=$(size 250 800)
 use_sale_setup "$checkouts" "$limit"
 

@@ -9,8 +9,8 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker
 
-checkouts=$(size 5000 40000)
-limit=$(size 1500 12000)
+checkouts=$(size 3000 40000)
+limit=$(size 900 12000)
 rate=$(size 250 800)
 outage=10
 use_sale_setup "$checkouts" "$limit"

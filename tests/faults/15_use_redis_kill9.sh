@@ -11,8 +11,8 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker couponqctl
 
-checkouts=$(size 4000 40000)
-limit=$(size 1000 10000)
+checkouts=$(size 3000 40000)
+limit=$(size 800 10000)
 rate=$(size 250 800)
 use_sale_setup "$checkouts" "$limit"
 

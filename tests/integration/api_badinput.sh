@@ -62,8 +62,7 @@ bad "headers over the limit" "$P"'X-Big: '"$(printf '%05000d' 0)"'\r\nContent-Le
 bad "target too long" "GET /v1/coupons/$(printf '%02000d' 1) HTTP/1.1\r\n\r\n" 414 '"error":"request target too long"' closed
 bad "header without colon" "$P"'Content-Length 13\r\n\r\n{"user_id":1}' 400 '"error":"malformed HTTP' closed
 bad "garbage request line" 'GARBAGE\r\n\r\n' 400 '"error":"malformed HTTP' closed
-bad "unknown method (501)" 'FROB / HTTP/1.1\r\n\r\n' 501 '"error":"method not implemented"' closed
-bad "QUERY (501)" 'QUERY /healthz HTTP/1.1\r\n\r\n' 501 '"error":"method not implemented"' closed
+bad "unknown method" 'FROB / HTTP/1.1\r\n\r\n' 400 '"error":"malformed HTTP: invalid method"' closed
 bad "bad version" 'GET /healthz HTTP/7.3\r\n\r\n' 505 '"error":"only HTTP/1.0 and HTTP/1.1 are supported"' closed
 bad "upgrade" 'GET /healthz HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n' 400 '"error":"protocol upgrades are not supported"' closed
 bad "incomplete request (408)" "$P"'Content-Length: 13\r\n\r\n{"user' 408 '"error":"request not received in time"' closed
