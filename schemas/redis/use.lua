@@ -522,12 +522,19 @@ local function expire(rid, r, raw, eid, now)
   return answer('hold_expired', 1, 0, rid, r, now, 0, ev, raw)
 end
 
-local function op_confirm()
+-- confirm and cancel: their arguments (rid, event id, actor), checked, and
+-- the record (nil with the answer to return when there is none to act on)
+local function rid_call()
   argc(4)
   local rid = rid_arg(ARGV[2], 'rid')
   local eid = ulid_arg(ARGV[3], 'event id')
   local actor = uid_arg(ARGV[4], 'actor', true)
   local r, raw = load_for(rid, actor)
+  return rid, eid, r, raw
+end
+
+local function op_confirm()
+  local rid, eid, r, raw = rid_call()
   if r == nil then
     return raw
   end
@@ -550,11 +557,7 @@ local function op_confirm()
 end
 
 local function op_cancel()
-  argc(4)
-  local rid = rid_arg(ARGV[2], 'rid')
-  local eid = ulid_arg(ARGV[3], 'event id')
-  local actor = uid_arg(ARGV[4], 'actor', true)
-  local r, raw = load_for(rid, actor)
+  local rid, eid, r, raw = rid_call()
   if r == nil then
     return raw
   end
