@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "auth.h"
 
 #include "auth_fixture.h"
@@ -404,17 +406,9 @@ static void test_reload(void **state)
     fix_free(f);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_modes),
-        cmocka_unit_test(test_bearer),
-        cmocka_unit_test(test_bearer_headers),
-        cmocka_unit_test(test_gateway),
-        cmocka_unit_test(test_gateway_header_rules),
-        cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_cache_bounded),
-        cmocka_unit_test(test_reload),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_modes), cmocka_unit_test(test_bearer),
+           cmocka_unit_test(test_bearer_headers),
+           cmocka_unit_test(test_gateway),
+           cmocka_unit_test(test_gateway_header_rules),
+           cmocka_unit_test(test_cache), cmocka_unit_test(test_cache_bounded),
+           cmocka_unit_test(test_reload))

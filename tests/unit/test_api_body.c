@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "body.h"
 
 static void ok(const char *json, int64_t want)
@@ -212,12 +214,6 @@ static void test_empty(void **state)
     empty_bad("{} {}", "invalid JSON");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid), cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_hold),  cmocka_unit_test(test_reverse),
-        cmocka_unit_test(test_empty),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_valid), cmocka_unit_test(test_invalid),
+           cmocka_unit_test(test_hold), cmocka_unit_test(test_reverse),
+           cmocka_unit_test(test_empty))

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "jose.h"
 #include "jwks.h"
 #include "jwt.h"
@@ -313,19 +315,12 @@ static void test_mint_matches_rfc_hmac(void **state)
     assert_memory_equal(mac, want, 32);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc7515_a1_hs256),
-        cmocka_unit_test(test_rfc7515_a3_es256),
-        cmocka_unit_test(test_rfc_alg_pinned),
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_single_key_no_kid),
-        cmocka_unit_test(test_check_time),
-        cmocka_unit_test(test_jwks_refusals),
-        cmocka_unit_test(test_jwks_lookup),
-        cmocka_unit_test(test_b64url),
-        cmocka_unit_test(test_mint_matches_rfc_hmac),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_rfc7515_a1_hs256),
+           cmocka_unit_test(test_rfc7515_a3_es256),
+           cmocka_unit_test(test_rfc_alg_pinned),
+           cmocka_unit_test(test_vectors),
+           cmocka_unit_test(test_single_key_no_kid),
+           cmocka_unit_test(test_check_time),
+           cmocka_unit_test(test_jwks_refusals),
+           cmocka_unit_test(test_jwks_lookup), cmocka_unit_test(test_b64url),
+           cmocka_unit_test(test_mint_matches_rfc_hmac))

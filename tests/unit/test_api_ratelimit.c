@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "peer.h"
 #include "ratelimit.h"
 
@@ -104,13 +106,6 @@ static void test_cidrs(void **state)
     assert_int_equal(peer_cidrs_parse("1.2.3.4,", &c, err, sizeof(err)), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_burst_then_rate),
-        cmocka_unit_test(test_bounded),
-        cmocka_unit_test(test_peer_keys),
-        cmocka_unit_test(test_cidrs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_burst_then_rate),
+           cmocka_unit_test(test_bounded), cmocka_unit_test(test_peer_keys),
+           cmocka_unit_test(test_cidrs))

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "unit.h"
 #include <hiredis/hiredis.h>
 
 #include "redemption.h"
@@ -149,12 +151,5 @@ static void test_refused(void **state)
         parse(held(17, 13, el(REDIS_REPLY_ARRAY, NULL, 0)), USE_HOLD, &a), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_held),
-        cmocka_unit_test(test_other_ops),
-        cmocka_unit_test(test_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_held), cmocka_unit_test(test_other_ops),
+           cmocka_unit_test(test_refused))

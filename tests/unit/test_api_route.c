@@ -10,6 +10,8 @@
 #include <stdio.h>
 
 #include <cmocka.h>
+
+#include "unit.h"
 #include <llhttp.h>
 
 #include "route.h"
@@ -166,14 +168,7 @@ static void test_parse_id(void **state)
     assert_int_equal(route_parse_id("1 ", 2, &v), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_redemption_routes),
-        cmocka_unit_test(test_redemption_refusals),
-        cmocka_unit_test(test_parse_id),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_routes), cmocka_unit_test(test_refusals),
+           cmocka_unit_test(test_redemption_routes),
+           cmocka_unit_test(test_redemption_refusals),
+           cmocka_unit_test(test_parse_id))

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "slots.h"
 
 typedef struct item {
@@ -88,12 +90,5 @@ static void test_reuse_cycles(void **state)
     slots_free(s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generations),
-        cmocka_unit_test(test_order),
-        cmocka_unit_test(test_reuse_cycles),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_generations), cmocka_unit_test(test_order),
+           cmocka_unit_test(test_reuse_cycles))

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "arrival.h"
 
 /* fixed: request i at exactly round(i * 1e9 / rate) -- no drift after a
@@ -64,13 +66,6 @@ static void test_arrival_names(void **state)
     assert_string_equal(arrival_mode_name(ARRIVAL_POISSON), "poisson");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arrival_fixed),
-        cmocka_unit_test(test_arrival_poisson),
-        cmocka_unit_test(test_arrival_names),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_arrival_fixed),
+           cmocka_unit_test(test_arrival_poisson),
+           cmocka_unit_test(test_arrival_names))

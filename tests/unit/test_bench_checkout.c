@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "checkout.h"
 
 /* 1,000,000 checkouts with 30% abandoned and 10% cancelled: exactly
@@ -122,14 +124,6 @@ static void test_answers(void **state)
     checkout_result_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_exact_shares),
-        cmocka_unit_test(test_request_texts),
-        cmocka_unit_test(test_parse_rid),
-        cmocka_unit_test(test_answers),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_plan_exact_shares),
+           cmocka_unit_test(test_request_texts),
+           cmocka_unit_test(test_parse_rid), cmocka_unit_test(test_answers))

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "hist.h"
 #include "load.h"
 
@@ -151,18 +153,10 @@ static void test_parse_result(void **state)
     assert_string_equal(out, "dup");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_geometry_contiguous),
-        cmocka_unit_test(test_geometry_precision),
-        cmocka_unit_test(test_clamp_huge),
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_percentiles_uniform),
-        cmocka_unit_test(test_percentiles_tail),
-        cmocka_unit_test(test_merge_reset),
-        cmocka_unit_test(test_parse_result),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_geometry_contiguous),
+           cmocka_unit_test(test_geometry_precision),
+           cmocka_unit_test(test_clamp_huge), cmocka_unit_test(test_empty),
+           cmocka_unit_test(test_percentiles_uniform),
+           cmocka_unit_test(test_percentiles_tail),
+           cmocka_unit_test(test_merge_reset),
+           cmocka_unit_test(test_parse_result))

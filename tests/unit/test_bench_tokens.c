@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "tokens.h"
 
 static char path[64];
@@ -146,12 +148,5 @@ static void test_many(void **state)
     tokens_free(t);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_many),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_load), cmocka_unit_test(test_refusals),
+           cmocka_unit_test(test_many))

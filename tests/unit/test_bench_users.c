@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "users.h"
 
 static users_t *mk(users_mode_t m, int64_t base, uint64_t n, double r, double s)
@@ -148,16 +150,8 @@ static void test_bad_options(void **state)
     assert_int_equal(users_mode_parse("nope"), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seq),
-        cmocka_unit_test(test_dup_ratio),
-        cmocka_unit_test(test_dup_pool_exhausted),
-        cmocka_unit_test(test_zipf_head),
-        cmocka_unit_test(test_same_seed_same_users),
-        cmocka_unit_test(test_bad_options),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_seq), cmocka_unit_test(test_dup_ratio),
+           cmocka_unit_test(test_dup_pool_exhausted),
+           cmocka_unit_test(test_zipf_head),
+           cmocka_unit_test(test_same_seed_same_users),
+           cmocka_unit_test(test_bad_options))

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "config.h"
 #include "version.h"
 
@@ -252,19 +254,12 @@ static void test_version(void **state)
     free(text);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_defaults, setup),
-        cmocka_unit_test_setup(test_precedence, setup),
-        cmocka_unit_test_setup(test_bad_env_names_flag_and_env, setup),
-        cmocka_unit_test_setup(test_errors, setup),
-        cmocka_unit_test_setup(test_int_edges, setup),
-        cmocka_unit_test_setup(test_x_and_positionals, setup),
-        cmocka_unit_test_setup(test_help, setup),
-        cmocka_unit_test_setup(test_usage, setup),
-        cmocka_unit_test(test_version),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test_setup(test_defaults, setup),
+           cmocka_unit_test_setup(test_precedence, setup),
+           cmocka_unit_test_setup(test_bad_env_names_flag_and_env, setup),
+           cmocka_unit_test_setup(test_errors, setup),
+           cmocka_unit_test_setup(test_int_edges, setup),
+           cmocka_unit_test_setup(test_x_and_positionals, setup),
+           cmocka_unit_test_setup(test_help, setup),
+           cmocka_unit_test_setup(test_usage, setup),
+           cmocka_unit_test(test_version))

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <errmsg.h>
 #include <mysqld_error.h>
 
@@ -150,16 +152,7 @@ static void test_transient(void **state)
     assert_false(transient(ER_TABLEACCESS_DENIED_ERROR)); /* 1142 */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_host),
-        cmocka_unit_test(test_host_list),
-        cmocka_unit_test(test_password_punctuation),
-        cmocka_unit_test(test_bad_lists),
-        cmocka_unit_test(test_flag_on),
-        cmocka_unit_test(test_transient),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_one_host), cmocka_unit_test(test_host_list),
+           cmocka_unit_test(test_password_punctuation),
+           cmocka_unit_test(test_bad_lists), cmocka_unit_test(test_flag_on),
+           cmocka_unit_test(test_transient))

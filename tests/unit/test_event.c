@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,27 +661,20 @@ static void test_reason_names(void **state)
     assert_string_equal(event_reason_name(EVENT_ERR_TOO_BIG), "too_big");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_example),
-        cmocka_unit_test(test_encode_example_exact),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_encode_rejects_invalid),
-        cmocka_unit_test(test_encode_extremes_exact),
-        cmocka_unit_test(test_time_format_parse),
-        cmocka_unit_test(test_time_format_bounds),
-        cmocka_unit_test(test_malformed_table),
-        cmocka_unit_test(test_error_message_text),
-        cmocka_unit_test(test_int64_overflow_is_bad_json),
-        cmocka_unit_test(test_too_big_not_parsed),
-        cmocka_unit_test(test_not_nul_terminated),
-        cmocka_unit_test(test_fast_path_canonical),
-        cmocka_unit_test(test_near_canonical_falls_back),
-        cmocka_unit_test(test_fast_path_respects_len),
-        cmocka_unit_test(test_one_byte_mutations),
-        cmocka_unit_test(test_reason_names),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_decode_example),
+           cmocka_unit_test(test_encode_example_exact),
+           cmocka_unit_test(test_round_trip),
+           cmocka_unit_test(test_encode_rejects_invalid),
+           cmocka_unit_test(test_encode_extremes_exact),
+           cmocka_unit_test(test_time_format_parse),
+           cmocka_unit_test(test_time_format_bounds),
+           cmocka_unit_test(test_malformed_table),
+           cmocka_unit_test(test_error_message_text),
+           cmocka_unit_test(test_int64_overflow_is_bad_json),
+           cmocka_unit_test(test_too_big_not_parsed),
+           cmocka_unit_test(test_not_nul_terminated),
+           cmocka_unit_test(test_fast_path_canonical),
+           cmocka_unit_test(test_near_canonical_falls_back),
+           cmocka_unit_test(test_fast_path_respects_len),
+           cmocka_unit_test(test_one_byte_mutations),
+           cmocka_unit_test(test_reason_names))

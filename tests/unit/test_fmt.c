@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,15 +241,9 @@ static void test_overflow_sticky_all_or_nothing(void **state)
     assert_string_equal(buf, "");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_i64_like_printf),
-        cmocka_unit_test(test_u64_like_printf),
-        cmocka_unit_test(test_pad_fixed_width),
-        cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_exact_boundaries),
-        cmocka_unit_test(test_overflow_sticky_all_or_nothing),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_i64_like_printf),
+           cmocka_unit_test(test_u64_like_printf),
+           cmocka_unit_test(test_pad_fixed_width),
+           cmocka_unit_test(test_strings),
+           cmocka_unit_test(test_exact_boundaries),
+           cmocka_unit_test(test_overflow_sticky_all_or_nothing))

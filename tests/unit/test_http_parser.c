@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "http_parser.h"
 
 typedef struct seen {
@@ -153,13 +155,6 @@ static void test_malformed(void **state)
                   400, "upgrades");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pipelined_any_split),
-        cmocka_unit_test(test_mid_request),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_malformed),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_pipelined_any_split),
+           cmocka_unit_test(test_mid_request), cmocka_unit_test(test_limits),
+           cmocka_unit_test(test_malformed))

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "http_resp.h"
 
 static void test_head(void **state)
@@ -111,13 +113,6 @@ static void test_error_json(void **state)
     assert_int_equal(http_resp_error_json(buf, 12, "too long for this"), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_head),
-        cmocka_unit_test(test_head_len_matches),
-        cmocka_unit_test(test_head_exact_bounds),
-        cmocka_unit_test(test_error_json),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_head), cmocka_unit_test(test_head_len_matches),
+           cmocka_unit_test(test_head_exact_bounds),
+           cmocka_unit_test(test_error_json))

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "config.h"
 #include "kafka_conf.h"
 
@@ -109,14 +111,7 @@ static void test_dlq_topic(void **state)
     assert_int_equal(kafka_dlq_topic("abcdef", buf, 10), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bootstrap_defaults_and_x),
-        cmocka_unit_test(test_bad_x),
-        cmocka_unit_test(test_x_without_equals_rejected_by_config),
-        cmocka_unit_test(test_dlq_topic),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_bootstrap_defaults_and_x),
+           cmocka_unit_test(test_bad_x),
+           cmocka_unit_test(test_x_without_equals_rejected_by_config),
+           cmocka_unit_test(test_dlq_topic))

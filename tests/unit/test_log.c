@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "log.h"
 
 /* Reads everything written to fd so far (fd is a temp file). */
@@ -106,13 +108,6 @@ static void test_long_line_truncated(void **state)
     close(fd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_level_names),
-        cmocka_unit_test(test_line_format_and_filter),
-        cmocka_unit_test(test_long_line_truncated),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_level_names),
+           cmocka_unit_test(test_line_format_and_filter),
+           cmocka_unit_test(test_long_line_truncated))

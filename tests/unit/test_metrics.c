@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "metrics.h"
 
 static void test_render_exact(void **state)
@@ -186,16 +188,9 @@ static void test_concurrent_updates(void **state)
     metrics_free(m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_render_exact),
-        cmocka_unit_test(test_same_series_returned),
-        cmocka_unit_test(test_invalid_names),
-        cmocka_unit_test(test_latency_bounds),
-        cmocka_unit_test(test_value_formatting),
-        cmocka_unit_test(test_concurrent_updates),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_render_exact),
+           cmocka_unit_test(test_same_series_returned),
+           cmocka_unit_test(test_invalid_names),
+           cmocka_unit_test(test_latency_bounds),
+           cmocka_unit_test(test_value_formatting),
+           cmocka_unit_test(test_concurrent_updates))

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,18 +391,9 @@ static void test_names(void **state)
     assert_int_equal(redemption_state_parse("expire", 6), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_example),
-        cmocka_unit_test(test_encode_example_exact),
-        cmocka_unit_test(test_life_round_trips),
-        cmocka_unit_test(test_other_ends_round_trip),
-        cmocka_unit_test(test_bad_fields),
-        cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_check_rules),
-        cmocka_unit_test(test_names),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_decode_example),
+           cmocka_unit_test(test_encode_example_exact),
+           cmocka_unit_test(test_life_round_trips),
+           cmocka_unit_test(test_other_ends_round_trip),
+           cmocka_unit_test(test_bad_fields), cmocka_unit_test(test_bad_json),
+           cmocka_unit_test(test_check_rules), cmocka_unit_test(test_names))

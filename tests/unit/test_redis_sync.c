@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "redis_sync.h"
 
 static redisReply str_reply(int type, const char *s)
@@ -185,13 +187,7 @@ static void test_dead_sentinels(void **state)
     assert_non_null(strstr(err, "redis 127.0.0.1:1: "));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_role),     cmocka_unit_test(test_master_addr),
-        cmocka_unit_test(test_readonly), cmocka_unit_test(test_sentinel_order),
-        cmocka_unit_test(test_url),      cmocka_unit_test(test_dead_sentinels),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_role), cmocka_unit_test(test_master_addr),
+           cmocka_unit_test(test_readonly),
+           cmocka_unit_test(test_sentinel_order), cmocka_unit_test(test_url),
+           cmocka_unit_test(test_dead_sentinels))

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "rid.h"
 
 static void test_layout(void **state)
@@ -67,12 +69,5 @@ static void test_refused(void **state)
     assert_int_equal(c, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_make),
-        cmocka_unit_test(test_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_layout), cmocka_unit_test(test_make),
+           cmocka_unit_test(test_refused))

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "ctlarg.h"
 
 static char err[256];
@@ -211,16 +213,7 @@ static void test_use_coupon(void **state)
                      -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_use),
-        cmocka_unit_test(test_use_coupon),
-        cmocka_unit_test(test_id),
-        cmocka_unit_test(test_quantity),
-        cmocka_unit_test(test_adjust_parse),
-        cmocka_unit_test(test_adjust_apply),
-        cmocka_unit_test(test_offsets),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_use), cmocka_unit_test(test_use_coupon),
+           cmocka_unit_test(test_id), cmocka_unit_test(test_quantity),
+           cmocka_unit_test(test_adjust_parse),
+           cmocka_unit_test(test_adjust_apply), cmocka_unit_test(test_offsets))

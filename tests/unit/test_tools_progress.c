@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "progress.h"
 
 static void test_half(void **state)
@@ -44,12 +46,5 @@ static void test_overshoot_and_small_buffer(void **state)
     assert_string_equal(tiny, "[##  ] "); /* truncated, terminated */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_half),
-        cmocka_unit_test(test_done_and_empty),
-        cmocka_unit_test(test_overshoot_and_small_buffer),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_half), cmocka_unit_test(test_done_and_empty),
+           cmocka_unit_test(test_overshoot_and_small_buffer))

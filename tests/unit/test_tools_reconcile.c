@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "reconcile.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -133,16 +135,9 @@ static void test_sort_unique(void **state)
     assert_int_equal(n, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_consistent),
-        cmocka_unit_test(test_missing_inflight_lost),
-        cmocka_unit_test(test_inflight_only_is_consistent),
-        cmocka_unit_test(test_rows_after),
-        cmocka_unit_test(test_counter),
-        cmocka_unit_test(test_empty_and_redis_lost_everything),
-        cmocka_unit_test(test_sort_unique),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_consistent),
+           cmocka_unit_test(test_missing_inflight_lost),
+           cmocka_unit_test(test_inflight_only_is_consistent),
+           cmocka_unit_test(test_rows_after), cmocka_unit_test(test_counter),
+           cmocka_unit_test(test_empty_and_redis_lost_everything),
+           cmocka_unit_test(test_sort_unique))

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "timearg.h"
 
 #define NOW 1795358371468LL /* 2026-11-22T14:39:31.468Z */
@@ -115,13 +117,5 @@ static void test_duration(void **state)
                      -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_relative),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_duration),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_relative), cmocka_unit_test(test_rfc3339),
+           cmocka_unit_test(test_errors), cmocka_unit_test(test_duration))

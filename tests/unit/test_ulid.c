@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "ulid.h"
 
 static void test_encode_known(void **state)
@@ -84,14 +86,6 @@ static void test_generate_monotonic(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encode_known),
-        cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_generate_monotonic),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_encode_known), cmocka_unit_test(test_decode),
+           cmocka_unit_test(test_valid),
+           cmocka_unit_test(test_generate_monotonic))

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "url.h"
 
 static void test_mysql(void **state)
@@ -174,13 +176,6 @@ static void test_too_long(void **state)
     assert_non_null(strstr(err, "master name: too long"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mysql),    cmocka_unit_test(test_redis),
-        cmocka_unit_test(test_sentinel), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_too_long),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_mysql), cmocka_unit_test(test_redis),
+           cmocka_unit_test(test_sentinel), cmocka_unit_test(test_errors),
+           cmocka_unit_test(test_too_long))

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "backoff.h"
 
 static void test_doubles_within_jitter(void **state)
@@ -70,14 +72,7 @@ static void test_seeds_differ(void **state)
     assert_true(same < 50);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doubles_within_jitter),
-        cmocka_unit_test(test_cap_holds_for_long_outages),
-        cmocka_unit_test(test_reset_starts_over),
-        cmocka_unit_test(test_seeds_differ),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_doubles_within_jitter),
+           cmocka_unit_test(test_cap_holds_for_long_outages),
+           cmocka_unit_test(test_reset_starts_over),
+           cmocka_unit_test(test_seeds_differ))

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "batch.h"
 
 static int freed;
@@ -185,16 +187,9 @@ static void test_swap_with_carry(void **state)
     batch_free(carry, NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_due_by_size_and_age),
-        cmocka_unit_test(test_grows_past_any_limit),
-        cmocka_unit_test(test_events_skip_rejected),
-        cmocka_unit_test(test_commit_offsets_highest_plus_one),
-        cmocka_unit_test(test_drop_partition_keeps_order),
-        cmocka_unit_test(test_swap_with_carry),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TESTS(cmocka_unit_test(test_due_by_size_and_age),
+           cmocka_unit_test(test_grows_past_any_limit),
+           cmocka_unit_test(test_events_skip_rejected),
+           cmocka_unit_test(test_commit_offsets_highest_plus_one),
+           cmocka_unit_test(test_drop_partition_keeps_order),
+           cmocka_unit_test(test_swap_with_carry))
