@@ -562,6 +562,9 @@ use "$F" get "$F1" 0
 assert_eq "fenced 0 0  0" "$(brief)" "get fenced"
 use "$F" adjust 5
 assert_contains "$(brief)" "ERR couponq use: fenced" "adjust fenced"
+# shellcheck disable=SC2046
+out=$(rcli EVAL "$SCRIPT" 8 $(keys "$F") batch 7 hold "$(new_rid "$F")" "$E" 0 1002 f-3 1000 4 confirm "$F1" "$E" 0 3 get "$F1" 0)
+assert_eq "fenced fenced fenced" "$(sed -n '1p;18p;34p' <<<"$out" | tr '\n' ' ' | sed 's/ $//')" "a batch fenced: every operation"
 assert_eq "$before" "$(dump "$F")" "fenced calls wrote nothing"
 rcli HDEL "couponq:{c$F}:meta" fence >/dev/null
 use "$F" get "$F1" 0
@@ -634,6 +637,12 @@ refuse "finish: 1 argument" "finish expects 2 arguments" finish "$B1"
 refuse "adjust: none" "adjust expects 1 arguments" adjust
 refuse "unknown operation" "unknown operation" redeem "$B1"
 refuse "no operation" "unknown operation"
+# the batch form's framing is checked whole before any operation runs
+refuse "batch without operations" "batch: no operation" batch
+refuse "batch count 0" "batch: argument 2 must count the operation and its arguments that follow (1..3)" batch 0 get "$B1" 0
+refuse "batch count beyond the arguments" "batch: argument 2 must count" batch 4 get "$B1" 0
+refuse "batch count 8" "batch: argument 2 must count the operation and its arguments that follow (1..7)" batch 8 hold a b c d e f g
+refuse "batch: a good hold, then a bad count" "batch: argument 10 must count" batch 7 hold "$(new_rid "$B")" "$E" 0 1002 b-9 1 x get "$B1" 0
 before=$(dump "$B")
 # shellcheck disable=SC2046
 assert_contains "$(rcli EVAL "$SCRIPT" 7 $(keys "$B" | cut -d' ' -f1-7) get "$B1" 0 2>&1)" "ERR couponq use: expects the 8 keys" "7 keys"
@@ -678,7 +687,20 @@ assert_eq "replay 0 0 reversed 5" "$(brief)" "hold v-1 after its full reversal"
 use "$V" hold "$(new_rid "$V")" "$E" 0 1001 v-1 29999
 assert_eq "order_conflict 0 0 reversed 5" "$(brief)" "hold v-1, other amount"
 
-log "the randomized model (use_lua_model.py)"
+log "the batch form: each operation as if alone, in order; an invalid one answers its error and stops none"
+G=$(new 5)
+G1=$(new_rid "$G")
+GX=$(new_rid $((G + 1)))
+# shellcheck disable=SC2046
+out=$(rcli EVAL "$SCRIPT" 8 $(keys "$G") batch 7 hold "$G1" "$E" 0 1001 g-1 1000 4 confirm "$GX" "$E" 0 \
+  4 confirm "$G1" "$E" 0 3 get "$G1" 0 1 nope 4 cancel "$G1" "$E" 0)
+# hold: 17 lines, an error: 2 (its text, a blank), the others 16
+assert_eq "held|ERR couponq use: rid $GX does not carry coupon $G|confirmed|found|ERR couponq use: unknown operation (hold confirm cancel reverse get undo finish adjust)|already_confirmed" \
+  "$(sed -n '1p;18p;20p;36p;52p;54p' <<<"$out" | tr '\n' '|' | sed 's/|$//')" "a batch's answers, in order"
+assert_eq "confirmed 1 2" "$(rec "$G" "$G1" | json s) $(field "$G" confirmed) $(rec "$G" "$G1" | json v)" \
+  "the batch's transitions: hold and confirm written, the get marked the record, the refusals nothing"
+
+log "the randomized model (use_lua_model.py), single calls and batches"
 MOD=$(new_coupon_id)
 IDS+=("$MOD" $((MOD + 1)))
 python3 "$COUPONQ_SRC/tests/integration/use_lua_model.py" --port "$REDIS_PORT" \

@@ -294,7 +294,7 @@ return {now, u[1], u[2], redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf'), redi
 
 
 class Run:
-    def __init__(self, red, sha, coupon, cfg, rng, log):
+    def __init__(self, red, sha, coupon, cfg, rng, log, batches):
         self.red, self.sha, self.coupon, self.rng, self.log = red, sha, coupon, rng, log
         self.keys = ["couponq:{c%d}:%s" % (coupon, s) for s in SUFFIXES]
         self.m = Model(cfg)
@@ -303,6 +303,8 @@ class Run:
         self.snap = red.call("SCRIPT", "LOAD", SNAPSHOT)
         self.nops = 0
         self.counts = {}
+        self.batches = batches
+        self.checked = 0
         red.call("DEL", *self.keys)
         replid = [ln for ln in red.call("INFO", "replication").splitlines() if ln.startswith("master_replid:")]
         red.call("HSET", self.keys[0], "total", -1, "start_ms", 0, "end_ms", 2**52, "state", "open",
@@ -325,32 +327,81 @@ class Run:
     def evalsha(self, op, args):
         return self.red.call("EVALSHA", self.sha, 8, *self.keys, op, *args)
 
+    # the times the script's clock may have read during [t0, t1]: the ends
+    # and both sides of each expiry inside
+    def nows(self, t0, t1):
+        nows = {t0, t1}
+        for r in self.m.recs.values():
+            for b in (r["x"] - 1, r["x"]):
+                if t0 <= b <= t1:
+                    nows.add(b)
+        return sorted(nows)
+
     # -- one operation, predicted and checked
     def step(self, op, args):
         self.nops += 1
         self.counts[op] = self.counts.get(op, 0) + 1
-        m = self.m
-        self.last_op = op
         t0 = self.red.now_ms()
         got = self.evalsha(op, args)
         t1 = self.red.now_ms()
+        self.check_op(op, args, got, t0, t1, self.nows(t0, t1), True)
+        return got
+
+    # got is op's answer; the model takes the first now of nows that explains
+    # it. False (or, with hard, a failure) when none does.
+    def check_op(self, op, args, got, t0, t1, nows, hard):
+        self.last_op = op
         if op in ("undo", "finish"):
-            return self.step_undo_finish(op, args, got)
-        nows = {t0, t1}
-        for r in m.recs.values():
-            for b in (r["x"] - 1, r["x"]):
-                if t0 <= b <= t1:
-                    nows.add(b)
+            self.step_undo_finish(op, args, got)
+            return True
+        if op == "bad":  # an invalid call: its error, and nothing changed
+            if not (isinstance(got, RedisError) and got == args[0]):
+                self.fail("an invalid operation's answer", op, args[1:], got, args[0])
+            return True
         tried = []
-        for now in sorted(nows):
-            c = m.clone()
+        for now in nows:
+            c = self.m.clone()
             want, note = predict(c, op, args, now)
             if self.matches(got, want):
                 self.m = c
                 self.after(op, args, got, want, note, t0, t1)
-                return got
+                return True
             tried.append((now, want))
-        self.fail("the answer matches no possible now in [%d, %d]" % (t0, t1), op, args, got[:14] if isinstance(got, list) else got, tried)
+        if hard:
+            self.fail("the answer matches no possible now in [%d, %d]" % (t0, t1), op, args,
+                      got[:14] if isinstance(got, list) else got, tried)
+        return False
+
+    # -- a batch: one EVALSHA "batch" with several operations; each element
+    # of the answer must be what the operation answers alone, all at one now
+    def step_batch(self, ops):
+        self.nops += len(ops)
+        self.counts["batch"] = self.counts.get("batch", 0) + 1
+        argv = ["batch"]
+        for op, args, _ in ops:
+            self.counts[op] = self.counts.get(op, 0) + 1
+            call = args[1:] if op == "bad" else [op] + args
+            argv += [str(len(call))] + call
+        t0 = self.red.now_ms()
+        got = self.red.call("EVALSHA", self.sha, 8, *self.keys, *argv)
+        t1 = self.red.now_ms()
+        if not isinstance(got, list) or len(got) != len(ops):
+            self.fail("a batch of %d answers %r" % (len(ops), got))
+        saved = (self.m, list(self.undos), list(self.finishes))
+        tried = []
+        for now in self.nows(t0, t1):
+            self.m, self.undos, self.finishes = saved[0].clone(), list(saved[1]), list(saved[2])
+            for k, (op, args, undo_saved) in enumerate(ops):
+                rid = args[0] if op not in ("adjust", "bad") else None
+                self.before_rec = copy_rec(self.m.recs[rid]) if rid in self.m.recs else None
+                self.undo_saved = undo_saved
+                if not self.check_op(op, args, got[k], t0, t1, [now], False):
+                    tried.append((now, k))
+                    break
+            else:
+                return got
+        self.fail("no now in [%d, %d] explains the batch (now, first element that differs: %s)" % (t0, t1, tried),
+                  "batch", [(op, args) for op, args, _ in ops], got)
 
     def matches(self, got, want):
         if isinstance(got, RedisError):
@@ -581,20 +632,67 @@ class Run:
         limit = rng.choice([-1, in_use - 1, in_use, in_use + 1, in_use + 2, in_use + 4, m.cfg["limit"]])
         return "adjust", [str(max(-1, limit))]
 
+    def bad_op(self):
+        """An invalid operation for a batch: (the error it must answer,
+        the op name as sent, its arguments)."""
+        rng, c = self.rng, self.coupon
+        rid = ulid(rng, c)
+        x = rng.randrange(5)
+        if x == 0:
+            return ["ERR couponq use: rid must be a ULID (26 Crockford base32 characters)", "confirm", "R" * 26,
+                    ulid(rng), "0"]
+        if x == 1:
+            return ["ERR couponq use: order amount must be an integer 0..2147483647", "hold", rid, ulid(rng), "0",
+                    "1001", "o-bad", "1.5"]
+        if x == 2:
+            other = ulid(rng, c + 7)
+            return ["ERR couponq use: rid %s does not carry coupon %d" % (other, c), "cancel", other, ulid(rng), "0"]
+        if x == 3:
+            return ["ERR couponq use: get expects 2 arguments", "get", rid]
+        return ["ERR couponq use: unknown operation (hold confirm cancel reverse get undo finish adjust)", "nope",
+                rid]
+
+    def random_batch(self):
+        """1..8 operations: random ones, holds often followed by their
+        confirm or cancel in the same batch (a checkout under load), and
+        now and then an invalid one, which must change nothing."""
+        rng, ops = self.rng, []
+        for _ in range(rng.randint(1, 8)):
+            if rng.random() < 0.1:
+                ops.append(("bad", self.bad_op(), None))
+                continue
+            self.undo_saved = None
+            op, args = self.random_op()
+            ops.append((op, args, self.undo_saved))
+            if op == "hold" and rng.random() < 0.5:
+                follow = "confirm" if rng.random() < 0.7 else "cancel"
+                ops.append((follow, [args[0], ulid(rng), args[2]], None))
+        return ops
+
     def run(self, n):
         rng = self.rng
-        for i in range(n):
-            op, args = self.random_op()
-            rid = args[0] if op != "adjust" else None
-            self.before_rec = copy_rec(self.m.recs[rid]) if rid in self.m.recs else None
-            self.step(op, args)
-            self.check(rid)
+        i = 0
+        while i < n:
+            if self.batches and rng.random() < 0.5:
+                ops = self.random_batch()
+                self.step_batch(ops)
+                for op, args, _ in ops:
+                    self.check(args[0] if op not in ("adjust", "bad") else None)
+                i += len(ops)
+            else:
+                op, args = self.random_op()
+                rid = args[0] if op != "adjust" else None
+                self.before_rec = copy_rec(self.m.recs[rid]) if rid in self.m.recs else None
+                self.step(op, args)
+                self.check(rid)
+                i += 1
             if rng.random() < 0.04:
                 time.sleep(rng.choice([0.002, 0.005, 0.02]))
             if rng.random() < 0.01:
                 self.m.ttl = rng.choice([2, 5, 20, 50, 200, 60000])
                 self.red.call("HSET", self.keys[1], "ttl_ms", self.m.ttl)
-            if i % 250 == 249:
+            if i // 250 != self.checked:
+                self.checked = i // 250
                 self.check_all()
         self.check_all()
 
@@ -606,6 +704,7 @@ def main():
     ap.add_argument("--coupon", type=int, required=True)
     ap.add_argument("--seed", type=int, default=12345)
     ap.add_argument("--ops", type=int, default=3000)
+    ap.add_argument("--no-batches", action="store_true", help="one operation per call only")
     o = ap.parse_args()
     print("use_lua_model: seed %d, %d operations, coupons %d and %d" % (o.seed, o.ops, o.coupon, o.coupon + 1))
     rng = random.Random(o.seed)
@@ -621,7 +720,7 @@ def main():
     ]
     start = time.time()
     for i, cfg in enumerate(configs):
-        run = Run(red, sha, o.coupon + i, cfg, rng, print)
+        run = Run(red, sha, o.coupon + i, cfg, rng, print, not o.no_batches)
         run.run(o.ops // len(configs))
         states = {}
         for r in run.m.recs.values():
