@@ -169,7 +169,9 @@ static int on_message_complete(llhttp_t *ll)
     req.peer_unix = 0;
     p->mid = 0;
     p->cb(p->ud, &req);
-    return 0;
+    /* Pause so that http_parser_feed() learns where the next request
+     * begins (its method is scanned from there); it resumes at once. */
+    return HPE_PAUSED;
 }
 
 static const llhttp_settings_t settings = {
@@ -231,15 +233,88 @@ static const char *describe(llhttp_errno_t err)
     }
 }
 
+/* The method scan of the current request: the blank lines llhttp skips
+ * before a request line, then the token, then how it ended. */
+enum { M_BLANK = 0, M_TOKEN, M_SPACE, M_BAD };
+
+static int tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') ||
+           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* Advances the scan over the next bytes of the stream, up to the token's
+ * end: a space after 1..HTTP_PARSER_MAX_METHOD token bytes, or anything
+ * else (a control byte, a '/', one token byte too many). */
+static void scan_method(http_parser_t *p, const char *data, size_t len)
+{
+    size_t i;
+    unsigned char ch;
+
+    for (i = 0; i < len && p->method_state < M_SPACE; i++) {
+        ch = (unsigned char)data[i];
+        if (p->method_state == M_BLANK && (ch == '\r' || ch == '\n'))
+            continue;
+        if (tchar(ch) && p->method_len < HTTP_PARSER_MAX_METHOD) {
+            p->method_state = M_TOKEN;
+            p->method_len++;
+        } else {
+            p->method_state = ch == ' ' && p->method_len > 0 ? M_SPACE : M_BAD;
+        }
+    }
+}
+
+/* llhttp refused the method: once the token has ended, 501 for a valid
+ * token followed by a space (RFC 9110 15.6.2: a method we do not
+ * implement is not malformed), else 400. Returns 0 while it has not. */
+static int judge_method(http_parser_t *p)
+{
+    if (p->method_state == M_BLANK || p->method_state == M_TOKEN)
+        return 0;
+    if (p->method_state == M_SPACE)
+        stop(p, 501, "method not implemented");
+    else
+        stop(p, 400, describe(HPE_INVALID_METHOD));
+    return -1;
+}
+
+/* Runs llhttp over the bytes, one request at a time (on_message_complete
+ * pauses it), scanning each request's method from its first byte. */
+static llhttp_errno_t execute(http_parser_t *p, const char *data, size_t len)
+{
+    const char *end = data + len;
+    llhttp_errno_t err;
+
+    for (;;) {
+        scan_method(p, data, (size_t)(end - data));
+        err = llhttp_execute(&p->ll, data, (size_t)(end - data));
+        if (err != HPE_PAUSED)
+            return err;
+        data = llhttp_get_error_pos(&p->ll);
+        llhttp_resume(&p->ll);
+        p->method_state = M_BLANK;
+        p->method_len = 0;
+    }
+}
+
 int http_parser_feed(http_parser_t *p, const char *data, size_t len)
 {
     llhttp_errno_t err;
 
     if (p->status != 0)
         return -1;
-    err = llhttp_execute(&p->ll, data, len);
+    if (p->method_refused) {
+        scan_method(p, data, len);
+        return judge_method(p);
+    }
+    err = execute(p, data, len);
     if (err == HPE_OK)
         return 0;
+    if (err == HPE_INVALID_METHOD && p->status == 0) {
+        p->method_refused = 1;
+        return judge_method(p);
+    }
     if (err == HPE_PAUSED_UPGRADE)
         stop(p, 400, "protocol upgrades are not supported");
     else if (p->status == 0 && err == HPE_INVALID_VERSION)

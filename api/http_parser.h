@@ -6,7 +6,14 @@
  * limit like any other. When the stream is broken (malformed HTTP, a limit
  * exceeded, an upgrade) the parser stops for good: the caller answers with
  * http_parser_error()'s status and text and closes the connection, since
- * the request boundary is lost. */
+ * the request boundary is lost.
+ *
+ * A method llhttp does not know (QUERY, FROB) is not malformed when it is a
+ * valid token (RFC 9110 tchar, at most HTTP_PARSER_MAX_METHOD bytes)
+ * followed by a space: it gets 501. Anything else in its place gets 400.
+ * The verdict waits until the token has ended, so it is the same however
+ * the bytes were cut into reads; until then feed returns 0 and the request
+ * is incomplete (the caller's request timeout applies). */
 #ifndef COUPONQ_API_HTTP_PARSER_H
 #define COUPONQ_API_HTTP_PARSER_H
 
@@ -17,9 +24,10 @@
 
 #define HTTP_PARSER_MAX_URL 1024 /* longer targets get 414 */
 /* Authorization values kept; a longer one is flagged (auth_too_long). */
-#define HTTP_PARSER_MAX_AUTH  4200
-#define HTTP_PARSER_MAX_UHDR  64 /* the trusted user header's value */
-#define HTTP_PARSER_MAX_FIELD 64
+#define HTTP_PARSER_MAX_AUTH   4200
+#define HTTP_PARSER_MAX_UHDR   64 /* the trusted user header's value */
+#define HTTP_PARSER_MAX_FIELD  64
+#define HTTP_PARSER_MAX_METHOD 32 /* a longer unknown method is 400 */
 
 typedef struct http_request {
     int method;         /* llhttp_method_t */
@@ -70,6 +78,12 @@ typedef struct http_parser {
     int uhdr_count, uhdr_too_long;
     int mid;    /* a request has begun and is not complete */
     int status; /* 0 while healthy; else the status to answer with */
+    /* The current request's method token, scanned by us beside llhttp so
+     * that a method llhttp does not know is judged on the whole token
+     * (501 when it is a valid token, else 400) however TCP cut it. */
+    int method_state; /* HTTP_PARSER_M_* in http_parser.c */
+    size_t method_len;
+    int method_refused; /* llhttp refused it; the verdict awaits its end */
     char error[160];
 } http_parser_t;
 
