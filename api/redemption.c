@@ -1,12 +1,25 @@
 /* redemption.c -- use.lua calls and their answers. See redemption.h.
  *
- * Each call carries a context through hiredis' privdata with its own copy
- * of every argument, so a NOSCRIPT retry sends the very same command.
+ * Each call carries a context with its own copy of every argument, so a
+ * NOSCRIPT retry sends the very same command.
  *
- * With min_replicas set, a WAIT follows each hold/confirm/cancel/reverse
- * EVALSHA in the same write (as admission.c does after admit.lua): the
- * script's reply is recorded, and the call completes on the WAIT's reply
- * with ans->replicated saying whether enough replicas acknowledged. */
+ * Batches. The calls (hold, confirm, cancel, reverse, get) of one coupon
+ * made during one loop iteration go as one EVALSHA in use.lua's batch form,
+ * at most USE_BATCH_MAX to a call: the script's fixed cost per call (its
+ * top-level chunk, the key checks, INFO replication for the fence, the
+ * meta/use read, TIME) is then paid once per batch, and a hot coupon's
+ * checkouts all run on the one Redis thread. As admission.c does for
+ * admit.lua, the Redis connection's flush hook sends the open batches at
+ * the end of the iteration, right before its write, so batching adds no
+ * wait: at low load a batch holds one call. The script answers each call
+ * as if alone, an invalid one with its own error element (it ran under its
+ * own pcall and wrote nothing), so every call keeps its own answer. undo
+ * and finish are single calls (the plain form).
+ *
+ * With min_replicas set, one WAIT follows the batch's EVALSHA in the same
+ * write (when a call in it wants one: not for get): the answers are
+ * recorded, and the calls complete on the WAIT's reply with
+ * ans->replicated saying whether enough replicas acknowledged. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +34,22 @@
 #include "redis_conn.h"
 #include "script.h"
 
-#define NKEYS    8
-#define MAX_ARGS (4 + NKEYS + 6) /* EVALSHA sha 8 keys... op args */
+#define NKEYS         8
+#define HEAD          (3 + NKEYS) /* EVALSHA sha 8 keys... */
+#define MAX_ARGS      (HEAD + 7)  /* ...and the op with its arguments */
+#define USE_BATCH_MAX 64          /* calls in one EVALSHA */
+#define OPEN_BATCHES  8           /* coupons with a batch open at once */
+#define BATCH_ARGS    (HEAD + 1 + USE_BATCH_MAX * (1 + MAX_ARGS - HEAD))
 
 enum { K_CALL, K_UNDO, K_FINISH };
+
+typedef struct ubatch ubatch_t;
 
 struct redemption {
     redis_conn_t *rc;
     script_t use;
+    ubatch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
+    int nopen;
     int min_replicas; /* WAIT for them after use.lua; 0: no */
     int replica_timeout_ms;
     unsigned finishing;
@@ -50,9 +71,7 @@ typedef struct ucall {
     use_answer_t *ans;
     int64_t coupon_id, version; /* for the logs of finish */
     int retried;
-    int nwait;   /* WAITs sent after its EVALSHA, not answered yet */
-    int replied; /* the EVALSHA's reply is in: rc, err and *ans */
-    use_rc_t rc;
+    use_rc_t rc; /* its answer, once in: rc, err and *ans */
     char err[160];
     int argc;
     const char *argv[MAX_ARGS];
@@ -64,6 +83,18 @@ typedef struct ucall {
     char prev_user[RID_LEN + 1];
     char *prev; /* undo: owned copy */
 } ucall_t;
+
+/* The calls of one coupon sent as one EVALSHA batch (each call's own
+ * arguments are argv[HEAD..argc) of its ucall). */
+struct ubatch {
+    redemption_t *r;
+    int64_t coupon_id;
+    int n;
+    int retried;
+    int nwait;   /* WAITs sent after its EVALSHA, not answered yet */
+    int replied; /* the EVALSHA's reply is in: each call's rc and *ans */
+    ucall_t *c[USE_BATCH_MAX];
+};
 
 static const char *const op_names[USE_NOPS] = {
     "hold", "confirm", "cancel", "reverse", "get",
@@ -174,6 +205,7 @@ static void call_args(ucall_t *c, const use_call_t *u)
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *pd);
+static void on_batch(redisAsyncContext *ac, void *reply, void *pd);
 static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
 
 /* A call that may write a transition (or hand out an event) waits for
@@ -184,9 +216,7 @@ static int wants_wait(const ucall_t *c)
     return c->kind == K_CALL && c->op != USE_GET && c->r->min_replicas > 0;
 }
 
-/* EVALSHA, then (wants_wait) WAIT in the same write: Redis answers the
- * WAIT once the script's writes reached that many replicas, or at the
- * timeout with how many did. */
+/* undo and finish: EVALSHA in the plain form. */
 static int ucall_send(ucall_t *c)
 {
     redemption_t *r = c->r;
@@ -194,14 +224,44 @@ static int ucall_send(ucall_t *c)
 
     for (i = 0; i < c->argc; i++)
         c->len[i] = strlen(c->argv[i]);
-    if (redis_conn_command(r->rc, on_reply, c, c->argc, c->argv, c->len) != 0)
+    return redis_conn_command(r->rc, on_reply, c, c->argc, c->argv, c->len);
+}
+
+/* EVALSHA <sha> 8 <keys> batch, then per call its count and its op with
+ * the arguments; then (when a call wants it) WAIT in the same write:
+ * Redis answers the WAIT once the script's writes reached that many
+ * replicas, or at the timeout with how many did. */
+static int batch_send(ubatch_t *b)
+{
+    redemption_t *r = b->r;
+    const char *argv[BATCH_ARGS];
+    size_t len[BATCH_ARGS];
+    char counts[USE_BATCH_MAX][2];
+    int i, j, argc = 0, wait = 0;
+
+    for (i = 0; i < HEAD; i++)
+        argv[argc++] = b->c[0]->argv[i];
+    argv[argc++] = "batch";
+    for (i = 0; i < b->n; i++) {
+        ucall_t *c = b->c[i];
+
+        counts[i][0] = (char)('0' + (c->argc - HEAD)); /* 1..7 */
+        counts[i][1] = '\0';
+        argv[argc++] = counts[i];
+        for (j = HEAD; j < c->argc; j++)
+            argv[argc++] = c->argv[j];
+        wait |= wants_wait(c);
+    }
+    for (i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    if (redis_conn_command(r->rc, on_batch, b, argc, argv, len) != 0)
         return -1;
-    if (!wants_wait(c))
+    if (!wait)
         return 0;
     if (redis_conn_wait(r->rc, r->min_replicas, r->replica_timeout_ms, on_wait,
-                        c) == 0)
-        c->nwait++;
-    return 0; /* a WAIT not sent: the connection is gone, on_reply hears */
+                        b) == 0)
+        b->nwait++;
+    return 0; /* a WAIT not sent: the connection is gone, on_batch hears */
 }
 
 static void ucall_free(ucall_t *c)
@@ -359,7 +419,6 @@ static use_rc_t error_rc(const redisReply *rep)
  * connection dropped) counts as too few replicas. */
 static void call_record(ucall_t *c, const redisReply *rep)
 {
-    c->replied = 1;
     c->rc = USE_RC_OK;
     if (rep == NULL) {
         c->rc = USE_RC_UNAVAILABLE;
@@ -422,12 +481,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
     if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
         ucall_send(c) == 0)
         return;
-    if (c->kind == K_CALL) {
-        call_record(c, rep);
-        if (c->nwait > 0)
-            return; /* the WAIT sent after it completes the call */
-        call_done(c);
-    } else if (c->kind == K_UNDO) {
+    if (c->kind == K_UNDO) {
         undo_done(c, rep);
     } else {
         finish_done(c, rep);
@@ -437,18 +491,122 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
     ucall_free(c);
 }
 
+/* Every call of b answered (in order), b freed. */
+static void batch_done(ubatch_t *b)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        call_done(b->c[i]);
+        ucall_free(b->c[i]);
+    }
+    free(b);
+}
+
+/* The batch's answer: one element per call; anything else (the connection
+ * lost, Redis refusing the whole call) is every call's answer. */
+static void on_batch(redisAsyncContext *ac, void *reply, void *pd)
+{
+    redisReply *rep = reply;
+    ubatch_t *b = pd;
+    int i;
+
+    (void)ac;
+    if (script_retry(&b->r->use, b->r->rc, rep, &b->retried) &&
+        batch_send(b) == 0)
+        return;
+    b->replied = 1;
+    for (i = 0; i < b->n; i++) {
+        ucall_t *c = b->c[i];
+
+        if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+            rep->elements == (size_t)b->n) {
+            call_record(c, rep->element[i]);
+        } else if (rep != NULL && rep->type != REDIS_REPLY_ERROR) {
+            c->rc = USE_RC_ERROR;
+            snprintf(c->err, sizeof(c->err), "unexpected answer from use.lua");
+        } else {
+            call_record(c, rep);
+        }
+    }
+    if (b->nwait > 0)
+        return; /* the WAIT sent after it completes the batch */
+    batch_done(b);
+}
+
 static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
-    ucall_t *c = pd;
+    ubatch_t *b = pd;
+    int i, replicated;
 
     (void)ac;
-    if (--c->nwait > 0 || !c->replied)
-        return; /* the WAIT of a call retried after NOSCRIPT */
-    if (c->rc == USE_RC_OK)
-        c->ans->replicated = redis_conn_waited(rep, c->r->min_replicas);
-    call_done(c);
-    ucall_free(c);
+    if (--b->nwait > 0 || !b->replied)
+        return; /* the WAIT of a batch retried after NOSCRIPT */
+    replicated = redis_conn_waited(rep, b->r->min_replicas);
+    for (i = 0; i < b->n; i++)
+        if (b->c[i]->rc == USE_RC_OK && wants_wait(b->c[i]))
+            b->c[i]->ans->replicated = replicated;
+    batch_done(b);
+}
+
+/* Every call of b answered "unavailable" (why), b freed. */
+static void batch_fail(ubatch_t *b, const char *why)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        b->c[i]->rc = USE_RC_UNAVAILABLE;
+        snprintf(b->c[i]->err, sizeof(b->c[i]->err), "%s", why);
+    }
+    batch_done(b);
+}
+
+/* Sends b; if it cannot be sent (the connection dropped since its calls
+ * were taken), every call in it is answered "unavailable" now. */
+static void batch_flush(ubatch_t *b)
+{
+    if (batch_send(b) != 0)
+        batch_fail(b, "redis connection lost");
+}
+
+/* The flush hook: every open batch goes out in this iteration's write. */
+static void flush_open(void *ud)
+{
+    redemption_t *r = ud;
+
+    while (r->nopen > 0)
+        batch_flush(r->open[--r->nopen]);
+}
+
+/* c joins the open batch of its coupon (opened if none); a full batch
+ * leaves at once. */
+static int batch_add(redemption_t *r, ucall_t *c)
+{
+    ubatch_t *b = NULL;
+    int i;
+
+    for (i = 0; i < r->nopen && b == NULL; i++)
+        if (r->open[i]->coupon_id == c->coupon_id)
+            b = r->open[i];
+    if (b == NULL) {
+        if (r->nopen == OPEN_BATCHES) /* many coupons at once: make room */
+            batch_flush(r->open[--r->nopen]);
+        if ((b = calloc(1, sizeof(*b))) == NULL)
+            return -1;
+        b->r = r;
+        b->coupon_id = c->coupon_id;
+        r->open[r->nopen++] = b;
+        redis_conn_want_flush(r->rc);
+    }
+    b->c[b->n++] = c;
+    if (b->n == USE_BATCH_MAX) { /* full: send now, the next one opens */
+        for (i = 0; r->open[i] != b; i++)
+            ;
+        r->open[i] = r->open[--r->nopen];
+        batch_flush(b);
+    }
+    return 0;
 }
 
 /* ---- calls ---- */
@@ -466,7 +624,7 @@ int redemption_call(redemption_t *r, const use_call_t *u, use_answer_t *ans,
     c->op = u->op;
     c->ans = ans;
     call_args(c, u);
-    if (ucall_send(c) != 0) {
+    if (batch_add(r, c) != 0) {
         ucall_free(c);
         return -1;
     }
@@ -582,6 +740,7 @@ redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
         free(r);
         return NULL;
     }
+    redis_conn_set_flush(r->rc, flush_open, r);
     return r;
 }
 
@@ -589,6 +748,8 @@ void redemption_free(redemption_t *r)
 {
     if (r == NULL)
         return;
+    while (r->nopen > 0) /* taken, never sent */
+        batch_fail(r->open[--r->nopen], "shutting down");
     redis_conn_free(r->rc); /* pending calls come back with NULL */
     free(r);
 }

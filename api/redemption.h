@@ -9,6 +9,11 @@
  * reversal released, once its event is in Kafka. The script is loaded on
  * each (re)connection and again on NOSCRIPT (script.h).
  *
+ * redemption_call's calls of one coupon made in one loop iteration leave
+ * as one EVALSHA in use.lua's batch form at the end of the iteration (the
+ * connection's flush hook), each answered as if alone: one Redis call per
+ * batch instead of per request, no added wait (redemption.c).
+ *
  * The module has its own Redis connection (redis_conn.h: reconnection,
  * Sentinel), so the admission path's batching and settling never wait on
  * it. When the connection breaks after a call was sent, the answer is lost
@@ -17,8 +22,9 @@
  * confirm/cancel/reverse answers the same), so the retry re-produces the
  * event of what ran.
  *
- * With redemption_set_min_replicas, hold/confirm/cancel/reverse send WAIT
- * after the EVALSHA on the same connection and answer replicated (below):
+ * With redemption_set_min_replicas, a batch with a hold/confirm/cancel/
+ * reverse in it is followed by one WAIT on the same connection, and those
+ * calls answer replicated (below):
  * a primary failed over while it was paused (a zombie) accepts writes
  * that are then lost, so the caller must not produce what did not reach
  * the replicas.

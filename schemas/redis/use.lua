@@ -25,7 +25,8 @@
 -- Why the batch form: a call costs tens of us of Redis time before it does
 -- anything (this top-level chunk, the key checks, INFO replication, the
 -- meta/use read, TIME), and one hot coupon's checkouts are all on one Redis
--- thread. A batch of one coupon's operations pays that cost once. Each
+-- thread. A batch of one coupon's operations pays that cost once (the api
+-- sends those of one event-loop iteration together, api/redemption.c). Each
 -- operation runs under its own pcall: Redis does not roll a script back on
 -- error, so an error escaping one operation would leave the writes of the
 -- operations before it in place with no answer for them; every operation
