@@ -61,13 +61,13 @@
 #include "persist.h"
 #include "redemption_sink.h"
 #include "sink.h"
+#include "verdict.h"
 #include "worker.h"
 
 #define WORKER_POLL_MS        100
 #define WORKER_DLQ_TIMEOUT_MS 10000
 #define WORKER_BACKOFF_BASE   50
-#define WORKER_CONNECT_TRIES  30         /* MySQL at start-up, one a second */
-#define WORKER_DB_ERROR       "db_error" /* DLQ reason: the row is refused */
+#define WORKER_CONNECT_TRIES  30 /* MySQL at start-up, one a second */
 #define WORKER_ASSIGNORS      "range,roundrobin" /* eager: see the top */
 #define WORKER_RDKAFKA_FIXED  0x020a0000         /* 2.10.0 fixed #4059 */
 
@@ -203,7 +203,7 @@ static int metrics_setup_redemption(worker_t *w)
             i < 8     ? event_reason_name((event_reason_t)(i + 1))
             : i == 8  ? redemption_outcome_name(REDEMPTION_SINK_ILLEGAL)
             : i == 9  ? redemption_outcome_name(REDEMPTION_SINK_UNKNOWN_COUPON)
-            : i == 10 ? WORKER_DB_ERROR
+            : i == 10 ? VERDICT_DB_ERROR
                       : "other";
         snprintf(labels, sizeof(labels), "reason=\"%s\"", x->rdlq_name[i]);
         x->rdlq[i] =
@@ -246,7 +246,7 @@ static int metrics_setup(worker_t *w)
         x->dlq_name[i] = i < 7    ? event_reason_name((event_reason_t)(i + 1))
                          : i == 7 ? sink_outcome_name(SINK_OVER_QUANTITY)
                          : i == 8 ? sink_outcome_name(SINK_UNKNOWN_COUPON)
-                         : i == 9 ? WORKER_DB_ERROR
+                         : i == 9 ? VERDICT_DB_ERROR
                                   : "other";
         snprintf(labels, sizeof(labels), "reason=\"%s\"", x->dlq_name[i]);
         x->dlq[i] = metrics_counter(w->m, "couponq_worker_dlq_total",
@@ -435,7 +435,7 @@ static int apply_singly(worker_t *w, int t, size_t ne)
             snprintf(w->bad_err[t], sizeof(w->bad_err[t]), "%s", err);
         }
     }
-    if (nbad == ne) {
+    if (verdict_singly(nbad, ne) != SINK_OK) {
         LOG(LL_ERROR,
             "msg=\"mysql refuses every event of the batch: not "
             "sending them to the DLQ, retrying\" topic=%s error=\"%s\"",
@@ -475,7 +475,7 @@ static int apply_part(worker_t *w, int t, size_t ne)
 }
 
 static void dlq_msg(worker_t *w, size_t *nd, batch_item_t *it,
-                    const char *reason, const char *error)
+                    const verdict_dlq_t *v)
 {
     rd_kafka_message_t *m = it->msg;
     kafka_dlq_msg_t *d = &w->dlqm[(*nd)++];
@@ -484,8 +484,8 @@ static void dlq_msg(worker_t *w, size_t *nd, batch_item_t *it,
     d->key_len = m->key_len;
     d->value = m->payload;
     d->len = m->len;
-    d->reason = reason;
-    d->error = error;
+    d->reason = v->reason;
+    d->error = v->error;
     d->source_topic = w->topics[it->topic]; /* count_dlq compares pointers */
     d->source_partition = it->partition;
     d->source_offset = it->offset;
@@ -495,18 +495,13 @@ static void dlq_msg(worker_t *w, size_t *nd, batch_item_t *it,
  * unknown_coupon. */
 static void redemption_dlq(worker_t *w, size_t *nd, size_t nr)
 {
+    verdict_dlq_t v;
     size_t k;
 
-    for (k = 0; k < nr; k++) {
-        batch_item_t *it = batch_item(w->batch, w->ridx[k]);
-        redemption_result_t *r = &w->rout[k];
-
-        if (w->bad[BATCH_REDEMPTION][k])
-            dlq_msg(w, nd, it, WORKER_DB_ERROR, w->bad_err[BATCH_REDEMPTION]);
-        else if (r->outcome == REDEMPTION_SINK_ILLEGAL ||
-                 r->outcome == REDEMPTION_SINK_UNKNOWN_COUPON)
-            dlq_msg(w, nd, it, redemption_outcome_name(r->outcome), r->why);
-    }
+    for (k = 0; k < nr; k++)
+        if (verdict_redemption(w->bad[BATCH_REDEMPTION][k], &w->rout[k],
+                               w->bad_err[BATCH_REDEMPTION], &v))
+            dlq_msg(w, nd, batch_item(w->batch, w->ridx[k]), &v);
 }
 
 /* Every DLQ entry of the batch, acknowledged; 0 or -1 (retry the batch). */
@@ -514,23 +509,15 @@ static int send_dlq(worker_t *w, size_t ne, size_t nr)
 {
     size_t i, k, nd = 0;
     char err[512];
+    verdict_dlq_t v;
 
-    for (i = 0; i < batch_len(w->batch); i++) {
-        batch_item_t *it = batch_item(w->batch, i);
-
-        if (it->reason != EVENT_OK)
-            dlq_msg(w, &nd, it, event_reason_name(it->reason), it->why);
-    }
-    for (k = 0; k < ne; k++) {
-        batch_item_t *it = batch_item(w->batch, w->idx[k]);
-
-        if (w->bad[BATCH_ISSUE][k])
-            dlq_msg(w, &nd, it, WORKER_DB_ERROR, w->bad_err[BATCH_ISSUE]);
-        else if (w->out[k] == SINK_OVER_QUANTITY)
-            dlq_msg(w, &nd, it, "over_quantity", "no quantity left");
-        else if (w->out[k] == SINK_UNKNOWN_COUPON)
-            dlq_msg(w, &nd, it, "unknown_coupon", "no such coupon");
-    }
+    for (i = 0; i < batch_len(w->batch); i++)
+        if (verdict_rejected(batch_item(w->batch, i), &v))
+            dlq_msg(w, &nd, batch_item(w->batch, i), &v);
+    for (k = 0; k < ne; k++)
+        if (verdict_issue(w->bad[BATCH_ISSUE][k], w->out[k],
+                          w->bad_err[BATCH_ISSUE], &v))
+            dlq_msg(w, &nd, batch_item(w->batch, w->idx[k]), &v);
     redemption_dlq(w, &nd, nr);
     if (nd == 0)
         return 0;
@@ -577,14 +564,12 @@ static void record_persisted(worker_t *w, size_t ne)
     char err[256];
 
     for (k = 0; k < ne; k++) {
-        if (w->bad[BATCH_ISSUE][k])
+        if (!verdict_issue_persisted(w->bad[BATCH_ISSUE][k], w->out[k]))
             continue;
         if (w->out[k] == SINK_INSERTED)
             ins++;
-        else if (w->out[k] == SINK_DUPLICATE)
-            dup++;
         else
-            continue;
+            dup++;
         w->keep[nk++] = k;
     }
     metric_add(w->mx.inserted, (double)ins);
