@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "body.h"
 #include "event.h"
 #include "fmt.h"
@@ -426,24 +427,12 @@ static void settle_unknown(service_t *s, slot_token_t tok, req_t *q,
     service_slot_done(s, tok);
 }
 
-/* Every accepted request comes through here: fmt.h, not snprintf. */
 static void answer_accepted(service_t *s, req_t *q)
 {
     char body[256];
-    int len;
-    fmt_t f;
+    int len = answer_admit_accepted(body, sizeof(body), q->coupon_id,
+                                    q->user_id, q->event_id, q->seq);
 
-    fmt_init(&f, body, sizeof(body));
-    FMT_LIT(&f, "{\"result\":\"accepted\",\"coupon_id\":");
-    fmt_i64(&f, q->coupon_id);
-    FMT_LIT(&f, ",\"user_id\":");
-    fmt_i64(&f, q->user_id);
-    FMT_LIT(&f, ",\"event_id\":\"");
-    fmt_str(&f, q->event_id);
-    FMT_LIT(&f, "\",\"seq\":");
-    fmt_i64(&f, q->seq);
-    FMT_LIT(&f, "}");
-    len = fmt_end(&f);
     assert(len > 0); /* 256 bytes hold three int64s and a ULID */
     service_answer(s, q, 202, NULL, body, (size_t)len);
 }
@@ -478,30 +467,6 @@ void service_delivered(void *ud, uint64_t tok, kafka_outcome_t o,
         release(s, tok, q, err);
     else
         settle_unknown(s, tok, q, err);
-}
-
-static int outcome_status(admit_result_t r)
-{
-    switch (r) {
-    case ADMIT_ACCEPTED:
-        return 202;
-    case ADMIT_DUPLICATE:
-        return 409;
-    case ADMIT_SOLD_OUT:
-        return 410;
-    case ADMIT_NOT_OPEN:
-    case ADMIT_ENDED:
-    case ADMIT_CLOSED:
-        return 403;
-    case ADMIT_NOT_FOUND:
-        return 404;
-    case ADMIT_FENCED:
-    case ADMIT_UNAVAILABLE:
-        return 503;
-    case ADMIT_ERROR:
-        return 500;
-    }
-    return 500;
 }
 
 static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
@@ -539,11 +504,10 @@ static void on_admitted(void *ud, uint64_t tok, admit_result_t r, int64_t seq,
         len = http_resp_error_json(body, sizeof(body), "admission failed");
         service_answer(s, q, 500, NULL, body, (size_t)len);
     } else {
-        len = snprintf(body, sizeof(body),
-                       "{\"result\":\"%s\",\"coupon_id\":%" PRId64
-                       ",\"user_id\":%" PRId64 "}",
-                       admission_result_name(r), q->coupon_id, q->user_id);
-        service_answer(s, q, outcome_status(r), NULL, body, (size_t)len);
+        len = answer_admit_refusal(body, sizeof(body), r, q->coupon_id,
+                                   q->user_id);
+        assert(len > 0); /* a name and two int64s */
+        service_answer(s, q, answer_admit_status(r), NULL, body, (size_t)len);
     }
     service_slot_done(s, tok);
 }
@@ -631,7 +595,7 @@ static void on_summary(void *ud, uint64_t tok, int rc,
 {
     service_t *s = ud;
     req_t *q = slots_get(s->slots, tok);
-    char body[320], total[24], remaining[24];
+    char body[320];
     int len;
 
     assert(q != NULL);
@@ -642,15 +606,8 @@ static void on_summary(void *ud, uint64_t tok, int rc,
         len = http_resp_error_json(body, sizeof(body), "coupon not found");
         service_answer(s, q, 404, NULL, body, (size_t)len);
     } else {
-        snprintf(total, sizeof(total), "%" PRId64, sum->total);
-        snprintf(remaining, sizeof(remaining), "%" PRId64,
-                 sum->total > sum->admitted ? sum->total - sum->admitted : 0);
-        len = snprintf(body, sizeof(body),
-                       "{\"coupon_id\":%" PRId64 ",\"total\":%s,\"admitted\":"
-                       "%" PRId64 ",\"remaining\":%s,\"state\":\"%s\"}",
-                       q->coupon_id, sum->total < 0 ? "null" : total,
-                       sum->admitted, sum->total < 0 ? "null" : remaining,
-                       sum->state);
+        len = answer_summary(body, sizeof(body), q->coupon_id, sum);
+        assert(len > 0); /* four int64s and a state of 16 bytes at most */
         service_answer(s, q, 200, NULL, body, (size_t)len);
     }
     service_slot_done(s, tok);
@@ -659,7 +616,6 @@ static void on_summary(void *ud, uint64_t tok, int rc,
 static void on_user_status(void *ud, uint64_t tok, int rc, user_status_t st,
                            const char *err)
 {
-    static const char *const names[] = { "none", "pending", "issued" };
     service_t *s = ud;
     req_t *q = slots_get(s->slots, tok);
     char body[256];
@@ -673,10 +629,9 @@ static void on_user_status(void *ud, uint64_t tok, int rc, user_status_t st,
         len = http_resp_error_json(body, sizeof(body), "coupon not found");
         service_answer(s, q, 404, NULL, body, (size_t)len);
     } else {
-        len = snprintf(body, sizeof(body),
-                       "{\"coupon_id\":%" PRId64 ",\"user_id\":%" PRId64
-                       ",\"status\":\"%s\"}",
-                       q->coupon_id, q->user_id, names[st]);
+        len = answer_user_status(body, sizeof(body), q->coupon_id, q->user_id,
+                                 st);
+        assert(len > 0); /* two int64s and a status name */
         service_answer(s, q, 200, NULL, body, (size_t)len);
     }
     service_slot_done(s, tok);

@@ -35,8 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "body.h"
-#include "fmt.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -56,33 +56,6 @@ struct use_rp {
     int finish;
     size_t len;
     char event[]; /* len bytes */
-};
-
-/* HTTP status of each code; 0: not an answer (rid_taken draws again). */
-static const short statuses[USE_NCODES] = {
-    [USE_HELD] = 201,
-    [USE_REPLAY] = 200,
-    [USE_ORDER_CONFLICT] = 409,
-    [USE_ALREADY_USED] = 409,
-    [USE_NOT_OWNED] = 403,
-    [USE_NOT_USABLE] = 403,
-    [USE_SOLD_OUT] = 410,
-    [USE_BELOW_MIN_AMOUNT] = 422,
-    [USE_RID_TAKEN] = 503,
-    [USE_NOT_FOUND] = 404,
-    [USE_FENCED] = 503,
-    [USE_FORBIDDEN] = 403,
-    [USE_CONFIRMED] = 200,
-    [USE_HOLD_EXPIRED] = 409,
-    [USE_NOT_HELD] = 409,
-    [USE_RELEASED] = 200,
-    [USE_ALREADY_CONFIRMED] = 409,
-    [USE_REVERSED] = 200,
-    [USE_PARTIALLY_REVERSED] = 200,
-    [USE_REVERSAL_CONFLICT] = 409,
-    [USE_NOT_CONFIRMED] = 409,
-    [USE_AMOUNT_TOO_LARGE] = 422,
-    [USE_FOUND] = 200,
 };
 
 static const route_id_t op_route[USE_NOPS] = {
@@ -156,119 +129,6 @@ static void count_answer(service_t *s, use_op_t op, use_code_t code)
 
 /* ---- answers ---- */
 
-static void fmt_time_field(fmt_t *f, const char *name, int64_t ms)
-{
-    char t[40];
-
-    fmt_str(f, name);
-    if (event_format_time(ms, t, sizeof(t)) < 0) {
-        FMT_LIT(f, "null");
-        return;
-    }
-    FMT_LIT(f, "\"");
-    fmt_str(f, t);
-    FMT_LIT(f, "\"");
-}
-
-/* "redemption_id","coupon_id","user_id","order_id","order_amount",
- * "discount": the head of every body that describes a redemption. */
-static void fmt_head(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
-{
-    FMT_LIT(f, "\"redemption_id\":\"");
-    fmt_str(f, a->rid);
-    FMT_LIT(f, "\",\"coupon_id\":");
-    fmt_i64(f, coupon_id);
-    FMT_LIT(f, ",\"user_id\":");
-    fmt_i64(f, a->user_id);
-    FMT_LIT(f, ",\"order_id\":\"");
-    fmt_str(f, a->order_id);
-    FMT_LIT(f, "\",\"order_amount\":");
-    fmt_i64(f, a->order_amount);
-    FMT_LIT(f, ",\"discount\":");
-    fmt_i64(f, a->discount);
-}
-
-/* The GET body's fields: head, state, expires_at, amounts reversed. */
-static void fmt_view(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
-{
-    fmt_head(f, a, coupon_id);
-    FMT_LIT(f, ",\"state\":\"");
-    fmt_str(f, a->state);
-    FMT_LIT(f, "\"");
-    fmt_time_field(f, ",\"expires_at\":", a->expires_ms);
-    FMT_LIT(f, ",\"reversed_amount\":");
-    fmt_i64(f, a->reversed_amount);
-    FMT_LIT(f, ",\"refunded_discount\":");
-    fmt_i64(f, a->refunded_discount);
-}
-
-/* A refusal: what was asked, and the redemption when the answer names one
- * (e.g. the user's other redemption for already_used). */
-static void fmt_refusal(fmt_t *f, const use_call_t *c, const use_answer_t *a)
-{
-    if (c->op == USE_HOLD) {
-        FMT_LIT(f, ",\"coupon_id\":");
-        fmt_i64(f, c->coupon_id);
-        FMT_LIT(f, ",\"user_id\":");
-        fmt_i64(f, c->user_id);
-        FMT_LIT(f, ",\"order_id\":\"");
-        fmt_str(f, c->order_id);
-        FMT_LIT(f, "\"");
-        if (a->rid[0] == '\0')
-            return;
-        FMT_LIT(f, ",\"redemption_id\":\"");
-        fmt_str(f, a->rid);
-        FMT_LIT(f, "\"");
-        return;
-    }
-    FMT_LIT(f, ",\"redemption_id\":\"");
-    fmt_str(f, c->rid);
-    FMT_LIT(f, "\"");
-    if (a->state[0] == '\0')
-        return;
-    FMT_LIT(f, ",\"state\":\"");
-    fmt_str(f, a->state);
-    FMT_LIT(f, "\"");
-}
-
-/* The body of the answer's code, as DESIGN.md's table says. */
-static int format_body(const use_req_t *u, char *buf, size_t n)
-{
-    const use_answer_t *a = &u->ans;
-    const use_call_t *c = &u->call;
-    int status = statuses[a->code];
-    fmt_t f;
-
-    fmt_init(&f, buf, n);
-    if (a->code == USE_FOUND) {
-        FMT_LIT(&f, "{");
-        fmt_view(&f, a, c->coupon_id);
-    } else if (a->code == USE_HELD || a->code == USE_REPLAY) {
-        /* a replay's result is the redemption's current state */
-        FMT_LIT(&f, "{\"result\":\"");
-        fmt_str(&f, a->code == USE_HELD ? "held" : a->state);
-        FMT_LIT(&f, "\",");
-        fmt_head(&f, a, c->coupon_id);
-        fmt_time_field(&f, ",\"expires_at\":", a->expires_ms);
-    } else if (status == 200) {
-        FMT_LIT(&f, "{\"result\":\"");
-        fmt_str(&f, redemption_code_name(a->code));
-        FMT_LIT(&f, "\",");
-        fmt_view(&f, a, c->coupon_id);
-        if (c->op == USE_REVERSE) {
-            FMT_LIT(&f, ",\"refund\":");
-            fmt_i64(&f, a->refund_this);
-        }
-    } else {
-        FMT_LIT(&f, "{\"result\":\"");
-        fmt_str(&f, redemption_code_name(a->code));
-        FMT_LIT(&f, "\"");
-        fmt_refusal(&f, c, a);
-    }
-    FMT_LIT(&f, "}");
-    return fmt_end(&f);
-}
-
 /* The answer of the code, once its event (if any) is in Kafka. */
 static void answer_code(service_t *s, req_t *q)
 {
@@ -292,13 +152,14 @@ static void answer_code(service_t *s, req_t *q)
         service_unavailable(s, q, "no free redemption id after 4 draws");
         return;
     }
-    if ((len = format_body(u, body, sizeof(body))) < 0) {
+    if ((len = answer_use_body(body, sizeof(body), &u->call, &u->ans)) < 0) {
         LOG(LL_ERROR, "msg=\"redemption answer too long\" rid=%s", u->ans.rid);
         len = http_resp_error_json(body, sizeof(body), "internal error");
         service_answer(s, q, 500, NULL, body, (size_t)len);
         return;
     }
-    service_answer(s, q, statuses[u->ans.code], NULL, body, (size_t)len);
+    service_answer(s, q, answer_use_status(u->ans.code), NULL, body,
+                   (size_t)len);
 }
 
 /* ---- undo: the event of a transition could not be written ---- */
@@ -604,14 +465,13 @@ static int rid_args(service_t *s, const http_request_t *hr, http_resp_t *resp,
 static void not_found(service_t *s, http_resp_t *resp, const route_t *rt,
                       const use_call_t *c, uint64_t t0)
 {
-    use_req_t u;
+    use_answer_t a;
     char body[512];
     int len;
 
-    memset(&u, 0, sizeof(u));
-    u.call = *c;
-    u.ans.code = USE_NOT_FOUND;
-    len = format_body(&u, body, sizeof(body));
+    memset(&a, 0, sizeof(a));
+    a.code = USE_NOT_FOUND;
+    len = answer_use_body(body, sizeof(body), c, &a);
     service_reply(s, resp, rt->id, 404, NULL, body, len < 0 ? 0 : (size_t)len,
                   t0);
 }
