@@ -10,17 +10,12 @@ need couponq-api couponq-worker
 reqs=$(size 20000 200000)
 users=$(size 12000 120000)
 qty=$(size 8000 80000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
-api_start
-for w in w1 w2 w3; do worker_start "$w"; done
+sale_setup "$qty"
+worker_start w3
 
-pre=$WORK/load
 log "flash sale: $reqs requests from $users users for $qty coupons; killing a worker every 2 s"
-load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
-  --conns 64 --rate "$(size 1500 5000)" --max-seconds "$(size 120 600)" &
-load_pid=$!
+load_bg "$id" "$reqs" "$users" "$(size 1500 5000)" "$(size 120 600)"
+pre=$PRE
 kills=0
 t0=$(now)
 t_load_done=""
@@ -32,19 +27,17 @@ while :; do
   proc_kill "$w" KILL
   kills=$((kills + 1))
   worker_start "$w"
-  if [[ -z $t_load_done ]] && ! kill -0 "$load_pid" 2>/dev/null; then t_load_done=$(now); fi
+  if [[ -z $t_load_done ]] && ! kill -0 "$LOAD_PID" 2>/dev/null; then t_load_done=$(now); fi
   if [[ -n $t_load_done && $(rows_of "$id") == "$(admitted_of "$id")" ]]; then break; fi
   (($(printf '%.0f' "$(elapsed "$t0")") < limit)) || { log "kill loop: limit ${limit}s reached"; break; }
 done
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+sale_wait
 loop_drain_s=$(elapsed "${t_load_done:-$t0}")
 drain_s=$(wait_drain "$id" 120) || true
 log "$kills kills; drained under kills ${loop_drain_s}s after the sale ended (+${drain_s}s after the last kill)"
 
 ok=pass
 check "$id" "$qty" "$pre" || ok=fail
-result done="$reqs requests ($users users) for $qty coupons at $(jget "$pre.json" rate)/s; 3 workers; kill -9 of a random worker every 2 s ($kills kills), each restarted" \
-  requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
-  status="$ok" statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
-  recovery="all rows ${loop_drain_s}s after the sale ended, under kills" kills="$kills"
+load_result "$pre" done="$reqs requests ($users users) for $qty coupons at $(jget "$pre.json" rate)/s; 3 workers; kill -9 of a random worker every 2 s ($kills kills), each restarted" \
+  status="$ok" recovery="all rows ${loop_drain_s}s after the sale ended, under kills" kills="$kills"
 finish "$ok"

@@ -14,24 +14,13 @@ qty=$(size 14000 140000)
 rate=$(size 1500 5000)
 sale_setup "$qty"
 
-pre=$WORK/load
 log "flash sale: $reqs requests at $rate/s; kill -9 of the api 3 times"
-load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
-  --conns 64 --rate "$rate" --timeout 10 --max-seconds "$(size 120 600)" &
-load_pid=$!
-kills=()
-for k in 1 2 3; do
-  sleep "$(size 2 8)"
-  kill -0 "$load_pid" 2>/dev/null || break
-  kills+=("$(now)")
-  proc_kill api KILL
-  log "api killed ($k); restarting in 1 s"
-  sleep 1
-  api_start
-done
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+load_bg "$id" "$reqs" "$users" "$rate" "$(size 120 600)" --timeout 10
+pre=$PRE
+kill9_during_load 3 "$(size 2 8)" api
+sale_wait
 rec=""
-for r in "${kills[@]}"; do rec+="$(first_202_after "$pre" "$r")s "; done
+for r in "${KILLS[@]}"; do rec+="$(first_202_after "$pre" "$r")s "; done
 log "kill -> first 202 again: $rec"
 
 stable_s=$(wait_stable "$id" 5 "$(size 120 600)") || true
@@ -53,9 +42,7 @@ ok=pass
 [[ $rc == 0 ]] || { log "reconcile --repair exited $rc"; ok=fail; }
 [[ $rc2 == 0 ]] || { log "the sale is not consistent after the repair: $(cat "$WORK/reconcile2.txt")"; ok=fail; }
 check "$id" "$qty" "$pre" --api-crashed || ok=fail
-result done="$reqs requests at ${rate}/s, 2 workers; kill -9 of the api ${#kills[@]} times, restarted after 1 s; reconcile --repair" \
-  requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
-  statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
+load_result "$pre" done="$reqs requests at ${rate}/s, 2 workers; kill -9 of the api ${#KILLS[@]} times, restarted after 1 s; reconcile --repair" \
   unanswered="$(jget "$pre.json" unknown_users)" connect_errors="$(jget "$pre.json" "errors.get('connect_error', 0)")" \
   admitted_without_row_before_repair="$gap" \
   recovery="kill -> next 202 (restart after 1 s): ${rec% }; rows complete ${drain_s}s after the repair"

@@ -8,32 +8,18 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker
 
-rate=$(size 800 3000)
-secs=$(size 40 60)
-reqs=$((rate * secs))
-users=$((reqs * 3 / 4))
-qty=$reqs # never sells out: every answer is about Kafka
 outage=15
-sale_setup "$qty"
-
-pre=$WORK/load
-log "sale: $reqs requests at $rate/s; Kafka stopped for ${outage}s after 8 s"
-load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
-  --conns 64 --rate "$rate" --timeout 30 --max-seconds "$((secs + 60))" &
-load_pid=$!
+# as many coupons as requests: never sells out, every answer is about Kafka
+timed_sale "$(size 800 3000)" "$(size 40 60)" 1 "Kafka stopped for ${outage}s after 8 s"
+pre=$PRE
 sleep 8
-t_stop=$(now)
-stack down kafka
-t_down=$(now)
+server_down kafka
 log "kafka stopped (took $(elapsed "$t_stop")s)"
 sleep 3
-health=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$API_PORT/healthz" || true)
-sleep "$(python3 -c "print(max(0, $outage - ($(now) - $t_down)))")"
-t_up0=$(now)
-stack up kafka
-t_up=$(now)
+health=$(http_code "$API_PORT" /healthz)
+server_up kafka "$outage"
 log "kafka back (start took $(elapsed "$t_up0")s); /healthz during the outage answered $health"
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+sale_wait
 ok=pass
 during=$(count_in "$pre" 0 "$(python3 -c "print($t_down + 1)")" "$t_up0")
 s503=$(count_in "$pre" 1 "$t_stop" "$t_up")
@@ -46,9 +32,7 @@ log "202s while the broker was down: $during; 503s during the outage: $s503; fir
 drain_s=$(wait_drain "$id" "$(size 120 600)") || true
 
 check "$id" "$qty" "$pre" || ok=fail
-result done="$reqs requests at ${rate}/s, 2 workers; Kafka stopped $(python3 -c "print(round($t_up0 - $t_down, 1))")s mid-sale, then restarted (ready $(python3 -c "print(round($t_up - $t_up0, 1))")s later)" \
-  requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
-  statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
+load_result "$pre" done="$reqs requests at ${rate}/s, 2 workers; Kafka stopped $(python3 -c "print(round($t_up0 - $t_down, 1))")s mid-sale, then restarted (ready $(python3 -c "print(round($t_up - $t_up0, 1))")s later)" \
   answers_202_while_down="$during" answers_503_during_outage="$s503" healthz_during_outage="$health" \
   recovery="first 202 ${rec}s after Kafka was back (no api restart); drained ${drain_s}s after the sale"
 finish "$ok"

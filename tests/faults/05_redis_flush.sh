@@ -11,19 +11,9 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker couponqctl
 
-rate=$(size 1000 3000)
-secs=$(size 30 60)
-reqs=$((rate * secs))
-users=$((reqs * 3 / 4))
-qty=$((reqs / 2))
 gap=5
-sale_setup "$qty"
-
-pre=$WORK/load
-log "sale: $reqs requests at $rate/s for $qty coupons; FLUSHALL after 8 s, rebuild ${gap}s later"
-load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
-  --conns 64 --rate "$rate" --timeout 30 --max-seconds "$((secs + 60))" &
-load_pid=$!
+timed_sale "$(size 1000 3000)" "$(size 30 60)" 2 "FLUSHALL after 8 s, rebuild ${gap}s later"
+pre=$PRE
 sleep 6
 proc_stop w1
 proc_stop w2
@@ -43,7 +33,7 @@ log "rebuild exit $rc in $(elapsed "$t_rb")s: $(tr '\n' ' ' <"$WORK/rebuild.txt"
 from_topic=$(sed -nE 's/^added_from_topic: *([0-9]+).*/\1/p' "$WORK/rebuild.txt")
 worker_start w1
 worker_start w2
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+sale_wait
 ok=pass
 [[ $rc == 0 ]] || ok=fail
 during=$(sent202_in "$pre" "$t_flush" "$t_rb")
@@ -55,9 +45,7 @@ log "answer to a new user after the loss: $nf; 202s for requests sent between lo
 drain_s=$(wait_drain "$id" "$(size 120 600)") || true
 
 check "$id" "$qty" "$pre" || ok=fail
-result done="$reqs requests at ${rate}/s for $qty coupons, 2 workers; workers stopped, FLUSHALL at $before admitted, couponqctl rebuild ${gap}s later (${from_topic:-?} users only in unconsumed events), workers restarted" \
-  requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
-  statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
+load_result "$pre" done="$reqs requests at ${rate}/s for $qty coupons, 2 workers; workers stopped, FLUSHALL at $before admitted, couponqctl rebuild ${gap}s later (${from_topic:-?} users only in unconsumed events), workers restarted" \
   requests_sent_between_loss_and_rebuild_answered_202="$during" rebuild_added_from_topic="${from_topic:-?}" rebuild_s="$(python3 -c "print(round($t_rb_done - $t_rb, 2))")" \
   recovery="rebuild took $(python3 -c "print(round($t_rb_done - $t_rb, 1))")s, first 202 ${rec}s after it; drained ${drain_s}s after the sale"
 finish "$ok"

@@ -11,18 +11,8 @@
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker couponqctl
 
-rate=$(size 1000 3000)
-secs=$(size 30 60)
-reqs=$((rate * secs))
-users=$((reqs * 3 / 4))
-qty=$((reqs / 2))
-sale_setup "$qty"
-
-pre=$WORK/load
-log "sale: $reqs requests at $rate/s for $qty coupons; Redis SIGKILLed after 8 s"
-load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
-  --conns 64 --rate "$rate" --timeout 30 --max-seconds "$((secs + 60))" &
-load_pid=$!
+timed_sale "$(size 1000 3000)" "$(size 30 60)" 2 "Redis SIGKILLed after 8 s"
+pre=$PRE
 sleep 8
 t_kill=$(now)
 kill -KILL "$(cat "$COUPONQ_STACK_DIR/redis/redis.pid")"
@@ -33,7 +23,7 @@ after=$(admitted_of "$id")
 rc=0
 ctl reconcile "$id" --repair >"$WORK/repair.txt" 2>&1 || rc=$?
 log "Redis back with $after admitted; reconcile --repair exit $rc: $(tr '\n' ' ' <"$WORK/repair.txt" | cut -c1-200)"
-wait "$load_pid" || die "load client failed: $(tail -n 3 "$pre.err")"
+sale_wait
 rec=$(first_202_after "$pre" "$t_up")
 drain_s=$(wait_drain "$id" "$(size 120 600)") || true
 dlq=$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC.dlq" -e -q -f '%h\n' 2>/dev/null | grep -c 'over_quantity' || true)
@@ -41,9 +31,7 @@ log "over_quantity DLQ entries: $dlq"
 
 ok=pass
 check "$id" "$qty" "$pre" || ok=fail
-result done="$reqs requests at ${rate}/s for $qty coupons, 2 workers; Redis SIGKILLed mid-sale (AOF everysec), restarted after 2 s, reconcile --repair" \
-  requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
-  statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
+load_result "$pre" done="$reqs requests at ${rate}/s for $qty coupons, 2 workers; Redis SIGKILLed mid-sale (AOF everysec), restarted after 2 s, reconcile --repair" \
   over_quantity_dlq="$dlq" \
   recovery="first 202 ${rec}s after Redis was back; drained ${drain_s}s after the sale"
 finish "$ok"

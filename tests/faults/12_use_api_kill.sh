@@ -16,21 +16,9 @@ need couponq-api couponq-worker couponqctl
 checkouts=$(size 3000 40000)
 limit=$(size 700 9000)
 rate=$(size 250 800)
-use_sale_setup "$checkouts" "$limit"
-
-log "checkouts: $checkouts at $rate/s on a use limit of $limit (holds 3 s); kill -9 of the api 3 times"
-use_sale_load "$checkouts" "$rate" --give-up 0.5
+use_sale "$checkouts" "$limit" "$rate" "kill -9 of the api 3 times" --give-up 0.5
 pre=$PRE
-kills=()
-for k in 1 2 3; do
-  sleep "$(size 3 10)"
-  kill -0 "$LOAD_PID" 2>/dev/null || break
-  kills+=("$(now)")
-  proc_kill api KILL
-  log "api killed ($k); restarting in 1 s"
-  sleep 1
-  api_start
-done
+kill9_during_load 3 "$(size 3 10)" api
 use_sale_wait
 sleep 4 # the last holds expire (3 s): their budget returns by itself
 
@@ -47,9 +35,7 @@ ok=pass
 [[ $rc == 0 ]] || { log "reconcile --repair exited $rc"; ok=fail; }
 [[ $rc2 == 0 ]] || { log "not consistent after the repair: $(head -c 600 "$WORK/reconcile2.txt")"; ok=fail; }
 use_check_run "$id" "$pre" --api-crashed || ok=fail
-result done="$checkouts checkouts at ${rate}/s on a use limit of $limit, 2 workers; kill -9 of the api ${#kills[@]} times, restarted after 1 s; reconcile --repair" \
-  requests="$(jget "$pre.json" requests)" unanswered="$(jget "$pre.json" no_answer)" \
-  statuses="$(use_statuses "$pre")" max_in_use="$(jget "$pre.json" max_in_use)" \
-  versions_before_repair="$before" \
+use_result "$pre" done="$checkouts checkouts at ${rate}/s on a use limit of $limit, 2 workers; kill -9 of the api ${#KILLS[@]} times, restarted after 1 s; reconcile --repair" \
+  unanswered="$(jget "$pre.json" no_answer)" versions_before_repair="$before" \
   recovery="settled ${drain1}s after the load (Redis/MySQL versions then: $before); consistent ${drain_s}s after the repair"
 finish "$ok"

@@ -12,21 +12,9 @@ checkouts=$(size 4000 40000)
 limit=$(size 1200 12000)
 rate=$(size 300 1000)
 WORKER_ARGS="--batch-size 500 ${WORKER_ARGS:-}"
-use_sale_setup "$checkouts" "$limit"
-
-log "checkouts: $checkouts at $rate/s on a use limit of $limit; kill -9 of both workers 4 times"
-use_sale_load "$checkouts" "$rate"
+use_sale "$checkouts" "$limit" "$rate" "kill -9 of both workers 4 times"
 pre=$PRE
-for k in 1 2 3 4; do
-  sleep "$(size 2 6)"
-  kill -0 "$LOAD_PID" 2>/dev/null || break
-  proc_kill w1 KILL
-  proc_kill w2 KILL
-  log "workers killed ($k); restarting in 1 s"
-  sleep 1
-  worker_start w1
-  worker_start w2
-done
+kill9_during_load 4 "$(size 2 6)" w1 w2
 use_sale_wait
 drain_s=$(wait_use_drain "$id" 120) || true
 
@@ -34,8 +22,6 @@ ok=pass
 use_check_run "$id" "$pre" || ok=fail
 dup=$(sql "SELECT COUNT(*) - COUNT(DISTINCT event_id) FROM vendor_ledger WHERE vendor_id=$VENDOR")
 [[ $dup == 0 ]] || { log "$dup duplicate ledger lines"; ok=fail; }
-result done="$checkouts checkouts at ${rate}/s on a use limit of $limit; kill -9 of both workers 4 times, restarted after 1 s" \
-  requests="$(jget "$pre.json" requests)" statuses="$(use_statuses "$pre")" \
-  max_in_use="$(jget "$pre.json" max_in_use)" \
+use_result "$pre" done="$checkouts checkouts at ${rate}/s on a use limit of $limit; kill -9 of both workers 4 times, restarted after 1 s" \
   recovery="every event applied once; drained ${drain_s}s after the load"
 finish "$ok"

@@ -7,7 +7,9 @@
 # clean SKIP while one is not built yet), an api and workers it can start,
 # kill -9 and restart (logs in the scenario's work dir, killed at exit), a
 # fresh coupon and Kafka topic, the load client, a drain wait, the checker,
-# and `result` to record the row of RELIABILITY.md.
+# and `result` to record the row of RELIABILITY.md. What integration tests
+# use as well (clients, key names, coupons, wait_for, background processes)
+# comes from tests/lib.sh, sourced below.
 set -euo pipefail
 
 FAULTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,7 +24,13 @@ T_START=$(date +%s.%N)
 
 : "${COUPONQ_STACK_DIR:?run scenarios through tests/faults/run (private stack)}"
 : "${COUPONQ_REDIS:?}" "${COUPONQ_MYSQL:?}" "${COUPONQ_KAFKA:?}"
-url_port() { sed -E 's#^[a-z-]+://([^@/]*@)?[^:/]+:([0-9]+).*$#\2#' <<<"$1"; }
+# The shared harness: the work dir is its TEST_TMP (kept), the binaries come
+# from FAULTS_BUILD, background processes get 10 s to exit at the end, and
+# no check of the development stack (the checks below guard this one).
+TEST_TMP=$WORK KEEP_TMP=1 BG_GRACE=10 LIB_STACK_CHECK=0 COUPONQ_BUILD=$FAULTS_BUILD
+COUPON_TITLE=faults COUPON_OPEN_MS=7200000
+# shellcheck source=../lib.sh
+source "$FAULTS_DIR/../lib.sh"
 # FAULTS_HA=1 (hNN_* scenarios): the replicated stack of `scripts/stack --ha`
 # on COUPONQ_HA_BASE; Redis through the sentinels, MySQL at the writable node.
 FAULTS_HA=${FAULTS_HA:-}
@@ -33,8 +41,6 @@ if [[ -n $FAULTS_HA ]]; then
   esac
   REDIS_PORT="" MYSQL_PORT="" KAFKA_PORT=""
 else
-  REDIS_PORT=$(url_port "$COUPONQ_REDIS")
-  MYSQL_PORT=$(url_port "$COUPONQ_MYSQL")
   KAFKA_PORT=${COUPONQ_KAFKA##*:}
 fi
 for p in $REDIS_PORT $MYSQL_PORT $KAFKA_PORT; do
@@ -44,14 +50,9 @@ for p in $REDIS_PORT $MYSQL_PORT $KAFKA_PORT; do
   esac
 done
 export COUPONQ_LOG_LEVEL=${COUPONQ_LOG_LEVEL:-info}
-# The scenarios send {"user_id": N} without tokens from one IP, the same
-# user many times: couponq-api's auth (default jwt) and abuse limits off;
-# /metrics on the admin listener api_start chooses (API_ADMIN_PORT).
-export COUPONQ_AUTH=${COUPONQ_AUTH:-off}
-export COUPONQ_API_CONNS_PER_IP=${COUPONQ_API_CONNS_PER_IP:-0}
-export COUPONQ_API_LIMIT_IP_RATE=${COUPONQ_API_LIMIT_IP_RATE:-0}
-export COUPONQ_API_LIMIT_AUTH_FAIL_RATE=${COUPONQ_API_LIMIT_AUTH_FAIL_RATE:-0}
-export COUPONQ_API_LIMIT_USER_RATE=${COUPONQ_API_LIMIT_USER_RATE:-0}
+# (tests/lib.sh turned couponq-api's auth and abuse limits off: the
+# scenarios send {"user_id": N} without tokens from one IP, the same user
+# many times; /metrics is on the admin listener api_start chooses.)
 # The sanitizer build must not fail a scenario on a leak report at kill -9.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 
@@ -61,6 +62,8 @@ die() {
   result status=fail notes="$*"
   exit 1
 }
+# What the shared harness fails with is recorded like any other error.
+fail() { die "$@"; }
 hastack() { "$ROOT/scripts/stack" --ha "$@" 9>&-; }
 if [[ -n $FAULTS_HA ]]; then
   # The current primaries, asked each time (a failover moves them).
@@ -75,14 +78,7 @@ if [[ -n $FAULTS_HA ]]; then
     hp=$(hastack primary mysql)
     mariadb --no-defaults -h"${hp%:*}" -P"${hp##*:}" -uroot couponq -N -B <"$1"
   }
-else
-  rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
-  sql() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B -e "$1"; }
-  sql_file() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -uroot couponq -N -B <"$1"; }
 fi
-# The server's replication id: a coupon's meta `fence` field (admit.lua admits
-# only while it equals this; see the script's header).
-redis_replid() { rcli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p'; }
 stack() { "$ROOT/scripts/stack" ${FAULTS_HA:+--ha} "$@" >>"$WORK/stack.log" 2>&1 9>&-; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(round($(now) - $1, 1))"; }
@@ -114,15 +110,6 @@ PY
 }
 rm -f "$FAULTS_OUT/$SCENARIO.json"
 
-# need BINARY... -- a binary the scenario needs; missing is a FAILURE (every
-# binary is built with the project, so a missing one is a broken build, not
-# a reason to pass without testing).
-need() {
-  local b
-  for b in "$@"; do
-    [[ -x $FAULTS_BUILD/$b ]] || die "$b not built (looked in $FAULTS_BUILD)"
-  done
-}
 # size QUICK FULL -> the value for the current size.
 size() { if [[ $FAULTS_SIZE == full ]]; then echo "$2"; else echo "$1"; fi; }
 
@@ -137,6 +124,10 @@ ha_node() {
   esac
 }
 ha_pid() { hastack pid "$1"; }
+# redis_moved OLD -- the sentinels name a primary other than OLD.
+redis_moved() { local n; n=$(ha_node redis) && [[ $n != "$1" ]]; }
+# redis_demoted PORT -- the Redis on PORT is a replica.
+redis_demoted() { redis-cli -p "$1" INFO replication | grep -q role:slave; }
 # ha_leader TOPIC PARTITION -> the node name (kafka1..3) leading it.
 ha_leader() {
   local id
@@ -157,31 +148,111 @@ print(round(hits[-1] + 0.1 - hits[0], 1) if hits else 0)
 PY
 }
 
-# sale_setup QTY -- what every sale scenario starts with: a fresh coupon of
-# QTY (its id in $id), a fresh topic, the api (API_ARGS, API_AS), the guard
-# and two workers.
-sale_setup() {
+# sale_setup QTY -- what every sale scenario starts with: sale_coupon QTY
+# (a fresh coupon of QTY, its id in $id, and a fresh topic), then
+# sale_procs (the api with API_ARGS and API_AS, the guard and two workers).
+sale_coupon() {
   id=$(new_coupon_id)
   new_topic
   coupon_create "$id" "$1"
+}
+sale_procs() {
   api_start
   worker_start w1
   worker_start w2
 }
+sale_setup() {
+  sale_coupon "$1"
+  sale_procs
+}
 
-# sale_load ID QTY RATE -- in the background: 3 x QTY requests from
-# 2.25 x QTY users at RATE/s on 64 connections; sets PRE (the load prefix)
-# and LOAD_PID. sale_wait then waits for it.
-sale_load() {
-  local id=$1 qty=$2 rate=$3 reqs
-  reqs=$((qty * 3))
+# load_bg ID REQS USERS RATE MAX_S [load.py flags] -- in the background:
+# REQS requests for coupon ID from USERS users (ids from ID*10) at RATE/s on
+# 64 connections, MAX_S s at most; sets PRE (the load prefix) and LOAD_PID.
+# sale_wait then waits for it.
+load_bg() {
+  local id=$1 reqs=$2 users=$3 rate=$4 max=$5
+  shift 5
   PRE=$WORK/load
-  load "$PRE" --coupon "$id" --requests "$reqs" --users "$((reqs * 3 / 4))" \
-    --user-base "$((id * 10))" --conns 64 --rate "$rate" --timeout 30 \
-    --max-seconds "$((reqs / rate + 120))" &
+  load "$PRE" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
+    --conns 64 --rate "$rate" --max-seconds "$max" "$@" &
   LOAD_PID=$!
 }
+# sale_load ID QTY RATE -- load_bg of 3 x QTY requests from 2.25 x QTY users
+# at RATE/s (30 s timeout).
+sale_load() {
+  local reqs=$(($2 * 3))
+  load_bg "$1" "$reqs" "$((reqs * 3 / 4))" "$3" "$((reqs / $3 + 120))" --timeout 30
+}
 sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err")"; }
+# sale_to_40 QTY RATE -- sale_load of coupon $id, then until 40% of QTY is
+# admitted (120 s at most): the moment the HA scenarios strike.
+sale_to_40() {
+  sale_load "$id" "$1" "$2"
+  wait_40 "$1"
+}
+# wait_40 QTY [rows] -- until 40% of QTY is admitted (with "rows": has its
+# rows), 120 s at most, else the scenario fails.
+wait_40() {
+  if [[ ${2:-} == rows ]]; then
+    wait_until 120 rows_at_least "$id" $(($1 * 2 / 5)) || die "no rows written"
+  else
+    wait_until 120 admitted_at_least "$id" $(($1 * 2 / 5)) || die "the sale did not start"
+  fi
+}
+# timed_sale RATE SECS QTY_DIV WHAT -- a sale of RATE x SECS requests
+# ($reqs) from 3/4 as many users ($users) for reqs / QTY_DIV coupons ($qty):
+# sale_setup, then load_bg at RATE/s (30 s timeout, SECS + 60 s at most);
+# sets rate, secs, reqs, users, qty, PRE and LOAD_PID, logs WHAT.
+timed_sale() {
+  rate=$1 secs=$2
+  reqs=$((rate * secs))
+  users=$((reqs * 3 / 4))
+  qty=$((reqs / $3))
+  sale_setup "$qty"
+  log "sale: $reqs requests at $rate/s for $qty coupons; $4"
+  load_bg "$id" "$reqs" "$users" "$rate" "$((secs + 60))" --timeout 30
+}
+# server_down NAME -- stack down NAME (redis, kafka, mysql); the time before
+# in t_stop, after in t_down. server_up NAME [OUTAGE_S] -- sleeps what is
+# left of OUTAGE_S since t_down, then stack up NAME; t_up0 before, t_up
+# once it answers.
+server_down() {
+  t_stop=$(now)
+  stack down "$1"
+  t_down=$(now)
+}
+server_up() {
+  [[ -z ${2:-} ]] || sleep "$(python3 -c "print(max(0, $2 - ($(now) - $t_down)))")"
+  t_up0=$(now)
+  stack up "$1"
+  t_up=$(now)
+}
+# kill9_during_load TIMES PAUSE_S NAME... -- up to TIMES times while the
+# load client runs: PAUSE_S s, then kill -9 of each NAME (the api or a
+# worker), each restarted after 1 s. The kill times are in KILLS.
+kill9_during_load() {
+  local times=$1 pause=$2 k n
+  shift 2
+  KILLS=()
+  for ((k = 1; k <= times; k++)); do
+    sleep "$pause"
+    kill -0 "$LOAD_PID" 2>/dev/null || break
+    KILLS+=("$(now)")
+    for n in "$@"; do proc_kill "$n" KILL; done
+    log "$* killed ($k); restarting in 1 s"
+    sleep 1
+    for n in "$@"; do if [[ $n == api ]]; then api_start; else worker_start "$n"; fi; done
+  done
+}
+# load_result LOADPREFIX [key=value...] -- records the load client's
+# requests, 202s and statuses with the rest of the row.
+load_result() {
+  local pre=$1
+  shift
+  result requests="$(jget "$pre.json" requests)" accepted="$(jget "$pre.json" "status.get('202', 0)")" \
+    statuses="$(jget "$pre.json" "' '.join(k+':'+str(v) for k,v in status.items())")" "$@"
+}
 # sale_result ID QTY OK DONE [key=value...] -- drain, checker, the result
 # row (requests, 202s, statuses, 503s since $T_FAULT, first 202 after it,
 # fence repairs), then finish. SALE_CHECK_ARGS: more checker flags (e.g.
@@ -195,10 +266,7 @@ sale_result() {
   drain_s=$(wait_drain "$id" "$(size 120 600)") || true
   [[ $rec != never ]] || { log "admission did not resume"; ok=fail; }
   check "$id" "$qty" "$PRE" ${SALE_CHECK_ARGS:-} || ok=fail
-  result done="$done" requests="$(jget "$PRE.json" requests)" \
-    accepted="$(jget "$PRE.json" "status.get('202', 0)")" \
-    statuses="$(jget "$PRE.json" "' '.join(k+':'+str(v) for k,v in status.items())")" \
-    answers_503_after_fault="$s503" \
+  load_result "$PRE" done="$done" answers_503_after_fault="$s503" \
     fence_repairs="$(grep -c 'verified against the event log' "$WORK/guard.log" 2>/dev/null || true)" \
     window_503_s="$win" \
     recovery="503s for ${win}s; first 202 ${rec}s after the fault; drained ${drain_s}s after the sale" "$@"
@@ -209,51 +277,14 @@ admitted_at_least() { (($(admitted_of "$1" 2>/dev/null || echo 0) >= $2)); }
 rows_at_least() { (($(rows_of "$1" 2>/dev/null || echo 0) >= $2)); }
 # wait_until SECONDS CMD... -- polls CMD every 0.2 s; 1 when time runs out.
 wait_until() {
-  local limit=$1 i
-  shift
-  for ((i = 0; i < limit * 5; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  return 1
+  local _argv=("${@:2}")
+  # shellcheck disable=SC2016 # expanded by wait_for's eval
+  WAIT_STEP=0.2 wait_for '"${_argv[@]}"' "$1"
 }
-
-# ------------------------------------------------------------ processes
-declare -A PROC_PID=()
-proc_start() { # proc_start NAME CMD... (log appended to $WORK/NAME.log)
-  local name=$1
-  shift
-  "$@" </dev/null >>"$WORK/$name.log" 2>&1 &
-  PROC_PID[$name]=$!
-}
-proc_kill() { # proc_kill NAME [SIGNAL]
-  local pid=${PROC_PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
-  if [[ ${2:-TERM} == KILL ]]; then wait "$pid" 2>/dev/null || true; fi
-}
-proc_stop() { # TERM, 20 s grace, then KILL
-  local pid=${PROC_PID[$1]:-} i
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  unset "PROC_PID[$1]"
-}
-cleanup_faults() {
-  local n
-  for n in "${!PROC_PID[@]}"; do kill -TERM "${PROC_PID[$n]}" 2>/dev/null || true; done
-  for n in "${!PROC_PID[@]}"; do
-    for _ in $(seq 100); do kill -0 "${PROC_PID[$n]}" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "${PROC_PID[$n]}" 2>/dev/null || true
-  done
-}
-trap cleanup_faults EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# (processes: proc_start NAME CMD..., proc_kill NAME [SIGNAL], proc_stop
+# NAME come from tests/lib.sh; logs in $WORK/NAME.log, all stopped at exit
+# by cleanup_lib, which a scenario's own EXIT trap calls as cleanup_faults.)
+cleanup_faults() { cleanup_lib; }
 
 # ------------------------------------------------------------ couponq
 TOPIC=""
@@ -271,22 +302,8 @@ new_topic() { # fresh topic (and .dlq) for this scenario -> $TOPIC
   export COUPONQ_GROUP="faults.$SCENARIO.$(date +%s%N)"
   export COUPONQ_WORKER_METRICS=off
 }
-new_coupon_id() {
-  local ns
-  ns=$(date +%s%N)
-  echo $(((ns / 1000) % 900000000000 + 1000000 + RANDOM))
-}
 # coupon_create ID QUANTITY -- open now for two hours; MySQL row + Redis meta.
-coupon_create() {
-  local id=$1 qty=$2 now total
-  now=$(date +%s%3N)
-  if [[ $qty == -1 ]]; then total=NULL; else total=$qty; fi
-  sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
-       VALUES ($id, 'faults $SCENARIO', $total, FROM_UNIXTIME($((now - 60000))/1000),
-               FROM_UNIXTIME($((now + 7200000))/1000), 'open')"
-  rcli HSET "couponq:{c$id}:meta" total "$qty" start_ms $((now - 60000)) \
-    end_ms $((now + 7200000)) state open fence "$(redis_replid)" >/dev/null
-}
+coupon_create() { coupon_create_raw "$1" "$2"; }
 
 # guard_start -- the fence guard (couponqctl fence --watch), as every
 # deployment runs it beside the workers; started once, by the first
@@ -296,7 +313,7 @@ guard_start() {
   proc_start guard "$FAULTS_BUILD/couponqctl" fence --watch --interval-ms 100
 }
 api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
-  local name=${1:-api} i
+  local name=${1:-api}
   guard_start
   [[ -n $API_PORT ]] || API_PORT=$(free_port)
   [[ -n $API_ADMIN_PORT ]] || API_ADMIN_PORT=$(free_port)
@@ -305,14 +322,15 @@ api_start() { # api_start [NAME] -- on $API_PORT (chosen once), waits for it
   proc_start "$name" ${API_AS:+setpriv --reuid="$API_AS" --regid="$API_AS" --clear-groups} \
     "$FAULTS_BUILD/couponq-api" --listen "127.0.0.1:$API_PORT" \
     --admin-listen "127.0.0.1:$API_ADMIN_PORT" ${API_ARGS:-}
-  for ((i = 0; i < 300; i++)); do
-    if curl -s -o /dev/null -m 1 "http://127.0.0.1:$API_PORT/healthz"; then return 0; fi
-    kill -0 "${PROC_PID[$name]}" 2>/dev/null || die "couponq-api exited at start: $(tail -n 5 "$WORK/$name.log")"
-    sleep 0.1
-  done
-  die "couponq-api does not answer on $API_PORT after 30 s"
+  # until it answers or exits
+  # shellcheck disable=SC2016 # expanded by wait_for's eval
+  wait_for 'curl -s -o /dev/null -m 1 "http://127.0.0.1:$API_PORT/healthz" || ! kill -0 "${PROC_PID[$name]}"' 30 ||
+    die "couponq-api does not answer on $API_PORT after 30 s"
+  kill -0 "${PROC_PID[$name]}" 2>/dev/null || die "couponq-api exited at start: $(tail -n 5 "$WORK/$name.log")"
 }
 api_pid() { echo "${PROC_PID[${1:-api}]}"; }
+# api_metric NAME -> a value from couponq-api's /metrics (empty if none).
+api_metric() { metric_value "${API_ADMIN_PORT:-$API_PORT}" "$1"; }
 
 worker_start() { # worker_start NAME
   proc_start "$1" "$FAULTS_BUILD/couponq-worker" ${WORKER_ARGS:-}
@@ -332,8 +350,8 @@ load() {
 }
 jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], dict(d)))' "$@"; }
 
-rows_of() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
-admitted_of() { rcli SCARD "couponq:{c$1}:issued"; }
+rows_of() { coupon_rows "$1"; }
+admitted_of() { scard "$1"; }
 
 # wait_drain ID TIMEOUT_S -- until the rows equal the Redis admitted count
 # (or, with the count unknown, stop growing for 10 s). Prints the seconds it
@@ -470,10 +488,10 @@ PY
   sql_file "$WORK/use_setup.sql"
   seq $((id * 10 + 1)) $((id * 10 + users)) | xargs -n 1000 redis-cli ${REDIS_PORT:+-p "$REDIS_PORT"} \
     ${FAULTS_HA:+-h "$(hastack primary redis | cut -d: -f1)" -p "$(hastack primary redis | cut -d: -f2)"} \
-    SADD "couponq:{c$id}:issued" >/dev/null
-  rcli HSET "couponq:{c$id}:use" limit "$limit" ttl_ms "$ttl" until_ms -1 discount 5000 \
+    SADD "$(ckey "$id" issued)" >/dev/null
+  rcli HSET "$(ckey "$id" use)" limit "$limit" ttl_ms "$ttl" until_ms -1 discount 5000 \
     min_amount 0 vendor "$vendor" share_bps "$bps" reuse "$reuse" confirmed 0 >/dev/null
-  [[ $(rcli SCARD "couponq:{c$id}:issued") == "$users" ]] || die "use_setup: admitted set incomplete"
+  [[ $(rcli SCARD "$(ckey "$id" issued)") == "$users" ]] || die "use_setup: admitted set incomplete"
 }
 
 # use_load OUTPREFIX ARGS... -- the checkout client (use_load.py) against
@@ -497,7 +515,7 @@ use_versions() {
   local r m
   r=$(rcli EVAL "local s = 0
     for _, v in ipairs(redis.call('HVALS', KEYS[1])) do s = s + cjson.decode(v).v end
-    return s" 1 "couponq:{c$1}:use:recs")
+    return s" 1 "$(ckey "$1" use:recs)")
   m=$(sql "SELECT COALESCE(SUM(version), 0) FROM coupon_redemptions WHERE coupon_id=$1")
   echo "$r $m"
 }
@@ -553,6 +571,14 @@ use_check_run() {
 }
 # use_statuses LOADPREFIX -> "op status:n ..." of the load client's summary.
 use_statuses() { jget "$1.json" "' '.join(k.replace(' ', ':')+'='+str(v) for k,v in sorted(status.items()))"; }
+# use_result LOADPREFIX [key=value...] -- records the checkout client's
+# requests, statuses and highest held + confirmed with the rest of the row.
+use_result() {
+  local pre=$1
+  shift
+  result requests="$(jget "$pre.json" requests)" statuses="$(use_statuses "$pre")" \
+    max_in_use="$(jget "$pre.json" max_in_use)" "$@"
+}
 
 # use_sale_setup CHECKOUTS LIMIT -- what every redemption scenario starts
 # with: a fresh coupon (its id in $id) with CHECKOUTS owners, a use limit of
@@ -577,4 +603,13 @@ use_sale_load() {
     --conns 48 --rate "$rate" --ttl-s 3 --max-seconds "$(size 240 900)" "$@" &
   LOAD_PID=$!
 }
-use_sale_wait() { wait "$LOAD_PID" || die "load client failed: $(tail -n 3 "$PRE.err")"; }
+use_sale_wait() { sale_wait; }
+# use_sale CHECKOUTS LIMIT RATE WHAT [use_load.py flags] -- use_sale_setup,
+# then use_sale_load; logs WHAT.
+use_sale() {
+  local n=$1 limit=$2 rate=$3 what=$4
+  shift 4
+  use_sale_setup "$n" "$limit"
+  log "checkouts: $n at $rate/s on a use limit of $limit (holds 3 s); $what"
+  use_sale_load "$n" "$rate" "$@"
+}

@@ -23,6 +23,8 @@ import asyncio
 import json
 import time
 
+from loadlib import next_paced, read_response
+
 
 class Stats:
     def __init__(self):
@@ -49,24 +51,6 @@ class Stats:
         self.tick(3)
 
 
-async def read_response(reader):
-    """-> (status, body) of one HTTP/1.1 response; keep-alive assumed."""
-    head = await reader.readuntil(b'\r\n\r\n')
-    lines = head.decode('latin-1').split('\r\n')
-    status = int(lines[0].split(' ', 2)[1])
-    length = 0
-    close = False
-    for line in lines[1:]:
-        k, _, v = line.partition(':')
-        k = k.strip().lower()
-        if k == 'content-length':
-            length = int(v.strip())
-        elif k == 'connection' and v.strip().lower() == 'close':
-            close = True
-    body = await reader.readexactly(length) if length else b''
-    return status, body, close
-
-
 def doc_of(body):
     try:
         doc = json.loads(body)
@@ -85,14 +69,11 @@ def result_of(doc):
 async def one_conn(args, st, t0, deadline):
     reader = writer = None
     while True:
-        i = st.next
-        if i >= args.requests or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
             break
-        st.next += 1
-        if args.rate > 0:
-            delay = t0 + i / args.rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        i = await next_paced(st, args.requests, args.rate, t0)
+        if i is None:
+            break
         user = args.user_base + (i % args.users) + 1
         coupon = args.coupon[i % len(args.coupon)]
         body = b'{"user_id": %d}' % user
@@ -113,7 +94,7 @@ async def one_conn(args, st, t0, deadline):
         try:
             writer.write(req)
             st.sent += 1
-            status, rbody, close = await asyncio.wait_for(
+            status, rbody, close, _ = await asyncio.wait_for(
                 read_response(reader), args.timeout)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                 asyncio.LimitOverrunError, ValueError, IndexError) as e:

@@ -36,6 +36,8 @@ import json
 import random
 import time
 
+from loadlib import next_paced, read_response
+
 SAMPLE_LUA = b"""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -64,27 +66,6 @@ class Stats:
     def tick(self, col):
         sec = round(int(time.time() * 10) / 10, 1)
         self.timeline.setdefault(sec, [0, 0, 0, 0])[col] += 1
-
-
-async def read_response(reader):
-    head = await reader.readuntil(b'\r\n\r\n')
-    lines = head.decode('latin-1').split('\r\n')
-    status = int(lines[0].split(' ', 2)[1])
-    length, close, retry = 0, False, 1.0
-    for line in lines[1:]:
-        k, _, v = line.partition(':')
-        k = k.strip().lower()
-        if k == 'content-length':
-            length = int(v.strip())
-        elif k == 'connection' and v.strip().lower() == 'close':
-            close = True
-        elif k == 'retry-after':
-            try:
-                retry = float(v.strip())
-            except ValueError:
-                pass
-    body = await reader.readexactly(length) if length else b''
-    return status, body, close, retry
 
 
 class Conn:
@@ -227,14 +208,9 @@ async def checkout(args, st, conn, hist, i):
 async def one_conn(args, st, hist, t0, deadline):
     conn = Conn(args)
     while time.monotonic() < deadline:
-        i = st.next
-        if i >= args.checkouts:
+        i = await next_paced(st, args.checkouts, args.rate, t0)
+        if i is None:
             break
-        st.next += 1
-        if args.rate > 0:
-            delay = t0 + i / args.rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
         await checkout(args, st, conn, hist, i)
     conn.close()
 

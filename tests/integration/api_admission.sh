@@ -3,19 +3,16 @@
 # once, the GET endpoints, NOSCRIPT recovery, compensation when Kafka
 # refuses (503 + Retry-After, member released), Redis unreachable (503).
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_admission)
 # No redemption topic: /healthz reports it down, the status stays the issue path's.
-start_api api --topic "$TOPIC" --redemption-topic "couponq.test.missing.$(date +%s%N)"
+api_up api --topic "$TOPIC" --redemption-topic "couponq.test.missing.$(date +%s%N)"
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
-wait_healthy "$PORT"
 now=$(date +%s%3N)
 
 log "outcomes"
-C=$(new_coupon_id)
-rcli HSET "couponq:{c$C}:meta" total 2 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon 2)
 r=$(issue "$PORT" "$C" 11)
 assert_contains "$r" '202 {"result":"accepted","coupon_id":'"$C"',"user_id":11,"event_id":"' "first user"
 assert_contains "$r" '"seq":1}' "first user's seq"
@@ -28,11 +25,11 @@ assert_eq '410 {"result":"sold_out","coupon_id":'"$C"',"user_id":13}' "$(issue "
 assert_eq 2 "$(scard "$C")" "SCARD after sell-out"
 
 C2=$(new_coupon_id)
-rcli HSET "couponq:{c$C2}:meta" total 5 start_ms $((now + 3600000)) end_ms $((now + 7200000)) state open fence "$(redis_replid)" >/dev/null
+coupon_meta_raw "$C2" 5 $((now + 3600000)) $((now + 7200000))
 assert_eq '403 {"result":"not_open","coupon_id":'"$C2"',"user_id":1}' "$(issue "$PORT" "$C2" 1)" "not open yet"
-rcli HSET "couponq:{c$C2}:meta" start_ms $((now - 7200000)) end_ms $((now - 3600000)) >/dev/null
+rcli HSET "$(ckey "$C2" meta)" start_ms $((now - 7200000)) end_ms $((now - 3600000)) >/dev/null
 assert_eq '403 {"result":"ended","coupon_id":'"$C2"',"user_id":1}' "$(issue "$PORT" "$C2" 1)" "ended"
-rcli HSET "couponq:{c$C2}:meta" end_ms $((now + 3600000)) state closed >/dev/null
+rcli HSET "$(ckey "$C2" meta)" end_ms $((now + 3600000)) state closed >/dev/null
 assert_eq '403 {"result":"closed","coupon_id":'"$C2"',"user_id":1}' "$(issue "$PORT" "$C2" 1)" "closed"
 C3=$(new_coupon_id)
 assert_eq '404 {"result":"not_found","coupon_id":'"$C3"',"user_id":1}' "$(issue "$PORT" "$C3" 1)" "no such coupon"
@@ -47,17 +44,17 @@ assert_contains "$events" "12 {\"type\":\"coupon.issue.requested\",\"v\":1,\"eve
 log "GET endpoints"
 assert_eq '200 {"coupon_id":'"$C"',"total":2,"admitted":2,"remaining":0,"state":"open"}' "$(get "$PORT" "/v1/coupons/$C")" "summary"
 C4=$(new_coupon_id)
-rcli HSET "couponq:{c$C4}:meta" total -1 start_ms 0 end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+coupon_meta_raw "$C4" -1 0 $((now + 3600000))
 assert_eq '200 {"coupon_id":'"$C4"',"total":null,"admitted":0,"remaining":null,"state":"open"}' "$(get "$PORT" "/v1/coupons/$C4")" "unlimited summary"
 assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3")" "summary of no coupon"
 assert_eq '200 {"coupon_id":'"$C"',"user_id":11,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/11")" "admitted, not persisted"
-rcli SADD "couponq:{c$C}:persisted" 11 >/dev/null
+rcli SADD "$(ckey "$C" persisted)" 11 >/dev/null
 assert_eq '200 {"coupon_id":'"$C"',"user_id":11,"status":"issued"}' "$(get "$PORT" "/v1/coupons/$C/issues/11")" "persisted"
 assert_eq '200 {"coupon_id":'"$C"',"user_id":13,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C/issues/13")" "refused user"
 assert_eq '404 {"error":"coupon not found"}' "$(get "$PORT" "/v1/coupons/$C3/issues/1")" "status on no coupon"
 assert_eq '200 {"status":"ok","redis":"up","kafka":"up","redemptions":"down"}' "$(get "$PORT" /healthz)" "healthz (no redemption topic: reported, status ok)"
 assert_eq '404 {"error":"no such path"}' "$(get "$PORT" /metrics)" "no /metrics on the public listener"
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+m=$(metrics "$MPORT")
 assert_metric "$m" 'couponq_api_requests_total{route="issue",code="202"}' 2 "metrics: 202s"
 assert_metric "$m" 'couponq_api_admissions_total{result="sold_out"}' 1 "metrics: sold_out"
 assert_metric "$m" 'couponq_api_request_duration_seconds_count{route="issue"}' "" "metrics: latency"
@@ -76,18 +73,16 @@ start_api api_notopic --topic "couponq.test.missing.$(date +%s%N)" --redemption-
 NP=$API_PORT
 NMP=$API_ADMIN_PORT
 wait_http "$NP"
-for ((i = 0; i < 100; i++)); do # Redis connected and scripts loaded
-  [[ $(get "$NP" /healthz) == *'"redis":"up"'* ]] && break
-  sleep 0.1
-done
+# Redis connected and scripts loaded
+wait_for '[[ $(get "$NP" /healthz) == *"\"redis\":\"up\""* ]]' 10 || true
 assert_eq '503 {"status":"unavailable","redis":"up","kafka":"down","redemptions":"down"}' "$(get "$NP" /healthz)" "healthz without the topic"
 out=$(curl -s -i -X POST --data '{"user_id": 31}' "http://127.0.0.1:$NP/v1/coupons/$C4/issues" | tr -d '\r')
 assert_contains "$out" "HTTP/1.1 503" "503 when Kafka refuses"
 assert_contains "$out" "Retry-After: 1" "Retry-After"
 assert_contains "$out" '{"result":"unavailable","error":"unavailable: ' "503 body"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C4}:issued" 31)" "member released after the failed produce"
+assert_eq 0 "$(rcli SISMEMBER "$(ckey "$C4" issued)" 31)" "member released after the failed produce"
 assert_eq '200 {"coupon_id":'"$C4"',"user_id":31,"status":"none"}' "$(get "$PORT" "/v1/coupons/$C4/issues/31")" "status after release"
-m=$(curl -s "http://127.0.0.1:$NMP/metrics")
+m=$(metrics "$NMP")
 assert_metric "$m" 'couponq_api_releases_total' 1 "metrics: release counted"
 assert_metric "$m" 'couponq_api_kafka_errors_total' 1 "metrics: kafka error counted"
 
@@ -104,7 +99,7 @@ assert_contains "$out" '"error":"unavailable: redis"' "503 body without Redis"
 assert_le 500 $((t1 - t0)) "milliseconds to answer without Redis"
 assert_eq 503 "$(get "$RP" /healthz | cut -d' ' -f1)" "healthz without Redis"
 assert_eq 503 "$(get "$RP" "/v1/coupons/$C4" | cut -d' ' -f1)" "summary without Redis"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C4}:issued" 41)" "nothing admitted without Redis"
+assert_eq 0 "$(rcli SISMEMBER "$(ckey "$C4" issued)" 41)" "nothing admitted without Redis"
 assert_eq 4 "$(topic_count "$TOPIC")" "nothing produced without Redis"
 
 log "SIGTERM: exit code 0"

@@ -7,7 +7,6 @@
 # while another is not, an invalid-token flood from one IP is cut off); and
 # a SIGHUP key rotation.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 CASES="python3 $COUPONQ_SRC/tests/integration/api_auth_cases.py"
 JT="python3 $COUPONQ_SRC/tests/jwt_tool.py"
@@ -16,11 +15,10 @@ $JT keygen "$K"
 cp "$K/jwks.json" "$TEST_TMP/live-jwks.json"
 
 TOPIC=$(new_topic api_auth)
-start_api api --topic "$TOPIC" --auth jwt --jwt-keys "$TEST_TMP/live-jwks.json" --jwt-max-lifetime 3600
+api_up api --topic "$TOPIC" --auth jwt --jwt-keys "$TEST_TMP/live-jwks.json" --jwt-max-lifetime 3600
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
 API=$API_PID
-wait_healthy "$PORT"
 C=$(new_coupon_id)
 coupon_create_raw "$C" -1
 
@@ -31,7 +29,7 @@ n=$(sed -n 's/^cases: //p' <<<"$out")
 log "$n cases answered as expected"
 assert_eq 0 "$(scard "$C")" "SCARD after the hostile requests"
 assert_eq 0 "$(topic_count "$TOPIC")" "events after the hostile requests"
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+m=$(metrics "$MPORT")
 assert_metric "$m" 'couponq_api_refusals_total{reason="unauthorized"}' "" "refusals counted"
 grep -q 'reason=unauthorized' "$TEST_TMP/api.log" || fail "no audit line"
 if grep -q 'eyJ' "$TEST_TMP/api.log"; then fail "a token in the log"; fi
@@ -89,9 +87,8 @@ assert_eq '{"error":"unauthorized: missing trusted user header"}' "$out" "unix s
 kill -TERM "$GW_PID"
 wait "$GW_PID" || fail "gateway api exit status"
 [[ ! -e $SOCK ]] || fail "socket file left after SIGTERM"
-start_api gw2 --topic "$TOPIC" --auth gateway --trusted-peers 127.0.0.0/8
+api_up gw2 --topic "$TOPIC" --auth gateway --trusted-peers 127.0.0.0/8
 GW2=$API_PORT
-wait_healthy "$GW2"
 out=$(curl -s -X POST -H 'X-Couponq-User: 6001' -d '{}' "http://127.0.0.1:$GW2/v1/coupons/$C/issues")
 assert_contains "$out" '"result":"accepted","coupon_id":'"$C"',"user_id":6001' "trusted peer"
 out=$(curl -s -X POST -H 'X-Couponq-User: 6002' -H 'X-Couponq-User: 6003' -d '{}' "http://127.0.0.1:$GW2/v1/coupons/$C/issues")
@@ -100,11 +97,10 @@ assert_eq 7 "$(scard "$C")" "SCARD after gateway"
 
 log "abuse limits (defaults of --help)"
 cp "$K/jwks.json" "$TEST_TMP/live-jwks.json"
-start_api lim --topic "$TOPIC" --auth jwt --jwt-keys "$TEST_TMP/live-jwks.json" \
+api_up lim --topic "$TOPIC" --auth jwt --jwt-keys "$TEST_TMP/live-jwks.json" \
   --conns-per-ip 256 --limit-ip-rate 2000 --limit-ip-burst 4000 --limit-auth-fail-rate 1 \
   --limit-auth-fail-burst 20 --limit-user-rate 5 --limit-user-burst 10
 LP=$API_PORT
-wait_healthy "$LP"
 C2=$(new_coupon_id)
 coupon_create_raw "$C2" -1
 out=$($CASES users "$K" "$LP" "$C2" 500)

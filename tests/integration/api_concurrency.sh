@@ -6,15 +6,11 @@
 # admit.lua call each, at most 8 coupons open per loop iteration): every
 # coupon sells exactly its quantity, to distinct users, no 5xx.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_concurrency)
-start_api api --topic "$TOPIC"
+api_up api --topic "$TOPIC"
 PORT=$API_PORT
-wait_healthy "$PORT"
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total 1000 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon 1000)
 
 log "20,000 requests, 200 connections"
 summary=$(python3 "$API_CLIENT" load "$PORT" "$C" --conns 200 --users 5000 --repeat 4 \
@@ -35,13 +31,13 @@ assert_eq 1000 "$(cut -d' ' -f2 "$TEST_TMP/events.txt" | sort -u | wc -l)" "dist
 assert_eq "" "$(cut -d' ' -f3 "$TEST_TMP/events.txt" | grep -v "^$C\$" || true)" "events of other coupons"
 diff <(sort "$TEST_TMP/accepted.txt") <(cut -d' ' -f1,2 "$TEST_TMP/events.txt" | sort) >"$TEST_TMP/diff.txt" ||
   fail "202s and events differ: $(head -5 "$TEST_TMP/diff.txt")"
-diff <(rcli SMEMBERS "couponq:{c$C}:issued" | sort) <(cut -d' ' -f1 "$TEST_TMP/accepted.txt" | sort) >/dev/null ||
+diff <(rcli SMEMBERS "$(ckey "$C" issued)" | sort) <(cut -d' ' -f1 "$TEST_TMP/accepted.txt" | sort) >/dev/null ||
   fail "the issued set is not the set of accepted users"
 
 log "12 coupons of 50 at once: 24,000 requests (20% repeats), 200 connections"
 M=$(new_coupon_id)
 for ((i = 0; i < 12; i++)); do
-  rcli HSET "couponq:{c$((M + i))}:meta" total 50 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+  coupon_meta_raw "$((M + i))" 50
 done
 "$COUPONQ_BUILD/couponq-bench" --target "127.0.0.1:$PORT" --coupon "$M" --coupons 12 \
   --requests 24000 --connections 200 --users dup --dup-ratio 0.2 --user-pool 3000 \

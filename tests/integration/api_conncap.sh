@@ -9,14 +9,12 @@
 #     with 503 + Retry-After and admits nothing; the slots come back.
 # (Connections owed an answer or mid-request are never evicted: see conn_idle.)
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_conncap)
 CAP=40
-start_api api --topic "$TOPIC" --max-conns "$CAP" --header-timeout-ms 2000 --idle-timeout-ms 600000
+api_up api --topic "$TOPIC" --max-conns "$CAP" --header-timeout-ms 2000 --idle-timeout-ms 600000
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
-wait_healthy "$PORT"
 
 python3 - "$PORT" "$CAP" >"$TEST_TMP/cap.out" 2>&1 <<'PY' || { cat "$TEST_TMP/cap.out"; fail "connection cap scenario"; }
 import socket, sys, time
@@ -62,22 +60,19 @@ print("silent closed:", closed, "of", len(silent))
 assert closed == len(silent), "silent connections kept open past the header timeout"
 PY
 cat "$TEST_TMP/cap.out"
-ev=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '$1=="couponq_api_connections_evicted_total"{print int($2)}')
+ev=$(metrics "$MPORT" | awk '$1=="couponq_api_connections_evicted_total"{print int($2)}')
 ((${ev:-0} >= 1)) || fail "eviction not counted in /metrics (got '${ev}')"
 log "evicted=$ev"
 
 log "in-flight cap: 5 slots, 8 requests held in librdkafka (linger 1.5 s)"
-start_api api_slots --topic "$TOPIC" --max-inflight 5 -X linger.ms=1500
+api_up api_slots --topic "$TOPIC" --max-inflight 5 -X linger.ms=1500
 SPORT=$API_PORT
 SMPORT=$API_ADMIN_PORT
-wait_healthy "$SPORT"
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon -1)
 r=$(python3 "$API_CLIENT" sigterm "$SPORT" "$C" 8 100 | tail -n 1)
 assert_eq "202=5 503=3" "$(python3 -c 'import json,sys; print(" ".join("%s=%s" % kv for kv in sorted(json.loads(sys.argv[1])["codes"].items())))' "$r")" "answers at the in-flight cap"
 assert_eq 5 "$(scard "$C")" "admitted: only the requests that got a slot"
-assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$SMPORT/metrics" | grep '^couponq_api_inflight ')" "slots back"
+assert_eq "couponq_api_inflight 0" "$(metrics "$SMPORT" | grep '^couponq_api_inflight ')" "slots back"
 r=$(curl -s -i -X POST -H 'Content-Type: application/json' --data '{"user_id": 200}' "http://127.0.0.1:$SPORT/v1/coupons/$C/issues" | tr -d '\r')
 assert_contains "$r" "HTTP/1.1 202" "a request after the burst"
 held=()
@@ -91,5 +86,5 @@ assert_contains "$r" "HTTP/1.1 503" "the sixth request while 5 are in flight"
 assert_contains "$r" "Retry-After:" "503 carries Retry-After"
 assert_contains "$r" '"error":"unavailable: too many requests in flight"' "503 says why"
 wait "${held[@]}"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 400)" "the refused user was not admitted"
+assert_eq 0 "$(rcli SISMEMBER "$(ckey "$C" issued)" 400)" "the refused user was not admitted"
 log PASS

@@ -11,31 +11,25 @@
 # tick after 4 s. -X linger.ms=20000 holds every event in librdkafka's
 # queue until then, so the requests are surely in flight at that moment.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_kafka_fatal)
 T0=$(date +%s%3N)
-COUPONQ_API_TEST_KAFKA_FATAL_MS=4000 start_api api --topic "$TOPIC" --timeout-ms 30000 \
+COUPONQ_API_TEST_KAFKA_FATAL_MS=4000 api_up api --topic "$TOPIC" --timeout-ms 30000 \
   -X linger.ms=20000
 PORT=$API_PORT
-wait_healthy "$PORT"
 (($(date +%s%3N) - T0 < 3500)) ||
   fail "the api took over 3.5 s to become healthy: the simulated fatal error would come first"
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon -1)
 
 N=20
 python3 "$API_CLIENT" sigterm "$PORT" "$C" "$N" 500 >"$TEST_TMP/client.out" 2>&1 &
 CLIENT=$!
-for ((i = 0; i < 100; i++)); do [[ $(scard "$C") == "$N" ]] && break; sleep 0.02; done
-assert_eq "$N" "$(scard "$C")" "admitted, waiting in librdkafka"
+WAIT_STEP=0.02 wait_eq 'scard "$C"' "$N" "admitted, waiting in librdkafka" 2
 
 log "the simulated fatal error: in-flight requests get 503, admissions rolled back"
 wait "$CLIENT"
 assert_contains "$(cat "$TEST_TMP/client.out")" "{\"codes\": {\"503\": $N}}" "answers to the in-flight requests"
 assert_eq 0 "$(scard "$C")" "issued set after the rollbacks"
-for ((i = 0; i < 100; i++)); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$API_PID" && rc=0 || rc=$?
 assert_eq 1 "$rc" "exit code after a fatal producer error"
 assert_eq 0 "$(topic_count "$TOPIC")" "events in the topic"

@@ -12,13 +12,11 @@
 # expires without a cleanup job; a user token acts for its sub, a service
 # token for the body's user.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 T=$(new_topic api_redemption 3)
-start_api api --topic "$T" --redemption-topic "$T"
+api_up api --topic "$T" --redemption-topic "$T"
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
-wait_healthy "$PORT"
 assert_eq '200 {"status":"ok","redis":"up","kafka":"up","redemptions":"up"}' "$(get "$PORT" /healthz)" "healthz"
 
 # post PATH BODY [curl args] -> "<status> <body>" (BODY - : no body at all)
@@ -193,7 +191,7 @@ assert_eq "$out" "$(op "$R2" cancel)" "cancel repeated"
 assert_eq '409 {"result":"not_held","redemption_id":"'"$R2"'","state":"released"}' "$(op "$R2" confirm)" "confirm of a released one"
 out=$(hold "$C" 12 o-5 5000)
 assert_eq 201 "${out%% *}" "the user holds again after the cancel"
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+m=$(metrics "$MPORT")
 assert_metric "$m" 'couponq_api_redemptions_total{route="hold",result="held"}' 3 "holds by route and result"
 assert_metric "$m" 'couponq_api_redemptions_total{route="reverse",result="reversal_conflict"}' 1 "a reversal_conflict counted"
 assert_metric "$m" 'couponq_api_requests_total{route="hold",code="201"}' 3 "201 counted"
@@ -237,9 +235,8 @@ log "user and service tokens"
 JT="python3 $COUPONQ_SRC/tests/jwt_tool.py"
 K=$TEST_TMP/keys
 $JT keygen "$K" >/dev/null
-start_api api_jwt --topic "$T" --redemption-topic "$T" --auth jwt --jwt-keys "$K/jwks.json"
+api_up api_jwt --topic "$T" --redemption-topic "$T" --auth jwt --jwt-keys "$K/jwks.json"
 JPORT=$API_PORT
-wait_healthy "$JPORT"
 CA=$(new_coupon_id)
 new_use_coupon "$CA" -1 600000
 rcli SADD "couponq:{c$CA}:issued" 21 22 >/dev/null
@@ -288,7 +285,7 @@ assert_eq 503 "$(hold "$CK" 11 o-1 5000 | cut -d' ' -f1)" "replay when Kafka ref
 assert_eq "held 1" "$(rcli HGET "couponq:{c$CK}:use:recs" "$RK" | jq -r '"\(.s) \(.v)"')" "the replay left the hold"
 assert_eq 200 "$(rget "$RK" | cut -d' ' -f1)" "GET needs no Kafka"
 assert_eq "$n" "$(topic_count "$T")" "no event from the api without a topic"
-m=$(curl -s "http://127.0.0.1:$BMPORT/metrics")
+m=$(metrics "$BMPORT")
 assert_metric "$m" couponq_api_redemption_undos_total 2 "two undos"
 assert_metric "$m" couponq_api_redemption_undo_failures_total 0 "no undo failed"
 unset P

@@ -13,20 +13,16 @@
 #  - a host name (localhost) is resolved off the loop and works; a name
 #    that does not resolve leaves the api up, answering 503, and says why.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 PPORT=$(free_port)
 start_bg proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PPORT" "$REDIS_PORT"
 PROXY=$BG_PID
-for ((i = 0; i < 50; i++)); do grep -q listening "$TEST_TMP/proxy.log" && break; sleep 0.1; done
+wait_log proxy listening
 TOPIC=$(new_topic api_redis_faults)
-start_api api --topic "$TOPIC" --redis "redis://127.0.0.1:$PPORT" --redis-timeout-ms 500 --timeout-ms 3000
+api_up api --topic "$TOPIC" --redis "redis://127.0.0.1:$PPORT" --redis-timeout-ms 500 --timeout-ms 3000
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
-wait_healthy "$PORT"
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon -1)
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "through the proxy"
 
 log "connection reset: 503 at once, then reconnect"
@@ -47,13 +43,9 @@ r=$(issue "$PORT" "$C" 3)
 t1=$(date +%s%3N)
 assert_contains "$r" '503 {"result":"unavailable","error":"unavailable: redis did not answer in time"}' "held reply"
 assert_le 1500 $((t1 - t0)) "ms until the deadline answer"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 3)" "admitted in Redis meanwhile"
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$C" issued)" 3)" "admitted in Redis meanwhile"
 kill -USR1 "$PROXY" # release the replies
-for ((i = 0; i < 50; i++)); do
-  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 3) == 0 ]] && break
-  sleep 0.1
-done
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 3)" "late admission released"
+wait_eq 'rcli SISMEMBER "$(ckey "$C" issued)" 3' 0 "late admission released" 5
 assert_contains "$(issue "$PORT" "$C" 3)" "202 " "the user may try again"
 
 log "admit.lua's answer lost: the call is settled once Redis is back"
@@ -65,49 +57,36 @@ post_bg 7
 P7=$!
 post_bg 8
 P8=$!
-for ((i = 0; i < 50; i++)); do
-  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 7) == 1 ]] && break
-  sleep 0.02
-done
+WAIT_STEP=0.02 wait_for '[[ $(rcli SISMEMBER "$(ckey "$C" issued)" 7) == 1 ]]' 1 || true
 sleep 0.1 # user 8's script (a duplicate) ran too
 kill -USR2 "$PROXY" # reset + refuse: the held answers are lost
 wait "$P7" "$P8"
 assert_contains "$(cat "$TEST_TMP/u7")" '"error":"unavailable: redis connection lost"} 503' "user 7 (answer lost)"
 assert_contains "$(cat "$TEST_TMP/u8")" '"error":"unavailable: redis connection lost"} 503' "user 8's second request (answer lost)"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 admitted in Redis while the api cannot reach it"
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '$1=="couponq_api_admissions_unsettled"{print int($2)}')
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$C" issued)" 7)" "7 admitted in Redis while the api cannot reach it"
+m=$(metrics "$MPORT" | awk '$1=="couponq_api_admissions_unsettled"{print int($2)}')
 ((m >= 1)) || fail "calls waiting to be settled: got '$m'"
 kill -USR1 "$PROXY" # stop holding
 kill -USR2 "$PROXY" # accept again
-for ((i = 0; i < 50; i++)); do
-  [[ $(rcli SISMEMBER "couponq:{c$C}:issued" 7) == 0 ]] && break
-  sleep 0.1
-done
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$C}:issued" 7)" "7 released: the 503 it got is true"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$C}:issued" 8)" "8 keeps the admission of its 202"
-for ((i = 0; i < 20; i++)); do
-  [[ $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_admissions_unsettled ') == "couponq_api_admissions_unsettled 0" ]] && break
-  sleep 0.1
-done
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+wait_eq 'rcli SISMEMBER "$(ckey "$C" issued)" 7' 0 "7 released: the 503 it got is true" 5
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$C" issued)" 8)" "8 keeps the admission of its 202"
+wait_for '[[ $(metric_line "$MPORT" couponq_api_admissions_unsettled) == "couponq_api_admissions_unsettled 0" ]]' 2 || true
+m=$(metrics "$MPORT")
 assert_metric "$m" "couponq_api_admissions_unsettled" 0 "nothing left to settle"
 assert_metric "$m" "couponq_api_admissions_settled_total" "" "settled counter"
 released=$(grep -o 'msg="lost admit.lua answer settled" coupon_id='"$C"' call=[0-9A-Z]* users=[0-9]* released=[0-9]*' "$TEST_TMP/api.log" |
   sed 's/.*released=//' | awk '{ n += $1 } END { print n + 0 }')
 assert_eq 1 "$released" "members released by settle.lua (7 only)"
-assert_eq 0 "$(rcli HLEN "couponq:{c$C}:calls")" "call records after answers and settling"
+assert_eq 0 "$(rcli HLEN "$(ckey "$C" calls)")" "call records after answers and settling"
 assert_contains "$(issue "$PORT" "$C" 7)" "202 " "user 7 may try again"
 
 log "client disconnects before its answer"
 printf 'POST /v1/coupons/%s/issues HTTP/1.1\r\nContent-Length: 13\r\n\r\n{"user_id":4}' "$C" |
   timeout 2 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.close()' "$PORT"
-for ((i = 0; i < 50; i++)); do
-  [[ $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_inflight ') == "couponq_api_inflight 0" ]] && break
-  sleep 0.1
-done
+wait_for '[[ $(metric_line "$MPORT" couponq_api_inflight) == "couponq_api_inflight 0" ]]' 5 || true
 assert_eq '200 {"coupon_id":'"$C"',"user_id":4,"status":"pending"}' "$(get "$PORT" "/v1/coupons/$C/issues/4")" "issued to the client that left"
 assert_eq 6 "$(kcat -b "$COUPONQ_KAFKA" -C -t "$TOPIC" -e -q -f '%k\n' | sort -u | tr '\n' ' ' | wc -w)" "events: users 1, 2, 3, 4, 7 and 8"
-assert_eq "couponq_api_inflight 0" "$(curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^couponq_api_inflight ')" "no slot leaked"
+assert_eq "couponq_api_inflight 0" "$(metrics "$MPORT" | grep '^couponq_api_inflight ')" "no slot leaked"
 kill -TERM "$API_PID"
 wait "$API_PID" && rc=0 || rc=$?
 assert_eq 0 "$rc" "exit code after SIGTERM"

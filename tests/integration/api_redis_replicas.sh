@@ -14,7 +14,6 @@
 #    hold and the confirm succeed;
 #  - the option is refused when its timeout is not below --redis-timeout-ms.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 RP=$(free_port)
 RR=$(free_port)
@@ -24,12 +23,9 @@ rstop() { kill -CONT "$(cat "$TEST_TMP/r$1.pid")" 2>/dev/null || true; redis-cli
 trap 'rstop $RR; rstop $RP; cleanup_lib' EXIT
 rs "$RP"
 rs "$RR" --replicaof 127.0.0.1 "$RP"
-for ((i = 0; i < 100; i++)); do
-  redis-cli -p "$RP" INFO replication | grep -q 'connected_slaves:1' &&
-    redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up' && break
-  sleep 0.1
-done
-redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up' || fail "replica did not sync"
+link_up() { redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up'; }
+wait_for "redis-cli -p $RP INFO replication | grep -q 'connected_slaves:1' && link_up" 10 || true
+link_up || fail "replica did not sync"
 pcli() { redis-cli -p "$RP" "$@"; }
 
 set +e
@@ -42,41 +38,33 @@ assert_contains "$out" "--redis-replica-timeout-ms: must be below --redis-timeou
 
 TOPIC=$(new_topic api_redis_replicas)
 RTOPIC=$(new_topic api_redis_replicas_use)
-start_api api --topic "$TOPIC" --redemption-topic "$RTOPIC" --redis "redis://127.0.0.1:$RP" --redis-min-replicas 1 \
+api_up api --topic "$TOPIC" --redemption-topic "$RTOPIC" --redis "redis://127.0.0.1:$RP" --redis-min-replicas 1 \
   --redis-replica-timeout-ms 150 --redis-timeout-ms 1000 --timeout-ms 4000
 PORT=$API_PORT
 MPORT=$API_ADMIN_PORT
-wait_healthy "$PORT"
 C=$(new_coupon_id)
 now=$(date +%s%3N)
 fence=$(pcli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p')
-pcli HSET "couponq:{c$C}:meta" total 10 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$fence" >/dev/null
+pcli HSET "$(ckey "$C" meta)" total 10 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$fence" >/dev/null
 
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "replicated admission"
-assert_eq 1 "$(redis-cli -p "$RR" SISMEMBER "couponq:{c$C}:issued" 1)" "the 202'd user is on the replica"
+assert_eq 1 "$(redis-cli -p "$RR" SISMEMBER "$(ckey "$C" issued)" 1)" "the 202'd user is on the replica"
 
 log "replica paused: 503, admission undone"
 kill -STOP "$(cat "$TEST_TMP/r$RR.pid")"
 r=$(issue "$PORT" "$C" 2)
 assert_contains "$r" '503 {"result":"unavailable","error":"unavailable: not replicated"}' "not replicated"
-for ((i = 0; i < 50; i++)); do
-  [[ $(pcli SISMEMBER "couponq:{c$C}:issued" 2) == 0 ]] && break
-  sleep 0.1
-done
-assert_eq 0 "$(pcli SISMEMBER "couponq:{c$C}:issued" 2)" "the unreplicated admission was undone"
-assert_eq 1 "$(pcli SCARD "couponq:{c$C}:issued")" "only the replicated user is admitted"
+wait_eq 'pcli SISMEMBER "$(ckey "$C" issued)" 2' 0 "the unreplicated admission was undone" 5
+assert_eq 1 "$(pcli SCARD "$(ckey "$C" issued)")" "only the replicated user is admitted"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'admission not on enough replicas' "logged"
 resume() {
   kill -CONT "$(cat "$TEST_TMP/r$RR.pid")"
-  for ((i = 0; i < 100; i++)); do
-    redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up' && break
-    sleep 0.1
-  done
+  wait_for link_up 10 || true
 }
 resume
 assert_contains "$(issue "$PORT" "$C" 2)" "202 " "after the replica is back"
-assert_eq 2 "$(pcli SCARD "couponq:{c$C}:issued")" "two admitted"
-assert_metric "$(curl -s "http://127.0.0.1:$MPORT/metrics")" couponq_api_admissions_not_replicated_total 1 "admission counted"
+assert_eq 2 "$(pcli SCARD "$(ckey "$C" issued)")" "two admitted"
+assert_metric "$(metrics "$MPORT")" couponq_api_admissions_not_replicated_total 1 "admission counted"
 
 log "redemptions: a replicated hold is on the replica"
 # post PATH BODY -> "<status> <body>"
@@ -93,13 +81,13 @@ use_dump() {
     echo "$k $(pcli --no-raw DUMP "couponq:{c$C}:$k")"
   done
 }
-pcli SADD "couponq:{c$C}:issued" 11 12 >/dev/null
-pcli HSET "couponq:{c$C}:use" limit 10 ttl_ms 600000 until_ms -1 discount 5000 min_amount 0 \
+pcli SADD "$(ckey "$C" issued)" 11 12 >/dev/null
+pcli HSET "$(ckey "$C" use)" limit 10 ttl_ms 600000 until_ms -1 discount 5000 min_amount 0 \
   vendor 0 share_bps 10000 reuse 1 confirmed 0 >/dev/null
 out=$(hold 11 o-1)
 assert_eq 201 "${out%% *}" "replicated hold: $out"
 R1=$(sed -n 's/.*"redemption_id":"\([0-9A-Z]\{26\}\)".*/\1/p' <<<"$out")
-assert_eq 1 "$(redis-cli -p "$RR" HEXISTS "couponq:{c$C}:use:recs" "$R1")" "the 201'd hold is on the replica"
+assert_eq 1 "$(redis-cli -p "$RR" HEXISTS "$(ckey "$C" use:recs)" "$R1")" "the 201'd hold is on the replica"
 assert_eq 1 "$(topic_count "$RTOPIC")" "its event"
 
 log "replica paused: hold and confirm 503, undone, nothing produced"
@@ -111,10 +99,10 @@ assert_eq "$before" "$(use_dump)" "the unreplicated hold was undone"
 assert_eq "$NR" "$(confirm "$R1")" "confirm not replicated"
 assert_eq "$before" "$(use_dump)" "the unreplicated confirm was undone"
 assert_eq "$NR" "$(hold 11 o-1)" "a replay not replicated (nothing to undo)"
-assert_eq held "$(pcli HGET "couponq:{c$C}:use:recs" "$R1" | jq -r .s)" "the hold stands"
+assert_eq held "$(pcli HGET "$(ckey "$C" use:recs)" "$R1" | jq -r .s)" "the hold stands"
 assert_eq 1 "$(topic_count "$RTOPIC")" "no event produced while not replicated"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'redemption not on enough replicas: 503, undone' "logged"
-m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+m=$(metrics "$MPORT")
 assert_metric "$m" couponq_api_redemption_not_replicated_total 3 "counted: hold, confirm, replay"
 assert_metric "$m" couponq_api_redemption_undos_total 2 "two transitions undone"
 
@@ -125,7 +113,7 @@ out=$(hold 12 o-2)
 assert_eq 201 "${out%% *}" "hold after the replica is back (and a SCRIPT FLUSH): $out"
 out=$(confirm "$R1")
 assert_eq 200 "${out%% *}" "confirm after the replica is back: $out"
-assert_eq confirmed "$(redis-cli -p "$RR" HGET "couponq:{c$C}:use:recs" "$R1" | jq -r .s)" "the confirm is on the replica"
-assert_eq 1 "$(redis-cli -p "$RR" HGET "couponq:{c$C}:use" confirmed)" "confirmed 1 on the replica"
+assert_eq confirmed "$(redis-cli -p "$RR" HGET "$(ckey "$C" use:recs)" "$R1" | jq -r .s)" "the confirm is on the replica"
+assert_eq 1 "$(redis-cli -p "$RR" HGET "$(ckey "$C" use)" confirmed)" "confirmed 1 on the replica"
 assert_eq 3 "$(topic_count "$RTOPIC")" "their events"
 log "ok"

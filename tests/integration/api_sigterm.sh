@@ -4,25 +4,17 @@
 # -X linger.ms=1500 keeps each produce in librdkafka for 1.5 s, so the
 # requests are surely in flight when the signal arrives.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_sigterm)
-start_api api --topic "$TOPIC" -X linger.ms=1500
+api_up api --topic "$TOPIC" -X linger.ms=1500
 PORT=$API_PORT
-wait_healthy "$PORT"
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$(redis_replid)" >/dev/null
+C=$(open_coupon -1)
 
 N=50
 python3 "$API_CLIENT" sigterm "$PORT" "$C" "$N" 500 >"$TEST_TMP/client.out" 2>&1 &
 CLIENT=$!
-for ((i = 0; i < 100; i++)); do grep -q READY "$TEST_TMP/client.out" && break; sleep 0.05; done
-for ((i = 0; i < 100; i++)); do # until all N were admitted (in flight)
-  [[ $(scard "$C") == "$N" ]] && break
-  sleep 0.02
-done
-assert_eq "$N" "$(scard "$C")" "admitted before the signal"
+WAIT_STEP=0.05 wait_for 'grep -q READY "$TEST_TMP/client.out"' 5 || fail "client not ready: $(cat "$TEST_TMP/client.out")"
+WAIT_STEP=0.02 wait_eq 'scard "$C"' "$N" "admitted before the signal (in flight)" 2
 assert_eq 0 "$(topic_count "$TOPIC")" "nothing delivered yet (linger)"
 kill -TERM "$API_PID"
 sleep 0.2
@@ -50,7 +42,7 @@ wait_healthy "$PORT2" # the first one still serves the port
 
 log "second SIGINT exits at once (130), even with requests in flight"
 python3 "$API_CLIENT" sigterm "$PORT2" "$C" 5 900 >"$TEST_TMP/client2.out" 2>&1 &
-for ((i = 0; i < 100; i++)); do grep -q READY "$TEST_TMP/client2.out" && break; sleep 0.05; done
+WAIT_STEP=0.05 wait_for 'grep -q READY "$TEST_TMP/client2.out"' 5 || fail "client not ready: $(cat "$TEST_TMP/client2.out")"
 sleep 0.2
 kill -INT "$P2"
 sleep 0.1

@@ -16,11 +16,7 @@
 # promoted lagging replica looks like to admit.lua).
 source "$(dirname "$0")/../lib.sh"
 
-CTL=$COUPONQ_BUILD/couponqctl
-API=$COUPONQ_BUILD/couponq-api
-WORKER=$COUPONQ_BUILD/couponq-worker
-LOAD=$COUPONQ_SRC/tests/integration/tools_load.py
-[[ -x $CTL && -x $API && -x $WORKER ]] || fail "build couponqctl, couponq-api and couponq-worker first"
+need couponqctl couponq-api couponq-worker
 
 # ---- 1. master_replid on restart and on promotion (private servers)
 P1=$(free_port)
@@ -59,21 +55,19 @@ rdown "$P1" nosave
 rdown "$P2" nosave
 
 # ---- 2, 3. a sale whose dataset loses members
-T=$(new_topic fence)
-G="couponq.test.fence.$RANDOM$RANDOM"
+private_topic fence
 ID=$(new_coupon_id)
 PORT=$(free_port)
 PORT2=$(free_port)
 Q=500
-export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 rows() { coupon_rows "$ID"; }
 wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$1" "$ID" "$2" "$3" 8 "$TEST_TMP/accepted"; }
-fence_of() { rcli HGET "couponq:{c$ID}:meta" fence; }
+fence_of() { rcli HGET "$(ckey "$ID" meta)" fence; }
 
 log "coupon $ID topic $T apis :$PORT :$PORT2"
-start_bg api "$API" --listen "127.0.0.1:$PORT"
-start_bg api2 "$API" --listen "127.0.0.1:$PORT2"
+start_bg api "$API_BIN" --listen "127.0.0.1:$PORT"
+start_bg api2 "$API_BIN" --listen "127.0.0.1:$PORT2"
 wait_http "$PORT"
 wait_http "$PORT2"
 start_bg worker "$WORKER" --metrics-listen off --batch-ms 20
@@ -90,9 +84,9 @@ assert_eq '{"202": 100}' "$(load "$PORT2" 301 400)" "second wave (not consumed y
 # The dataset changes: 150 members are gone (100 with rows, 50 with only
 # an event) and the fence no longer matches the server.
 # shellcheck disable=SC2046
-rcli SREM "couponq:{c$ID}:issued" $(seq 101 200) $(seq 351 400) >/dev/null
-rcli HSET "couponq:{c$ID}:meta" fence 0000000000000000000000000000000000000001 >/dev/null
-assert_eq 250 "$(rcli SCARD "couponq:{c$ID}:issued")" "members left after the loss"
+rcli SREM "$(ckey "$ID" issued)" $(seq 101 200) $(seq 351 400) >/dev/null
+rcli HSET "$(ckey "$ID" meta)" fence 0000000000000000000000000000000000000001 >/dev/null
+assert_eq 250 "$(rcli SCARD "$(ckey "$ID" issued)")" "members left after the loss"
 for p in "$PORT" "$PORT2"; do
   body=$(curl -s -w ' %{http_code}' -X POST "http://127.0.0.1:$p/v1/coupons/$ID/issues" -d '{"user_id": 9001}')
   assert_contains "$body" "fenced" "a fenced answer from :$p"
@@ -100,12 +94,12 @@ for p in "$PORT" "$PORT2"; do
 done
 assert_eq '{"503": 40}' "$(load "$PORT" 1001 1040)" "new users while fenced"
 assert_eq '{"503": 20}' "$(load "$PORT2" 101 120)" "lost users while fenced (not told duplicate by a partial set)"
-assert_eq 250 "$(rcli SCARD "couponq:{c$ID}:issued")" "nothing admitted while fenced"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$ID}:issued" 1001)" "user 1001 not admitted"
+assert_eq 250 "$(rcli SCARD "$(ckey "$ID" issued)")" "nothing admitted while fenced"
+assert_eq 0 "$(rcli SISMEMBER "$(ckey "$ID" issued)" 1001)" "user 1001 not admitted"
 
 out=$("$CTL" fence --wait-ms 0 --json) || fail "couponqctl fence failed: $out"
 assert_contains "$out" '"lifted":1' "the guard lifted one fence"
-assert_eq 400 "$(rcli SCARD "couponq:{c$ID}:issued")" "the set is back: 300 row users + 100 event users"
+assert_eq 400 "$(rcli SCARD "$(ckey "$ID" issued)")" "the set is back: 300 row users + 100 event users"
 assert_eq "$(redis_replid)" "$(fence_of)" "fence = the server's id"
 out=$("$CTL" fence --wait-ms 0 --json) || fail "second couponqctl fence failed: $out"
 assert_contains "$out" '"lifted":0' "nothing left to lift"
@@ -122,11 +116,7 @@ assert_eq 0 "$missing" "accepted users without a row"
 
 # ---- 4. the guard as a daemon lifts a fence by itself
 start_bg guard "$CTL" fence --watch --wait-ms 300 --interval-ms 100 --rescan-ms 500
-rcli HSET "couponq:{c$ID}:meta" fence 0000000000000000000000000000000000000002 >/dev/null
-for ((i = 0; i < 200; i++)); do
-  [[ $(fence_of) == "$(redis_replid)" ]] && break
-  sleep 0.1
-done
-assert_eq "$(redis_replid)" "$(fence_of)" "couponqctl fence --watch lifted the fence by itself"
+rcli HSET "$(ckey "$ID" meta)" fence 0000000000000000000000000000000000000002 >/dev/null
+wait_eq fence_of "$(redis_replid)" "couponqctl fence --watch lifted the fence by itself" 20
 assert_contains "$(cat "$TEST_TMP/guard.log")" "verified against the event log" "the guard's log"
 log "ok"

@@ -12,13 +12,11 @@
 #      holds expired the budget is back to exactly the limit: 1,000 new holds
 #      succeed and the 1,001st is use_sold_out -- with no cleanup job.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 BURST=$COUPONQ_SRC/tests/integration/use_burst.py
 T=$(new_topic redemption_concurrency 6)
-start_api api --topic "$T" --redemption-topic "$T"
+api_up api --topic "$T" --redemption-topic "$T"
 PORT=$API_PORT
-wait_healthy "$PORT"
 
 # coupon C with N owners (users C*100+1..), use limit L, holds of TTL ms
 setup() {

@@ -16,7 +16,6 @@
 #  - an api on redis:// pointed at a replica gets READONLY and resets its
 #    connection (so a demoted endpoint is left).
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 PW=sentinel-test-pw
 MASTER="couponq-test-$$"
@@ -100,9 +99,8 @@ r "$P1" HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((n
 assert_eq 1 "$(r "$P1" WAIT 1 2000)" "meta replicated"
 
 TOPIC=$(new_topic redis_sentinel)
-start_api api --topic "$TOPIC" --redis "$SURL" --redis-timeout-ms 500 --timeout-ms 3000
+api_up api --topic "$TOPIC" --redis "$SURL" --redis-timeout-ms 500 --timeout-ms 3000
 PORT=$API_PORT
-wait_healthy "$PORT"
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "admitted through the sentinels"
 assert_eq 1 "$(r "$P1" SISMEMBER "couponq:{c$C}:issued" 1)" "user 1 on the primary"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="sentinel subscribed"' "subscribed to +switch-master"

@@ -5,36 +5,27 @@
 # status, sync, archive (keys gone, final counts in MySQL).
 source "$(dirname "$0")/../lib.sh"
 
-CTL=$COUPONQ_BUILD/couponqctl
-API=$COUPONQ_BUILD/couponq-api
-WORKER=$COUPONQ_BUILD/couponq-worker
-LOAD=$COUPONQ_SRC/tests/integration/tools_load.py
-[[ -x $CTL && -x $API && -x $WORKER ]] || fail "build couponqctl, couponq-api and couponq-worker first"
-
-T=$(new_topic lifecycle)
-G="couponq.test.lifecycle.$RANDOM$RANDOM"
+need couponqctl couponq-api couponq-worker
+private_topic lifecycle
 ID=$(new_coupon_id)
 PORT=$(free_port)
-export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
-print(json.dumps(d))' "$1"; }
+json() { json_get "$1"; }
 rows() { coupon_rows "$ID"; }
 wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$PORT" "$ID" "$1" "$2" 16 "$TEST_TMP/accepted"; }
-meta_total() { rcli HGET "couponq:{c$ID}:meta" total; }
+meta_total() { rcli HGET "$(ckey "$ID" meta)" total; }
 db_total() { sql "SELECT IFNULL(total_quantity, -1) FROM coupons WHERE id=$ID"; }
 
 log "coupon $ID topic $T api :$PORT"
-start_bg api "$API" --listen "127.0.0.1:$PORT"
+start_bg api "$API_BIN" --listen "127.0.0.1:$PORT"
 wait_http "$PORT"
 start_bg worker "$WORKER" --metrics-listen off --batch-ms 20
 WORKER_PID=$BG_PID
 
 out=$("$CTL" create --id "$ID" --title "lifecycle" --quantity 3000 --start now --end +1h)
 assert_eq "$ID" "$out" "create prints the id"
-assert_eq "3000 3000 open" "$(meta_total) $(db_total) $(rcli HGET "couponq:{c$ID}:meta" state)" "created in Redis and MySQL"
+assert_eq "3000 3000 open" "$(meta_total) $(db_total) $(rcli HGET "$(ckey "$ID" meta)" state)" "created in Redis and MySQL"
 
 # 10,000 requests in three waves around the adjustments.
 a=$(load 1 4000)
@@ -69,7 +60,7 @@ assert_eq "4500 4000 500" "$(json admitted <<<"$out") $(json rows <<<"$out") $(j
 [[ $(json consumer_lag <<<"$out") -ge 500 ]] || fail "consumer lag below the 500 pending events: $out"
 
 "$CTL" close "$ID" >/dev/null
-assert_eq closed "$(rcli HGET "couponq:{c$ID}:meta" state)" "Redis state after close"
+assert_eq closed "$(rcli HGET "$(ckey "$ID" meta)" state)" "Redis state after close"
 assert_eq closed "$(sql "SELECT state FROM coupons WHERE id=$ID")" "MySQL state after close"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"user_id": 99999}' "http://127.0.0.1:$PORT/v1/coupons/$ID/issues")
 assert_eq 403 "$code" "a request after close"
@@ -80,7 +71,7 @@ rc=$?
 set -e
 assert_eq 3 "$rc" "archive refused while rows are pending"
 assert_contains "$err" "500 admitted users have no row yet" "archive refusal"
-assert_eq 1 "$(rcli EXISTS "couponq:{c$ID}:meta")" "keys kept after the refusal"
+assert_eq 1 "$(rcli EXISTS "$(ckey "$ID" meta)")" "keys kept after the refusal"
 
 start_bg worker2 "$WORKER" --metrics-listen off --batch-ms 20
 wait_rows 4500
@@ -95,7 +86,7 @@ assert_eq 4500 "$(sql "SELECT admitted FROM coupon_live_counts WHERE coupon_id=$
 out=$("$CTL" archive "$ID" --json)
 assert_eq '"archived"' "$(json state <<<"$out")" "archive result"
 [[ $(json freed_keys <<<"$out") -ge 2 ]] || fail "archive freed too few keys: $out"
-assert_eq 0 "$(rcli EXISTS "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted" "couponq:{c$ID}:calls")" "Redis keys after archive"
+assert_eq 0 "$(rcli EXISTS "$(ckey "$ID" meta)" "$(ckey "$ID" issued)" "$(ckey "$ID" persisted)" "$(ckey "$ID" calls)")" "Redis keys after archive"
 assert_eq "archived 4500 4500" "$(sql "SELECT state, issued_quantity, total_quantity FROM coupons WHERE id=$ID" | tr '\t' ' ')" "MySQL after archive"
 assert_eq 4500 "$(rows)" "rows after archive"
 "$CTL" archive "$ID" >/dev/null || fail "a second archive is not idempotent"

@@ -7,29 +7,20 @@
 # exactly this coupon's keys (what a restart without AOF does to them).
 source "$(dirname "$0")/../lib.sh"
 
-CTL=$COUPONQ_BUILD/couponqctl
-API=$COUPONQ_BUILD/couponq-api
-WORKER=$COUPONQ_BUILD/couponq-worker
-LOAD=$COUPONQ_SRC/tests/integration/tools_load.py
-[[ -x $CTL && -x $API && -x $WORKER ]] || fail "build couponqctl, couponq-api and couponq-worker first"
-
-T=$(new_topic rebuild)
-G="couponq.test.rebuild.$RANDOM$RANDOM"
+need couponqctl couponq-api couponq-worker
+private_topic rebuild
 ID=$(new_coupon_id)
 PORT=$(free_port)
 Q=500
-export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d.get(k) if isinstance(d, dict) else None
-print(json.dumps(d))' "$1"; }
+json() { json_get "$1"; }
 rows() { coupon_rows "$ID"; }
 wait_rows() { wait_coupon_rows "$ID" "$1"; }
 load() { python3 "$LOAD" "$PORT" "$ID" "$1" "$2" 8 "$TEST_TMP/accepted"; }
-keys() { echo "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:persisted"; }
+keys() { ckey "$ID" meta; ckey "$ID" issued; ckey "$ID" persisted; }
 
 log "coupon $ID topic $T api :$PORT"
-start_bg api "$API" --listen "127.0.0.1:$PORT"
+start_bg api "$API_BIN" --listen "127.0.0.1:$PORT"
 wait_http "$PORT"
 start_bg worker "$WORKER" --metrics-listen off --batch-ms 20
 WORKER_PID=$BG_PID
@@ -53,7 +44,7 @@ set -e
 
 out=$("$CTL" rebuild "$ID" --json) || fail "rebuild failed: $out"
 assert_eq "300 100 400" "$(json rows <<<"$out") $(json added_from_topic <<<"$out") $(json admitted <<<"$out")" "rebuild: rows, unconsumed events, admitted"
-assert_eq "open $Q" "$(rcli HGET "couponq:{c$ID}:meta" state) $(rcli HGET "couponq:{c$ID}:meta" total)" "meta after rebuild"
+assert_eq "open $Q" "$(rcli HGET "$(ckey "$ID" meta)" state) $(rcli HGET "$(ckey "$ID" meta)" total)" "meta after rebuild"
 set +e
 "$CTL" rebuild "$ID" >/dev/null 2>&1
 assert_eq 3 "$?" "a second rebuild is refused while the meta exists"

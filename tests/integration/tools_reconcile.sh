@@ -9,28 +9,16 @@
 # for requests still in flight (the grace period).
 source "$(dirname "$0")/../lib.sh"
 
-CTL=$COUPONQ_BUILD/couponqctl
-WORKER=$COUPONQ_BUILD/couponq-worker
-[[ -x $CTL && -x $WORKER ]] || fail "build couponqctl and couponq-worker first"
-
-T=$(new_topic reconcile)
-G="couponq.test.reconcile.$RANDOM$RANDOM"
+need couponqctl couponq-worker
+private_topic reconcile
 ID=$(new_coupon_id)
-export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 ADMIT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
 
-admit() { rcli EVAL "$ADMIT" 3 "couponq:{c$ID}:meta" "couponq:{c$ID}:issued" "couponq:{c$ID}:calls" "C$1" "$1" | head -1; }
+admit() { rcli EVAL "$ADMIT" 3 "$(ckey "$ID" meta)" "$(ckey "$ID" issued)" "$(ckey "$ID" calls)" "C$1" "$1" | head -1; }
 # json FIELD < json -> the field (lists as space-separated ids)
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(" ".join(map(str,v)) if isinstance(v,list) else json.dumps(v))' "$1"; }
-rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$ID"; }
-wait_rows() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [[ $(rows) == "$1" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $1 rows for coupon $ID, have $(rows)"
-}
+rows() { coupon_rows "$ID"; }
+wait_rows() { wait_eq rows "$1" "rows of coupon $ID" 30; }
 # produce_event USER SEQ: what the api would have produced
 produce_event() {
   printf '%s\t{"type":"coupon.issue.requested","v":1,"event_id":"01JDBX7K3M4N5P6Q7R8S9T%04d","coupon_id":%s,"user_id":%s,"seq":%s,"requested_at":"2026-11-22T14:00:00.123Z"}\n' \
@@ -48,10 +36,7 @@ for u in 201 202 203 204 205; do assert_eq accepted "$(admit $u)" "admit $u"; do
 start_bg worker "$WORKER" --group "$G" --metrics-listen off --batch-ms 20
 wait_rows 3
 
-set +e
-out=$("$CTL" reconcile "$ID" --json)
-rc=$?
-set -e
+out=$("$CTL" reconcile "$ID" --json) && rc=0 || rc=$?
 assert_eq 5 "$rc" "reconcile exit code while users are missing"
 assert_eq "201 202 203 204 205" "$(json missing <<<"$out")" "missing users"
 assert_eq "" "$(json lost <<<"$out")" "lost users"
@@ -68,18 +53,15 @@ assert_eq "101 102 103 201 202 203 204 205" "$users" "rows after repair"
 assert_eq 8 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$ID")" "issued_quantity"
 
 # (b) Redis lost a member that has a row; (c) the counter is wrong.
-rcli SREM "couponq:{c$ID}:issued" 102 >/dev/null
+rcli SREM "$(ckey "$ID" issued)" 102 >/dev/null
 sql "UPDATE coupons SET issued_quantity=7 WHERE id=$ID"
-set +e
-out=$("$CTL" reconcile "$ID" --json)
-rc=$?
-set -e
+out=$("$CTL" reconcile "$ID" --json) && rc=0 || rc=$?
 assert_eq 5 "$rc" "reconcile exit code with a lost member"
 assert_eq "102" "$(json lost <<<"$out")" "lost users"
 assert_eq true "$(json counter_off <<<"$out")" "counter_off"
 assert_eq "" "$(json missing <<<"$out")" "missing users"
 "$CTL" reconcile "$ID" --repair >/dev/null
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$ID}:issued" 102)" "102 re-admitted"
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$ID" issued)" 102)" "102 re-admitted"
 assert_eq 8 "$(sql "SELECT issued_quantity FROM coupons WHERE id=$ID")" "issued_quantity fixed"
 "$CTL" reconcile "$ID" >/dev/null || fail "reconcile not consistent after the second repair"
 
@@ -91,7 +73,7 @@ for u in 301 302; do assert_eq accepted "$(admit $u)" "admit $u"; done
 "$CTL" reconcile "$ID" --repair --grace-ms 3000 --json >"$TEST_TMP/live.json" 2>"$TEST_TMP/live.err" &
 REC=$!
 sleep 1
-rcli SREM "couponq:{c$ID}:issued" 301 >/dev/null
+rcli SREM "$(ckey "$ID" issued)" 301 >/dev/null
 produce_event 302 10
 assert_eq accepted "$(admit 303)" "admit 303"
 wait "$REC" || fail "reconcile --repair during a live sale: $(cat "$TEST_TMP/live.err" "$TEST_TMP/live.json")"

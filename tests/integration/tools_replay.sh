@@ -11,30 +11,17 @@
 #    the worker writes their rows.
 source "$(dirname "$0")/../lib.sh"
 
-CTL=$COUPONQ_BUILD/couponqctl
-REPLAY=$COUPONQ_BUILD/couponq-replay
-WORKER=$COUPONQ_BUILD/couponq-worker
-[[ -x $CTL && -x $REPLAY && -x $WORKER ]] || fail "build couponqctl, couponq-replay and couponq-worker first"
-
-T=$(new_topic replay)
-G="couponq.test.replay.$RANDOM$RANDOM"
+need couponqctl couponq-replay couponq-worker
+private_topic replay
 ID=$(new_coupon_id)
 ID2=$((ID + 1))
-export COUPONQ_TOPIC=$T COUPONQ_GROUP=$G
 N=40
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d.get(k, 0) if isinstance(d, dict) else 0
 print(json.dumps(d))' "$1"; }
-rows() { sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$1"; }
-wait_rows() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [[ $(rows "$1") == "$2" ]] && return 0
-    sleep 0.1
-  done
-  fail "expected $2 rows for coupon $1, have $(rows "$1")"
-}
+rows() { coupon_rows "$1"; }
+wait_rows() { wait_eq "rows $1" "$2" "rows of coupon $1" 30; }
 snapshot() {
   sql "SELECT user_id, event_id, date_issued FROM coupon_issues WHERE coupon_id=$1 ORDER BY user_id"
 }
@@ -98,12 +85,8 @@ set -e
 # DLQ: events of a coupon that does not exist yet.
 events "$ID2" 7000 5 | produce
 start_bg worker2 "$WORKER" --group "$G" --metrics-listen off --batch-ms 20
-for ((i = 0; i < 300; i++)); do
-  n=$("$REPLAY" --dlq --coupon "$ID2" --json 2>/dev/null | json reasons.unknown_coupon)
-  [[ $n == 5 ]] && break
-  sleep 0.1
-done
-assert_eq 5 "$n" "DLQ entries with reason unknown_coupon"
+dlq_unknown() { "$REPLAY" --dlq --coupon "$ID2" --json 2>/dev/null | json reasons.unknown_coupon; }
+wait_eq dlq_unknown 5 "DLQ entries with reason unknown_coupon" 30
 assert_eq 0 "$(rows "$ID2")" "no rows for the missing coupon"
 # The DLQ is at-least-once: one more entry, written twice (same source).
 for _ in 1 2; do

@@ -68,7 +68,7 @@ assert_contains "$(grep 'reason=bad_json' <<<"$D")" "this is not json" "DLQ keep
 assert_eq 20 "$(rcli SCARD "couponq:{c$B}:persisted")" "persisted set of B"
 assert_eq 5 "$(rcli SCARD "couponq:{c$A}:persisted")" "persisted set of A"
 
-M=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+M=$(metrics "$MPORT")
 assert_metric "$M" "couponq_worker_rows_inserted_total" 25 "rows metric"
 assert_metric "$M" "couponq_worker_duplicates_total" 5 "duplicates metric"
 assert_metric "$M" 'couponq_worker_dlq_total{reason="over_quantity"}' 3 "dlq metric"
@@ -86,12 +86,12 @@ python3 "$GEN" "$B" 1 5 200 | produce
 start_bg worker2 "$WORKER" --topic "$T" --group "$GROUP" --batch-ms 200 \
   --metrics-listen "127.0.0.1:$MPORT"
 for ((i = 0; i < 150; i++)); do
-  M=$(curl -s "http://127.0.0.1:$MPORT/metrics" || true)
+  M=$(metrics "$MPORT" || true)
   if [[ $M == *"couponq_worker_duplicates_total 5"* ]]; then break; fi
   sleep 0.2
 done
 sleep 1
-M=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+M=$(metrics "$MPORT")
 assert_metric "$M" "couponq_worker_events_total" 5 "events re-read after restart (offsets committed)"
 assert_metric "$M" "couponq_worker_duplicates_total" 5 "duplicates after restart"
 assert_eq 20 "$(rows "$B")" "rows of B after duplicate replays"
@@ -109,7 +109,7 @@ start_bg worker3 "$WORKER" --topic "$T" --group "$GROUP" --batch-ms 60000 \
   --batch-size 100000 --metrics-listen "127.0.0.1:$MPORT" --redemption-topic off
 W3=$BG_PID
 for ((i = 0; i < 150; i++)); do
-  M=$(curl -s "http://127.0.0.1:$MPORT/metrics" || true)
+  M=$(metrics "$MPORT" || true)
   if [[ $M == *"couponq_worker_events_total 10"* ]]; then break; fi
   sleep 0.2
 done

@@ -76,7 +76,7 @@ dlq_reasons() {
     sed -E 's/^reason=([a-z_]*),.*source_partition=([0-9]*),source_offset=([0-9]*)$/\2:\3 \1/' |
     LC_ALL=C sort -u | awk '{print $2}' | LC_ALL=C sort | uniq -c | awk '{print $2"x"$1}' | tr '\n' ' '
 }
-metric() { curl -s "http://127.0.0.1:$MPORT/metrics" | grep -v '^#' | grep -F "$1" | awk '{print $2}'; }
+metric() { metrics "$MPORT" | grep -v '^#' | grep -F "$1" | awk '{print $2}'; }
 
 start_bg worker "$WORKER" --topic "$IT" --redemption-topic "$RT" --group "$GROUP" \
   --batch-ms 50 --metrics-listen "127.0.0.1:$MPORT" --log-level debug
