@@ -449,6 +449,7 @@ static void put_restore(tool_t *t, const use_restore_t *st)
     tool_set_int(t, "use_unconsumed_events", st->events);
     tool_set_int(t, "use_restored", st->written);
     tool_set_int(t, "use_revs", st->revs);
+    tool_set_int(t, "use_finished", st->finished);
     tool_set_int(t, "use_rows_skipped", st->rows_skipped);
     tool_set_int(t, "use_invalid", st->invalid);
     tool_set_bool(t, "use_hash_written", st->use_hash_written);
@@ -506,9 +507,11 @@ static int cmd_rebuild(tool_t *t)
  * dataset whose Kafka acknowledgement is pending; each of those gets its
  * 202 before its request deadline (the api's --timeout-ms, 5 s by default)
  * or never, so after the wait every event that backs a 202 is in the topic
- * and the scan sees it. The window a sale pauses is thus about
- * detection (--interval-ms) + --wait-ms + the repair (a scan of the
- * unconsumed tail). Several guards may run: the repair only adds users who
+ * and the scan sees it (so is the event of a release whose finish the
+ * dataset lost: the api finishes only after the acknowledgement; the guard
+ * finishes it). The window a sale pauses is thus about detection
+ * (--interval-ms) + --wait-ms + the repair (a scan of the unconsumed
+ * tail). Several guards may run: the repair only adds users who
  * have an event or a row, and the lift is conditional, so running it twice
  * gives the same set. */
 
@@ -553,6 +556,7 @@ typedef struct guard {
     char last[48];
     int64_t next_scan_ms;
     int64_t repaired, failed;
+    int64_t finished; /* lost finishes the restores ran */
 } guard_t;
 
 static int guard_live(guard_t *g)
@@ -570,7 +574,10 @@ static int guard_live(guard_t *g)
     return 0;
 }
 
-/* The coupon's redemption state too (use_repair.h), before the lift. */
+/* The coupon's redemption state too (use_repair.h), before the lift: the
+ * records the dataset lost, and the finishes it lost (releases whose event
+ * is in MySQL or the topic; finish is not fenced, and nothing else can
+ * change a record while the fence holds). */
 static int guard_use(guard_t *g, int64_t id, use_restore_t *st)
 {
     db_t *db = tool_db(g->t);
@@ -604,10 +611,11 @@ static int guard_repair(guard_t *g, int64_t id, const char *replid)
         " replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
         " added_from_rows=%" PRId64 " added_from_topic=%" PRId64
         " use_rows=%" PRId64 " use_events=%" PRId64 " use_restored=%" PRId64
-        " lifted=%d",
+        " use_finished=%" PRId64 " lifted=%d",
         id, replid, nrows, events, added[0], added[1], st.rows, st.events,
-        st.written, lifted);
+        st.written, st.finished, lifted);
     g->repaired += lifted;
+    g->finished += st.finished;
     return 0;
 }
 
@@ -675,6 +683,7 @@ static int cmd_fence(tool_t *t)
     } while (watch && !fence_stop);
     live_close(g.live);
     tool_set_int(t, "lifted", g.repaired);
+    tool_set_int(t, "use_finished", g.finished);
     tool_set_int(t, "failed", g.failed);
     return rc == 0 ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
 }
@@ -701,7 +710,8 @@ const tool_cmd_t repair_cmds[] = {
       "by --group in --topic to the admitted set, restores the redemption\n"
       "state (records, orders, users, unexpired holds, revs, the use hash\n"
       "and its confirmed count) from coupon_redemptions, redemption_events\n"
-      "and the unconsumed events of --redemption-topic, then restores the\n"
+      "and the unconsumed events of --redemption-topic (and finishes a\n"
+      "surviving record's release whose event is there), then restores the\n"
       "state from MySQL (reopens an open sale).",
       rebuild_opts, NOPTS(rebuild_opts), cmd_rebuild },
     { "fence", "[--watch]",
@@ -710,7 +720,9 @@ const tool_cmd_t repair_cmds[] = {
       "replication id), waits --wait-ms for acknowledgements in flight,\n"
       "re-adds every user with a MySQL row or an unconsumed event in --topic\n"
       "to the admitted set, restores the redemption records Redis lacks (as\n"
-      "rebuild) and lifts the fence. --watch keeps doing it (run\n"
+      "rebuild), finishes the releases (cancel, give-back reversal) whose\n"
+      "finish the dataset lost but whose event is in MySQL or the topic,\n"
+      "and lifts the fence. --watch keeps doing it (run\n"
       "it beside the workers: scripts/run and docker-compose do).",
       fence_opts, NOPTS(fence_opts), cmd_fence },
 };

@@ -60,6 +60,44 @@ static size_t list_unique(rid_list_t *l)
     return l->n;
 }
 
+/* A redemption at one version: a record whose release (cancel, give-back
+ * reversal) waits for its finish, or a release event that is durable. */
+typedef struct due {
+    char rid[RID_LEN + 1];
+    int64_t version;
+} due_t;
+
+typedef struct due_list {
+    due_t *v;
+    size_t n, cap;
+} due_list_t;
+
+static int due_add(due_list_t *l, const char *rid, int64_t version)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap != 0 ? l->cap * 2 : 16;
+        void *grown = realloc(l->v, ncap * sizeof(*l->v));
+
+        if (grown == NULL)
+            return -1;
+        l->v = grown;
+        l->cap = ncap;
+    }
+    snprintf(l->v[l->n].rid, sizeof(l->v[l->n].rid), "%s", rid);
+    l->v[l->n++].version = version;
+    return 0;
+}
+
+static int due_cmp(const void *a, const void *b)
+{
+    const due_t *x = a, *y = b;
+    int c = strcmp(x->rid, y->rid);
+
+    if (c != 0)
+        return c;
+    return x->version < y->version ? -1 : x->version > y->version;
+}
+
 /* ------------------------------------------------------------ restore */
 
 typedef struct restore {
@@ -77,6 +115,11 @@ typedef struct restore {
     size_t n;
     int counted; /* the use hash existed at the last batch */
     int failed;  /* a callback failed and reported why */
+    /* With finish, the release events seen (rows and topic): a record
+     * still pending at one of those versions gets its finish. */
+    int finish;
+    due_list_t released;
+    due_list_t due; /* those records */
 } restore_t;
 
 static int restore_flush(restore_t *r)
@@ -107,6 +150,13 @@ static int restore_add(restore_t *r, const redemption_event_t *ev)
 
     if (!wanted(r, ev->redemption_id))
         return 0;
+    if (r->finish &&
+        (ev->type == REDEMPTION_RELEASED ||
+         (ev->type == REDEMPTION_REVERSED && ev->use_freed)) &&
+        due_add(&r->released, ev->redemption_id, ev->version) != 0) {
+        r->failed = 1;
+        return tool_fail(r->t, TOOL_EXIT_ERROR, "out of memory"), -1;
+    }
     if (userec_build(ev, r->json[r->n], USEREC_MAX, err, sizeof(err)) < 0) {
         tool_note(r->t, "redemption %s: %s; skipped", ev->redemption_id, err);
         r->st->invalid++;
@@ -276,6 +326,59 @@ static int restore_db_fail(restore_t *r, db_t *db)
     return -1;
 }
 
+/* A pending record (use:recs scan) whose release event is durable. */
+static int pending_fn(void *arg, const char *rid, const char *json, size_t len)
+{
+    restore_t *r = arg;
+    due_t key;
+    char err[128];
+    userec_t rec;
+
+    if (userec_parse(json, len, &rec, err, sizeof(err)) != 0 || !rec.pending)
+        return 0; /* a bad record is reconcile's to report */
+    snprintf(key.rid, sizeof(key.rid), "%.26s", rid);
+    key.version = rec.version;
+    if (bsearch(&key, r->released.v, r->released.n, sizeof(key), due_cmp) ==
+        NULL)
+        return 0;
+    if (due_add(&r->due, key.rid, key.version) != 0) {
+        r->failed = 1;
+        return tool_fail(r->t, TOOL_EXIT_ERROR, "out of memory"), -1;
+    }
+    return 0;
+}
+
+/* The finishes the dataset lost. The api finishes a release right after
+ * Kafka acknowledged its event; a crash before the AOF had that finish, or
+ * a failover before a replica had it, loses the finish but may keep the
+ * transition: the record stays pending (`p` 1) and its budget held for
+ * ever (a given-back use) or until the hold's expiry. Its event being in
+ * MySQL or the topic at the record's version is exactly what the api waited
+ * for, so the finish is due; use.lua runs it only at that version and only
+ * once (an api finishing the same record meanwhile makes ours answer 0). */
+static int restore_finish(restore_t *r)
+{
+    live_t *live = r->live;
+    size_t i;
+    int done;
+
+    if (r->released.n == 0)
+        return 0;
+    qsort(r->released.v, r->released.n, sizeof(*r->released.v), due_cmp);
+    if (live_use_records(live, r->id, pending_fn, r) != 0) {
+        if (!r->failed)
+            tool_fail(r->t, TOOL_EXIT_ERROR, "%s", live_error(live));
+        return -1;
+    }
+    for (i = 0; i < r->due.n; i++) {
+        if (live_use_finish(live, r->id, r->due.v[i].rid, r->due.v[i].version,
+                            &done) != 0)
+            return tool_fail(r->t, TOOL_EXIT_ERROR, "%s", live_error(live)), -1;
+        r->st->finished += done;
+    }
+    return 0;
+}
+
 static int restore_run(restore_t *r, const coupon_t *c, int with_topic)
 {
     int64_t committed[TOPIC_MAX_PARTITIONS];
@@ -288,7 +391,7 @@ static int restore_run(restore_t *r, const coupon_t *c, int with_topic)
         db_use_reversals(db, r->id, rev_fn, r) != 0)
         return restore_db_fail(r, db);
     if ((with_topic && restore_topic(r, n, committed) != 0) ||
-        restore_flush(r) != 0)
+        restore_flush(r) != 0 || (r->finish && restore_finish(r) != 0))
         return -1;
     if (!r->counted && c != NULL)
         return restore_use_hash(r, c);
@@ -308,7 +411,10 @@ int use_repair_restore(tool_t *t, live_t *live, const coupon_t *c,
     r->live = live;
     r->id = c->id;
     r->st = st;
+    r->finish = 1;
     rc = restore_run(r, c, 1);
+    free(r->released.v);
+    free(r->due.v);
     free(r);
     return rc;
 }
@@ -490,13 +596,6 @@ static void rec_report(tool_t *t, const rec_t *x)
                       x->d[i].n);
     tool_set_bool(t, "use_consistent", !rec_differs(x));
 }
-
-/* A record whose release (cancel, give-back reversal) waits for its finish
- * and whose event repair_produce just had acknowledged by Kafka. */
-typedef struct due {
-    char rid[RID_LEN + 1];
-    int64_t version;
-} due_t;
 
 /* --repair (a): the latest event of each record Kafka/MySQL lack. Once
  * Kafka acknowledged them, the finishes they waited for run too (*finished

@@ -25,6 +25,7 @@ typedef struct use_restore {
     int64_t invalid;      /* payloads the codec refused (skipped) */
     int64_t written;      /* records written (missing or older in Redis) */
     int64_t revs;         /* use:revs entries written */
+    int64_t finished;     /* lost finishes run (their release is durable) */
     int use_hash_written; /* the use hash was missing and is written now */
 } use_restore_t;
 
@@ -33,7 +34,10 @@ typedef struct use_restore {
  * after --group's committed offsets (read before the rows: see
  * repair.c's read_committed), the revs entries, and, when the use hash is
  * missing, the hash from the row with `confirmed` counted from the
- * records. 0, or -1 (reported). */
+ * records. Then the finishes the dataset lost: a record still pending
+ * (`p` 1) at a version whose release event (released, or reversed with
+ * use_freed) is among those rows and events gets use.lua's finish, as the
+ * api ran it after Kafka's acknowledgement. 0, or -1 (reported). */
 int use_repair_restore(tool_t *t, live_t *live, const coupon_t *c,
                        use_restore_t *st);
 

@@ -569,6 +569,28 @@ use_check_run() {
   fi
   return $rc
 }
+# guard_finished ID -- the lost finishes (a cancel's or a give-back
+# reversal's budget release that the dataset lost after the api ran it) the
+# fence guard ran for coupon ID: use_finished of its "verified" log lines.
+guard_finished() {
+  sed -n "s/.*verified against the event log.* coupon_id=$1 .* use_finished=\([0-9]*\).*/\1/p" \
+    "$WORK/guard.log" 2>/dev/null | awk '{s += $1} END {print s + 0}'
+}
+# use_reconcile_clean ID -- couponqctl reconcile WITHOUT --repair must find
+# nothing to do (Redis = MySQL = the topic, no finish due: whatever a fault
+# lost, the guard restored). JSON in $WORK/reconcile.json; 1 when it found
+# differences (logged).
+use_reconcile_clean() {
+  local rc=0
+  ctl reconcile "$1" --json >"$WORK/reconcile.json" 2>"$WORK/reconcile.err" || rc=$?
+  [[ $rc != 0 ]] || return 0
+  log "reconcile exit $rc: $(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s=%s" % (k, v if not isinstance(v, list) else "%d:%s" % (len(v), v[:3]))
+               for k, v in d.items() if v not in ([], 0, True, None)))' "$WORK/reconcile.json" 2>&1 |
+    head -c 600) $(head -c 300 "$WORK/reconcile.err")"
+  return 1
+}
 # use_statuses LOADPREFIX -> "op status:n ..." of the load client's summary.
 use_statuses() { jget "$1.json" "' '.join(k.replace(' ', ':')+'='+str(v) for k,v in sorted(status.items()))"; }
 # use_result LOADPREFIX [key=value...] -- records the checkout client's

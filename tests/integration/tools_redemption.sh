@@ -10,7 +10,10 @@
 # count from MySQL rows/events plus the events still in the topic, byte for
 # byte; use adjust refuses below confirmed + live holds; reconcile finds a
 # record without a row, a lost record and a finish the api never ran, and
-# --repair fixes them.
+# --repair fixes them; the fence guard restores a record a failover lost
+# and finishes the releases whose finish it lost (a cancel whose event is
+# in MySQL, a give-back reversal whose event is only in the topic), so
+# reconcile without --repair finds nothing after it.
 #
 # The settle part writes ledger lines with SQL; the redemptions are made
 # by use.lua (EVAL, as the api calls it) and their events go through Kafka
@@ -346,17 +349,43 @@ rcli HDEL "$(k "$A" use:recs)" "$R8" >/dev/null
 rcli HDEL "$(k "$A" use:orders)" o-8 >/dev/null
 rcli ZREM "$(k "$A" use:holds)" "$R8" >/dev/null
 rcli HSET "$(k "$A" use:users)" 8 "$R8" >/dev/null
+# The same failover lost two finishes the apis ran after Kafka's
+# acknowledgement (the transitions survived): R10's cancel, its event in
+# MySQL, and R11's give-back reversal, its event only in the topic (the
+# worker is stopped). Both records stay pending, their budget held.
+owners "$A" 10 11
+R10=$(hold "$A" 10 o-10 3000); to_mysql
+NOFINISH=1 op "$A" released cancel "$R10" "$(eid)" 0; to_mysql
+R11=$(hold "$A" 11 o-11 2000); to_mysql
+op "$A" confirmed confirm "$R11" "$(eid)" 0; to_mysql
+worker_stop
+NOFINISH=1 op "$A" reversed reverse "$R11" "$(eid)" 0 r-3 2000; to_kafka
+confirmed11=$(rcli HGET "$(k "$A" use)" confirmed)
+assert_contains "$(rcli HGET "$(k "$A" use:recs)" "$R11")" '"p":1' "the give-back reversal waits for its finish"
+assert_eq "$R10" "$(rcli ZRANGEBYSCORE "$(k "$A" use:holds)" "($(date +%s%3N)" +inf | grep "$R10")" "the unfinished cancel still holds its budget"
 rcli HSET "$(k "$A" meta)" fence stale >/dev/null
 op "$A" fenced get "$R1" 0
 out=$("$CTL" fence --wait-ms 0 --json) || fail "fence guard pass failed: $out"
+assert_eq 2 "$(json use_finished <<<"$out")" "the guard finished the two lost finishes"
+assert_eq "" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R10")" "the guard freed the cancelled hold (its event in MySQL)"
+assert_contains "$(rcli HGET "$(k "$A" use:recs)" "$R10")" '"p":0' "R10's finish is done"
+assert_contains "$(rcli HGET "$(k "$A" use:recs)" "$R11")" '"p":0,"f":1' "R11's use is given back (its event in the topic)"
+assert_eq $((confirmed11 - 1)) "$(rcli HGET "$(k "$A" use)" confirmed)" "the given-back use left the confirmed count"
+out=$("$CTL" fence --wait-ms 0 --json) || fail "second fence guard pass failed: $out"
+assert_eq "0 0" "$(json lifted <<<"$out") $(json use_finished <<<"$out")" "nothing left for a second pass"
 assert_eq "$(redis_replid)" "$(rcli HGET "$(k "$A" meta)" fence)" "the guard lifted the fence"
 assert_eq "$rec8" "$(rcli HGET "$(k "$A" use:recs)" "$R8")" "the guard restored the lost record"
 assert_eq "$score8 $R8" "$(rcli ZSCORE "$(k "$A" use:holds)" "$R8") $(rcli HGET "$(k "$A" use:orders)" o-8)" "and its hold and order"
 op "$A" found get "$R8" 0
+worker 3
+wait_row "$R11" 3
+out=$("$CTL" reconcile "$A" --json) || fail "reconcile after the guard: $out"
+assert_eq "true []" "$(json use_consistent <<<"$out") $(json use_finish_due <<<"$out")" "reconcile after the guard: nothing left to do"
 
 # The worker's ledger of it all, settled: confirms +500 each (R1 R2 R3 R4
-# R6: 50% of 1000), R2's partial reversal -166, R3's full reversal -500.
+# R6 R11: 50% of 1000), R2's partial reversal -166, R3's and R11's full
+# reversals -500 each.
 out=$("$CTL" settle --vendor "$V2" --until now --json) || fail "settle $V2: $out"
-assert_eq "1834 7" "$(json total <<<"$out") $(json line_count <<<"$out")" "the worker's ledger lines, settled"
+assert_eq "1834 9" "$(json total <<<"$out") $(json line_count <<<"$out")" "the worker's ledger lines, settled"
 assert_eq "1834 0" "$("$CTL" vendor show "$V2" --json | json balance) $("$CTL" vendor show "$V2" --json | json open_total)" "vendor $V2 balance"
 log "ok"
