@@ -55,6 +55,19 @@ int db_rows_array(db_t *db, const char *sql, size_t size,
                   int (*parse)(db_t *db, MYSQL_ROW row, void *item), void **out,
                   size_t *n);
 
+/* coupon_issues.date_used of one user (parameters: coupon_id, user_id)
+ * from the user's redemption rows: the confirmed_at of the one that holds
+ * the use (confirmed, partially_reversed, or reversed without use_freed),
+ * NULL when none does. Run by db_redemption.c when a redemption moved and
+ * by db_sink.c when the issue row arrives, each under the coupon's row
+ * lock, so whichever commits second sees the other's rows. */
+#define DB_SQL_DATE_USED                                                       \
+    "UPDATE coupon_issues ci SET ci.date_used = (SELECT MAX(r.confirmed_at) "  \
+    "FROM coupon_redemptions r WHERE r.coupon_id = ci.coupon_id AND "          \
+    "r.user_id = ci.user_id AND r.use_freed = 0 AND r.state IN "               \
+    "('confirmed', 'partially_reversed', 'reversed')) WHERE ci.coupon_id = "   \
+    "? AND ci.user_id = ?"
+
 /* A statement prepared on db's connection; NULL with the error recorded.
  * The caller closes it (mysql_stmt_close) and prepares again after a
  * reconnect (db->gen changed). */

@@ -59,10 +59,7 @@ static const char *const st_sql[ST_N] = {
     "VALUES(use_freed)",
     "INSERT INTO vendor_ledger (vendor_id, event_id, redemption_id, amount) "
     "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id",
-    "UPDATE coupon_issues SET date_used = (SELECT MAX(confirmed_at) FROM "
-    "coupon_redemptions WHERE coupon_id = ? AND user_id = ? AND use_freed = 0 "
-    "AND state IN ('confirmed', 'partially_reversed', 'reversed')) WHERE "
-    "coupon_id = ? AND user_id = ?",
+    DB_SQL_DATE_USED,
     "UPDATE coupons SET used_quantity = used_quantity + ? WHERE id = ?",
 };
 
@@ -239,8 +236,6 @@ static int bind_writes(redemption_sink_t *s)
         return -1;
     db_bind_ll(&b[0], &s->p.coupon);
     db_bind_ll(&b[1], &s->p.user);
-    db_bind_ll(&b[2], &s->p.coupon);
-    db_bind_ll(&b[3], &s->p.user);
     if (bind_params(s, ST_USED, b) != 0)
         return -1;
     db_bind_ll(&b[0], &s->p.count);

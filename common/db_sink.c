@@ -4,6 +4,8 @@
  *   SELECT total_quantity, issued_quantity ... FOR UPDATE   (lock + budget)
  *   SELECT user_id ... WHERE coupon_id=? AND user_id IN (...) (who exists)
  *   INSERT ... ON DUPLICATE KEY UPDATE id=id                 (array-bound)
+ *   UPDATE coupon_issues SET date_used = ...   (array-bound; only once the
+ *                                               coupon has a use taken)
  *   UPDATE coupons SET issued_quantity = issued_quantity + ?
  * then one COMMIT. Rows are counted only under the coupon lock; the
  * INSERT's affected-rows count (1 per new row, 0 per untouched duplicate)
@@ -43,12 +45,14 @@ struct sink {
     db_t *db;
     MYSQL *prepared_on; /* connection the statements belong to, or NULL */
     MYSQL_STMT *st_peek, *st_lock, *st_exist, *st_insert, *st_update;
+    MYSQL_STMT *st_used; /* date_used of new rows (DB_SQL_DATE_USED) */
     char *exist_sql;
     int bulk;           /* the server executes array-bound statements */
     int mismatch;       /* last error: affected rows disagreed (transient) */
     int fast;           /* this attempt takes the optimistic path */
     long long p_coupon; /* bound parameters of st_lock/st_exist/st_update */
     long long p_count;
+    long long used; /* used_quantity, as the last read_coupon saw it */
     long long p_ids[SINK_EXIST_CHUNK];
     size_t cap;       /* capacity of the arrays below */
     size_t *ord;      /* event indices by (coupon, seq) */
@@ -72,8 +76,8 @@ const char *sink_outcome_name(sink_outcome_t o)
 
 static void sink_drop(sink_t *s)
 {
-    MYSQL_STMT **sts[] = { &s->st_peek, &s->st_lock, &s->st_exist,
-                           &s->st_insert, &s->st_update };
+    MYSQL_STMT **sts[] = { &s->st_peek,   &s->st_lock,   &s->st_exist,
+                           &s->st_insert, &s->st_update, &s->st_used };
     size_t i;
 
     for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
@@ -118,12 +122,13 @@ static int sink_prepare(sink_t *s)
     sink_drop(s);
     if (db_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
         return -1;
-    s->st_lock = db_stmt_prepare(db, "SELECT total_quantity, issued_quantity "
-                                     "FROM coupons WHERE id = ? FOR UPDATE");
+    s->st_lock = db_stmt_prepare(db, "SELECT total_quantity, issued_quantity, "
+                                     "used_quantity FROM coupons WHERE id = ? "
+                                     "FOR UPDATE");
     s->st_peek = s->st_lock
                      ? db_stmt_prepare(db, "SELECT total_quantity, "
-                                           "issued_quantity FROM coupons "
-                                           "WHERE id = ?")
+                                           "issued_quantity, used_quantity "
+                                           "FROM coupons WHERE id = ?")
                      : NULL;
     s->st_exist = s->st_peek ? db_stmt_prepare(db, s->exist_sql) : NULL;
     s->st_insert = s->st_exist
@@ -136,7 +141,8 @@ static int sink_prepare(sink_t *s)
         s->st_insert ? db_stmt_prepare(db, "UPDATE coupons SET issued_quantity "
                                            "= issued_quantity + ? WHERE id = ?")
                      : NULL;
-    if (s->st_update == NULL || sink_bind_fixed(s) != 0) {
+    s->st_used = s->st_update ? db_stmt_prepare(db, DB_SQL_DATE_USED) : NULL;
+    if (s->st_used == NULL || sink_bind_fixed(s) != 0) {
         sink_drop(s);
         return -1;
     }
@@ -295,7 +301,7 @@ static int read_coupon(sink_t *s, MYSQL_STMT *st, int64_t coupon_id, int *found,
 {
     long long total = 0, issued = 0;
     my_bool total_null = 0;
-    MYSQL_BIND r[2];
+    MYSQL_BIND r[3];
     int rc;
 
     s->p_coupon = coupon_id;
@@ -304,6 +310,7 @@ static int read_coupon(sink_t *s, MYSQL_STMT *st, int64_t coupon_id, int *found,
     db_bind_ll(&r[0], &total);
     r[0].is_null = &total_null;
     db_bind_ll(&r[1], &issued);
+    db_bind_ll(&r[2], &s->used);
     if (mysql_stmt_bind_result(st, r) != 0)
         return db_stmt_fail(s->db, st);
     rc = mysql_stmt_fetch(st);
@@ -385,10 +392,13 @@ static void bind_row(MYSQL_BIND *p, sink_row_t *row)
     p[3].buffer = &row->issued;
 }
 
-/* Inserts s->rows[0..n); *affected = rows the server really inserted. */
-static int insert_rows(sink_t *s, size_t n, unsigned long long *affected)
+/* Runs st over s->rows[0..n), each row bound by bind_row (row-wise array
+ * binding: one round trip when the server takes arrays; a statement of
+ * fewer parameters takes the first ones); *affected = the rows the server
+ * changed. */
+static int exec_rows(sink_t *s, MYSQL_STMT *st, size_t n,
+                     unsigned long long *affected)
 {
-    MYSQL_STMT *st = s->st_insert;
     unsigned int array = s->bulk ? (unsigned int)n : 0;
     size_t row_size = sizeof(sink_row_t), i;
     MYSQL_BIND p[4];
@@ -406,6 +416,29 @@ static int insert_rows(sink_t *s, size_t n, unsigned long long *affected)
             break; /* row 0's binding + row size covered all n rows */
     }
     return 0;
+}
+
+/* Inserts s->rows[0..n); *affected = rows the server really inserted. */
+static int insert_rows(sink_t *s, size_t n, unsigned long long *affected)
+{
+    return exec_rows(s, s->st_insert, n, affected);
+}
+
+/* The new rows' date_used (DB_SQL_DATE_USED: its parameters are the
+ * row's first two, coupon_id and user_id), for users whose redemption was
+ * confirmed before their issue event arrived (the issue topic lagging the
+ * redemption topic). Runs under the coupon lock, as the redemption sink's
+ * own date_used update does: whichever transaction commits second sees
+ * the other's rows. used_quantity, read under that lock, is the number of
+ * rows holding a use (the redemption sink moves it with them), so at 0 --
+ * every coupon during its sale -- there is nothing to look up. */
+static int fill_date_used(sink_t *s, size_t nrows)
+{
+    unsigned long long changed;
+
+    if (s->used == 0 || nrows == 0)
+        return 0;
+    return exec_rows(s, s->st_used, nrows, &changed);
 }
 
 static int user_exists(const sink_t *s, long long uid)
@@ -482,6 +515,8 @@ static int count_rows(sink_t *s, int64_t coupon_id, size_t nrows,
                         "sink: coupon %lld: inserted %llu rows, expected %zu",
                         (long long)coupon_id, affected, nrows);
     }
+    if (fill_date_used(s, nrows) != 0)
+        return -1;
     s->p_coupon = coupon_id;
     s->p_count = (long long)nrows;
     if (mysql_stmt_execute(s->st_update) != 0)

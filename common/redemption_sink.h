@@ -42,8 +42,9 @@
  *     or reversed without use_freed), NULL when none does -- so out-of-order
  *     events and a later reuse leave the right value. A user whose
  *     coupon_issues row is not written yet (its issue event still in
- *     flight) gets no date_used until that redemption changes again: see
- *     README "Operating a sale" (known gap).
+ *     flight) gets it when the row arrives: db_sink.c runs the same
+ *     statement (DB_SQL_DATE_USED) for its new rows, under the same
+ *     coupon lock.
  *
  * A redemption_sink_t borrows its db_t and keeps prepared statements on it;
  * one thread. After an error they are dropped and prepared again on the

@@ -15,7 +15,10 @@
  *     and not inserted;
  *   - rows go in with one bound, array-bound INSERT ... ON DUPLICATE KEY
  *     UPDATE id=id, and coupons.issued_quantity rises by exactly the rows
- *     inserted (checked against the server's affected-rows count).
+ *     inserted (checked against the server's affected-rows count);
+ *   - a new row's date_used comes from the user's redemption rows (a
+ *     redemption confirmed before its issue event arrived), when the
+ *     coupon has a use taken (used_quantity != 0).
  *
  * A sink_t borrows its db_t and keeps prepared statements on it; one thread.
  * After an error the statements are dropped and prepared again on the next

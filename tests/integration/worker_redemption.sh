@@ -21,7 +21,9 @@
 #      twice, then a restart: every event recorded once, one ledger line
 #      per event with a vendor amount, the ledger sum = confirmed shares -
 #      reversed shares (from the rows, and from the generator), used_quantity
-#      = confirms - uses given back.
+#      = confirms - uses given back;
+#   8. a user's issue event consumed after the redemption's confirm: the
+#      issue row gets date_used from the confirmed redemption.
 source "$(dirname "$0")/../lib.sh"
 
 WORKER=$COUPONQ_BUILD/couponq-worker
@@ -302,4 +304,30 @@ assert_eq "$(sql "SELECT SUM(FLOOR(discount * vendor_share_bps / 10000) - FLOOR(
   "$L" "crash: ledger sum = confirmed shares - reversed shares (from the rows)"
 assert_eq "$(sum used)" "$(used "$B")" "crash: used_quantity = confirms - uses given back"
 log "kills=$kills events=$E ledger=$L used=$(used "$B")"
+
+# ------------------------------------------- 8. the issue event after the confirm
+# (fix: date_used was recomputed only when a redemption moved, so a user
+# whose issue event was consumed after the redemption's confirm -- the
+# issue topic lagging -- kept date_used NULL.) The issue row takes it from
+# the confirmed redemption; a user whose redemption holds no use gets none.
+D5=$(new_coupon_id) # its own coupon
+coupon_create_raw "$D5" -1
+coupon_use_raw "$D5" -1 600000 5000 0 0 10000 1
+life "$D5" 1 o-1 30000 5000 0 10000 1 confirm >"$TEST_TMP/l5c"
+life "$D5" 2 o-2 30000 5000 0 10000 1 >"$TEST_TMP/l5h" # a hold only
+R5C=$(line 1 <"$TEST_TMP/l5c" | rid_of)
+R5H=$(line 1 <"$TEST_TMP/l5h" | rid_of)
+start_bg worker8 "$WORKER" --topic "$IT" --redemption-topic "$RT" --group "$GROUP" \
+  --batch-ms 50 --metrics-listen off
+W8=$BG_PID
+cat "$TEST_TMP/l5c" "$TEST_TMP/l5h" | rproduce
+wait_eq "confirmed 2 held 1" "issue after confirm: the redemptions first" eval 'echo "$(row "$R5C") $(row "$R5H")"'
+assert_eq 0 "$(sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$D5")" "issue after confirm: no issue rows yet"
+python3 "$IGEN" "$D5" 1 2 | kcat -P -b "$COUPONQ_KAFKA" -t "$IT" -K:
+wait_eq 2 "issue after confirm: the issue rows" sql "SELECT COUNT(*) FROM coupon_issues WHERE coupon_id=$D5"
+assert_eq "$(confirmed_at "$R5C") NULL" \
+  "$(sql "SELECT IFNULL(date_used, 'NULL') FROM coupon_issues WHERE coupon_id=$D5 ORDER BY user_id" | xargs)" \
+  "issue after confirm: date_used from the confirmed redemption, none for a hold"
+kill -TERM "$W8"
+wait "$W8" || fail "worker8 did not exit 0"
 log PASS
