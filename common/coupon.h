@@ -53,9 +53,12 @@ int db_coupon_get(db_t *db, int64_t id, coupon_t *c, int *found);
 /* total_quantity = total (-1 = NULL, unlimited). The table's CHECK refuses a
  * total below issued_quantity. *found = 0 when no such coupon. */
 int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found);
-/* use_limit = limit (-1 = NULL). The table's CHECK refuses a limit below
- * used_quantity. *found = 0 when no such coupon. */
-int db_coupon_set_use_limit(db_t *db, int64_t id, int64_t limit, int *found);
+/* use_limit = limit (-1 = NULL) only while it is expected (-1 = NULL): a
+ * compare-and-set; *swapped = 0 when it was something else or there is no
+ * such coupon (nothing written). The table's CHECK refuses a limit below
+ * used_quantity. */
+int db_coupon_cas_use_limit(db_t *db, int64_t id, int64_t expected,
+                            int64_t limit, int *swapped);
 int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found);
 
 /* issued_quantity and the number of coupon_issues rows, read by one

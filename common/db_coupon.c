@@ -173,13 +173,33 @@ int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found)
     return dbc_update(db, id, q, found);
 }
 
-int db_coupon_set_use_limit(db_t *db, int64_t id, int64_t limit, int *found)
+int db_coupon_cas_use_limit(db_t *db, int64_t id, int64_t expected,
+                            int64_t limit, int *swapped)
 {
-    char q[SQL_MAX], l[32];
+    char q[SQL_MAX], l[32], e[32];
+    int same = (expected < 0 && limit < 0) || expected == limit;
+    int64_t one;
 
-    snprintf(q, sizeof(q), "UPDATE coupons SET use_limit = %s WHERE id = %lld",
-             dbc_nullable(l, sizeof(l), limit, 0), (long long)id);
-    return dbc_update(db, id, q, found);
+    *swapped = 0;
+    if (dbc_ready(db) != 0)
+        return -1;
+    dbc_nullable(e, sizeof(e), expected, 0);
+    snprintf(q, sizeof(q),
+             "UPDATE coupons SET use_limit = %s WHERE id = %lld AND "
+             "use_limit <=> %s",
+             dbc_nullable(l, sizeof(l), limit, 0), (long long)id, e);
+    if (mysql_query(db->my, q) != 0)
+        return db_fail(db);
+    db_clear_error(db);
+    *swapped = mysql_affected_rows(db->my) > 0;
+    if (*swapped || !same)
+        return 0;
+    /* Setting the value it has changes no row: whether it had it is a
+     * question of its own. */
+    snprintf(q, sizeof(q),
+             "SELECT 1 FROM coupons WHERE id = %lld AND use_limit <=> %s",
+             (long long)id, e);
+    return db_query_int(db, q, &one, swapped);
 }
 
 int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found)

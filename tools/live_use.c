@@ -328,30 +328,34 @@ static const char *use_refusal(const live_t *l)
     return p != NULL ? p + strlen("ERR couponq use: ") : NULL;
 }
 
-int live_use_adjust(live_t *l, int64_t id, int64_t limit, live_use_res_t *res,
-                    int64_t *in_use)
+int live_use_adjust(live_t *l, int64_t id, int64_t limit, int64_t expected,
+                    live_use_res_t *res, int64_t *n)
 {
-    const char *args[2], *why;
-    char text[24];
+    const char *args[3], *why;
+    char text[24], want[24];
     redisReply *r;
-    long long n;
+    long long v;
     int rc;
 
     snprintf(text, sizeof(text), "%lld", (long long)limit);
+    snprintf(want, sizeof(want), "%lld", (long long)expected);
     args[0] = "adjust";
     args[1] = text;
-    *in_use = 0;
+    args[2] = want;
+    *n = 0;
     *res = LIVE_USE_OK;
-    if ((r = use_eval(l, id, args, 2)) == NULL) {
+    if ((r = use_eval(l, id, args, 3)) == NULL) {
         why = use_refusal(l);
-        if (why != NULL && sscanf(why, "below_in_use %lld", &n) == 1) {
+        if (why != NULL && sscanf(why, "below_in_use %lld", &v) == 1)
             *res = LIVE_USE_BELOW;
-            *in_use = n;
-            return 0;
-        }
-        return common_code(why, res) ? 0 : -1;
+        else if (why != NULL && sscanf(why, "limit_changed %lld", &v) == 1)
+            *res = LIVE_USE_CHANGED;
+        else
+            return common_code(why, res) ? 0 : -1;
+        *n = v;
+        return 0;
     }
-    rc = int_reply(l, r, in_use);
+    rc = int_reply(l, r, n);
     freeReplyObject(r);
     return rc;
 }

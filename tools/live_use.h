@@ -72,13 +72,17 @@ typedef enum {
     LIVE_USE_OK,
     LIVE_USE_NOT_FOUND, /* no meta, no use hash, or no such record */
     LIVE_USE_FENCED,    /* the dataset is not verified (fence guard) */
-    LIVE_USE_BELOW      /* adjust: below confirmed + live holds */
+    LIVE_USE_BELOW,     /* adjust: below confirmed + live holds */
+    LIVE_USE_CHANGED    /* adjust: the limit is not the expected one */
 } live_use_res_t;
 
-/* adjust: limit (-1 = unlimited) unless below confirmed + live holds;
- * *in_use gets that sum (also with LIVE_USE_BELOW). */
-int live_use_adjust(live_t *l, int64_t id, int64_t limit, live_use_res_t *res,
-                    int64_t *in_use);
+/* adjust: limit (-1 = unlimited) unless below confirmed + live holds, and
+ * only while the limit is still expected (a compare-and-set, atomic in
+ * use.lua). *n gets confirmed + live holds
+ * (also with LIVE_USE_BELOW), or with LIVE_USE_CHANGED the limit Redis
+ * has. */
+int live_use_adjust(live_t *l, int64_t id, int64_t limit, int64_t expected,
+                    live_use_res_t *res, int64_t *n);
 
 /* get (actor 0): the record's view state, version, whether a finish is
  * due (`p`) and its latest event (use.lua rebuilds it from the record, for

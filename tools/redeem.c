@@ -228,23 +228,29 @@ static const cfg_opt_t use_opts[] = {
       "adjust: the new use limit, N or \"unlimited\" (required)" },
 };
 
-static int use_mysql(tool_t *t, int64_t id, int64_t limit)
+#define ADJUST_RACED (-1) /* a store's limit changed since it was read */
+#define ADJUST_TRIES 3
+
+/* MySQL's use_limit from expected to limit, a compare-and-set. */
+static int use_mysql(tool_t *t, int64_t id, int64_t expected, int64_t limit)
 {
     db_t *db = tool_db(t);
-    int found;
+    int swapped;
 
-    if (db_coupon_set_use_limit(db, id, limit, &found) != 0)
+    if (db_coupon_cas_use_limit(db, id, expected, limit, &swapped) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", db_error(db));
-    return TOOL_EXIT_OK;
+    return swapped ? TOOL_EXIT_OK : ADJUST_RACED;
 }
 
-/* use.lua's adjust; the refusals are exit 3 with the reason. */
-static int use_redis(tool_t *t, int64_t id, int64_t limit, int64_t *in_use)
+/* use.lua's adjust from expected to limit (compare-and-set); the refusals
+ * are exit 3 with the reason. */
+static int use_redis(tool_t *t, int64_t id, int64_t expected, int64_t limit,
+                     int64_t *in_use)
 {
     live_t *live = tool_live(t);
     live_use_res_t res;
 
-    if (live_use_adjust(live, id, limit, &res, in_use) != 0)
+    if (live_use_adjust(live, id, limit, expected, &res, in_use) != 0)
         return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(live));
     if (res == LIVE_USE_BELOW) {
         tool_set_int(t, "in_use", *in_use);
@@ -254,6 +260,8 @@ static int use_redis(tool_t *t, int64_t id, int64_t limit, int64_t *in_use)
                          " (asked for %" PRId64 ")",
                          *in_use, *in_use, limit);
     }
+    if (res == LIVE_USE_CHANGED)
+        return ADJUST_RACED;
     if (res != LIVE_USE_OK)
         return tool_fail(t, TOOL_EXIT_REFUSED,
                          "coupon %" PRId64 " %s; nothing changed", id,
@@ -264,17 +272,55 @@ static int use_redis(tool_t *t, int64_t id, int64_t limit, int64_t *in_use)
     return TOOL_EXIT_OK;
 }
 
-/* Raising: MySQL first, so a worker never counts a confirm above the
+/* One attempt: TOOL_EXIT_OK (*cur = the limit Redis had), ADJUST_RACED
+ * (nothing changed: our first write, if any, taken back), or a reported
+ * failure.
+ *
+ * Raising: MySQL first, so a worker never counts a confirm above the
  * limit MySQL's CHECK holds it to. Lowering: Redis first (use.lua refuses,
- * atomically, to go below confirmed + live holds), then MySQL. */
+ * atomically, to go below confirmed + live holds), then MySQL. Both writes
+ * are compare-and-sets from the limits read at the start (MySQL's row,
+ * Redis's use hash), so two adjusts at once never interleave into Redis
+ * with one limit and MySQL with the other: the one that finds its store
+ * changed takes back its own first write -- a compare-and-set too, so it
+ * never overwrites the other's -- and tries again. */
+static int adjust_once(tool_t *t, int64_t id, int64_t next, int64_t *cur,
+                       int64_t *in_use)
+{
+    int64_t confirmed, holds, ignored;
+    live_use_res_t res;
+    coupon_t c;
+    int rc, found, raise, swapped;
+
+    if ((rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
+        return rc;
+    if (live_use_budget(tool_live(t), id, cur, &confirmed, &holds, &found) != 0)
+        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(tool_live(t)));
+    if (!found)
+        return tool_fail(t, TOOL_EXIT_REFUSED,
+                         "coupon %" PRId64 " has no use hash in Redis "
+                         "(rebuild it); nothing changed",
+                         id);
+    raise = next < 0 || (*cur >= 0 && next >= *cur);
+    if (raise && (rc = use_mysql(t, id, c.use.limit, next)) != TOOL_EXIT_OK)
+        return rc;
+    if ((rc = use_redis(t, id, *cur, next, in_use)) != TOOL_EXIT_OK) {
+        if (raise) /* both stores as before */
+            db_coupon_cas_use_limit(tool_db(t), id, next, c.use.limit,
+                                    &swapped);
+        return rc;
+    }
+    if (!raise && (rc = use_mysql(t, id, c.use.limit, next)) != TOOL_EXIT_OK)
+        live_use_adjust(tool_live(t), id, *cur, next, &res, &ignored);
+    return rc;
+}
+
 static int use_adjust(tool_t *t)
 {
     const char *text = config_str(tool_cfg(t), "limit");
-    int64_t id = 0, next, cur, confirmed, holds, in_use = 0, ignored;
-    live_use_res_t res;
+    int64_t id = 0, next, cur = 0, in_use = 0;
     char err[256];
-    coupon_t c;
-    int rc, found, raise;
+    int rc, i;
 
     if ((rc = sub_id(t, "use adjust", &id)) != TOOL_EXIT_OK)
         return rc;
@@ -282,30 +328,19 @@ static int use_adjust(tool_t *t)
         return tool_fail(t, TOOL_EXIT_USAGE, "--limit is required");
     if (ctlarg_quantity("--limit", text, &next, err, sizeof(err)) != 0)
         return tool_fail(t, TOOL_EXIT_USAGE, "%s", err);
-    if ((rc = tool_coupon(t, id, &c)) != TOOL_EXIT_OK)
-        return rc;
     if (tool_live(t) == NULL)
         return TOOL_EXIT_ERROR;
-    if (live_use_budget(tool_live(t), id, &cur, &confirmed, &holds, &found) !=
-        0)
-        return tool_fail(t, TOOL_EXIT_ERROR, "%s", live_error(tool_live(t)));
-    if (!found)
+    rc = ADJUST_RACED;
+    for (i = 0; i < ADJUST_TRIES && rc == ADJUST_RACED; i++)
+        rc = adjust_once(t, id, next, &cur, &in_use);
+    if (rc == ADJUST_RACED)
         return tool_fail(t, TOOL_EXIT_REFUSED,
-                         "coupon %" PRId64 " has no use hash in Redis "
-                         "(rebuild it); nothing changed",
-                         id);
-    raise = next < 0 || (cur >= 0 && next >= cur);
-    if (raise && (rc = use_mysql(t, id, next)) != TOOL_EXIT_OK)
+                         "refused: coupon %" PRId64 "'s use limit changed "
+                         "while this adjust ran, %d times (other adjusts at "
+                         "once?); nothing changed, run it again",
+                         id, ADJUST_TRIES);
+    if (rc != TOOL_EXIT_OK)
         return rc;
-    if ((rc = use_redis(t, id, next, &in_use)) != TOOL_EXIT_OK) {
-        if (raise)
-            use_mysql(t, id, c.use.limit); /* both stores as before */
-        return rc;
-    }
-    if (!raise && (rc = use_mysql(t, id, next)) != TOOL_EXIT_OK) {
-        live_use_adjust(tool_live(t), id, cur, &res, &ignored);
-        return rc;
-    }
     tool_set_int(t, "coupon_id", id);
     tool_set_total(t, "old_use_limit", cur);
     tool_set_total(t, "use_limit", next);
@@ -347,7 +382,10 @@ const tool_cmd_t redeem_cmds[] = {
     { "use", "adjust ID --limit N|unlimited",
       "Changes a coupon's use limit in MySQL and Redis (use.lua's adjust).\n"
       "Lowering below the uses confirmed plus the live holds is refused\n"
-      "(exit 3) with that number, and nothing changes.",
+      "(exit 3) with that number, and nothing changes. Each store changes\n"
+      "only from the limit it had when the command read it: an adjust that\n"
+      "races another takes back what it wrote and tries again; after 3\n"
+      "tries it is refused (exit 3).",
       use_opts, NOPTS(use_opts), cmd_use },
 };
 

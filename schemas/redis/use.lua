@@ -14,7 +14,7 @@
 --   get     rid actor
 --   undo    rid version prev prev_user      -> 1 (undone) or 0
 --   finish  rid version                     -> 1 (finished) or 0
---   adjust  limit                           -> confirmed + live holds
+--   adjust  limit [expected]                -> confirmed + live holds
 -- hold..get answer {code, new, finish, rid, user, order_id, order_amount,
 -- discount, state, expires_ms, reversed_amount, refunded_discount,
 -- refund_this, version, event, prev}; hold adds prev_user (17 elements).
@@ -824,15 +824,24 @@ local function op_finish()
   return 1
 end
 
+-- with expected, a compare-and-set: refused (limit_changed <limit>) unless
+-- the limit is still the one the caller read, so two concurrent adjusts
+-- cannot interleave their reads and writes
 local function op_adjust()
-  argc(2)
+  if #ARG ~= 2 and #ARG ~= 3 then
+    bad('adjust expects 1 or 2 arguments')
+  end
   local limit = int_arg(ARG[2], -1, MAXLIMIT, 'limit')
+  local expected = ARG[3] and int_arg(ARG[3], -1, MAXLIMIT, 'expected limit')
   local u = load_use()
   if u == nil then
     bad('not_found')
   end
   if fenced(u) then
     bad('fenced')
+  end
+  if expected and u.limit ~= expected then
+    bad(string.format('limit_changed %d', u.limit))
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms())
   local in_use = u.confirmed + redis.call('ZCARD', KEYS[3])

@@ -8,7 +8,8 @@
 # a FLUSHALL does to them; the shared Redis is not flushed) and rebuild
 # restores records, orders, users, revs, unexpired holds and the confirmed
 # count from MySQL rows/events plus the events still in the topic, byte for
-# byte; use adjust refuses below confirmed + live holds; reconcile finds a
+# byte; use adjust refuses below confirmed + live holds, and concurrent
+# adjusts end with one limit in both Redis and MySQL; reconcile finds a
 # record without a row, a lost record and a finish the api never ran, and
 # --repair fixes them; the fence guard restores a record a failover lost
 # and finishes the releases whose finish it lost (a cancel whose event is
@@ -305,6 +306,39 @@ assert_eq "5 5 5" "$(json in_use <<<"$out") $(rcli HGET "$(k "$A" use)" limit) $
 op "$A" use_sold_out hold "$(new_rid "$A")" "$(eid)" 0 7 o-7 3000
 "$CTL" use adjust "$A" --limit unlimited >/dev/null || fail "use adjust unlimited"
 assert_eq "-1 NULL" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT IFNULL(use_limit, 'NULL') FROM coupons WHERE id=$A")" "use adjust to unlimited"
+# Concurrent adjusts (raises MySQL-first, lowers Redis-first) each change a
+# store only from the limit they read: whatever wins, both stores end with
+# the same limit; a loser takes back its write and tries again, and after
+# 3 lost tries is refused (exit 3) having changed nothing.
+# (Before, a raise and a lower could interleave into Redis with one limit
+# and MySQL with the other.)
+CC=$(new_coupon_id)
+"$CTL" create --id "$CC" --title "concurrent adjusts" --quantity 10 --end +1h --use-limit 20 >/dev/null || fail "create $CC"
+limits() { echo "$(rcli HGET "$(k "$CC" use)" limit) $(sql "SELECT IFNULL(use_limit, -1) FROM coupons WHERE id=$CC")"; }
+raced=0
+for round in 1 2 3 4 5 6; do
+  pids=()
+  for l in 10 30 15 40 5 unlimited 25 12; do
+    "$CTL" use adjust "$CC" --limit "$l" >/dev/null 2>"$TEST_TMP/adj.$l" &
+    pids+=("$!:$l")
+  done
+  codes=""
+  for p in "${pids[@]}"; do
+    rc=0
+    wait "${p%%:*}" || rc=$?
+    codes+=" $rc"
+    case $rc in
+    0) ;;
+    3) assert_contains "$(cat "$TEST_TMP/adj.${p#*:}")" "while this adjust ran" "round $round: why --limit ${p#*:} was refused"
+       raced=$((raced + 1)) ;;
+    *) fail "round $round: use adjust --limit ${p#*:} exited $rc: $(cat "$TEST_TMP/adj.${p#*:}")" ;;
+    esac
+  done
+  read -r rl ml <<<"$(limits)"
+  [[ $rl == "$ml" ]] || fail "round $round: Redis limit $rl, MySQL $ml after concurrent adjusts (exit codes$codes)"
+  log "concurrent adjusts, round $round: exit codes$codes -> limit $rl in both"
+done
+log "concurrent adjusts: $raced refused for a race"
 expect_rc 4 "use adjust of no coupon" "$CTL" use adjust 999999999999 --limit 1
 expect_rc 2 "use adjust without --limit" "$CTL" use adjust "$A"
 

@@ -9,10 +9,11 @@
 # it is hold_expired with new=1 once); a cancel counts until its finish;
 # undo of each transition restores exactly the previous record and
 # counters, only with the matching version; finish is idempotent; adjust
-# refuses below in-use; refunds exact at the 2^31-1 edge where a double
-# division would be one off; a full reversal's vendor lines sum to minus the
-# confirm line; fenced answers. Then use_lua_model.py drives a few thousand
-# random operations against a Python reference model.
+# refuses below in-use and, given the expected limit, when it changed;
+# refunds exact at the 2^31-1 edge where a double division would be one
+# off; a full reversal's vendor lines sum to minus the confirm line;
+# fenced answers. Then use_lua_model.py drives a few thousand random
+# operations against a Python reference model.
 source "$(dirname "$0")/../lib.sh"
 
 SCRIPT=$(cat "$COUPONQ_SRC/schemas/redis/use.lua")
@@ -207,6 +208,15 @@ use "$S" hold "$(new_rid "$S")" "$E" 0 1004 s-4 1000
 assert_eq "held" "$(brief | cut -d' ' -f1)" "unlimited: owners only"
 use "$S" adjust 3
 assert_eq 3 "$(brief)" "adjust back to 3"
+# The compare-and-set form (couponqctl use adjust): refused unless the limit
+# is still the expected one.
+use "$S" adjust 4 2
+assert_eq "ERR couponq use: limit_changed 3" "$(brief | cut -d' ' -f1-5)" "adjust with a stale expected limit"
+assert_eq 3 "$(field "$S" limit)" "a refused compare-and-set left the limit"
+use "$S" adjust 4 3
+assert_eq "3 4" "$(brief) $(field "$S" limit)" "adjust with the expected limit"
+use "$S" adjust 3 4
+assert_eq "3 3" "$(brief) $(field "$S" limit)" "and back"
 use "$S" adjust 4294967296
 assert_contains "$(brief)" "ERR couponq use: limit must be an integer -1..4294967295" "adjust beyond INT UNSIGNED"
 use "$N" adjust 5
@@ -634,7 +644,9 @@ refuse "reverse: 4 arguments" "reverse expects 5 arguments" reverse "$B1" "$E" 0
 refuse "get: 1 argument" "get expects 2 arguments" get "$B1"
 refuse "undo: 3 arguments" "undo expects 4 arguments" undo "$B1" 2 ""
 refuse "finish: 1 argument" "finish expects 2 arguments" finish "$B1"
-refuse "adjust: none" "adjust expects 1 arguments" adjust
+refuse "adjust: none" "adjust expects 1 or 2 arguments" adjust
+refuse "adjust: 3 arguments" "adjust expects 1 or 2 arguments" adjust 5 5 5
+refuse "adjust expected x" "expected limit must be an integer -1..4294967295" adjust 5 x
 refuse "unknown operation" "unknown operation" redeem "$B1"
 refuse "no operation" "unknown operation"
 # the batch form's framing is checked whole before any operation runs
