@@ -165,12 +165,12 @@ check "$id2" -1 "$pre2" || ok=fail
 drain_s=$(wait_drain "$id" 60) || true
 check "$id" -1 "$pre" || ok=fail
 v=$WORK/verdict.json
-result done="${attack_s}s attack: $slow slowloris + $idle idle conns, 64 KiB headers, 1 GB / chunked bodies, pipelined garbage, random bytes; a normal client at 200 req/s before, during, after" \
+result done="${attack_s}s attack: $slow slowloris + $idle idle conns, 64 KiB headers, 1 GB / chunked bodies, pipelined garbage, random bytes; a normal client at 200 req/s before, during, after; then a hostile-token flood: invalid tokens from one IP at 1,000/s against --auth jwt with the default limits, beside a normal client with valid tokens from another IP" \
   requests="$(jget "$v" normal_requests)" accepted="$(jget "$v" normal_202)" \
   p99_ms_before_during_after="$(jget "$v" p99_before)/$(jget "$v" p99_during)/$(jget "$v" p99_after)" \
   api_rss_mib_before_peak="$(jget "$v" "round(rss_base_kib/1024)")/$(jget "$v" "round(rss_peak_kib/1024)")" \
   api_alive_healthz_after="$alive/$health" \
   normal_errors_before_during_after="$(jget "$v" "'/'.join(str(normal_errors[p]) for p in ('before','during','after'))")" \
   attack="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("; ".join(k+" "+" ".join("%s=%s" % kv for kv in sorted(v.items())) for k, v in sorted(d.items())))' "$WORK/attack.json")" \
-  recovery="normal client p99 $(jget "$v" p99_before) ms before, $(jget "$v" p99_during) ms during, $(jget "$v" p99_after) ms after; errors $(jget "$v" "'/'.join(str(normal_errors[p]) for p in ('before','during','after'))"); api peak RSS $(jget "$v" "round(rss_peak_kib/1024)") MiB"
+  recovery="normal client p99 $(jget "$v" p99_before) ms before, $(jget "$v" p99_during) ms during, $(jget "$v" p99_after) ms after; errors $(jget "$v" "'/'.join(str(normal_errors[p]) for p in ('before','during','after'))"); api peak RSS $(jget "$v" "round(rss_peak_kib/1024)") MiB; token flood: $(jget "$fv" flood_401) x 401, $(jget "$fv" flood_429_auth) x 429 auth_failures, $(jget "$fv" flood_202) x 202 of $(jget "$fv" flood_requests), the client with tokens all 202, p99 $(jget "$fv" p99_before) ms before, $(jget "$fv" p99_during) ms during"
 finish "$ok"
