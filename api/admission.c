@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "admission.h"
+#include "admit_reply.h"
 #include "embedded.h"
 #include "keys.h"
 #include "log.h"
@@ -181,25 +182,23 @@ typedef struct pending {
     void *ud;
     uint64_t tok;
     int64_t user_id;
-    admit_result_t res; /* admit.lua's answer, held while WAIT runs */
-    int64_t seq;
 } pending_t;
-
-/* What admit.lua answered a batch, kept until its WAIT (if any) is in. */
-enum { B_PENDING = 0, B_ANSWERED, B_FAILED, B_LOST };
 
 struct admit_batch {
     admission_t *a;
     int64_t coupon_id;
     int n;
     int retried;
-    int nwait;   /* WAITs sent after its EVALSHA, not yet answered */
-    int outcome; /* B_* */
+    int nwait; /* WAITs sent after its EVALSHA, not yet answered */
+    /* What admit.lua answered, kept until its WAIT (if any) is in. */
+    admit_reply_t outcome;
     admit_result_t fail_res;
     char err[128];
     char call[ULID_LEN + 1]; /* the call id admit.lua records */
     admit_batch_t *next;     /* on the unsettled list */
     pending_t p[ADMIT_BATCH_MAX];
+    admit_result_t res[ADMIT_BATCH_MAX]; /* when ANSWERED: p[i]'s result */
+    int64_t seq[ADMIT_BATCH_MAX];
 };
 
 static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
@@ -413,33 +412,6 @@ static void flush_open(void *ud)
         done_send(a, &a->done[--a->ndone]);
 }
 
-static admit_result_t parse_name(const redisReply *r)
-{
-    int i;
-
-    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
-        return ADMIT_ERROR;
-    for (i = 0; i < ADMIT_UNAVAILABLE; i++)
-        if (strcmp(r->str, result_names[i]) == 0)
-            return (admit_result_t)i;
-    return ADMIT_ERROR;
-}
-
-/* The reply is checked whole before any call is answered: a malformed one
- * answers every call "error" rather than some of them. */
-static int reply_ok(const redisReply *rep, int n)
-{
-    size_t i;
-
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)n * 2)
-        return 0;
-    for (i = 0; i < rep->elements; i += 2)
-        if (parse_name(rep->element[i]) == ADMIT_ERROR ||
-            rep->element[i + 1]->type != REDIS_REPLY_INTEGER)
-            return 0;
-    return 1;
-}
-
 /* The answer is lost (or not replicated): 503 now; settle.lua undoes
  * exactly this call's admissions once Redis is reachable, so the 503 is
  * true. */
@@ -456,36 +428,28 @@ static void batch_lost(admit_batch_t *b, const char *why)
 
 static void batch_deliver(admit_batch_t *b)
 {
-    int i, accepted = 0;
+    int i;
 
-    for (i = 0; i < b->n; i++) {
-        accepted |= b->p[i].res == ADMIT_ACCEPTED;
-        b->p[i].fn(b->p[i].ud, b->p[i].tok, b->p[i].res, b->p[i].seq, NULL);
-    }
-    if (accepted) /* admit.lua recorded the call: the answer is in */
+    for (i = 0; i < b->n; i++)
+        b->p[i].fn(b->p[i].ud, b->p[i].tok, b->res[i], b->seq[i], NULL);
+    /* admit.lua recorded a call that accepted someone: the answer is in */
+    if (admit_reply_accepted(b->res, b->n))
         done_add(b->a, b);
     free(b);
 }
 
-/* replicated: -1 no WAIT asked, 0 too few replicas (or unknown), 1 enough.
- * An admission that did not reach the replicas is not answered 202: the
- * server may be a primary that was failed over while paused (a zombie),
- * whose writes are lost, or one whose replicas lag behind. */
+/* replicated: -1 no WAIT asked, 0 too few replicas (or unknown), 1 enough
+ * (admit_reply.h says what each case becomes). */
 static void batch_complete(admit_batch_t *b, int replicated)
 {
-    int i, accepted = 0;
-
-    if (b->outcome == B_LOST) {
+    switch (admit_reply_action(b->outcome, replicated, b->res, b->n)) {
+    case ADMIT_SETTLE_LOST:
         batch_lost(b, "redis connection lost");
         return;
-    }
-    if (b->outcome == B_FAILED) {
+    case ADMIT_DELIVER_FAILURE:
         batch_done(b, b->fail_res, b->err);
         return;
-    }
-    for (i = 0; i < b->n; i++)
-        accepted |= b->p[i].res == ADMIT_ACCEPTED;
-    if (replicated == 0 && accepted) {
+    case ADMIT_SETTLE_UNREPLICATED:
         b->a->not_replicated++;
         LOG(LL_WARN,
             "msg=\"admission not on enough replicas: 503, settled\" "
@@ -493,34 +457,9 @@ static void batch_complete(admit_batch_t *b, int replicated)
             b->coupon_id, b->call, b->n, b->a->min_replicas);
         batch_lost(b, "not replicated");
         return;
-    }
-    batch_deliver(b);
-}
-
-static void batch_record(admit_batch_t *b, const redisReply *rep)
-{
-    int i;
-
-    if (rep == NULL) {
-        b->outcome = B_LOST;
-    } else if (rep->type == REDIS_REPLY_ERROR) {
-        /* The script's own refusals start "ERR couponq"; anything else
-         * (LOADING, BUSY, READONLY, OOM...) is Redis being unavailable. */
-        b->outcome = B_FAILED;
-        b->fail_res = strncmp(rep->str, "ERR couponq", 11) == 0
-                          ? ADMIT_ERROR
-                          : ADMIT_UNAVAILABLE;
-        snprintf(b->err, sizeof(b->err), "%s", rep->str);
-    } else if (!reply_ok(rep, b->n)) {
-        b->outcome = B_FAILED;
-        b->fail_res = ADMIT_ERROR;
-        snprintf(b->err, sizeof(b->err), "unexpected reply from admit.lua");
-    } else {
-        b->outcome = B_ANSWERED;
-        for (i = 0; i < b->n; i++) {
-            b->p[i].res = parse_name(rep->element[(size_t)i * 2]);
-            b->p[i].seq = rep->element[(size_t)i * 2 + 1]->integer;
-        }
+    case ADMIT_DELIVER:
+        batch_deliver(b);
+        return;
     }
 }
 
@@ -535,7 +474,8 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd)
     if (script_retry(&b->a->script[SCRIPT_ADMIT], b->a->rc, rep, &b->retried) &&
         batch_send(b) == 0)
         return;
-    batch_record(b, rep);
+    b->outcome = admit_reply_read(rep, b->n, b->res, b->seq, &b->fail_res,
+                                  b->err, sizeof(b->err));
     if (b->nwait == 0)
         batch_complete(b, -1);
     /* else the WAIT sent after it completes the batch */
@@ -547,7 +487,7 @@ static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
     admit_batch_t *b = pd;
 
     (void)ac;
-    if (--b->nwait > 0 || b->outcome == B_PENDING)
+    if (--b->nwait > 0 || b->outcome == ADMIT_REPLY_PENDING)
         return; /* the WAIT of a call retried after NOSCRIPT */
     batch_complete(b, redis_conn_waited(rep, b->a->min_replicas));
 }
@@ -573,12 +513,12 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         b->n = 0;
         b->retried = 0;
         b->nwait = 0;
-        b->outcome = B_PENDING;
+        b->outcome = ADMIT_REPLY_PENDING;
         ulid_generate(b->call);
         a->open[a->nopen++] = b;
         redis_conn_want_flush(a->rc);
     }
-    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id, ADMIT_ERROR, 0 };
+    b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
     if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
         for (i = 0; a->open[i] != b; i++)
             ;
