@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "admission.h"
+#include "admit_group.h"
 #include "admit_reply.h"
 #include "embedded.h"
 #include "keys.h"
@@ -20,10 +21,6 @@
 #include "script.h"
 #include "ulid.h"
 
-/* Users per admit.lua call: bounds one script's run time in Redis. */
-#define ADMIT_BATCH_MAX 128
-/* Coupons with a batch open at once (a flash sale has one or a few). */
-#define OPEN_BATCHES 8
 /* Retry of settle.lua calls that failed on a live connection (LOADING). */
 #define SETTLE_RETRY_MS 500
 /* Call records to delete (HDEL ... :calls) per coupon and iteration. */
@@ -62,9 +59,8 @@ typedef struct done { /* call records whose answer arrived, one coupon */
 struct admission {
     redis_conn_t *rc;
     script_t script[NSCRIPTS];
-    admit_batch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
-    int nopen;
-    done_t done[OPEN_BATCHES];
+    admit_group_t open; /* calls taken, not yet sent */
+    done_t done[ADMIT_GROUP_OPEN];
     int ndone;
     admit_batch_t *unsettled; /* sent, answer lost: settle.lua pending */
     int min_replicas;         /* WAIT for them after admit.lua; 0: no */
@@ -171,7 +167,7 @@ static int retry_noscript(call_t *c, const redisReply *rep, int which,
 /* ---- admit ---- */
 
 /* Admissions for one coupon gathered during one loop iteration, sent as one
- * EVALSHA with up to ADMIT_BATCH_MAX user ids (admit.lua answers each, in
+ * EVALSHA with up to ADMIT_GROUP_USERS user ids (admit.lua answers each, in
  * order). The flush hook of the Redis connection sends open batches at the
  * end of the iteration, before the connection's write, so batching adds no
  * wait: under load many requests arrive per iteration and Redis runs one
@@ -196,9 +192,9 @@ struct admit_batch {
     char err[128];
     char call[ULID_LEN + 1]; /* the call id admit.lua records */
     admit_batch_t *next;     /* on the unsettled list */
-    pending_t p[ADMIT_BATCH_MAX];
-    admit_result_t res[ADMIT_BATCH_MAX]; /* when ANSWERED: p[i]'s result */
-    int64_t seq[ADMIT_BATCH_MAX];
+    pending_t p[ADMIT_GROUP_USERS];
+    admit_result_t res[ADMIT_GROUP_USERS]; /* when ANSWERED: p[i]'s result */
+    int64_t seq[ADMIT_GROUP_USERS];
 };
 
 static void batch_done(admit_batch_t *b, admit_result_t res, const char *err)
@@ -219,9 +215,9 @@ static void on_admit(redisAsyncContext *ac, void *reply, void *pd);
 static int call_send(admit_batch_t *b, int which, redisCallbackFn *fn)
 {
     admission_t *a = b->a;
-    char keys[3][KEYS_MAX], uids[ADMIT_BATCH_MAX][24];
-    const char *argv[7 + ADMIT_BATCH_MAX];
-    size_t len[7 + ADMIT_BATCH_MAX];
+    char keys[3][KEYS_MAX], uids[ADMIT_GROUP_USERS][24];
+    const char *argv[7 + ADMIT_GROUP_USERS];
+    size_t len[7 + ADMIT_GROUP_USERS];
     int i, k = which == SCRIPT_ADMIT ? 0 : 1, argc = 0;
 
     keys_meta(keys[0], sizeof(keys[0]), b->coupon_id);
@@ -316,7 +312,7 @@ static void done_add(admission_t *a, const admit_batch_t *b)
         if (a->done[i].coupon_id == b->coupon_id)
             d = &a->done[i];
     if (d == NULL) {
-        if (a->ndone == OPEN_BATCHES) /* many coupons: make room */
+        if (a->ndone == ADMIT_GROUP_OPEN) /* many coupons: make room */
             done_send(a, &a->done[--a->ndone]);
         d = &a->done[a->ndone++];
         d->coupon_id = b->coupon_id;
@@ -405,9 +401,10 @@ uint64_t admission_settled(const admission_t *a)
 static void flush_open(void *ud)
 {
     admission_t *a = ud;
+    admit_batch_t *b;
 
-    while (a->nopen > 0)
-        batch_flush(a->open[--a->nopen]);
+    while ((b = admit_group_pop(&a->open)) != NULL)
+        batch_flush(b);
     while (a->ndone > 0)
         done_send(a, &a->done[--a->ndone]);
 }
@@ -495,17 +492,14 @@ static void on_wait(redisAsyncContext *ac, void *reply, void *pd)
 int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
                     admission_admit_fn fn, void *ud, uint64_t tok)
 {
-    admit_batch_t *b = NULL;
-    int i;
+    admit_batch_t *b;
+    void *send;
 
     if (!scripts_usable(a))
         return -1;
-    for (i = 0; i < a->nopen && b == NULL; i++)
-        if (a->open[i]->coupon_id == coupon_id)
-            b = a->open[i];
-    if (b == NULL) {
-        if (a->nopen == OPEN_BATCHES) /* many coupons at once: make room */
-            batch_flush(a->open[--a->nopen]);
+    if ((b = admit_group_find(&a->open, coupon_id, &send)) == NULL) {
+        if (send != NULL) /* many coupons at once: room made */
+            batch_flush(send);
         if ((b = malloc(sizeof(*b))) == NULL)
             return -1;
         b->a = a;
@@ -515,16 +509,12 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         b->nwait = 0;
         b->outcome = ADMIT_REPLY_PENDING;
         ulid_generate(b->call);
-        a->open[a->nopen++] = b;
+        admit_group_open(&a->open, coupon_id, b);
         redis_conn_want_flush(a->rc);
     }
     b->p[b->n++] = (pending_t){ fn, ud, tok, user_id };
-    if (b->n == ADMIT_BATCH_MAX) { /* full: send now, the next one opens */
-        for (i = 0; a->open[i] != b; i++)
-            ;
-        a->open[i] = a->open[--a->nopen];
+    if (admit_group_added(&a->open, b, b->n)) /* full: sent now */
         batch_flush(b);
-    }
     return 0;
 }
 
@@ -782,14 +772,14 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
 
 void admission_free(admission_t *a)
 {
+    admit_batch_t *b;
+
     if (a == NULL)
         return;
-    while (a->nopen > 0) /* taken, never sent */
-        batch_done(a->open[--a->nopen], ADMIT_UNAVAILABLE, "shutting down");
+    while ((b = admit_group_pop(&a->open)) != NULL) /* taken, never sent */
+        batch_done(b, ADMIT_UNAVAILABLE, "shutting down");
     redis_conn_free(a->rc); /* settle.lua calls in flight come back */
-    while (a->unsettled != NULL) {
-        admit_batch_t *b = a->unsettled;
-
+    while ((b = a->unsettled) != NULL) {
         LOG(LL_WARN,
             "msg=\"lost admit.lua answer not settled at exit: couponqctl "
             "reconcile finds its users\" coupon_id=%" PRId64
