@@ -13,19 +13,17 @@ rate=$(size 200 2000)
 qty=$(size 2000 20000)
 pause=$(size 6 10)
 API_ARGS="--redis-min-replicas 1"
-sale_setup "$qty"
 old=$(ha_node redis)
 log "sale of $qty at $rate/s; primary $old paused ${pause}s at 40%"
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_setup "$qty"
+sale_to_40 "$qty" "$rate"
 T_FAULT=$(now)
 kill -STOP "$(ha_pid "$old")"
 sleep "$pause"
 new=$(ha_node redis || echo none)
 kill -CONT "$(ha_pid "$old")"
 log "after ${pause}s the sentinels name $new; $old resumed as a zombie"
-demoted() { redis-cli -p "$((COUPONQ_HA_BASE + ${old#redis}))" INFO replication | grep -q role:slave; }
-wait_until 60 demoted || log "$old was not demoted within 60 s"
+wait_until 60 redis_demoted "$((COUPONQ_HA_BASE + ${old#redis}))" || log "$old was not demoted within 60 s"
 sale_wait
 ok=pass
 [[ $new != "$old" && $new != none ]] || { log "no failover happened during the pause"; ok=fail; }

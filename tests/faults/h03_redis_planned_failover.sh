@@ -9,16 +9,14 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 API_ARGS="--redis-min-replicas 1"
-sale_setup "$qty"
 old=$(ha_node redis)
 log "sale of $qty at $rate/s; SENTINEL FAILOVER at 40% (primary $old)"
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_setup "$qty"
+sale_to_40 "$qty" "$rate"
 before=$(admitted_of "$id")
 T_FAULT=$(now)
 redis-cli -p "$((COUPONQ_HA_BASE + 11))" SENTINEL FAILOVER couponq >/dev/null
-moved() { local n; n=$(ha_node redis) && [[ $n != "$old" ]]; }
-wait_until 30 moved || die "no switchover within 30 s"
+wait_until 30 redis_moved "$old" || die "no switchover within 30 s"
 new=$(ha_node redis)
 after=$(admitted_of "$id")
 log "switchover $old -> $new in $(elapsed "$T_FAULT")s; admitted $before before, $after on $new"

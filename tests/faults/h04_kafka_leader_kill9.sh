@@ -13,8 +13,7 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 sale_setup "$qty"
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_to_40 "$qty" "$rate"
 leader=$(ha_leader "$TOPIC" 0) || die "no leader for $TOPIC/0"
 log "SIGKILL of $leader (leader of $TOPIC/0) at $(admitted_of "$id") admitted"
 T_FAULT=$(now)

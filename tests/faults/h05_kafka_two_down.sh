@@ -12,8 +12,7 @@ rate=$(size 200 2000)
 qty=$(size 2000 20000)
 down=$(size 8 20)
 sale_setup "$qty"
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_to_40 "$qty" "$rate"
 log "SIGKILL of kafka2 and kafka3 at $(admitted_of "$id") admitted, for ${down}s"
 T_FAULT=$(now)
 kill -KILL "$(ha_pid kafka2)" "$(ha_pid kafka3)"

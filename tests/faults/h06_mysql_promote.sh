@@ -13,7 +13,7 @@ rate=$(size 200 2000)
 qty=$(size 2000 20000)
 sale_setup "$qty"
 sale_load "$id" "$qty" "$rate"
-wait_until 120 rows_at_least "$id" $((qty * 2 / 5)) || die "no rows written"
+wait_40 "$qty" rows
 [[ $(ha_node mysql) == mysql1 ]] || die "mysql1 is not the primary"
 rows_before=$(rows_of "$id")
 T_FAULT=$(now)

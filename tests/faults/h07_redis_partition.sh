@@ -29,19 +29,16 @@ RULE=(OUTPUT -o lo -p tcp --dport "$port" -m owner ! --uid-owner 65534 -j DROP)
 heal() { while iptables -D "${RULE[@]}" 2>/dev/null; do :; done; }
 trap 'heal; cleanup_faults' EXIT
 log "sale of $qty at $rate/s; $old (:$port) partitioned from everyone but the api at 40%"
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_to_40 "$qty" "$rate"
 T_FAULT=$(now)
 iptables -I "${RULE[@]}" || die "iptables refused the rule"
-moved() { local n; n=$(ha_node redis) && [[ $n != "$old" ]]; }
-wait_until 30 moved || { heal; die "no failover within 30 s of the partition"; }
+wait_until 30 redis_moved "$old" || { heal; die "no failover within 30 s of the partition"; }
 new=$(ha_node redis)
 log "sentinels promoted $new after $(elapsed "$T_FAULT")s; partition held ${hold}s more"
 sleep "$hold"
 heal
 t_heal=$(now)
-demoted() { redis-cli -p "$port" INFO replication | grep -q role:slave; }
-wait_until 60 demoted || log "$old not demoted within 60 s of the heal"
+wait_until 60 redis_demoted "$port" || log "$old not demoted within 60 s of the heal"
 log "partition healed; $old demoted after $(elapsed "$t_heal")s"
 nrep=$(grep -c 'admission not on enough replicas' "$WORK/api.log" || true)
 sale_wait

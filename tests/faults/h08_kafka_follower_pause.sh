@@ -23,9 +23,7 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 1000)
 qty=$(size 2000 20000)
 pause=$(size 8 35)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
+sale_coupon "$qty"
 ctrl=$(ha_controller) || ctrl=unknown
 read -r _ lid replicas _ < <(ha_partitions "$TOPIC" | awk '$1 == 0') || die "no metadata for $TOPIC/0"
 leader=kafka$lid
@@ -39,47 +37,23 @@ mapfile -t others < <(ha_others "$follower")
 led_before=$(ha_led_by "$TOPIC" "$follower")
 log "partition 0: leader $leader, replicas $replicas; controller $ctrl; pausing follower $follower (leads $led_before of 6 partitions)"
 
-api_start
-worker_start w1
-worker_start w2
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
-fpid=$(ha_pid "$follower") || die "no pid for $follower"
-# Never leave the broker stopped for the next scenario.
-trap 'kill -CONT "$fpid" 2>/dev/null || true; cleanup_faults' EXIT
-log "SIGSTOP of $follower ($fpid) at $(admitted_of "$id") admitted, for ${pause}s"
-T_FAULT=$(now)
-kill -STOP "$fpid"
+sale_procs
+sale_to_40 "$qty" "$rate"
 isr_shrunk=never
 led_during=$led_before
-while (($(printf '%.0f' "$(python3 -c "print(($(now) - $T_FAULT) * 10)")") < pause * 10)); do
-  api_revive
-  if [[ $isr_shrunk == never ]]; then
-    isr=$(ha_isr_of "$TOPIC" 0 "${others[@]}")
-    if [[ -n $isr && ,$isr, != *,${follower#kafka},* ]]; then
-      isr_shrunk=$(elapsed "$T_FAULT")
-      led_during=$(ha_led_by "$TOPIC" "$follower" "${others[@]}")
-      log "partition 0's ISR is $isr after ${isr_shrunk}s ($follower now leads $led_during partitions)"
-    fi
+# while paused: when partition 0's ISR drops the follower
+watch_isr() {
+  [[ $isr_shrunk == never ]] || return 0
+  isr=$(ha_isr_of "$TOPIC" 0 "${others[@]}")
+  if [[ -n $isr && ,$isr, != *,${follower#kafka},* ]]; then
+    isr_shrunk=$(elapsed "$T_FAULT")
+    led_during=$(ha_led_by "$TOPIC" "$follower" "${others[@]}")
+    log "partition 0's ISR is $isr after ${isr_shrunk}s ($follower now leads $led_during partitions)"
   fi
-  sleep 0.3
-done
-kill -CONT "$fpid"
-t_cont=$(now)
-log "SIGCONT of $follower after $(elapsed "$T_FAULT")s, $(admitted_of "$id") admitted"
-isr_wait "$TOPIC" 120 || log "partitions not fully in sync 120 s after SIGCONT: $(ha_partitions "$TOPIC" | tr '\n' ';')"
+}
+kafka_pause "$follower" "$pause" watch_isr
 isr_back=$ISR_WAIT_S
-log "all partitions back to 3 in-sync replicas ${isr_back}s after SIGCONT"
-settle=n/a
-for ((i = 0; i < 300; i++)); do
-  api_revive
-  p=$(api_metric couponq_api_kafka_reproduce_pending)
-  [[ -z $p ]] && break
-  if [[ ${p%.*} == 0 ]]; then settle=$(elapsed "$t_cont"); break; fi
-  sleep 0.2
-done
-unknown_api=$(api_metric couponq_api_kafka_unknown_outcomes_total)
-reproduced=$(api_metric couponq_api_kafka_reproduced_total)
+reproduce_settle
 sale_supervise
 rec=$(first_202_after "$PRE" "$t_cont")
 api_revive # an exit just after the load is counted (and restarted) too

@@ -14,9 +14,7 @@ need couponq-api couponq-worker couponqctl
 
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
+sale_coupon "$qty"
 ctrl=$(ha_controller) || die "MetadataQuorumCommand gave no LeaderId (see $WORK/tools.err)"
 p0=$(ha_leader "$TOPIC" 0) || p0=unknown
 led=$(ha_led_by "$TOPIC" "$ctrl")
@@ -24,11 +22,8 @@ log "active controller: $ctrl (leads $led of 6 partitions; partition 0 led by $p
 mapfile -t others < <(ha_others "$ctrl")
 survivors="127.0.0.1:$(ha_kport "${others[0]}"),127.0.0.1:$(ha_kport "${others[1]}")"
 
-api_start
-worker_start w1
-worker_start w2
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
+sale_procs
+sale_to_40 "$qty" "$rate"
 cpid=$(ha_pid "$ctrl") || die "no pid for $ctrl"
 log "SIGKILL of $ctrl ($cpid, the active controller) at $(admitted_of "$id") admitted"
 T_FAULT=$(now)

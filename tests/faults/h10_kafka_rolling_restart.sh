@@ -19,10 +19,7 @@ reqs=$((qty * 5 / 4))
 rate=$(size 40 250)
 sale_setup "$qty"
 log "sale: $reqs requests from as many users at ${rate}/s for $qty coupons; rolling restart from 5% admitted"
-PRE=$WORK/load
-load "$PRE" --coupon "$id" --requests "$reqs" --users "$reqs" --user-base "$((id * 10))" \
-  --conns 64 --rate "$rate" --timeout 30 --max-seconds "$((reqs / rate + 120))" &
-LOAD_PID=$!
+load_bg "$id" "$reqs" "$reqs" "$rate" "$((reqs / rate + 120))" --timeout 30
 wait_until 120 admitted_at_least "$id" $((qty / 20)) || die "the sale did not start"
 T_FAULT=$(now)
 steps=""

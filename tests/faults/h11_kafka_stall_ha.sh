@@ -19,54 +19,29 @@ need couponq-api couponq-worker couponqctl
 rate=$(size 200 2000)
 qty=$(size 2000 20000)
 stall=$(size 6 10)
-id=$(new_coupon_id)
-new_topic
-coupon_create "$id" "$qty"
+sale_coupon "$qty"
 ctrl=$(ha_controller) || ctrl=unknown
 leader=$(ha_leader "$TOPIC" 0) || die "no leader for $TOPIC/0"
 mapfile -t others < <(ha_others "$leader")
 led_before=$(ha_led_by "$TOPIC" "$leader")
 log "partition 0 led by $leader (leads $led_before of 6 partitions); active controller $ctrl"
 
-api_start
-worker_start w1
-worker_start w2
-sale_load "$id" "$qty" "$rate"
-wait_until 120 admitted_at_least "$id" $((qty * 2 / 5)) || die "the sale did not start"
-kpid=$(ha_pid "$leader") || die "no pid for $leader"
-trap 'kill -CONT "$kpid" 2>/dev/null || true; cleanup_faults' EXIT
-log "SIGSTOP of $leader ($kpid) at $(admitted_of "$id") admitted, for ${stall}s"
-T_FAULT=$(now)
-kill -STOP "$kpid"
+sale_procs
+sale_to_40 "$qty" "$rate"
 moved=no
 p0_during=$leader
-while (($(printf '%.0f' "$(python3 -c "print(($(now) - $T_FAULT) * 10)")") < stall * 10)); do
-  api_revive
-  if [[ $moved == no ]]; then
-    l=$(ha_partitions "$TOPIC" "${others[@]}" | awk '$1 == 0 { print $2 }')
-    if [[ -n $l && kafka$l != "$leader" ]]; then
-      moved="after $(elapsed "$T_FAULT")s"
-      p0_during=kafka$l
-      log "partition 0's leadership moved to $p0_during $moved"
-    fi
+# while stalled: when partition 0's leadership moves
+watch_leader() {
+  [[ $moved == no ]] || return 0
+  l=$(ha_partitions "$TOPIC" "${others[@]}" | awk '$1 == 0 { print $2 }')
+  if [[ -n $l && kafka$l != "$leader" ]]; then
+    moved="after $(elapsed "$T_FAULT")s"
+    p0_during=kafka$l
+    log "partition 0's leadership moved to $p0_during $moved"
   fi
-  sleep 0.3
-done
-kill -CONT "$kpid"
-t_cont=$(now)
-log "SIGCONT of $leader after $(elapsed "$T_FAULT")s, $(admitted_of "$id") admitted"
-isr_wait "$TOPIC" 120 || log "partitions not fully in sync 120 s after SIGCONT: $(ha_partitions "$TOPIC" | tr '\n' ';')"
-log "all partitions back to 3 in-sync replicas ${ISR_WAIT_S}s after SIGCONT"
-settle=n/a
-for ((i = 0; i < 300; i++)); do
-  api_revive
-  p=$(api_metric couponq_api_kafka_reproduce_pending)
-  [[ -z $p ]] && break
-  if [[ ${p%.*} == 0 ]]; then settle=$(elapsed "$t_cont"); break; fi
-  sleep 0.2
-done
-unknown_api=$(api_metric couponq_api_kafka_unknown_outcomes_total)
-reproduced=$(api_metric couponq_api_kafka_reproduced_total)
+}
+kafka_pause "$leader" "$stall" watch_leader
+reproduce_settle
 p0_after=$(ha_leader "$TOPIC" 0) || p0_after=unknown
 ctrl_after=$(ha_controller) || ctrl_after=unknown
 log "after: partition 0 led by $p0_after, controller $ctrl_after; api unknown outcomes ${unknown_api:-n/a}, re-produced ${reproduced:-n/a}, re-produces acknowledged ${settle}s after SIGCONT"

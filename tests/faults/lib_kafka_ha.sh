@@ -46,8 +46,6 @@ ha_controller() {
     sed -n 's/^LeaderId: *\([0-9][0-9]*\).*/\1/p')
   [[ -n $id ]] && echo "kafka$id"
 }
-# api_metric NAME -> a value from couponq-api's /metrics (empty if none).
-api_metric() { { curl -s -m 5 "http://127.0.0.1:${API_ADMIN_PORT:-$API_PORT}/metrics" || true; } | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # api_revive -- restart couponq-api if it has exited (librdkafka 2.0.2's
 # idempotent producer can go fatal when a broker dies, upstream #4438: the
@@ -93,6 +91,44 @@ isr_wait() {
     sleep 0.3
   done
   return 1
+}
+# kafka_pause NODE SECONDS WATCH -- SIGSTOP of broker NODE (T_FAULT; never
+# left stopped: the EXIT trap resumes it) for SECONDS, with api_revive and
+# the function WATCH every 0.3 s; then SIGCONT (t_cont) and isr_wait (120 s)
+# for every partition of the sale's topic back in sync (ISR_WAIT_S).
+kafka_pause() {
+  local node=$1 secs=$2 watch=$3
+  PAUSED_PID=$(ha_pid "$node") || die "no pid for $node"
+  trap 'kill -CONT "$PAUSED_PID" 2>/dev/null || true; cleanup_faults' EXIT
+  log "SIGSTOP of $node ($PAUSED_PID) at $(admitted_of "$id") admitted, for ${secs}s"
+  T_FAULT=$(now)
+  kill -STOP "$PAUSED_PID"
+  while (($(printf '%.0f' "$(python3 -c "print(($(now) - $T_FAULT) * 10)")") < secs * 10)); do
+    api_revive
+    "$watch"
+    sleep 0.3
+  done
+  kill -CONT "$PAUSED_PID"
+  t_cont=$(now)
+  log "SIGCONT of $node after $(elapsed "$T_FAULT")s, $(admitted_of "$id") admitted"
+  isr_wait "$TOPIC" 120 || log "partitions not fully in sync 120 s after SIGCONT: $(ha_partitions "$TOPIC" | tr '\n' ';')"
+  log "all partitions back to 3 in-sync replicas ${ISR_WAIT_S}s after SIGCONT"
+}
+# reproduce_settle -- with api_revive, until the api has no re-produce
+# pending (60 s at most): `settle` = seconds since t_cont (n/a: never, or a
+# build without re-produces); unknown_api and reproduced = its counters.
+reproduce_settle() {
+  local i p
+  settle=n/a
+  for ((i = 0; i < 300; i++)); do
+    api_revive
+    p=$(api_metric couponq_api_kafka_reproduce_pending)
+    [[ -z $p ]] && break
+    if [[ ${p%.*} == 0 ]]; then settle=$(elapsed "$t_cont"); break; fi
+    sleep 0.2
+  done
+  unknown_api=$(api_metric couponq_api_kafka_unknown_outcomes_total)
+  reproduced=$(api_metric couponq_api_kafka_reproduced_total)
 }
 # repair_if_restarted ID -- after an api exit (a fatal producer leaves
 # what it could not re-produce admitted, logged "run couponqctl reconcile
