@@ -17,7 +17,7 @@ sql "INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) VALUE
      ($id, 12, '01JD0000000000000000000012', NOW(3)),
      ($id, 13, '01JD0000000000000000000013', NOW(3));
      UPDATE coupons SET issued_quantity=3 WHERE id=$id"
-rcli SADD "couponq:{c$id}:issued" 11 12 13 >/dev/null
+rcli SADD "$(ckey "$id" issued)" 11 12 13 >/dev/null
 
 fails=0
 # expect WANT(pass|NAME) CHECK-ARGS...
@@ -51,11 +51,11 @@ expect pass --quantity 5 --api-crashed
 expect 'every request answered' --quantity 5 --no-redis
 echo 13 >>"$p.accepted"
 : >"$p.unknown"
-rcli SADD "couponq:{c$id}:issued" 99 >/dev/null
+rcli SADD "$(ckey "$id" issued)" 99 >/dev/null
 expect 'redis admitted = rows' --quantity 5
-rcli SREM "couponq:{c$id}:issued" 99 13 >/dev/null
+rcli SREM "$(ckey "$id" issued)" 99 13 >/dev/null
 expect 'redis admitted = rows' --quantity 5
-rcli SADD "couponq:{c$id}:issued" 13 >/dev/null
+rcli SADD "$(ckey "$id" issued)" 13 >/dev/null
 expect pass --quantity 5
 
 # Ambiguous (503 "outcome unknown"): the admission was kept, a row is fine.

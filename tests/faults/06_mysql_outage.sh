@@ -19,7 +19,7 @@ python3 "$FAULTS_DIR/events.py" --coupon "$id" --missing-coupon 1 --valid "$n" -
 python3 -c 'import json,sys; print("\n".join(map(str, json.load(open(sys.argv[1]))["valid_users"])))' \
   "$WORK/expect.json" >"$pre.accepted"
 : >"$pre.unknown"
-xargs -n 1000 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SADD "couponq:{c$id}:issued" <"$pre.accepted" >/dev/null
+xargs -n 1000 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SADD "$(ckey "$id" issued)" <"$pre.accepted" >/dev/null
 half=$((n / 2))
 produce() { kcat -b "$COUPONQ_KAFKA" -P -t "$TOPIC" -K $'\t' || die "kcat could not produce"; }
 

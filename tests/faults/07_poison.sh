@@ -20,7 +20,7 @@ python3 "$FAULTS_DIR/events.py" --coupon "$id" --missing-coupon "$missing" --val
 python3 -c 'import json,sys; print("\n".join(map(str, json.load(open(sys.argv[1]))["valid_users"])))' \
   "$WORK/expect.json" >"$pre.accepted"
 : >"$pre.unknown"
-xargs -n 1000 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SADD "couponq:{c$id}:issued" <"$pre.accepted" >/dev/null
+xargs -n 1000 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SADD "$(ckey "$id" issued)" <"$pre.accepted" >/dev/null
 npoison=$((each * 8))
 log "producing $valid valid + $npoison poison events to $TOPIC"
 kcat -b "$COUPONQ_KAFKA" -P -t "$TOPIC" -K $'\t' -X message.max.bytes=1000000 <"$WORK/events.tsv" ||

@@ -52,7 +52,7 @@ now_ms=$(date +%s%3N)
 sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
      VALUES ($id, 'faults $SCENARIO', $qty, FROM_UNIXTIME($((now_ms - 60000))/1000),
              FROM_UNIXTIME($((now_ms + 7200000))/1000), 'open')"
-r "$R1" HSET "couponq:{c$id}:meta" total "$qty" start_ms $((now_ms - 60000)) \
+r "$R1" HSET "$(ckey "$id" meta)" total "$qty" start_ms $((now_ms - 60000)) \
   end_ms $((now_ms + 7200000)) state open fence "$(replid_of "$R1")" >/dev/null
 api_start
 worker_start w1
@@ -63,7 +63,7 @@ log "sale: $reqs requests at $rate/s for $qty coupons through :$PX -> r1 :$R1 (r
 load "$pre" --coupon "$id" --requests "$reqs" --users "$users" --user-base "$((id * 10))" \
   --conns 64 --rate "$rate" --timeout 30 --max-seconds "$((secs + 90))" &
 load_pid=$!
-adm() { r "$1" SCARD "couponq:{c$id}:issued" 2>/dev/null || echo 0; }
+adm() { r "$1" SCARD "$(ckey "$id" issued)" 2>/dev/null || echo 0; }
 wait_adm() { # wait_adm PORT N -- until the set on PORT has N members
   local i
   for ((i = 0; i < 1200; i++)); do (($(adm "$1") >= $2)) && return 0; sleep 0.1; done

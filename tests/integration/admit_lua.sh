@@ -14,7 +14,7 @@ source "$(dirname "$0")/../lib.sh"
 
 SCRIPT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
 SETTLE=$(cat "$COUPONQ_SRC/schemas/redis/settle.lua")
-keys() { echo "couponq:{c$1}:meta" "couponq:{c$1}:issued" "couponq:{c$1}:calls"; }
+keys() { echo "$(ckey "$1" meta)" "$(ckey "$1" issued)" "$(ckey "$1" calls)"; }
 # admit ID USER... -> the flat reply on one line ("accepted 1 duplicate 0 ...");
 # a fresh call id each time
 admit() {
@@ -32,10 +32,10 @@ admit_raw() {
 settle() { # settle ID CALL USER...
   local id=$1
   shift
-  rcli EVAL "$SETTLE" 2 "couponq:{c$id}:issued" "couponq:{c$id}:calls" "$@" 2>&1
+  rcli EVAL "$SETTLE" 2 "$(ckey "$id" issued)" "$(ckey "$id" calls)" "$@" 2>&1
 }
-meta() { rcli HSET "couponq:{c$1}:meta" total "$2" start_ms "$3" end_ms "$4" state "$5" fence "$(redis_replid)" >/dev/null; }
-scard() { rcli SCARD "couponq:{c$1}:issued"; }
+meta() { rcli HSET "$(ckey "$1" meta)" total "$2" start_ms "$3" end_ms "$4" state "$5" fence "$(redis_replid)" >/dev/null; }
+scard() { rcli SCARD "$(ckey "$1" issued)"; }
 now=$(date +%s%3N)
 IDS=()
 new() { local id; id=$(new_coupon_id); IDS+=("$id"); echo "$id"; }
@@ -54,20 +54,20 @@ assert_eq "accepted 1 duplicate 0" "$(admit_raw "$A" C1 10 10)" "C1: a user twic
 assert_eq "accepted 2 duplicate 0 duplicate 0 accepted 3 accepted 4 sold_out 0 duplicate 0" \
   "$(admit_raw "$A" C2 11 11 10 12 13 14 12)" "C2: batch of 7"
 assert_eq 4 "$(scard "$A")" "SCARD after the batch"
-assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" 14)" "sold-out user not in the set"
+assert_eq 0 "$(rcli SISMEMBER "$(ckey "$A" issued)" 14)" "sold-out user not in the set"
 assert_eq "duplicate 0 sold_out 0 duplicate 0" "$(admit_raw "$A" C3 13 15 10)" "C3: after sold out"
-assert_eq "C1 C2" "$(rcli HKEYS "couponq:{c$A}:calls" | sort | tr '\n' ' ' | sed 's/ $//')" "records of the calls that accepted someone (not C3)"
-assert_eq "a-" "$(rcli HGET "couponq:{c$A}:calls" C1)" "C1's record"
-assert_eq "a--aa--" "$(rcli HGET "couponq:{c$A}:calls" C2)" "C2's record"
+assert_eq "C1 C2" "$(rcli HKEYS "$(ckey "$A" calls)" | sort | tr '\n' ' ' | sed 's/ $//')" "records of the calls that accepted someone (not C3)"
+assert_eq "a-" "$(rcli HGET "$(ckey "$A" calls)" C1)" "C1's record"
+assert_eq "a--aa--" "$(rcli HGET "$(ckey "$A" calls)" C2)" "C2's record"
 
 log "settle.lua: a call whose answer was lost; only its own admissions go"
 assert_eq 3 "$(settle "$A" C2 11 11 10 12 13 14 12)" "settle C2 (11, 12, 13 were its admissions)"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 10)" "10 stays (admitted by C1)"
-for u in 11 12 13; do assert_eq 0 "$(rcli SISMEMBER "couponq:{c$A}:issued" $u)" "$u released"; done
-assert_eq "" "$(rcli HGET "couponq:{c$A}:calls" C2)" "C2's record gone"
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$A" issued)" 10)" "10 stays (admitted by C1)"
+for u in 11 12 13; do assert_eq 0 "$(rcli SISMEMBER "$(ckey "$A" issued)" $u)" "$u released"; done
+assert_eq "" "$(rcli HGET "$(ckey "$A" calls)" C2)" "C2's record gone"
 assert_eq 0 "$(settle "$A" C2 11 11 10 12 13 14 12)" "settling twice changes nothing"
 assert_eq 0 "$(settle "$A" C99 10)" "a call that never ran"
-assert_eq 1 "$(rcli SISMEMBER "couponq:{c$A}:issued" 10)" "10 still there"
+assert_eq 1 "$(rcli SISMEMBER "$(ckey "$A" issued)" 10)" "10 still there"
 assert_contains "$(settle "$A" C1 10)" "the call had 2 users" "wrong user count"
 assert_contains "$(settle "$A" C1 10 x)" "ERR couponq settle" "bad id"
 assert_contains "$(settle "$A")" "ERR couponq settle" "no call id"
@@ -113,7 +113,7 @@ mapfile -t many < <(seq 1 1001)
 out=$(admit "$B" "${many[@]}")
 assert_contains "$out" "expects 3 keys, a call id and 1 to 1000 user ids" "1001 ids"
 assert_eq 0 "$(scard "$B")" "over-long call wrote nothing"
-assert_eq 0 "$(rcli EXISTS "couponq:{c$B}:calls")" "no records of refused calls"
+assert_eq 0 "$(rcli EXISTS "$(ckey "$B" calls)")" "no records of refused calls"
 L=$(new)
 meta "$L" -1 $((now - 1000)) $((now + 3600000)) open
 out=$(admit "$L" "${many[@]:0:1000}")
@@ -128,14 +128,14 @@ assert_eq 0 "$(scard "$C")" "corrupt meta wrote nothing"
 
 log "the fence: a missing or other fence admits nobody and writes nothing"
 F=$(new)
-rcli HSET "couponq:{c$F}:meta" total 10 start_ms $((now - 1000)) end_ms $((now + 3600000)) state open >/dev/null
+rcli HSET "$(ckey "$F" meta)" total 10 start_ms $((now - 1000)) end_ms $((now + 3600000)) state open >/dev/null
 assert_eq "fenced 0 fenced 0" "$(admit_raw "$F" F1 1 2)" "no fence field"
-rcli HSET "couponq:{c$F}:meta" fence 0123456789abcdef0123456789abcdef01234567 >/dev/null
+rcli HSET "$(ckey "$F" meta)" fence 0123456789abcdef0123456789abcdef01234567 >/dev/null
 assert_eq "fenced 0" "$(admit_raw "$F" F2 1)" "a fence from another dataset"
 assert_eq 0 "$(scard "$F")" "fenced calls wrote nothing"
-assert_eq 0 "$(rcli EXISTS "couponq:{c$F}:calls")" "no records of fenced calls"
-rcli HSET "couponq:{c$F}:meta" state closed >/dev/null
+assert_eq 0 "$(rcli EXISTS "$(ckey "$F" calls)")" "no records of fenced calls"
+rcli HSET "$(ckey "$F" meta)" state closed >/dev/null
 assert_eq "closed 0" "$(admit_raw "$F" F3 1)" "closed is answered before fenced"
-rcli HSET "couponq:{c$F}:meta" state open fence "$(redis_replid)" >/dev/null
+rcli HSET "$(ckey "$F" meta)" state open fence "$(redis_replid)" >/dev/null
 assert_eq "accepted 1 accepted 2" "$(admit_raw "$F" F4 1 2)" "the fence of this server admits"
 log "ok"

@@ -64,7 +64,7 @@ answered() { assert_eq "$2" "$(last_event "$1")" "$3: event on the topic"; }
 new_use_coupon() { # ID LIMIT TTL_MS [UNTIL_MS] -- discount 5000, minimum 1000, users 11-16 admitted
   coupon_create_raw "$1" -1
   coupon_use_raw "$1" "$2" "$3" 5000 1000 0 10000 1 "${4:--1}"
-  rcli SADD "couponq:{c$1}:issued" 11 12 13 14 15 16 >/dev/null
+  rcli SADD "$(ckey "$1" issued)" 11 12 13 14 15 16 >/dev/null
 }
 
 C=$(new_coupon_id)
@@ -77,7 +77,7 @@ assert_eq 201 "${out%% *}" "hold status"
 assert_eq "$HOLD_KEYS" "$(keys_of "$out")" "hold body fields"
 jqt '.expires_at | test("^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")' "$out" "expires_at RFC 3339 ms Z"
 R1=$(rid_of "$out")
-x=$(rcli HGET "couponq:{c$C}:use:recs" "$R1" | jq .x)
+x=$(rcli HGET "$(ckey "$C" use:recs)" "$R1" | jq .x)
 assert_eq "$(python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp($x/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.')+'%03dZ' % ($x % 1000))")" \
   "$(body_of "$out" | jq -r .expires_at)" "expires_at is the record's x"
 answered "$R1" "coupon.redemption.held 1 held" "hold"
@@ -169,7 +169,7 @@ jqt '.result == "confirmed" and .state == "confirmed"' "$out" "confirm"
 assert_eq 200 "${out%% *}" "confirm status"
 assert_eq "$(jq -c '["result"] + .' <<<"$VIEW_KEYS")" "$(keys_of "$out")" "confirm body fields"
 answered "$R1" "coupon.redemption.confirmed 2 confirmed" "confirm"
-assert_eq 1 "$(rcli HGET "couponq:{c$C}:use" confirmed)" "confirmed counter"
+assert_eq 1 "$(rcli HGET "$(ckey "$C" use)" confirmed)" "confirmed counter"
 assert_eq "$out" "$(op "$R1" confirm '{}')" "confirm repeated (body {})"
 assert_eq '409 {"result":"already_confirmed","redemption_id":"'"$R1"'","state":"confirmed"}' "$(op "$R1" cancel)" "cancel of a confirmed one"
 out=$(op "$R1" reverse '{"reversal_id":"r1","amount":10000}')
@@ -200,12 +200,12 @@ assert_metric "$m" 'couponq_api_requests_total{route="confirm",code="409"}' 1 "4
 log "403 not_usable (closed, past use_until); 503 fenced (nothing written)"
 C2=$(new_coupon_id)
 new_use_coupon "$C2" -1 600000
-rcli HSET "couponq:{c$C2}:meta" state closed >/dev/null
+rcli HSET "$(ckey "$C2" meta)" state closed >/dev/null
 assert_eq '403 {"result":"not_usable","coupon_id":'"$C2"',"user_id":11,"order_id":"o-1"}' "$(hold "$C2" 11 o-1 5000)" "closed"
 C3=$(new_coupon_id)
 new_use_coupon "$C3" -1 600000 $(($(date +%s%3N) - 1000))
 assert_eq '403 {"result":"not_usable","coupon_id":'"$C3"',"user_id":11,"order_id":"o-1"}' "$(hold "$C3" 11 o-1 5000)" "past use_until"
-rcli HSET "couponq:{c$C}:meta" fence not-this-dataset >/dev/null
+rcli HSET "$(ckey "$C" meta)" fence not-this-dataset >/dev/null
 before=$(use_state "$C")
 n=$(topic_count "$T")
 out=$(curl -s -i --data '{"user_id":13,"order_id":"o-9","order_amount":5000}' "http://127.0.0.1:$PORT$H" | tr -d '\r')
@@ -215,7 +215,7 @@ assert_contains "$out" '"error":"unavailable: fenced' "fenced: why"
 assert_eq 503 "$(op "$R2" confirm | cut -d' ' -f1)" "fenced confirm"
 assert_eq "$before" "$(use_state "$C")" "Redis keys while fenced"
 assert_eq "$n" "$(topic_count "$T")" "no event while fenced"
-rcli HSET "couponq:{c$C}:meta" fence "$(redis_replid)" >/dev/null
+rcli HSET "$(ckey "$C" meta)" fence "$(redis_replid)" >/dev/null
 
 log "expiry: a 1 s hold expires on its own, frees the budget, and confirm answers 409 hold_expired"
 CE=$(new_coupon_id)
@@ -239,7 +239,7 @@ api_up api_jwt --topic "$T" --redemption-topic "$T" --auth jwt --jwt-keys "$K/jw
 JPORT=$API_PORT
 CA=$(new_coupon_id)
 new_use_coupon "$CA" -1 600000
-rcli SADD "couponq:{c$CA}:issued" 21 22 >/dev/null
+rcli SADD "$(ckey "$CA" issued)" 21 22 >/dev/null
 t21="Authorization: Bearer $($JT mint "$K" hs1 21)"
 t22="Authorization: Bearer $($JT mint "$K" es1 22)"
 svc="Authorization: Bearer $($JT mint "$K" rs1 777 300 couponq:service)"
@@ -279,10 +279,10 @@ assert_contains "$out" "HTTP/1.1 503" "hold when Kafka refuses"
 assert_contains "$out" "Retry-After: 1" "Retry-After"
 assert_eq "$before" "$(use_state "$CK")" "the hold was undone"
 assert_eq 503 "$(op "$RK" confirm | cut -d' ' -f1)" "confirm when Kafka refuses"
-assert_eq "held 1" "$(rcli HGET "couponq:{c$CK}:use:recs" "$RK" | jq -r '"\(.s) \(.v)"')" "the confirm was undone"
-assert_eq 0 "$(rcli HGET "couponq:{c$CK}:use" confirmed)" "confirmed counter after undo"
+assert_eq "held 1" "$(rcli HGET "$(ckey "$CK" use:recs)" "$RK" | jq -r '"\(.s) \(.v)"')" "the confirm was undone"
+assert_eq 0 "$(rcli HGET "$(ckey "$CK" use)" confirmed)" "confirmed counter after undo"
 assert_eq 503 "$(hold "$CK" 11 o-1 5000 | cut -d' ' -f1)" "replay when Kafka refuses"
-assert_eq "held 1" "$(rcli HGET "couponq:{c$CK}:use:recs" "$RK" | jq -r '"\(.s) \(.v)"')" "the replay left the hold"
+assert_eq "held 1" "$(rcli HGET "$(ckey "$CK" use:recs)" "$RK" | jq -r '"\(.s) \(.v)"')" "the replay left the hold"
 assert_eq 200 "$(rget "$RK" | cut -d' ' -f1)" "GET needs no Kafka"
 assert_eq "$n" "$(topic_count "$T")" "no event from the api without a topic"
 m=$(metrics "$BMPORT")
@@ -329,7 +329,7 @@ assert_contains "$(hold "$C" 13 o-7 5000)" '503 {"result":"unavailable","error":
 assert_contains "$(op "$R1" confirm)" '503 {"result":"unavailable"' "confirm without Redis"
 assert_contains "$(rget "$R1")" '503 {"result":"unavailable"' "GET without Redis"
 unset P
-assert_eq "" "$(rcli HGET "couponq:{c$C}:use:orders" o-7)" "nothing held"
+assert_eq "" "$(rcli HGET "$(ckey "$C" use:orders)" o-7)" "nothing held"
 
 log "SIGTERM: exit code 0"
 kill -TERM "$API_PID"

@@ -120,7 +120,7 @@ checkout_admit() {
   local u vals=()
   for ((u = 1; u <= $2; u++)); do vals+=("($1,$u,'$(printf '%026d' "$u")',NOW(3))"); done
   sql "INSERT INTO coupon_issues (coupon_id, user_id, event_id, date_issued) VALUES $(IFS=,; echo "${vals[*]}")"
-  rcli SADD "couponq:{c$1}:issued" $(seq 1 "$2") >/dev/null
+  rcli SADD "$(ckey "$1" issued)" $(seq 1 "$2") >/dev/null
 }
 # checkout_runs NAME PORT LIMIT_CMD COUNTER_CMD -- LIMIT_CMD ID LIMIT sets the
 # budget, COUNTER_CMD ID prints the server's confirmed count.
@@ -156,7 +156,7 @@ checkout_runs() {
   for id in "$first" "$id"; do
     sql "DELETE FROM bench_classic_redemptions WHERE coupon_id = $id; DELETE FROM bench_classic_use WHERE coupon_id = $id;
          DELETE FROM coupon_issues WHERE coupon_id = $id; DELETE FROM coupons WHERE id = $id"
-    rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" "bench:decrby:{c$id}:stock" >/dev/null
+    rcli DEL "$(ckey "$id" meta)" "$(ckey "$id" issued)" "bench:decrby:{c$id}:stock" >/dev/null
     rcli --scan --pattern "bench:decrby:{c$id}:h:*" | xargs -r redis-cli -h 127.0.0.1 -p "$REDIS_PORT" DEL >/dev/null
   done
 }
@@ -199,8 +199,8 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   assert_eq 950 "$(j '(.result.duplicate // 0) + (.result.sold_out // 0)')" "api: duplicate + sold_out"
   assert_eq 50 "$(awk '{print $2}' "$TEST_TMP/api.accepted" | sort -u | wc -l)" "api: distinct 202 users"
   assert_eq "$(awk '{print $2}' "$TEST_TMP/api.accepted" | sort | tr '\n' ' ')" \
-    "$(rcli SMEMBERS "couponq:{c$id}:issued" | sort | tr '\n' ' ')" "api: 202 users = Redis issued set"
-  rcli DEL "couponq:{c$id}:meta" "couponq:{c$id}:issued" "couponq:{c$id}:persisted" >/dev/null
+    "$(rcli SMEMBERS "$(ckey "$id" issued)" | sort | tr '\n' ' ')" "api: 202 users = Redis issued set"
+  rcli DEL "$(ckey "$id" meta)" "$(ckey "$id" issued)" "$(ckey "$id" persisted)" >/dev/null
   sql "DELETE FROM coupons WHERE id = $id"
   log "api: ok"
 
@@ -213,7 +213,7 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   id=$(new_coupon_id)
   coupon_create_raw "$id" -1
   coupon_use_raw "$id" 300 2000
-  rcli SADD "couponq:{c$id}:issued" $(seq 1 440) >/dev/null
+  rcli SADD "$(ckey "$id" issued)" $(seq 1 440) >/dev/null
   run api-co --target "127.0.0.1:$aport" --flow checkout --coupon "$id" --requests 300 \
     --connections 8 --abandon 0.3 --cancel 0.1 --accepted-file "$TEST_TMP/api.rids"
   assert_counts_add_up api-co
@@ -222,11 +222,11 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   assert_eq "$(j '.checkout.cancel_status."200" // 0')" "$(j .checkout.cancelled)" "api checkout: cancels 200"
   assert_eq 300 "$(j '.checkout.abandoned + .checkout.cancelled + .checkout.confirmed')" "api checkout: every hold ends one way"
   confirmed=$(j .checkout.confirmed)
-  assert_eq "$confirmed" "$(rcli HGET "couponq:{c$id}:use" confirmed)" "api checkout: use hash confirmed"
+  assert_eq "$confirmed" "$(rcli HGET "$(ckey "$id" use)" confirmed)" "api checkout: use hash confirmed"
   live=1
   for _ in $(seq 100); do
     now=$(rcli TIME | tr '\n' ' ' | awk '{printf "%d", $1 * 1000 + int($2 / 1000)}')
-    live=$(rcli ZCOUNT "couponq:{c$id}:use:holds" "($now" +inf)
+    live=$(rcli ZCOUNT "$(ckey "$id" use:holds)" "($now" +inf)
     [[ $live == 0 ]] && break
     sleep 0.1
   done
@@ -235,7 +235,7 @@ if [[ -x $COUPONQ_BUILD/couponq-api ]]; then
   assert_eq expired "$(curl -s "http://127.0.0.1:$aport/v1/redemptions/$rid" | jq -r .state)" "api checkout: GET abandoned"
   rid=$(awk '$2 == "confirm" {print $1; exit}' "$TEST_TMP/api.rids")
   assert_eq confirmed "$(curl -s "http://127.0.0.1:$aport/v1/redemptions/$rid" | jq -r .state)" "api checkout: GET confirmed"
-  rcli HSET "couponq:{c$id}:use" ttl_ms 600000 >/dev/null
+  rcli HSET "$(ckey "$id" use)" ttl_ms 600000 >/dev/null
   left=$((300 - confirmed))
   run api-refill --target "127.0.0.1:$aport" --flow checkout --coupon "$id" --requests "$((left + 10))" \
     --user-base 301 --connections 8 --abandon 1 --order-prefix refill-

@@ -23,16 +23,16 @@ setup() {
   local c=$1 n=$2 limit=$3 ttl=$4
   coupon_create_raw "$c" "$n"
   coupon_use_raw "$c" "$limit" "$ttl"
-  seq $((c * 100 + 1)) $((c * 100 + n)) | xargs -n 2000 redis-cli -p "$REDIS_PORT" SADD "couponq:{c$c}:issued" >/dev/null
+  seq $((c * 100 + 1)) $((c * 100 + n)) | xargs -n 2000 redis-cli -p "$REDIS_PORT" SADD "$(ckey "$c" issued)" >/dev/null
 }
 # holds whose expiry lies after Redis's clock now (what the script counts)
 live_holds() {
   local t ms
   t=$(rcli TIME | tr '\n' ' ')
   ms=$((${t%% *} * 1000 + $(cut -d' ' -f2 <<<"$t") / 1000))
-  rcli ZCOUNT "couponq:{c$1}:use:holds" "($ms" +inf
+  rcli ZCOUNT "$(ckey "$1" use:holds)" "($ms" +inf
 }
-confirmed() { rcli HGET "couponq:{c$1}:use" confirmed; }
+confirmed() { rcli HGET "$(ckey "$1" use)" confirmed; }
 j() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, d))' "$1"; }
 # events_of TYPE C -> how many distinct events (event ids) of that type the
 # topic holds for coupon C (a replay produces its event again, same id)
@@ -50,7 +50,7 @@ log "10,000 holds on 1,000: $(j 'status' <<<"$out") $(j 'result' <<<"$out")"
 assert_eq "10000 1000 9000" "$(j 'answers' <<<"$out") $(j "status.get('201', 0)" <<<"$out") $(j "result.get('use_sold_out', 0)" <<<"$out")" \
   "10,000 concurrent holds on a limit of 1,000: answers, 201s, use_sold_out"
 assert_eq "1000 0" "$(live_holds "$C") $(confirmed "$C")" "Redis: live holds, confirmed"
-assert_eq 1000 "$(rcli HLEN "couponq:{c$C}:use:recs")" "Redis: records"
+assert_eq 1000 "$(rcli HLEN "$(ckey "$C" use:recs)")" "Redis: records"
 assert_eq 1000 "$(events_of held "$C")" "held events on the topic"
 
 # ------------------------------------------------------------ 2. duplicates
@@ -65,7 +65,7 @@ mapfile -t RIDS < <(j "'\n'.join(rids)" <<<"$out")
 out=$(python3 "$BURST" ops "$PORT" 100 confirm,confirm "${RIDS[@]}")
 log "double confirms: $(j 'status' <<<"$out")"
 assert_eq "1000 1000" "$(j 'answers' <<<"$out") $(j "result.get('confirm confirmed', 0)" <<<"$out")" "double confirms: every answer 200 confirmed"
-assert_eq "500 0 500" "$(confirmed "$D") $(live_holds "$D") $(rcli HLEN "couponq:{c$D}:use:recs")" "double confirms: confirmed, live holds, records"
+assert_eq "500 0 500" "$(confirmed "$D") $(live_holds "$D") $(rcli HLEN "$(ckey "$D" use:recs)")" "double confirms: confirmed, live holds, records"
 assert_eq "500 500" "$(events_of held "$D") $(events_of confirmed "$D")" "double confirms: one held and one confirmed event per order"
 
 # ------------------------------------------------------------ 3. cancel vs confirm

@@ -94,7 +94,7 @@ C=$(new_coupon_id)
 now=$(date +%s%3N)
 sql "INSERT INTO coupons (id, title, total_quantity, date_issue_start, date_issue_end, state)
      VALUES ($C, 'test $TEST_NAME', NULL, FROM_UNIXTIME($((now - 60000))/1000), FROM_UNIXTIME($((now + 3600000))/1000), 'open')"
-r "$P1" HSET "couponq:{c$C}:meta" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) \
+r "$P1" HSET "$(ckey "$C" meta)" total -1 start_ms $((now - 60000)) end_ms $((now + 3600000)) \
   state open fence "$(replid "$P1")" >/dev/null
 assert_eq 1 "$(r "$P1" WAIT 1 2000)" "meta replicated"
 
@@ -102,7 +102,7 @@ TOPIC=$(new_topic redis_sentinel)
 api_up api --topic "$TOPIC" --redis "$SURL" --redis-timeout-ms 500 --timeout-ms 3000
 PORT=$API_PORT
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "admitted through the sentinels"
-assert_eq 1 "$(r "$P1" SISMEMBER "couponq:{c$C}:issued" 1)" "user 1 on the primary"
+assert_eq 1 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" 1)" "user 1 on the primary"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="sentinel subscribed"' "subscribed to +switch-master"
 
 log "couponqctl status --live through the sentinels"
@@ -120,7 +120,7 @@ follow() {
   local np=$1 op=$2 u=$3 i res=
   for ((i = 0; i < 200; i++)); do
     if [[ $(role "$np") == master && $(role "$op") != master ]]; then
-      r "$np" HSET "couponq:{c$C}:meta" fence "$(replid "$np")" >/dev/null
+      r "$np" HSET "$(ckey "$C" meta)" fence "$(replid "$np")" >/dev/null
       res=$(issue "$PORT" "$C" "$u")
       if [[ $res == "202 "* ]]; then
         echo "$u"
@@ -138,7 +138,7 @@ t0=$(date +%s%3N)
 kill -KILL "$P1_PID"
 u=$(follow "$P2" "$P1" 100 "after kill -9")
 log "admitted user $u on the new primary after $(($(date +%s%3N) - t0)) ms"
-assert_eq 1 "$(r "$P2" SISMEMBER "couponq:{c$C}:issued" "$u")" "user $u on the new primary"
+assert_eq 1 "$(r "$P2" SISMEMBER "$(ckey "$C" issued)" "$u")" "user $u on the new primary"
 assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="redis primary switched"' "switch logged"
 assert_contains "$(cat "$TEST_TMP/api.log")" "via=switch-master" "+switch-master seen"
 out=$(COUPONQ_REDIS=$SURL "$CTL" status "$C" --live 2>&1) || fail "status --live after failover: $out"
@@ -156,7 +156,7 @@ for ((i = 0; i < 100; i++)); do # the sentinels must see it as a good replica
   sleep 0.2
 done
 u=$(follow "$P1" "$P2" 200 "after SENTINEL FAILOVER")
-assert_eq 1 "$(r "$P1" SISMEMBER "couponq:{c$C}:issued" "$u")" "user $u on the primary again"
+assert_eq 1 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" "$u")" "user $u on the primary again"
 assert_eq slave "$(role "$P2")" "demoted server"
 
 log "the subscribed sentinel frozen: the 1 s check follows the next failover"
@@ -168,14 +168,14 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.2
 done
 u=$(follow "$P2" "$P1" 300 "after a failover the subscription missed")
-assert_eq 1 "$(r "$P2" SISMEMBER "couponq:{c$C}:issued" "$u")" "user $u on the primary P2 again"
+assert_eq 1 "$(r "$P2" SISMEMBER "$(ckey "$C" issued)" "$u")" "user $u on the primary P2 again"
 kill -CONT "${S_PIDS[0]}"
 
 log "redis:// to a replica: READONLY resets the connection"
 start_api api_ro --topic "$TOPIC" --redis "redis://:$PW@127.0.0.1:$P1" --redis-timeout-ms 500 --timeout-ms 3000
 wait_healthy "$API_PORT"
 res=$(issue "$API_PORT" "$C" 400)
-assert_eq 0 "$(r "$P1" SISMEMBER "couponq:{c$C}:issued" 400)" "nothing written on the replica"
+assert_eq 0 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" 400)" "nothing written on the replica"
 for ((i = 0; i < 50; i++)); do
   grep -q 'msg="redis connection reset" why="READONLY' "$TEST_TMP/api_ro.log" && break
   sleep 0.1

@@ -59,8 +59,8 @@ state() {
   echo "issued:"
   rcli SMEMBERS "${p}issued" | sort
 }
-rec() { rcli HGET "couponq:{c$1}:use:recs" "$2"; }
-field() { rcli HGET "couponq:{c$1}:use" "$2"; }
+rec() { rcli HGET "$(ckey "$1" use:recs)" "$2"; }
+field() { rcli HGET "$(ckey "$1" use)" "$2"; }
 # json FIELD <<< JSON -> the field's value (strings bare)
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v)' "$1"; }
 # redis_ms -> the server's clock (the script's clock), ms
@@ -73,7 +73,7 @@ new() {
   id=$(new_coupon_id)
   coupon_create_raw "$id" -1 >/dev/null
   coupon_use_raw "$id" "$@"
-  rcli SADD "couponq:{c$id}:issued" 1001 1002 1003 1004 1005 9223372036854775807 >/dev/null
+  rcli SADD "$(ckey "$id" issued)" 1001 1002 1003 1004 1005 9223372036854775807 >/dev/null
   IDS+=("$id")
   echo "$id"
 }
@@ -107,9 +107,9 @@ assert_eq "coupon.redemption.held $E $R1 $A 1001 o-1 30000 5000 held 1 $h $x 0" 
 assert_eq "7 3333 1 0 0 $h" "$(python3 -c 'import json,sys; e=json.loads(sys.argv[1]); print(*[e[k] for k in ("vendor_id","vendor_share_bps","reuse","use_freed","vendor_amount","occurred_at_ms")])' "$ev")" \
   "held event: vendor settings, no ledger amount"
 assert_eq '"u":"1001"' "$(rec "$A" "$R1" | grep -o '"u":"1001"')" "user id stored as a string"
-assert_eq "$R1" "$(rcli HGET "couponq:{c$A}:use:orders" o-1)" "orders index"
-assert_eq "$R1" "$(rcli HGET "couponq:{c$A}:use:users" 1001)" "users index"
-assert_eq "$x" "$(rcli ZSCORE "couponq:{c$A}:use:holds" "$R1")" "holds member scored expires_ms"
+assert_eq "$R1" "$(rcli HGET "$(ckey "$A" use:orders)" o-1)" "orders index"
+assert_eq "$R1" "$(rcli HGET "$(ckey "$A" use:users)" 1001)" "users index"
+assert_eq "$x" "$(rcli ZSCORE "$(ckey "$A" use:holds)" "$R1")" "holds member scored expires_ms"
 use "$A" hold "$(new_rid "$A")" "$E" 0 1002 o-2 100
 assert_eq "held 100 100" "${ANS[0]} ${ANS[6]} ${ANS[7]}" "discount = min(coupon discount, order amount)"
 R2=${ANS[3]}
@@ -145,23 +145,23 @@ use "$A" hold "$(new_rid "$A")" "$E" 0 1003 o-3 99
 assert_eq "below_min_amount 0 0  0" "$(brief)" "below the minimum"
 use "$A" hold "$(new_rid "$A")" "$E" 0 1003 o-3 100
 assert_eq "held" "$(brief | cut -d' ' -f1)" "the minimum itself"
-TAKEN=$(rcli HGET "couponq:{c$A}:use:orders" o-3)
+TAKEN=$(rcli HGET "$(ckey "$A" use:orders)" o-3)
 use "$A" hold "$TAKEN" "$E" 0 1004 o-4 500
 assert_eq "rid_taken 0 0  0" "$(brief)" "a rid drawn twice"
-rcli HSET "couponq:{c$A}:meta" state closed >/dev/null
+rcli HSET "$(ckey "$A" meta)" state closed >/dev/null
 use "$A" hold "$(new_rid "$A")" "$E" 0 1004 o-4 500
 assert_eq "not_usable 0 0  0" "$(brief)" "closed"
 use "$A" hold "$(new_rid "$A")" "$E" 0 1001 o-1 30000
 assert_eq "replay 0 0 held 1" "$(brief)" "replay after close"
-rcli HSET "couponq:{c$A}:meta" state open >/dev/null
-rcli HSET "couponq:{c$A}:use" until_ms $(($(redis_ms) - 1)) >/dev/null
+rcli HSET "$(ckey "$A" meta)" state open >/dev/null
+rcli HSET "$(ckey "$A" use)" until_ms $(($(redis_ms) - 1)) >/dev/null
 use "$A" hold "$(new_rid "$A")" "$E" 0 1004 o-4 500
 assert_eq "not_usable 0 0  0" "$(brief)" "past use_until"
 until=$(($(redis_ms) + 5000))
-rcli HSET "couponq:{c$A}:use" until_ms "$until" >/dev/null
+rcli HSET "$(ckey "$A" use)" until_ms "$until" >/dev/null
 use "$A" hold "$(new_rid "$A")" "$E" 0 1004 o-4 500
 assert_eq "held $until" "${ANS[0]} ${ANS[9]}" "a hold never outlives use_until"
-rcli HSET "couponq:{c$A}:use" until_ms -1 >/dev/null
+rcli HSET "$(ckey "$A" use)" until_ms -1 >/dev/null
 N=$(new_coupon_id)
 use "$N" hold "$(new_rid "$N")" "$E" 0 1001 o-1 1
 assert_eq "not_found 0 0  0" "$(brief)" "no meta"
@@ -180,7 +180,7 @@ use "$S" hold "$(new_rid "$S")" "$E" 0 1003 s-3 1000
 assert_eq "use_sold_out 0 0  0" "$(brief)" "2 holds of 2"
 use "$S" confirm "$S1" "$E" 0
 assert_eq "confirmed 1 0 confirmed 2" "$(brief)" "confirm"
-assert_eq "1 $S2" "$(field "$S" confirmed) $(rcli ZRANGE "couponq:{c$S}:use:holds" 0 -1)" "confirmed 1, its hold gone"
+assert_eq "1 $S2" "$(field "$S" confirmed) $(rcli ZRANGE "$(ckey "$S" use:holds)" 0 -1)" "confirmed 1, its hold gone"
 use "$S" hold "$(new_rid "$S")" "$E" 0 1003 s-3 1000
 assert_eq "use_sold_out 0 0  0" "$(brief)" "1 confirmed + 1 hold of 2"
 use "$S" cancel "$S2" "$E" 0
@@ -191,7 +191,7 @@ use "$S" finish "$S2" 2
 assert_eq 1 "$(brief)" "finish"
 use "$S" finish "$S2" 2
 assert_eq 0 "$(brief)" "finish twice"
-assert_eq 0 "$(rcli ZCARD "couponq:{c$S}:use:holds")" "finish removed the hold"
+assert_eq 0 "$(rcli ZCARD "$(ckey "$S" use:holds)")" "finish removed the hold"
 use "$S" cancel "$S2" "$E" 0
 assert_eq "released 0 0 released 2" "$(brief)" "cancel repeated"
 use "$S" hold "$(new_rid "$S")" "$E" 0 1003 s-3 1000
@@ -287,7 +287,7 @@ log "exact expiry: a short hold counts while its score > now, never after"
 X=$(new 1 400)
 use "$X" hold "$(new_rid "$X")" "$E" 0 1001 x-1 1000
 X1=${ANS[3]} xx=${ANS[9]}
-rcli HSET "couponq:{c$X}:use" ttl_ms 600000 >/dev/null # the holds below stay
+rcli HSET "$(ckey "$X" use)" ttl_ms 600000 >/dev/null # the holds below stay
 for ((i = 0; ; i++)); do
   ((i < 400)) || fail "the 400 ms hold never expired"
   b=$(redis_ms)
@@ -321,7 +321,7 @@ assert_eq 0 "$(field "$X" confirmed)" "no use taken"
 use "$X" hold "$(new_rid "$X")" "$E" 0 1001 x-4 1000
 assert_eq "use_sold_out" "${ANS[0]}" "expired frees the user (not already_used); the budget is X2's"
 use "$X" cancel "$X2" "$E" 0
-rcli HSET "couponq:{c$X}:use" ttl_ms 300 >/dev/null
+rcli HSET "$(ckey "$X" use)" ttl_ms 300 >/dev/null
 use "$X" finish "$X2" 2
 use "$X" hold "$(new_rid "$X")" "$E" 0 1003 x-5 1000
 X3=${ANS[3]}
@@ -374,8 +374,8 @@ use "$V" hold "$(new_rid "$V")" "$E" 0 1001 v-2 1000
 assert_eq "held" "$(brief | cut -d' ' -f1)" "a use given back is usable again"
 use "$V" reverse "$V1" "$(new_ulid)" 0 rv-1 10000
 assert_eq "reversed 0 0 reversed 5 1666" "$(brief) ${ANS[12]}" "the first reversal replayed at the end"
-assert_eq 3 "$(rcli HLEN "couponq:{c$V}:use:revs")" "three revs entries"
-assert_eq '{"a":10000,"r":1666,"w":-555,"e":' "$(rcli HGET "couponq:{c$V}:use:revs" "$V1/rv-1" | cut -c1-33)" "a revs entry"
+assert_eq 3 "$(rcli HLEN "$(ckey "$V" use:revs)")" "three revs entries"
+assert_eq '{"a":10000,"r":1666,"w":-555,"e":' "$(rcli HGET "$(ckey "$V" use:revs)" "$V1/rv-1" | cut -c1-33)" "a revs entry"
 
 log "reverse without reuse: the use stays taken"
 W=$(new -1 600000 5000 0 0 10000 0)
@@ -450,10 +450,10 @@ use "$U" undo "$U1" 1 "" "$U0"
 assert_eq 0 "$(brief)" "undo twice"
 # a hold that expired before its undo, under a later hold of the same user:
 # undo of the later one must not point the user at the deleted one
-rcli HSET "couponq:{c$U}:use" ttl_ms 50 >/dev/null
+rcli HSET "$(ckey "$U" use)" ttl_ms 50 >/dev/null
 use "$U" hold "$(new_rid "$U")" "$E" 0 1002 u-6 1000
 U6=${ANS[3]}
-rcli HSET "couponq:{c$U}:use" ttl_ms 600000 >/dev/null
+rcli HSET "$(ckey "$U" use)" ttl_ms 600000 >/dev/null
 for ((i = 0; i < 400; i++)); do
   (($(redis_ms) >= $(rec "$U" "$U6" | json x))) && break
   sleep 0.01
@@ -462,9 +462,9 @@ use "$U" hold "$(new_rid "$U")" "$E" 0 1002 u-7 1000
 U7=${ANS[3]}
 assert_eq "held $U6" "${ANS[0]} ${ANS[16]}" "a hold after an expired one"
 use "$U" undo "$U6" 1 "" ""
-assert_eq "1 $U7" "$(brief) $(rcli HGET "couponq:{c$U}:use:users" 1002)" "undo of the expired hold leaves the user's latest"
+assert_eq "1 $U7" "$(brief) $(rcli HGET "$(ckey "$U" use:users)" 1002)" "undo of the expired hold leaves the user's latest"
 use "$U" undo "$U7" 1 "" "$U6"
-assert_eq "1 0" "$(brief) $(rcli HEXISTS "couponq:{c$U}:use:users" 1002)" "undo of the later one: prev_user is gone, so no entry"
+assert_eq "1 0" "$(brief) $(rcli HEXISTS "$(ckey "$U" use:users)" 1002)" "undo of the later one: prev_user is gone, so no entry"
 use "$U" hold "$(new_rid "$U")" "$E" 0 1002 u-2 1000
 U2=${ANS[3]}
 # confirm
@@ -513,10 +513,10 @@ use "$U" undo "$U3" 2 "$prev" ""
 assert_eq 0 "$(brief)" "undo of a confirm a repeat re-produced"
 assert_eq confirmed "$(rec "$U" "$U3" | json s)" "still confirmed"
 # expired
-rcli HSET "couponq:{c$U}:use" ttl_ms 200 >/dev/null
+rcli HSET "$(ckey "$U" use)" ttl_ms 200 >/dev/null
 use "$U" hold "$(new_rid "$U")" "$E" 0 1004 u-4 1000
 U4=${ANS[3]}
-rcli HSET "couponq:{c$U}:use" ttl_ms 600000 >/dev/null
+rcli HSET "$(ckey "$U" use)" ttl_ms 600000 >/dev/null
 for ((i = 0; i < 400; i++)); do
   (($(redis_ms) >= $(rec "$U" "$U4" | json x))) && break
   sleep 0.01
@@ -556,7 +556,7 @@ log "fenced: every operation, nothing written"
 F=$(new)
 use "$F" hold "$(new_rid "$F")" "$E" 0 1001 f-1 1000
 F1=${ANS[3]}
-rcli HSET "couponq:{c$F}:meta" fence 0123456789abcdef0123456789abcdef01234567 >/dev/null
+rcli HSET "$(ckey "$F" meta)" fence 0123456789abcdef0123456789abcdef01234567 >/dev/null
 before=$(dump "$F")
 use "$F" hold "$(new_rid "$F")" "$E" 0 1002 f-2 1000
 assert_eq "fenced 0 0  0" "$(brief)" "hold fenced"
@@ -576,10 +576,10 @@ assert_contains "$(brief)" "ERR couponq use: fenced" "adjust fenced"
 out=$(rcli EVAL "$SCRIPT" 8 $(keys "$F") batch 7 hold "$(new_rid "$F")" "$E" 0 1002 f-3 1000 4 confirm "$F1" "$E" 0 3 get "$F1" 0)
 assert_eq "fenced fenced fenced" "$(sed -n '1p;18p;34p' <<<"$out" | tr '\n' ' ' | sed 's/ $//')" "a batch fenced: every operation"
 assert_eq "$before" "$(dump "$F")" "fenced calls wrote nothing"
-rcli HDEL "couponq:{c$F}:meta" fence >/dev/null
+rcli HDEL "$(ckey "$F" meta)" fence >/dev/null
 use "$F" get "$F1" 0
 assert_eq "fenced 0 0  0" "$(brief)" "no fence field"
-rcli HSET "couponq:{c$F}:meta" fence "$(redis_replid)" >/dev/null
+rcli HSET "$(ckey "$F" meta)" fence "$(redis_replid)" >/dev/null
 use "$F" get "$F1" 0
 assert_eq "found 0 0 held 1" "$(brief)" "this server's fence"
 
@@ -664,24 +664,24 @@ assert_contains "$(rcli EVAL "$SCRIPT" 8 $(keys "$B" | awk '{print $1, $3, $2, $
 assert_contains "$(rcli EVAL "$SCRIPT" 8 $(keys "$B" | cut -d' ' -f1-7) "couponq:{c$((B + 1))}:use:revs" get "$B1" 0 2>&1)" "ERR couponq use: key 8 must be" "a key of another coupon"
 assert_eq "$before" "$(dump "$B")" "bad keys: no key changed"
 # corrupt stored state
-rcli HSET "couponq:{c$B}:use" share_bps 10001 >/dev/null
+rcli HSET "$(ckey "$B" use)" share_bps 10001 >/dev/null
 refuse "use hash share_bps 10001" "corrupt use hash couponq:{c$B}:use field share_bps" hold "$(new_rid "$B")" "$E" 0 1002 b-2 1
-rcli HSET "couponq:{c$B}:use" share_bps 10000 confirmed -1 >/dev/null
+rcli HSET "$(ckey "$B" use)" share_bps 10000 confirmed -1 >/dev/null
 refuse "use hash confirmed -1" "field confirmed" confirm "$B1" "$E" 0
-rcli HSET "couponq:{c$B}:use" confirmed 1 >/dev/null
-rcli HDEL "couponq:{c$B}:use" ttl_ms >/dev/null
+rcli HSET "$(ckey "$B" use)" confirmed 1 >/dev/null
+rcli HDEL "$(ckey "$B" use)" ttl_ms >/dev/null
 refuse "use hash without ttl_ms" "field ttl_ms" get "$B1" 0
-rcli HSET "couponq:{c$B}:use" ttl_ms 600000 >/dev/null
-rcli HSET "couponq:{c$B}:meta" state paused >/dev/null
+rcli HSET "$(ckey "$B" use)" ttl_ms 600000 >/dev/null
+rcli HSET "$(ckey "$B" meta)" state paused >/dev/null
 refuse "meta state paused" "corrupt meta hash" get "$B1" 0
-rcli HSET "couponq:{c$B}:meta" state open >/dev/null
+rcli HSET "$(ckey "$B" meta)" state open >/dev/null
 good=$(rec "$B" "$B1")
 for bad in 'not json' '{"u":"1001"}' "$(sed 's/"rd":0/"rd":5001/' <<<"$good")" "$(sed 's/"s":"confirmed"/"s":"reversed"/' <<<"$good")" \
   "$(sed 's/"a":1000/"a":1000.5/' <<<"$good")" "$(sed 's/"p":0/"p":1/' <<<"$good")"; do
-  rcli HSET "couponq:{c$B}:use:recs" "$B1" "$bad" >/dev/null
+  rcli HSET "$(ckey "$B" use:recs)" "$B1" "$bad" >/dev/null
   refuse "corrupt record '${bad:0:40}...'" "corrupt record $B1" reverse "$B1" "$E" 0 r 1
 done
-rcli HSET "couponq:{c$B}:use:recs" "$B1" "$good" >/dev/null
+rcli HSET "$(ckey "$B" use:recs)" "$B1" "$good" >/dev/null
 use "$B" get "$B1" 0
 assert_eq "found 0 0 confirmed 2" "$(brief)" "the good record again"
 

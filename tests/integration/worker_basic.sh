@@ -65,8 +65,8 @@ assert_contains "$D" "source_partition=" "DLQ source_partition header"
 assert_contains "$D" "source_offset=" "DLQ source_offset header"
 assert_contains "$(grep 'reason=bad_json' <<<"$D")" "this is not json" "DLQ keeps the original value"
 
-assert_eq 20 "$(rcli SCARD "couponq:{c$B}:persisted")" "persisted set of B"
-assert_eq 5 "$(rcli SCARD "couponq:{c$A}:persisted")" "persisted set of A"
+assert_eq 20 "$(rcli SCARD "$(ckey "$B" persisted)")" "persisted set of B"
+assert_eq 5 "$(rcli SCARD "$(ckey "$A" persisted)")" "persisted set of A"
 
 M=$(metrics "$MPORT")
 assert_metric "$M" "couponq_worker_rows_inserted_total" 25 "rows metric"

@@ -93,15 +93,15 @@ assert_contains "$skip" "server is read-only" "the logged reason"
 # coupon's Redis dataset: it must read the rows from A. Before the fix in
 # db_select, the skipped server's reason stayed in the handle and the
 # guard's first multi-row read failed with "server is read-only".
-rcli HSET "couponq:{c$C}:meta" total -1 start_ms 0 end_ms 99999999999999 state open \
+rcli HSET "$(ckey "$C" meta)" total -1 start_ms 0 end_ms 99999999999999 state open \
   fence 0000000000000000000000000000000000000003 >/dev/null
 out=$("$COUPONQ_BUILD/couponqctl" fence --wait-ms 0 --json \
   --mysql "mysql://root@127.0.0.1:$PB,127.0.0.1:$PA/couponq" --topic "$T" --group "$GROUP" 2>&1) ||
   fail "couponqctl fence through the list failed: $out"
 assert_contains "$out" '"failed":0' "the guard's repairs"
-assert_eq "$(redis_replid)" "$(rcli HGET "couponq:{c$C}:meta" fence)" "the guard lifted the fence"
-assert_eq "$N1" "$(rcli SCARD "couponq:{c$C}:issued")" "the guard re-added the $N1 row users from A"
-rcli DEL "couponq:{c$C}:meta" "couponq:{c$C}:issued" "couponq:{c$C}:persisted" >/dev/null
+assert_eq "$(redis_replid)" "$(rcli HGET "$(ckey "$C" meta)" fence)" "the guard lifted the fence"
+assert_eq "$N1" "$(rcli SCARD "$(ckey "$C" issued)")" "the guard re-added the $N1 row users from A"
+rcli DEL "$(ckey "$C" meta)" "$(ckey "$C" issued)" "$(ckey "$C" persisted)" >/dev/null
 
 log "phase 2: promotion: A read_only=ON, B read_only=OFF; $N2 events"
 sqlA "SET GLOBAL read_only = ON"
