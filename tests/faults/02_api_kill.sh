@@ -26,21 +26,10 @@ log "kill -> first 202 again: $rec"
 stable_s=$(wait_stable "$id" 5 "$(size 120 600)") || true
 gap=$(($(admitted_of "$id") - $(rows_of "$id")))
 log "drain settled after ${stable_s}s; admitted - rows = $gap"
-rc=0
-ctl reconcile "$id" >"$WORK/reconcile1.txt" 2>&1 || rc=$?
-log "reconcile (report only) exit $rc: $(tr '\n' ' ' <"$WORK/reconcile1.txt" | cut -c1-300)"
-rc=0
-ctl reconcile "$id" --repair >"$WORK/repair.txt" 2>&1 || rc=$?
-log "reconcile --repair exit $rc: $(tr '\n' ' ' <"$WORK/repair.txt" | cut -c1-300)"
-t_rep=$(now)
-drain_s=$(wait_drain "$id" 120) || true
-rc2=0
-ctl reconcile "$id" >"$WORK/reconcile2.txt" 2>&1 || rc2=$?
-log "second reconcile exit $rc2"
+reconcile_run reconcile1 "$id" # report only
 
 ok=pass
-[[ $rc == 0 ]] || { log "reconcile --repair exited $rc"; ok=fail; }
-[[ $rc2 == 0 ]] || { log "the sale is not consistent after the repair: $(cat "$WORK/reconcile2.txt")"; ok=fail; }
+repair_verify "$id" wait_drain
 check "$id" "$qty" "$pre" --api-crashed || ok=fail
 load_result "$pre" done="$reqs requests at ${rate}/s, 2 workers; kill -9 of the api ${#KILLS[@]} times, restarted after 1 s; reconcile --repair" \
   unanswered="$(jget "$pre.json" unknown_users)" connect_errors="$(jget "$pre.json" "errors.get('connect_error', 0)")" \

@@ -14,15 +14,9 @@ need couponq-api couponq-worker couponqctl
 timed_sale "$(size 1000 3000)" "$(size 30 60)" 2 "Redis SIGKILLed after 8 s"
 pre=$PRE
 sleep 8
-t_kill=$(now)
-kill -KILL "$(cat "$COUPONQ_STACK_DIR/redis/redis.pid")"
-sleep 2
-stack up redis
-t_up=$(now)
-after=$(admitted_of "$id")
-rc=0
-ctl reconcile "$id" --repair >"$WORK/repair.txt" 2>&1 || rc=$?
-log "Redis back with $after admitted; reconcile --repair exit $rc: $(tr '\n' ' ' <"$WORK/repair.txt" | cut -c1-200)"
+redis_kill9
+log "Redis back with $(admitted_of "$id") admitted"
+reconcile_run repair "$id" --repair
 sale_wait
 rec=$(first_202_after "$pre" "$t_up")
 drain_s=$(wait_drain "$id" "$(size 120 600)") || true

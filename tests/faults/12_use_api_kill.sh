@@ -24,16 +24,8 @@ sleep 4 # the last holds expire (3 s): their budget returns by itself
 
 drain1=$(wait_use_stable "$id" 5 120) || true
 before=$(use_versions "$id")
-rc=0
-ctl reconcile "$id" --repair >"$WORK/repair.txt" 2>&1 || rc=$?
-log "reconcile --repair exit $rc: $(tr '\n' ' ' <"$WORK/repair.txt" | cut -c1-400)"
-drain_s=$(wait_use_drain "$id" 120) || true
-rc2=0
-ctl reconcile "$id" >"$WORK/reconcile2.txt" 2>&1 || rc2=$?
-
 ok=pass
-[[ $rc == 0 ]] || { log "reconcile --repair exited $rc"; ok=fail; }
-[[ $rc2 == 0 ]] || { log "not consistent after the repair: $(head -c 600 "$WORK/reconcile2.txt")"; ok=fail; }
+repair_verify "$id" wait_use_drain
 use_check_run "$id" "$pre" --api-crashed || ok=fail
 use_result "$pre" done="$checkouts checkouts at ${rate}/s on a use limit of $limit, 2 workers; kill -9 of the api ${#KILLS[@]} times, restarted after 1 s; reconcile --repair" \
   unanswered="$(jget "$pre.json" no_answer)" versions_before_repair="$before" \

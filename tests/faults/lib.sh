@@ -228,6 +228,39 @@ server_up() {
   stack up "$1"
   t_up=$(now)
 }
+# redis_kill9 -- SIGKILL of the private stack's Redis (no final fsync: the
+# AOF is fsynced every second), 2 s down, then stack up redis; t_kill
+# before, t_up once it answers.
+redis_kill9() {
+  t_kill=$(now)
+  kill -KILL "$(cat "$COUPONQ_STACK_DIR/redis/redis.pid")"
+  sleep 2
+  stack up redis
+  t_up=$(now)
+}
+# reconcile_run NAME ID [flags] -- couponqctl reconcile ID [flags], its
+# output in $WORK/NAME.txt and (300 characters of it) in the log; the exit
+# status in RC (the scenario decides what it means).
+reconcile_run() {
+  local name=$1
+  shift
+  RC=0
+  ctl reconcile "$@" >"$WORK/$name.txt" 2>&1 || RC=$?
+  log "reconcile $* exit $RC: $(tr '\n' ' ' <"$WORK/$name.txt" | cut -c1-300)"
+}
+# repair_verify ID DRAIN -- what an operator runs after a crash:
+# reconcile --repair, the drain (DRAIN ID 120, e.g. wait_drain; its seconds
+# in drain_s), then a plain reconcile that must find the sale consistent.
+# Either one failing logs why and sets ok=fail.
+repair_verify() {
+  local id=$1 repair_rc
+  reconcile_run repair "$id" --repair
+  repair_rc=$RC
+  drain_s=$("$2" "$id" 120) || true
+  reconcile_run reconcile2 "$id"
+  [[ $repair_rc == 0 ]] || { log "reconcile --repair exited $repair_rc"; ok=fail; }
+  [[ $RC == 0 ]] || { log "not consistent after the repair: $(cat "$WORK/reconcile2.txt")"; ok=fail; }
+}
 # kill9_during_load TIMES PAUSE_S NAME... -- up to TIMES times while the
 # load client runs: PAUSE_S s, then kill -9 of each NAME (the api or a
 # worker), each restarted after 1 s. The kill times are in KILLS.
