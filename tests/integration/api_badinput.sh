@@ -4,7 +4,6 @@
 # A positive control at the end (a chunked body that is valid) proves the
 # checks can see an admission.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/api_lib.bash"
 
 TOPIC=$(new_topic api_badinput)
 start_api api --topic "$TOPIC" --max-body 1024 --max-headers 4096 --header-timeout-ms 800
