@@ -25,6 +25,10 @@
 #define SETTLE_RETRY_MS 500
 /* Call records to delete (HDEL ... :calls) per coupon and iteration. */
 #define DONE_MAX 256
+/* Settled calls kept for a re-settle (see "kept" below): at most this many,
+ * for at most this long (a sentinel failover takes seconds). */
+#define KEPT_MAX 256
+#define KEPT_MS  60000
 
 enum { SCRIPT_ADMIT = 0, SCRIPT_RELEASE, SCRIPT_SETTLE, NSCRIPTS };
 
@@ -57,6 +61,7 @@ typedef struct done { /* call records whose answer arrived, one coupon */
 } done_t;
 
 struct admission {
+    uv_loop_t *loop;
     redis_conn_t *rc;
     script_t script[NSCRIPTS];
     admit_group_t open; /* calls taken, not yet sent */
@@ -69,6 +74,8 @@ struct admission {
     unsigned nunsettled;
     uint64_t settled;
     uint64_t settle_at_ms; /* next retry by admission_tick */
+    admit_batch_t *kept;   /* settled, the settle not on the replicas */
+    admission_resettle_t rs;
 };
 
 static const char *const result_names[] = {
@@ -99,6 +106,7 @@ static call_t *call_new(admission_t *a, void *ud, uint64_t tok,
 /* ---- scripts ---- */
 
 static void settle_all(admission_t *a);
+static void resettle_kept(admission_t *a);
 
 static void on_redis_state(void *ud, redis_conn_t *rc, int up)
 {
@@ -109,8 +117,10 @@ static void on_redis_state(void *ud, redis_conn_t *rc, int up)
     for (i = 0; i < NSCRIPTS && up; i++)
         if (script_load(&a->script[i], a->rc) != 0)
             LOG(LL_ERROR, "msg=\"SCRIPT LOAD not sent\"");
-    if (up)
+    if (up) {
+        resettle_kept(a);
         settle_all(a); /* pipelined after the loads */
+    }
 }
 
 /* Before the first successful SCRIPT LOAD of each script (script.h) a
@@ -188,6 +198,10 @@ struct admit_batch {
     int nwait; /* WAITs sent after its EVALSHA, not yet answered */
     /* What admit.lua answered, kept until its WAIT (if any) is in. */
     admit_reply_t outcome;
+    int resettle;       /* settled once already: sent again after a switch */
+    int settle_ok;      /* settle.lua answered an integer: released */
+    long long released; /* users the last settle.lua removed */
+    uint64_t kept_ms;   /* first kept (0: never) */
     admit_result_t fail_res;
     char err[128];
     char call[ULID_LEN + 1]; /* the call id admit.lua records */
@@ -324,14 +338,110 @@ static void done_add(admission_t *a, const admit_batch_t *b)
         done_send(a, d); /* stays open, empty, for the next ones */
 }
 
+/* ---- settle: undo a call whose answer was lost or not replicated ----
+ *
+ * With --redis-min-replicas a WAIT follows settle.lua too. A settle that
+ * did not reach the replicas is kept (on a->kept): the primary may lose it
+ * at a failover while a replica has the call's admissions (only its ACK
+ * was cut, as in a partition of the primary), which would leave users
+ * admitted with no 202, no event and no row. Every new connection (a
+ * reconnect, a sentinel switch, a READONLY reset) sends each kept settle
+ * again to whatever primary it reached; settle.lua is scoped by the call
+ * id and idempotent, so a user admitted again in another call is never
+ * touched. A kept settle is forgotten once one reached the replicas, after
+ * KEPT_MS, or when over KEPT_MAX (counted: dropped). */
+
 static void on_settled(redisAsyncContext *ac, void *reply, void *pd);
+static void on_settle_wait(redisAsyncContext *ac, void *reply, void *pd);
 
 static void settle_send(admit_batch_t *b)
 {
     admission_t *a = b->a;
 
-    if (call_send(b, SCRIPT_SETTLE, on_settled) != 0)
+    b->settle_ok = 0;
+    if (call_send(b, SCRIPT_SETTLE, on_settled) != 0) {
         b->next = a->unsettled, a->unsettled = b; /* the next connection */
+        return;
+    }
+    if (a->min_replicas > 0 &&
+        redis_conn_wait(a->rc, a->min_replicas, a->replica_timeout_ms,
+                        on_settle_wait, b) == 0)
+        b->nwait++;
+}
+
+/* Forgets the kept settle after prev (NULL: the head). */
+static void kept_forget(admission_t *a, admit_batch_t *prev, admit_batch_t *b)
+{
+    if (prev == NULL)
+        a->kept = b->next;
+    else
+        prev->next = b->next;
+    a->rs.kept--;
+    free(b);
+}
+
+/* Over the cap: the kept settle kept first is forgotten (counted). */
+static void kept_drop_oldest(admission_t *a)
+{
+    admit_batch_t *p, *prev = NULL, *oldest = a->kept, *oldest_prev = NULL;
+
+    if (oldest == NULL)
+        return;
+    for (p = a->kept; p != NULL; prev = p, p = p->next)
+        if (p->kept_ms < oldest->kept_ms)
+            oldest = p, oldest_prev = prev;
+    a->rs.dropped++;
+    LOG(LL_WARN,
+        "msg=\"kept settles over the cap: oldest forgotten, not re-settled "
+        "at a failover (couponqctl reconcile finds its users)\" cap=%d "
+        "coupon_id=%" PRId64 " call=%s users=%d",
+        KEPT_MAX, oldest->coupon_id, oldest->call, oldest->n);
+    kept_forget(a, oldest_prev, oldest);
+}
+
+/* b's settle is on the primary only: kept for the next connection. */
+static void kept_add(admission_t *a, admit_batch_t *b)
+{
+    if (a->rs.kept >= KEPT_MAX)
+        kept_drop_oldest(a);
+    if (b->kept_ms == 0)
+        b->kept_ms = uv_now(a->loop);
+    b->next = a->kept;
+    a->kept = b;
+    a->rs.kept++;
+}
+
+/* The settle's answer and (with min replicas) its WAIT's are in.
+ * replicated as batch_complete's. */
+static void settle_complete(admit_batch_t *b, int replicated)
+{
+    admission_t *a = b->a;
+
+    if (!b->settle_ok) { /* retried by the next connection or the tick */
+        b->next = a->unsettled;
+        a->unsettled = b;
+        return;
+    }
+    a->nunsettled--;
+    if (!b->resettle) {
+        a->settled++;
+        LOG(LL_INFO,
+            "msg=\"lost admit.lua answer settled\" coupon_id=%" PRId64
+            " call=%s users=%d released=%lld replicated=%d",
+            b->coupon_id, b->call, b->n, b->released, replicated);
+    } else {
+        a->rs.resettled++;
+        a->rs.removed += (uint64_t)b->released;
+        if (b->released > 0)
+            LOG(LL_WARN,
+                "msg=\"re-settle removed admissions the previous primary "
+                "had undone\" coupon_id=%" PRId64 " call=%s released=%lld",
+                b->coupon_id, b->call, b->released);
+    }
+    if (replicated == 0)
+        kept_add(a, b);
+    else
+        free(b);
 }
 
 static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
@@ -341,31 +451,33 @@ static void on_settled(redisAsyncContext *ac, void *reply, void *pd)
     admission_t *a = b->a;
 
     (void)ac;
-    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-        /* Lost again, or Redis refused (LOADING...): the next connection
-         * or admission_tick retries; a script error is logged and retried
-         * likewise. */
-        if (rep != NULL)
-            LOG(LL_WARN,
-                "msg=\"settling a lost admit.lua answer failed, retried\" "
-                "coupon_id=%" PRId64 " err=\"%s\"",
-                b->coupon_id,
-                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
+        b->settle_ok = 1;
+        b->released = rep->integer;
+    } else if (rep != NULL) {
+        /* Redis refused (LOADING...): the next connection or admission_tick
+         * retries; a script error is logged and retried likewise. */
+        LOG(LL_WARN,
+            "msg=\"settling a lost admit.lua answer failed, retried\" "
+            "coupon_id=%" PRId64 " err=\"%s\"",
+            b->coupon_id,
+            rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
         /* A restarted Redis lost the script (and may have refused the load
          * sent while it was LOADING): load it; the retry follows it. */
         if (script_noscript(rep) && !a->script[SCRIPT_SETTLE].loading)
             script_load(&a->script[SCRIPT_SETTLE], a->rc);
-        b->next = a->unsettled;
-        a->unsettled = b;
-        return;
     }
-    LOG(LL_INFO,
-        "msg=\"lost admit.lua answer settled\" coupon_id=%" PRId64
-        " call=%s users=%d released=%lld",
-        b->coupon_id, b->call, b->n, rep->integer);
-    a->nunsettled--;
-    a->settled++;
-    free(b);
+    if (b->nwait == 0)
+        settle_complete(b, -1);
+}
+
+static void on_settle_wait(redisAsyncContext *ac, void *reply, void *pd)
+{
+    admit_batch_t *b = pd;
+
+    (void)ac;
+    b->nwait--;
+    settle_complete(b, redis_conn_waited(reply, b->a->min_replicas));
 }
 
 /* Every unsettled call, now (on a new connection, after the loads). */
@@ -380,8 +492,51 @@ static void settle_all(admission_t *a)
     }
 }
 
+/* A new connection: every kept settle becomes unsettled again, for
+ * settle_all to send to the server now connected. */
+static void resettle_kept(admission_t *a)
+{
+    admit_batch_t *b;
+
+    if (a->kept == NULL)
+        return;
+    LOG(LL_WARN,
+        "msg=\"new redis connection: settling again the calls undone on "
+        "the previous one without reaching its replicas\" calls=%u",
+        a->rs.kept);
+    while ((b = a->kept) != NULL) {
+        a->kept = b->next;
+        b->resettle = 1;
+        b->next = a->unsettled;
+        a->unsettled = b;
+        a->nunsettled++;
+    }
+    a->rs.kept = 0;
+}
+
+/* Kept settles older than KEPT_MS are forgotten. */
+static void kept_expire(admission_t *a, uint64_t now_ms)
+{
+    admit_batch_t *b = a->kept, *prev = NULL, *next;
+    unsigned n = 0;
+
+    for (; b != NULL; b = next) {
+        next = b->next;
+        if (now_ms - b->kept_ms < KEPT_MS) {
+            prev = b;
+            continue;
+        }
+        kept_forget(a, prev, b);
+        n++;
+    }
+    if (n > 0)
+        LOG(LL_INFO, "msg=\"kept settles expired\" calls=%u kept=%u", n,
+            a->rs.kept);
+}
+
 void admission_tick(admission_t *a, uint64_t now_ms)
 {
+    kept_expire(a, now_ms);
     if (a->unsettled == NULL || now_ms < a->settle_at_ms || !admission_ready(a))
         return;
     a->settle_at_ms = now_ms + SETTLE_RETRY_MS;
@@ -396,6 +551,11 @@ unsigned admission_unsettled(const admission_t *a)
 uint64_t admission_settled(const admission_t *a)
 {
     return a->settled;
+}
+
+void admission_resettle_stats(const admission_t *a, admission_resettle_t *out)
+{
+    *out = a->rs;
 }
 
 static void flush_open(void *ud)
@@ -508,6 +668,8 @@ int admission_admit(admission_t *a, int64_t coupon_id, int64_t user_id,
         b->retried = 0;
         b->nwait = 0;
         b->outcome = ADMIT_REPLY_PENDING;
+        b->resettle = 0;
+        b->kept_ms = 0;
         ulid_generate(b->call);
         admit_group_open(&a->open, coupon_id, b);
         redis_conn_want_flush(a->rc);
@@ -761,6 +923,7 @@ admission_t *admission_new(uv_loop_t *loop, const char *redis_url, char *errstr,
     script_init(&a->script[SCRIPT_ADMIT], embedded_admit_lua);
     script_init(&a->script[SCRIPT_RELEASE], embedded_release_lua);
     script_init(&a->script[SCRIPT_SETTLE], embedded_settle_lua);
+    a->loop = loop;
     a->rc = redis_conn_new(loop, redis_url, on_redis_state, a, errstr, n);
     if (a->rc == NULL) {
         free(a);
@@ -788,5 +951,7 @@ void admission_free(admission_t *a)
         a->unsettled = b->next;
         free(b);
     }
+    while (a->kept != NULL)
+        kept_forget(a, NULL, a->kept);
     free(a);
 }

@@ -117,6 +117,18 @@ void admission_tick(admission_t *a, uint64_t now_ms);
 unsigned admission_unsettled(const admission_t *a);
 uint64_t admission_settled(const admission_t *a);
 
+/* Settles that did not reach --redis-min-replicas replicas are kept (at
+ * most 256, for 60 s) and sent again on every new connection (a failover
+ * may promote a replica that has the call's admissions but not the
+ * settle). kept: waiting for a new connection; resettled: sent again and
+ * answered; removed: users those re-settles removed; dropped: forgotten
+ * over the cap. */
+typedef struct admission_resettle {
+    unsigned kept;
+    uint64_t resettled, removed, dropped;
+} admission_resettle_t;
+void admission_resettle_stats(const admission_t *a, admission_resettle_t *out);
+
 /* Drops the Redis connection (replies overdue): pending callbacks run now
  * with "unavailable", and it reconnects. Not from inside a callback. */
 void admission_reset(admission_t *a, const char *why);

@@ -98,6 +98,15 @@ static int register_metrics(service_t *s)
         !C(not_replicated, "couponq_api_admissions_not_replicated_total",
            "admit.lua calls on fewer Redis replicas than "
            "--redis-min-replicas: 503, settled") ||
+        !G(rs_kept, "couponq_api_admissions_resettle_kept",
+           "Settled calls whose settle did not reach the replicas, sent "
+           "again on the next Redis connection") ||
+        !C(rs_resettled, "couponq_api_admissions_resettled_total",
+           "Kept settles sent again on a new Redis connection") ||
+        !C(rs_removed, "couponq_api_admissions_resettle_removed_total",
+           "Users the re-settles removed (left by a failover)") ||
+        !C(rs_dropped, "couponq_api_admissions_resettle_dropped_total",
+           "Kept settles forgotten over the cap") ||
         !C(unknown_outcomes, "couponq_api_kafka_unknown_outcomes_total",
            "Events whose delivery outcome was unknown (admission kept)") ||
         !C(reproduced, "couponq_api_kafka_reproduced_total",
@@ -706,6 +715,18 @@ static void start_read(service_t *s, const http_request_t *hr,
         service_slot_unavailable(s, tok, q);
 }
 
+static void resettle_metrics(service_t *s)
+{
+    admission_resettle_t rs;
+
+    admission_resettle_stats(s->adm, &rs);
+    metric_set(s->rs_kept, rs.kept);
+    metric_add(s->rs_resettled, (double)(rs.resettled - s->rs_seen.resettled));
+    metric_add(s->rs_removed, (double)(rs.removed - s->rs_seen.removed));
+    metric_add(s->rs_dropped, (double)(rs.dropped - s->rs_seen.dropped));
+    s->rs_seen = rs;
+}
+
 static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
 {
     uint64_t refused = s->srv ? http_server_refused(s->srv) : 0;
@@ -728,6 +749,7 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     metric_add(s->not_replicated, (double)(admission_not_replicated(s->adm) -
                                            s->not_replicated_seen));
     s->not_replicated_seen = admission_not_replicated(s->adm);
+    resettle_metrics(s);
     use_update_metrics(s);
     count(s, ROUTE_METRICS, 200, t0); /* counted before rendering */
     if ((text = metrics_render(s->m, &len)) == NULL) {

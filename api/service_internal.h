@@ -94,6 +94,8 @@ struct service {
     metric_t *deadline_503, *inflight, *kafka_queue, *conns, *refused, *evicted;
     uint64_t refused_seen, evicted_seen, settled_seen, not_replicated_seen;
     metric_t *unsettled, *settled, *not_replicated;
+    metric_t *rs_kept, *rs_resettled, *rs_removed, *rs_dropped;
+    admission_resettle_t rs_seen;
     metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
     /* redemptions (use_service.c): answers by op and code, registered on
      * first use; undos; finish failures */

@@ -15,6 +15,12 @@
 #    the sentinels still name the connected address makes the api follow;
 #  - an api on redis:// pointed at a replica gets READONLY and resets its
 #    connection (so a demoted endpoint is left).
+#  - an api with --redis-min-replicas 1, the replica paused (SIGSTOP): 503
+#    "not replicated", settled on the primary only; the orphan a partition
+#    leaves (h07: the admission and its call mark reached the replica, the
+#    settle did not) is recreated on the replica through the primary, and
+#    SENTINEL FAILOVER promotes it: the api settles that call again on the
+#    new primary (the user and the call mark are gone) and counts it.
 source "$(dirname "$0")/../lib.sh"
 
 PW=sentinel-test-pw
@@ -103,7 +109,7 @@ api_up api --topic "$TOPIC" --redis "$SURL" --redis-timeout-ms 500 --timeout-ms 
 PORT=$API_PORT
 assert_contains "$(issue "$PORT" "$C" 1)" "202 " "admitted through the sentinels"
 assert_eq 1 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" 1)" "user 1 on the primary"
-assert_contains "$(cat "$TEST_TMP/api.log")" 'msg="sentinel subscribed"' "subscribed to +switch-master"
+wait_log api 'msg="sentinel subscribed"' # subscribed to +switch-master
 
 log "couponqctl status --live through the sentinels"
 out=$(COUPONQ_REDIS=$SURL "$CTL" status "$C" --live 2>&1) || fail "couponqctl status --live: $out"
@@ -181,4 +187,40 @@ for ((i = 0; i < 50; i++)); do
   sleep 0.1
 done
 assert_contains "$(cat "$TEST_TMP/api_ro.log")" 'msg="redis connection reset" why="READONLY' "READONLY reset ($res)"
+log "a settle on the primary only is sent again to the new primary"
+api_up api_mr --topic "$TOPIC" --redis "$SURL" --redis-min-replicas 1 \
+  --redis-replica-timeout-ms 150 --redis-timeout-ms 1000 --timeout-ms 3000
+MR=$API_PORT
+MR_ADMIN=$API_ADMIN_PORT
+wait_for '[[ $(r "$P1" INFO replication) == *master_link_status:up* && $(r "$P2" WAIT 1 100) == 1 ]]' 20 ||
+  fail "P1 not replicating from P2"
+assert_contains "$(issue "$MR" "$C" 500)" "202 " "replicated admission on P2"
+pid1=$(r "$P1" INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+kill -STOP "$pid1"
+assert_contains "$(issue "$MR" "$C" 501)" "not replicated" "503 with the replica paused"
+# the settle answered (and its WAIT, if any) before the replica resumes
+wait_eq 'metric_value "$MR_ADMIN" couponq_api_admissions_settled_total' 1 "settled on the primary"
+assert_eq 0 "$(r "$P2" SISMEMBER "$(ckey "$C" issued)" 501)" "the 503'd user gone from the primary"
+call=$(sed -n 's/.*admission not on enough replicas.* call=\([0-9A-Z]*\) .*/\1/p' "$TEST_TMP/api_mr.log")
+[[ $call =~ ^[0-9A-Z]{26}$ ]] || fail "the 503's call id not logged: '$call'"
+kill -CONT "$pid1"
+wait_for '[[ $(r "$P1" INFO replication) == *master_link_status:up* ]]' 10 || fail "P1 did not resume"
+# What the partition left on the replica that was promoted in h07.
+r "$P2" SADD "$(ckey "$C" issued)" 501 >/dev/null
+r "$P2" HSET "$(ckey "$C" calls)" "$call" a >/dev/null
+assert_eq 1 "$(r "$P2" WAIT 1 2000)" "the orphan replicated"
+assert_eq 1 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" 501)" "the orphan on the replica"
+for ((i = 0; i < 100; i++)); do
+  redis-cli -p "${S[2]}" SENTINEL FAILOVER "$MASTER" 2>&1 | grep -q '^OK' && break
+  sleep 0.2
+done
+wait_for '[[ $(role "$P1") == master && $(role "$P2") != master ]]' 20 || fail "P1 not promoted"
+wait_eq 'r "$P1" SISMEMBER "$(ckey "$C" issued)" 501' 0 "the orphan re-settled on the new primary" 20
+assert_eq 0 "$(r "$P1" HEXISTS "$(ckey "$C" calls)" "$call")" "its call mark gone"
+assert_eq 1 "$(r "$P1" SISMEMBER "$(ckey "$C" issued)" 500)" "the 202'd user kept"
+m=$(metrics "$MR_ADMIN")
+assert_metric "$m" couponq_api_admissions_resettle_removed_total 1 "one user removed by a re-settle"
+n=$(awk '$1 == "couponq_api_admissions_resettled_total" { print $2 }' <<<"$m")
+((${n:-0} >= 1)) || fail "re-settles not counted: '$n'"
+assert_contains "$(cat "$TEST_TMP/api_mr.log")" 'msg="new redis connection: settling again' "logged"
 log "ok"
