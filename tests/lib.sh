@@ -225,15 +225,21 @@ topic_count() {
 # free_port -> a TCP port free on 127.0.0.1 right now. With
 # COUPONQ_PORT_BASE set (a shared machine where each user owns a range), one
 # of BASE..BASE+999 not handed out before in this test ($TEST_TMP/.ports
-# remembers them, since callers bind later); else one the kernel picks.
+# remembers them, since callers bind later); else one of 20000..32767 the
+# same way.
 free_port() {
   python3 - "${COUPONQ_PORT_BASE:-}" "$TEST_TMP/.ports" <<'PY'
 import os, random, socket, sys
 base, seen_file = sys.argv[1], sys.argv[2]
-if not base:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); sys.exit(0)
+# Without a base: 20000..32767, below the kernel's ephemeral range (32768+).
+# A port the kernel handed out (bind to 0) is in that range, and once the
+# test stops its server there (a kill -9 and restart on the same port) any
+# outgoing connection may take it as its source port (most likely what
+# failed ci7's redis_sentinel: its killed primary, restarted on its port,
+# never came back as a replica).
+lo, n = (int(base), 1000) if base else (20000, 12768)
 seen = set(open(seen_file).read().split()) if os.path.exists(seen_file) else set()
-for p in random.sample(range(int(base), int(base) + 1000), 1000):
+for p in random.sample(range(lo, lo + n), n):
     if str(p) in seen:
         continue
     s = socket.socket()
@@ -245,7 +251,7 @@ for p in random.sample(range(int(base), int(base) + 1000), 1000):
         s.close()
     open(seen_file, "a").write("%d\n" % p)
     print(p); sys.exit(0)
-sys.exit("free_port: no free port in %s..%d" % (base, int(base) + 999))
+sys.exit("free_port: no free port in %d..%d" % (lo, lo + n - 1))
 PY
 }
 
