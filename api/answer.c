@@ -51,6 +51,15 @@ int answer_admit_accepted(char *buf, size_t n, int64_t coupon_id,
     return fmt_end(&f);
 }
 
+/* ,"NAME":"VALUE" -- a string field after the first (VALUE as fmt_str
+ * writes it). */
+#define STR_FIELD(f, name, v)                                                  \
+    do {                                                                       \
+        FMT_LIT((f), ",\"" name "\":\"");                                      \
+        fmt_str((f), (v));                                                     \
+        FMT_LIT((f), "\"");                                                    \
+    } while (0)
+
 static int fitted(int len, size_t n)
 {
     return len < 0 || (size_t)len >= n ? -1 : len;
@@ -167,9 +176,7 @@ static void fmt_head(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
 static void fmt_view(fmt_t *f, const use_answer_t *a, int64_t coupon_id)
 {
     fmt_head(f, a, coupon_id);
-    FMT_LIT(f, ",\"state\":\"");
-    fmt_str(f, a->state);
-    FMT_LIT(f, "\"");
+    STR_FIELD(f, "state", a->state);
     fmt_time_field(f, ",\"expires_at\":", a->expires_ms);
     FMT_LIT(f, ",\"reversed_amount\":");
     fmt_i64(f, a->reversed_amount);
@@ -186,24 +193,16 @@ static void fmt_refusal(fmt_t *f, const use_call_t *c, const use_answer_t *a)
         fmt_i64(f, c->coupon_id);
         FMT_LIT(f, ",\"user_id\":");
         fmt_i64(f, c->user_id);
-        FMT_LIT(f, ",\"order_id\":\"");
-        fmt_str(f, c->order_id);
-        FMT_LIT(f, "\"");
+        STR_FIELD(f, "order_id", c->order_id);
         if (a->rid[0] == '\0')
             return;
-        FMT_LIT(f, ",\"redemption_id\":\"");
-        fmt_str(f, a->rid);
-        FMT_LIT(f, "\"");
+        STR_FIELD(f, "redemption_id", a->rid);
         return;
     }
-    FMT_LIT(f, ",\"redemption_id\":\"");
-    fmt_str(f, c->rid);
-    FMT_LIT(f, "\"");
+    STR_FIELD(f, "redemption_id", c->rid);
     if (a->state[0] == '\0')
         return;
-    FMT_LIT(f, ",\"state\":\"");
-    fmt_str(f, a->state);
-    FMT_LIT(f, "\"");
+    STR_FIELD(f, "state", a->state);
 }
 
 int answer_use_body(char *buf, size_t n, const use_call_t *c,

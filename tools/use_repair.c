@@ -20,6 +20,23 @@
 
 /* ------------------------------------------------------------ rid lists */
 
+/* The array at v, with room for *cap elements of size, holding n: itself
+ * while there is room for one more, else grown (first elements at first,
+ * then doubled); NULL when out of memory (v is kept). */
+static void *grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+    size_t ncap;
+    void *grown;
+
+    if (n < *cap)
+        return v;
+    ncap = *cap != 0 ? *cap * 2 : first;
+    grown = realloc(v, ncap * size);
+    if (grown != NULL)
+        *cap = ncap;
+    return grown;
+}
+
 typedef struct rid_list {
     char (*v)[RID_LEN + 1];
     size_t n, cap;
@@ -27,15 +44,11 @@ typedef struct rid_list {
 
 static int list_add(rid_list_t *l, const char *rid)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap != 0 ? l->cap * 2 : 16;
-        void *grown = realloc(l->v, ncap * sizeof(*l->v));
+    void *grown = grow(l->v, &l->cap, l->n, sizeof(*l->v), 16);
 
-        if (grown == NULL)
-            return -1;
-        l->v = grown;
-        l->cap = ncap;
-    }
+    if (grown == NULL)
+        return -1;
+    l->v = grown;
     snprintf(l->v[l->n++], RID_LEN + 1, "%s", rid);
     return 0;
 }
@@ -74,15 +87,11 @@ typedef struct due_list {
 
 static int due_add(due_list_t *l, const char *rid, int64_t version)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap != 0 ? l->cap * 2 : 16;
-        void *grown = realloc(l->v, ncap * sizeof(*l->v));
+    void *grown = grow(l->v, &l->cap, l->n, sizeof(*l->v), 16);
 
-        if (grown == NULL)
-            return -1;
-        l->v = grown;
-        l->cap = ncap;
-    }
+    if (grown == NULL)
+        return -1;
+    l->v = grown;
     snprintf(l->v[l->n].rid, sizeof(l->v[l->n].rid), "%s", rid);
     l->v[l->n++].version = version;
     return 0;
@@ -462,18 +471,14 @@ static int key_row(void *arg, const use_row_t *row)
 {
     rec_t *x = arg;
     row_key_t *k;
+    void *grown;
 
     if (x->nrows > 0 && strcmp(x->rows[x->nrows - 1].rid, row->rid) == 0)
         return 0; /* the same row twice (see db_use_rows) */
-    if (x->nrows == x->cap) {
-        size_t ncap = x->cap != 0 ? x->cap * 2 : 256;
-        void *grown = realloc(x->rows, ncap * sizeof(*x->rows));
-
-        if (grown == NULL)
-            return -1;
-        x->rows = grown;
-        x->cap = ncap;
-    }
+    grown = grow(x->rows, &x->cap, x->nrows, sizeof(*x->rows), 256);
+    if (grown == NULL)
+        return -1;
+    x->rows = grown;
     k = &x->rows[x->nrows++];
     memset(k, 0, sizeof(*k));
     snprintf(k->rid, sizeof(k->rid), "%s", row->rid);
@@ -491,15 +496,12 @@ static int finish_add(rec_t *x, const char *rid, int64_t version)
 {
     rid_list_t *l = &x->d[D_FINISH_DUE];
 
-    if (l->n == x->nfinish_cap) {
-        size_t ncap = x->nfinish_cap != 0 ? x->nfinish_cap * 2 : 16;
-        int64_t *grown = realloc(x->finish_version, ncap * sizeof(*grown));
+    int64_t *grown =
+        grow(x->finish_version, &x->nfinish_cap, l->n, sizeof(*grown), 16);
 
-        if (grown == NULL)
-            return -1;
-        x->finish_version = grown;
-        x->nfinish_cap = ncap;
-    }
+    if (grown == NULL)
+        return -1;
+    x->finish_version = grown;
     x->finish_version[l->n] = version;
     return list_add(l, rid);
 }
