@@ -6,7 +6,8 @@
 #      vendor ledger lines (+share on confirm, -share on each reversal);
 #   2. out of order (the full reversal first, then confirm, hold, partial):
 #      one row at the highest version, every event recorded once, the lines
-#      and the use count right once all are in (used_quantity passes -1);
+#      and the use count right once all are in (used_quantity follows each
+#      row's uses, so an out-of-order reversal never takes it below 0);
 #   3. duplicates: the same events again change nothing;
 #   4. illegal transitions (a released redemption reversed, the same version
 #      with another state): recorded, row and counters unchanged, DLQ
