@@ -642,3 +642,64 @@ int live_fence_lift(live_t *l, int64_t id, const char *replid, int *lifted)
     freeReplyObject(r);
     return 0;
 }
+
+/* KEYS: meta, use, issued, use:holds. The hold is the earliest whose
+ * expiry is after now (use.lua counts exactly those). */
+static const char window_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local m = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'state') "
+    "local h = redis.call('ZRANGEBYSCORE', KEYS[4], "
+    "'(' .. string.format('%d', now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1) "
+    "return {string.format('%d', now), m[1], m[2], m[3], "
+    "redis.call('HGET', KEYS[2], 'until_ms'), redis.call('SCARD', KEYS[3]), "
+    "h[2] and string.format('%d', tonumber(h[2])) or false}";
+
+/* Element i of a window reply as an integer; -1 when nil or not one. */
+static int window_int(const redisReply *r, size_t i, int64_t *out)
+{
+    const redisReply *e = r->element[i];
+
+    if (e->type == REDIS_REPLY_INTEGER) {
+        *out = e->integer;
+        return 0;
+    }
+    if (e->type != REDIS_REPLY_STRING)
+        return -1;
+    return parse_i64(e->str, out);
+}
+
+int live_window(live_t *l, int64_t id, fence_window_t *w)
+{
+    char k[4][KEYS_MAX];
+    const redisReply *st;
+    redisReply *r;
+
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->hold_ms = -1;
+    keys_meta(k[0], KEYS_MAX, id);
+    keys_use(k[1], KEYS_MAX, id);
+    keys_issued(k[2], KEYS_MAX, id);
+    keys_use_holds(k[3], KEYS_MAX, id);
+    r = live_cmdf(l, "EVAL %s 4 %s %s %s %s", window_lua, k[0], k[1], k[2],
+                  k[3]);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
+        window_int(r, 0, &w->now_ms) != 0 ||
+        window_int(r, 5, &w->admitted) != 0) {
+        freeReplyObject(r);
+        return live_fail(l, "redis: unexpected window reply");
+    }
+    st = r->element[3];
+    w->meta = window_int(r, 1, &w->start_ms) == 0 &&
+              window_int(r, 2, &w->end_ms) == 0 &&
+              st->type == REDIS_REPLY_STRING;
+    w->open = w->meta && strcmp(st->str, "open") == 0;
+    w->use = window_int(r, 4, &w->until_ms) == 0;
+    if (window_int(r, 6, &w->hold_ms) != 0)
+        w->hold_ms = -1;
+    freeReplyObject(r);
+    return 0;
+}

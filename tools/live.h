@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fence_order.h"
+
 typedef struct live live_t;
 
 typedef struct live_meta {
@@ -64,6 +66,12 @@ int live_adjust(live_t *l, int64_t id, const char *expected_text,
 int live_replid(live_t *l, char *out, size_t n);
 int live_fenced(live_t *l, const char *replid, int64_t **ids, size_t *n);
 int live_fence_lift(live_t *l, int64_t id, const char *replid, int *lifted);
+/* What the guard orders the fenced coupons by (fence_order.h): the meta's
+ * window and state, the use hash's until_ms, the admitted count and the
+ * earliest live hold, on the Redis clock, read in one script. A field
+ * that is missing or not a number leaves its part unset (meta, use 0;
+ * hold_ms -1). */
+int live_window(live_t *l, int64_t id, fence_window_t *w);
 
 /* Deletes the coupon's keys; *keys = how many existed, *bytes = their
  * MEMORY USAGE just before (0 when the server does not support it). */

@@ -15,6 +15,7 @@
 
 #include "coupon.h"
 #include "event.h"
+#include "fence_order.h"
 #include "log.h"
 #include "reconcile.h"
 #include "repair.h"
@@ -509,11 +510,15 @@ static int cmd_rebuild(tool_t *t)
  * or never, so after the wait every event that backs a 202 is in the topic
  * and the scan sees it (so is the event of a release whose finish the
  * dataset lost: the api finishes only after the acknowledgement; the guard
- * finishes it). The window a sale pauses is thus about detection
- * (--interval-ms) + --wait-ms + the repair (a scan of the unconsumed
- * tail). Several guards may run: the repair only adds users who
- * have an event or a row, and the lift is conditional, so running it twice
- * gives the same set. */
+ * finishes it). The coupons are verified one at a time, those users can
+ * act on now first (fence_order.h: a sale in its window, then holds and
+ * uses, then sales still to come, then the rest), and a pass stops when
+ * the replication id moves on, so the next one orders them again. The
+ * window a sale pauses is thus about detection (--interval-ms) + --wait-ms
+ * + its own repair (a scan of the unconsumed tail, its rows) and those of
+ * the coupons ahead of it in that order, never an old coupon's. Several
+ * guards may run: the repair only adds users who have an event or a row,
+ * and the lift is conditional, so running it twice gives the same set. */
 
 static const cfg_opt_t fence_opts[] = {
     TOOL_OPTS_COMMON,
@@ -594,9 +599,9 @@ static int guard_use(guard_t *g, int64_t id, use_restore_t *st)
     return use_repair_restore(g->t, g->live, &c, st);
 }
 
-static int guard_repair(guard_t *g, int64_t id, const char *replid)
+static int guard_repair(guard_t *g, const fence_window_t *w, const char *replid)
 {
-    int64_t nrows = 0, events = 0, added[2] = { 0, 0 };
+    int64_t nrows = 0, events = 0, added[2] = { 0, 0 }, id = w->id;
     use_restore_t st;
     int lifted = 0;
 
@@ -608,15 +613,52 @@ static int guard_repair(guard_t *g, int64_t id, const char *replid)
     }
     LOG(LL_INFO,
         "msg=\"fence: verified against the event log\" coupon_id=%" PRId64
-        " replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
+        " class=%s replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
         " added_from_rows=%" PRId64 " added_from_topic=%" PRId64
         " use_rows=%" PRId64 " use_events=%" PRId64 " use_restored=%" PRId64
         " use_finished=%" PRId64 " lifted=%d",
-        id, replid, nrows, events, added[0], added[1], st.rows, st.events,
-        st.written, st.finished, lifted);
+        id, fence_class_name(fence_class(w)), replid, nrows, events, added[0],
+        added[1], st.rows, st.events, st.written, st.finished, lifted);
     g->repaired += lifted;
     g->finished += st.finished;
     return 0;
+}
+
+/* The fenced coupons in the order they are lifted (fence_order.h), read
+ * after the wait: the clock has moved. *out is malloc'd; NULL (reported)
+ * when out of memory, else -1 is a Redis error (live_error). */
+static int guard_order(guard_t *g, const int64_t *ids, size_t n,
+                       fence_window_t **out)
+{
+    fence_window_t *w = calloc(n != 0 ? n : 1, sizeof(*w));
+    size_t i;
+
+    *out = w;
+    if (w == NULL)
+        return tool_fail(g->t, TOOL_EXIT_ERROR, "out of memory"), -1;
+    for (i = 0; i < n; i++)
+        if (live_window(g->live, ids[i], &w[i]) != 0)
+            return -1;
+    fence_order(w, n);
+    return 0;
+}
+
+/* Between two coupons: has the replication id moved on (another failover
+ * or restart)? Then every lift left would be refused, and the next pass
+ * must order the coupons again, so the pass stops. 1, 0, or -1. */
+static int guard_moved(guard_t *g, const char *replid)
+{
+    char now[48];
+
+    if (live_replid(g->live, now, sizeof(now)) != 0)
+        return -1;
+    if (strcmp(now, replid) == 0)
+        return 0;
+    LOG(LL_INFO,
+        "msg=\"fence: replication id changed during the pass; ordering "
+        "again\" replid=%s previous=%s",
+        now, replid);
+    return 1;
 }
 
 /* One look: 0 (nothing to do, or repaired), -1 on an error (kept in t). */
@@ -624,8 +666,9 @@ static int guard_pass(guard_t *g, int64_t wait_ms, int64_t rescan_ms)
 {
     char replid[48];
     int64_t *ids = NULL, now = tool_now_ms();
+    fence_window_t *w = NULL;
     size_t n = 0, i;
-    int rc = -1;
+    int rc = -1, moved;
 
     if (guard_live(g) != 0)
         return -1;
@@ -645,15 +688,31 @@ static int guard_pass(guard_t *g, int64_t wait_ms, int64_t rescan_ms)
             n, wait_ms);
         fence_sleep(wait_ms);
     }
+    if (n > 0 && guard_order(g, ids, n, &w) != 0) {
+        if (w != NULL)
+            goto redis_err;
+        free(ids); /* out of memory, reported */
+        return -1;
+    }
     rc = 0;
-    for (i = 0; i < n && !fence_stop; i++)
-        if (guard_repair(g, ids[i], replid) != 0) {
+    for (i = 0; i < n && !fence_stop; i++) {
+        if (i > 0 && (moved = guard_moved(g, replid)) != 0) {
+            g->next_scan_ms = 0;
+            if (moved < 0)
+                goto redis_err;
+            break;
+        }
+        if (guard_repair(g, &w[i], replid) != 0) {
             rc = -1;
             g->next_scan_ms = 0; /* look again at once */
         }
+    }
+    free(w);
     free(ids);
     return rc;
 redis_err:
+    free(w);
+    free(ids);
     tool_fail(g->t, TOOL_EXIT_ERROR, "%s", live_error(g->live));
     live_close(g->live);
     g->live = NULL;
@@ -722,7 +781,9 @@ const tool_cmd_t repair_cmds[] = {
       "to the admitted set, restores the redemption records Redis lacks (as\n"
       "rebuild), finishes the releases (cancel, give-back reversal) whose\n"
       "finish the dataset lost but whose event is in MySQL or the topic,\n"
-      "and lifts the fence. --watch keeps doing it (run\n"
+      "and lifts the fence; one coupon at a time, those users can act on\n"
+      "now first (in their issue window, then their use window, then sales\n"
+      "still to come, then the rest). --watch keeps doing it (run\n"
       "it beside the workers: scripts/run and docker-compose do).",
       fence_opts, NOPTS(fence_opts), cmd_fence },
 };
