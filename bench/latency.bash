@@ -1,5 +1,6 @@
 # bench/latency.bash -- the latency-floor scenario of bench/run (sourced by
-# it; uses its bench, start_api, new_coupon, record and $OUT).
+# it; uses its bench, start_api, new_coupon, record, $OUT and its CPU
+# helpers cpu_mark, cpu_since, gen_run, stack_pid).
 #
 # The accept path's latency and cost at low and moderate load, next to
 # nginx, in one run: closed loop at LAT_LOADS' c1 c16 c64 c256 (connections)
@@ -23,18 +24,6 @@ LAT_ROUNDS=${LAT_ROUNDS:-2}
 LAT_IDLE_S=${LAT_IDLE_S:-5}
 LAT_USER=0 # users of each run start at a fresh base: every request is new
 
-# lat_ticks PID... -- utime + stime of the processes, all threads, in clock
-# ticks (the two fields after the 11 that follow "(comm)").
-lat_ticks() {
-  local p t s=0
-  for p in "$@"; do
-    t=$(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') ||
-      fail "latency-floor: process $p is gone"
-    s=$((s + t))
-  done
-  echo "$s"
-}
-
 # lat_segs PID -- TCP segments with data the process has sent to the Kafka
 # broker (ss -ti data_segs_out over its connections): with Nagle off about
 # one per request, so events / segments is the events per produce request.
@@ -53,21 +42,12 @@ lat_gc() {
     NR == 2 { printf "%d %.0f\n", $c["YGC"], $c["YGCT"] * 1000 }' | grep . || echo "null null"
 }
 
-# lat_pid NAME -- a server of the stack, from its pid file.
-lat_pid() {
-  local f=$COUPONQ_STACK_DIR/$1/$1.pid
-  [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null ||
-    fail "latency-floor: no running $1 in $COUPONQ_STACK_DIR (its pid file $f)"
-  cat "$f"
-}
-
 # lat_run VARIANT LOAD TARGET COUPON ROLE=PID[,PID]... -- one generator run
 # with the CPU of every role and of the generator around it, recorded.
 lat_run() {
-  local variant=$1 load=$2 target=$3 coupon=$4 args=() r roles=() ticks0=()
-  local i t0 t1 gen json out cpu='{}' hz
+  local variant=$1 load=$2 target=$3 coupon=$4 args=() r
+  local json out cpu
   shift 4
-  hz=$(getconf CLK_TCK)
   LAT_USER=$((LAT_USER + 1))
   args=(--target "$target" --duration "$MEASURE_S" --drain 5
     --label "latency floor: $variant, $load")
@@ -76,11 +56,7 @@ lat_run() {
     c*) args+=(--connections "${load#c}") ;;
     r*) args+=(--rate "${load#r}" --connections 256) ;;
   esac
-  for r in "$@"; do
-    roles+=("$r")
-    # shellcheck disable=SC2046 # the pids of a role, split on commas
-    ticks0+=("$(lat_ticks $(tr ',' ' ' <<<"${r#*=}"))")
-  done
+  cpu_mark "$@"
   local segs0=0 segs1=0 api_pid=
   for r in "$@"; do [[ $r == api=* ]] && api_pid=${r#api=}; done
   [[ -n $api_pid ]] && segs0=$(lat_segs "$api_pid")
@@ -90,28 +66,13 @@ lat_run() {
   local loadavg
   loadavg=$(cut -d' ' -f1 /proc/loadavg)
   echo "\$ couponq-bench ${args[*]}"
-  # times, last line: the CPU of the subshell's children, i.e. the generator.
-  (
-    "$BENCH" --json "${args[@]}" >"$out.out"
-    times >"$out.times"
-  )
+  gen_run "$out.out" "${args[@]}" >/dev/null
   grep -v '^{' "$out.out" || true
   json=$(grep '^{' "$out.out" | tail -n 1)
   [[ -n $json ]] || fail "latency-floor: couponq-bench printed no JSON ($out.out)"
   [[ -n $api_pid ]] && segs1=$(lat_segs "$api_pid")
   gc1=$(lat_gc "$LAT_KAFKA")
-  for i in "${!roles[@]}"; do
-    # shellcheck disable=SC2046
-    t1=$(lat_ticks $(tr ',' ' ' <<<"${roles[i]#*=}"))
-    t0=${ticks0[i]}
-    cpu=$(jq -c --arg k "${roles[i]%%=*}" --argjson s "$(((t1 - t0)))" --argjson hz "$hz" \
-      '. + {($k): ($s / $hz)}' <<<"$cpu")
-  done
-  gen=$(tail -n 1 "$out.times" | awk '{
-    n = 0
-    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
-    print n }')
-  cpu=$(jq -c --argjson g "$gen" '. + {generator: $g}' <<<"$cpu")
+  cpu=$(cpu_since "{\"generator\":$(gen_cpu_s "$out.out")}")
   json=$(jq -c --arg v "$variant" --arg l "$load" --argjson cpu "$cpu" \
     --argjson round "$LAT_ROUND" --argjson la "$loadavg" --argjson segs "$((segs1 - segs0))" \
     --argjson gc "[${gc0// /,},${gc1// /,}]" \
@@ -130,9 +91,9 @@ lat_run() {
 lat_idle() {
   local r0 k0 r1 k1 hz
   hz=$(getconf CLK_TCK)
-  r0=$(lat_ticks "$LAT_REDIS") k0=$(lat_ticks "$LAT_KAFKA")
+  r0=$(cpu_ticks "$LAT_REDIS") k0=$(cpu_ticks "$LAT_KAFKA")
   sleep "$LAT_IDLE_S"
-  r1=$(lat_ticks "$LAT_REDIS") k1=$(lat_ticks "$LAT_KAFKA")
+  r1=$(cpu_ticks "$LAT_REDIS") k1=$(cpu_ticks "$LAT_KAFKA")
   record "$(jq -nc --argjson r "$((r1 - r0))" --argjson k "$((k1 - k0))" \
     --argjson s "$LAT_IDLE_S" --argjson hz "$hz" \
     '{scenario:"latency-idle", seconds:$s, redis_cpu_s:($r / $hz), kafka_cpu_s:($k / $hz)}')"
@@ -142,8 +103,8 @@ lat_idle() {
 scn_latency_floor() {
   local d=$OUT/nginx-latency nport npids b_pid b_port a_pid a_port
   local b_id a_id s_id load stack t port id
-  LAT_REDIS=$(lat_pid redis)
-  LAT_KAFKA=$(lat_pid kafka)
+  LAT_REDIS=$(stack_pid redis)
+  LAT_KAFKA=$(stack_pid kafka)
   stack="redis=$LAT_REDIS kafka=$LAT_KAFKA"
   mkdir -p "$d/logs" "$d/tmp"
   cp "$SRC/bench/baseline/nginx.conf" "$d/"
