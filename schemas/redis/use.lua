@@ -131,23 +131,33 @@ local function is_ulid(s)
   return type(s) == 'string' and #s == 26 and string.match(s, '^[0-7][0-9A-HJKMNP-TV-Z]+$') ~= nil
 end
 
--- the low 48 bits of a ULID: its last 10 chars are 50 bits, exact in a double
-local function rid_coupon(rid)
-  local n = 0
-  for i = 17, 26 do
-    n = n * 32 + string.find(CROCKFORD, string.sub(rid, i, i), 1, true) - 1
-  end
-  return n - math.floor(n / 281474976710656) * 281474976710656
-end
-
 local COUPON = string.match(KEYS[1] or '', '^couponq:{c([1-9][0-9]*)}:meta$')
 local COUPON_N = COUPON and #COUPON <= 15 and tonumber(COUPON)
+
+-- Does a ULID carry COUPON_N in its low 48 bits? Those are its last 9
+-- characters (45 bits) and the low 3 bits of the 17th, so the expected
+-- tail is spelled once per call and each rid is compared with it, rather
+-- than decoded (10 finds per rid). main checks COUPON_N < 2^48 first.
+local RID_TAIL, RID_HI
+local function rid_carries(rid)
+  if RID_TAIL == nil then
+    local n, t = COUPON_N % 35184372088832, {} -- 2^45
+    for i = 9, 1, -1 do
+      local d = n % 32
+      t[i] = string.sub(CROCKFORD, d + 1, d + 1)
+      n = (n - d) / 32
+    end
+    RID_TAIL, RID_HI = table.concat(t), math.floor(COUPON_N / 35184372088832)
+  end
+  return string.sub(rid, 18) == RID_TAIL
+      and (string.find(CROCKFORD, string.sub(rid, 17, 17), 1, true) - 1) % 8 == RID_HI
+end
 
 local function rid_arg(s, what)
   if not is_ulid(s) then
     bad(what .. ' must be a ULID (26 Crockford base32 characters)')
   end
-  if rid_coupon(s) ~= COUPON_N then
+  if not rid_carries(s) then
     bad(what .. ' ' .. s .. ' does not carry coupon ' .. COUPON)
   end
   return s
@@ -186,11 +196,9 @@ end
 -- a canonical decimal integer string (no leading zeros, no "-0", no sign
 -- "+", spaces, exponent, hex or fraction) in lo..hi: tonumber accepts all of
 -- those, but only the canonical string prints back as itself (the bounds
--- are below 2^53, so the number is exact and %d prints it whole)
+-- are below 2^53, so the number is exact and %d prints it whole; a value
+-- that is not a string, such as HMGET's false, is no number or not equal)
 local function parse_int(s, lo, hi)
-  if type(s) ~= 'string' or #s > 17 then
-    return nil
-  end
   local n = tonumber(s)
   if n == nil or not (n >= lo and n <= hi) or string.format('%d', n) ~= s then
     return nil
@@ -208,8 +216,9 @@ end
 
 -- Stored state ---------------------------------------------------------------
 
+-- (v % 1 is NaN for NaN and +-inf, so they fail too)
 local function is_int(v, lo, hi)
-  return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
+  return type(v) == 'number' and v % 1 == 0 and v >= lo and v <= hi
 end
 
 local STATES = { held = 1, confirmed = 1, released = 1, expired = 1, partially_reversed = 1, reversed = 1 }
@@ -268,36 +277,69 @@ local function fenced(u)
   return FENCE
 end
 
+-- The record field the checks of a record refuse first, or nil.
+local function fault(r)
+  if not is_uid(r.u) then return 'u' end
+  if not is_id(r.o) then return 'o' end
+  if not is_int(r.a, 0, MAXAMT) then return 'a' end
+  if not is_int(r.d, 0, r.a) then return 'd' end
+  if STATES[r.s] == nil then return 's' end
+  if not is_int(r.h, 0, MAXINT) then return 'h' end
+  if not is_int(r.x, r.h, MAXINT) then return 'x' end
+  if not is_int(r.c, 0, MAXINT) then return 'c' end
+  if not is_int(r.ra, 0, r.a) then return 'ra' end
+  if not is_int(r.rd, 0, r.d) then return 'rd' end
+  if not is_int(r.v, 1, MAXINT) then return 'v' end
+  if not is_int(r.vd, 0, MAXINT) then return 'vd' end
+  if not is_int(r.bp, 0, 10000) then return 'bp' end
+  if not is_int(r.ru, 0, 1) then return 'ru' end
+  if not is_int(r.p, 0, 1) then return 'p' end
+  if not is_int(r.f, 0, 1) then return 'f' end
+  if not is_ulid(r.e) then return 'e' end
+  if TYPES[r.t] == nil then return 't' end
+  if not is_int(r.et, 0, MAXINT) then return 'et' end
+  if not is_int(r.ep, 0, 1) then return 'ep' end
+  if r.ri ~= '' and not is_id(r.ri) then return 'ri' end
+  if not is_int(r.rx, 0, r.a) then return 'rx' end
+  if not is_int(r.rf, 0, r.d) then return 'rf' end
+  if not is_int(r.rw, -MAXAMT, 0) then return 'rw' end
+  return nil
+end
+
+-- fault's checks in one expression, without a call per number (a record is
+-- read on most operations, and these calls were most of its cost): true
+-- only if fault finds nothing. A number field of another type makes an
+-- arithmetic or comparison error (a numeric string passes % but not >=),
+-- which decode's pcall takes as "not sound"; fault then names the field.
+local function sound(r)
+  local a, d, h, x, ra, rd, c, v = r.a, r.d, r.h, r.x, r.ra, r.rd, r.c, r.v
+  local vd, bp, et, rx, rf, rw = r.vd, r.bp, r.et, r.rx, r.rf, r.rw
+  local ru, p, f, ep = r.ru, r.p, r.f, r.ep
+  return a % 1 == 0 and a >= 0 and a <= MAXAMT and d % 1 == 0 and d >= 0 and d <= a
+    and h % 1 == 0 and h >= 0 and h <= MAXINT and x % 1 == 0 and x >= h and x <= MAXINT
+    and c % 1 == 0 and c >= 0 and c <= MAXINT and ra % 1 == 0 and ra >= 0 and ra <= a
+    and rd % 1 == 0 and rd >= 0 and rd <= d and v % 1 == 0 and v >= 1 and v <= MAXINT
+    and vd % 1 == 0 and vd >= 0 and vd <= MAXINT and bp % 1 == 0 and bp >= 0 and bp <= 10000
+    and et % 1 == 0 and et >= 0 and et <= MAXINT and rx % 1 == 0 and rx >= 0 and rx <= a
+    and rf % 1 == 0 and rf >= 0 and rf <= d and rw % 1 == 0 and rw >= -MAXAMT and rw <= 0
+    and (ru == 0 or ru == 1) and (p == 0 or p == 1) and (f == 0 or f == 1) and (ep == 0 or ep == 1)
+    and STATES[r.s] ~= nil and TYPES[r.t] ~= nil
+    and is_uid(r.u) and is_id(r.o) and is_ulid(r.e) and (r.ri == '' or is_id(r.ri))
+end
+
 -- a record's JSON decoded and every field checked; nil and the reason if not
 local function decode(raw)
   local ok, r = pcall(cjson.decode, raw)
   if not ok or type(r) ~= 'table' then
     return nil, 'not a JSON object'
   end
-  if not is_uid(r.u) then return nil, 'u' end
-  if not is_id(r.o) then return nil, 'o' end
-  if not is_int(r.a, 0, MAXAMT) then return nil, 'a' end
-  if not is_int(r.d, 0, r.a) then return nil, 'd' end
-  if STATES[r.s] == nil then return nil, 's' end
-  if not is_int(r.h, 0, MAXINT) then return nil, 'h' end
-  if not is_int(r.x, r.h, MAXINT) then return nil, 'x' end
-  if not is_int(r.c, 0, MAXINT) then return nil, 'c' end
-  if not is_int(r.ra, 0, r.a) then return nil, 'ra' end
-  if not is_int(r.rd, 0, r.d) then return nil, 'rd' end
-  if not is_int(r.v, 1, MAXINT) then return nil, 'v' end
-  if not is_int(r.vd, 0, MAXINT) then return nil, 'vd' end
-  if not is_int(r.bp, 0, 10000) then return nil, 'bp' end
-  if not is_int(r.ru, 0, 1) then return nil, 'ru' end
-  if not is_int(r.p, 0, 1) then return nil, 'p' end
-  if not is_int(r.f, 0, 1) then return nil, 'f' end
-  if not is_ulid(r.e) then return nil, 'e' end
-  if TYPES[r.t] == nil then return nil, 't' end
-  if not is_int(r.et, 0, MAXINT) then return nil, 'et' end
-  if not is_int(r.ep, 0, 1) then return nil, 'ep' end
-  if r.ri ~= '' and not is_id(r.ri) then return nil, 'ri' end
-  if not is_int(r.rx, 0, r.a) then return nil, 'rx' end
-  if not is_int(r.rf, 0, r.d) then return nil, 'rf' end
-  if not is_int(r.rw, -MAXAMT, 0) then return nil, 'rw' end
+  local ran, fine = pcall(sound, r)
+  if not (ran and fine) then
+    local why = fault(r)
+    if why ~= nil then
+      return nil, why
+    end
+  end
   -- the money fields agree with the state
   local reversing = r.s == 'partially_reversed' or r.s == 'reversed'
   if reversing ~= (r.ra > 0) or (r.s == 'reversed') ~= (r.ra == r.a and r.ra > 0) then
@@ -450,6 +492,20 @@ local function now_ms()
   return NOW
 end
 
+-- The live holds (score > now), for the budget. The expired ones are
+-- trimmed first, once per call: afterwards every member added in this call
+-- is live (a hold's x > now: not_usable refuses now >= until_ms) except one
+-- an undo of a confirm puts back, which asks for the trim again; so ZCARD
+-- counts exactly the live ones.
+local TRIMMED = false
+local function live_holds(now)
+  if not TRIMMED then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    TRIMMED = true
+  end
+  return redis.call('ZCARD', KEYS[3])
+end
+
 local function argc(n)
   if #ARG ~= n then
     bad(ARG[1] .. ' expects ' .. (n - 1) .. ' arguments')
@@ -510,12 +566,8 @@ local function op_hold()
   if amount < u.min_amount then
     return none('below_min_amount')
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  if u.limit >= 0 and u.confirmed + redis.call('ZCARD', KEYS[3]) >= u.limit then
+  if u.limit >= 0 and u.confirmed + live_holds(now) >= u.limit then
     return none('use_sold_out')
-  end
-  if redis.call('HEXISTS', KEYS[4], rid) == 1 then
-    return none('rid_taken')
   end
   local x = now + u.ttl_ms
   if u.until_ms ~= -1 and x > u.until_ms then
@@ -527,7 +579,10 @@ local function op_hold()
     ru = u.reuse, p = 0, f = 0, e = eid, t = 'held', et = now, ep = 0,
     ri = '', rx = 0, rf = 0, rw = 0,
   }
-  redis.call('HSET', KEYS[4], rid, encode(r))
+  -- the first write, and the rid_taken check: it writes nothing if taken
+  if redis.call('HSETNX', KEYS[4], rid, encode(r)) == 0 then
+    return none('rid_taken')
+  end
   redis.call('ZADD', KEYS[3], x, rid)
   redis.call('HSET', KEYS[5], order, rid)
   redis.call('HSET', KEYS[6], user, rid)
@@ -790,6 +845,7 @@ local function op_undo()
     redis.call('HINCRBY', KEYS[2], 'confirmed', -1)
     u.confirmed = u.confirmed - 1
     redis.call('ZADD', KEYS[3], r.x, rid)
+    TRIMMED = false -- r.x may be <= now: trim again before counting
   elseif r.t == 'reversed' then
     redis.call('HDEL', KEYS[8], rid .. '/' .. r.ri)
   end
@@ -843,8 +899,7 @@ local function op_adjust()
   if expected and u.limit ~= expected then
     bad(string.format('limit_changed %d', u.limit))
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms())
-  local in_use = u.confirmed + redis.call('ZCARD', KEYS[3])
+  local in_use = u.confirmed + live_holds(now_ms())
   if limit ~= -1 and limit < in_use then
     bad(string.format('below_in_use %d', in_use))
   end
@@ -868,10 +923,12 @@ local function run(op)
   return res
 end
 
+local UNKNOWN = 'unknown operation (hold confirm cancel reverse get undo finish adjust)'
+
 local function find_op(name)
   local op = OPS[name or '']
   if op == nil then
-    bad('unknown operation (hold confirm cancel reverse get undo finish adjust)')
+    bad(UNKNOWN)
   end
   return op
 end
@@ -881,24 +938,24 @@ end
 -- as if alone, in order, and its answer (or error) is the element of the
 -- answer array.
 local function batch()
-  local ops, i = {}, 2
-  while i <= #ARGV do
-    local hi = math.min(7, #ARGV - i) -- hold, the longest, has 7
+  local first, last, i, nargv = {}, {}, 2, #ARGV
+  while i <= nargv do
+    local hi = math.min(7, nargv - i) -- hold, the longest, has 7
     local n = parse_int(ARGV[i], 1, hi)
     if n == nil then
       bad('batch: argument ' .. i .. ' must count the operation and its arguments that follow (1..' .. hi .. ')')
     end
-    ops[#ops + 1] = { i + 1, i + n }
+    first[#first + 1], last[#last + 1] = i + 1, i + n
     i = i + n + 1
   end
-  if #ops == 0 then
+  if #first == 0 then
     bad('batch: no operation')
   end
   local answers = {}
-  for k = 1, #ops do
-    ARG = { unpack(ARGV, ops[k][1], ops[k][2]) }
-    local ok, op = pcall(find_op, ARG[1])
-    answers[k] = ok and run(op) or redis.error_reply(op)
+  for k = 1, #first do
+    ARG = { unpack(ARGV, first[k], last[k]) }
+    local op = OPS[ARG[1]]
+    answers[k] = op and run(op) or redis.error_reply('ERR couponq use: ' .. UNKNOWN)
   end
   return answers
 end

@@ -605,6 +605,21 @@ for bad in "" "$(echo "$B1" | tr 'A-Z' 'a-z')" "${B1:0:25}" "${B1}0" "I${B1:1}" 
 done
 refuse "a rid of another coupon" "does not carry coupon $B" confirm "$OTHER" "$E" 0
 refuse "hold with a rid of another coupon" "does not carry coupon $B" hold "$OTHER" "$E" 0 1002 b-2 1
+# The coupon part's top bits (45..47) sit in the rid's 17th character, the
+# other 45 in its last 9: a rid equal to B's in those 9 is still refused.
+for k in 1 4 7; do
+  refuse "a rid of coupon B + $k * 2^45" "does not carry coupon $B" confirm "$(new_rid $((B + (k << 45))))" "$E" 0
+done
+# ... and a coupon with those bits set takes its own rids, not B's
+H=$((B + (5 << 45)))
+IDS+=("$H")
+coupon_meta_raw "$H" -1
+coupon_use_raw "$H" 5
+rcli SADD "$(ckey "$H" issued)" 1001 >/dev/null
+use "$H" hold "$(new_rid "$H")" "$E" 0 1001 h-1 1000
+assert_eq "held 1 0 held 1" "$(brief)" "a hold on coupon B + 5 * 2^45"
+use "$H" get "$(new_rid "$B")" 0
+assert_contains "${ANS[0]}" "does not carry coupon $H" "coupon B + 5 * 2^45 refuses a rid of B"
 for bad in "" "${E:0:25}" "$(echo "$E" | tr 'A-Z' 'a-z')" "O${E:1}"; do
   refuse "event id '$bad'" "event id must be a ULID" confirm "$B1" "$bad" 0
 done

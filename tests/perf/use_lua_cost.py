@@ -10,9 +10,22 @@ Run it before and after a change to the script and compare numbers of the
 same machine; absolute values mean little on a shared box. The coupon's keys
 are deleted before and after.
 
+Time on a shared machine moves by tens of percent from run to run; the
+instructions Redis executes do not. With --callgrind, the Redis on --port
+must run under callgrind with instrumentation off until asked:
+
+  valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file=/tmp/cg/out.%p redis-server --port P ...
+
+and the pairs run with it switched on (callgrind_control); the dump's total
+divided by the operations is printed too: every instruction Redis ran for
+them (the script, the commands it calls, the AOF feed, the replies).
+
 Usage: use_lua_cost.py --port P --script use.lua [--pairs N] [--batch B]
-                       [--coupon ID]
+                       [--coupon ID] [--callgrind OUT_DIR]
 """
+import glob
+import subprocess
 import argparse
 import os
 import sys
@@ -49,6 +62,24 @@ def stats(red):
     return int(f["calls"]), int(f["usec"])
 
 
+def callgrind(pid, *args):
+    subprocess.run(["callgrind_control", *args, pid], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def callgrind_total(out_dir, pid):
+    """Dumps what callgrind counted since the zero, switches it off, and
+    returns the dump's instruction total."""
+    before = set(glob.glob(os.path.join(out_dir, "*")))
+    callgrind(pid, "-d")
+    callgrind(pid, "-i", "off")
+    new = [f for f in glob.glob(os.path.join(out_dir, "*")) if f not in before]
+    if not new:
+        raise SystemExit("use_lua_cost: callgrind wrote no dump into %s" % out_dir)
+    with open(max(new, key=os.path.getmtime)) as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith("summary:"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -56,6 +87,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=0, help="ops per EVALSHA in the batch form; 0: one op per call")
     ap.add_argument("--coupon", type=int, default=990001)
+    ap.add_argument("--callgrind", metavar="OUT_DIR", help="the directory of the callgrind Redis's out files")
     o = ap.parse_args()
     rng = random.Random(1)
     red = Redis(o.port)
@@ -86,6 +118,10 @@ def main():
         return out
 
     red.call("CONFIG", "RESETSTAT")
+    pid = red.call("INFO", "server").split("process_id:")[1].split()[0]
+    if o.callgrind:
+        callgrind(pid, "-i", "on")
+        callgrind(pid, "-z")
     cpu0 = cpu_us(red)
     bad = 0
     for i in range(0, len(users), 200):
@@ -99,11 +135,14 @@ def main():
                         bad += 1
     cpu = cpu_us(red) - cpu0
     ncalls, usec = stats(red)
-    red.call("DEL", *keys)
     nops = 2 * len(users)
+    instr = ""
+    if o.callgrind:
+        instr = "; %.0f instructions per op" % (callgrind_total(o.callgrind, pid) / nops)
+    red.call("DEL", *keys)
     print("use_lua_cost: %d ops (%d hold+confirm pairs), batch %d: %d EVALSHA, %.1f usec per call, "
-          "%.1f usec per op; Redis CPU %.1f usec per op; %d unexpected answers" % (
-              nops, len(users), o.batch, ncalls, usec / max(ncalls, 1), usec / nops, cpu / nops, bad))
+          "%.1f usec per op; Redis CPU %.1f usec per op%s; %d unexpected answers" % (
+              nops, len(users), o.batch, ncalls, usec / max(ncalls, 1), usec / nops, cpu / nops, instr, bad))
     return 1 if bad else 0
 
 
