@@ -33,6 +33,7 @@
 #include "redemption.h"
 #include "redis_conn.h"
 #include "script.h"
+#include "userec.h"
 
 #define NKEYS         8
 #define HEAD          (3 + NKEYS) /* EVALSHA sha 8 keys... */
@@ -350,58 +351,70 @@ static int code_of(const redisReply *e, use_code_t *code)
 }
 
 /* The strings go into JSON answers unescaped: each is checked here. */
-static int strings_ok(const use_answer_t *a, const char *user)
+static int strings_ok(const use_answer_t *a)
 {
-    char *end;
-
     if (a->rid[0] != '\0' && !ulid_valid(a->rid, strlen(a->rid)))
-        return 0;
-    if (user[0] != '\0' &&
-        (strtoll(user, &end, 10) <= 0 || *end != '\0' || user[0] == '0'))
         return 0;
     if (a->prev_user[0] != '\0' && !ulid_valid(a->prev_user, RID_LEN))
         return 0;
     return id_ok(a->order_id) && state_ok(a->state);
 }
 
-/* {code, new, finish, rid, user, order_id, order_amount, discount, state,
- *  expires_ms, reversed_amount, refunded_discount, refund_this, version,
- *  event, prev[, prev_user]} */
-int redemption_parse_answer(const redisReply *rep, use_op_t op, use_answer_t *a)
+/* The redemption's fields and the event of its latest transition, from
+ * the record the answer carries (element rec). */
+static int from_record(const redisReply *rec, int64_t coupon_id,
+                       use_answer_t *a)
+{
+    userec_fields_t r;
+    int len;
+
+    if (rec->type != REDIS_REPLY_STRING || a->rid[0] == '\0' ||
+        a->state[0] == '\0' || userec_decode(rec->str, rec->len, &r) != 0 ||
+        (len = userec_event(&r, a->rid, coupon_id, a->event,
+                            sizeof(a->event))) < 0)
+        return -1;
+    a->event_len = (size_t)len;
+    a->user_id = r.user_id;
+    memcpy(a->order_id, r.order_id, sizeof(a->order_id));
+    a->order_amount = r.amount;
+    a->discount = r.discount;
+    a->expires_ms = r.expires_ms;
+    a->reversed_amount = r.reversed;
+    a->refunded_discount = r.refunded;
+    a->version = r.version;
+    return 0;
+}
+
+/* {code, new, finish, rid, state, refund_this, rec, prev[, prev_user]} */
+int redemption_parse_answer(const redisReply *rep, use_op_t op,
+                            int64_t coupon_id, use_answer_t *a)
 {
     redisReply *const *e = rep->element;
-    int64_t isnew, fin,
-        *ints[] = {
-            &a->order_amount, &a->discount,        NULL,
-            &a->expires_ms,   &a->reversed_amount, &a->refunded_discount,
-            &a->refund_this,  &a->version
-        };
-    char user[24];
-    size_t i;
+    int64_t isnew, fin;
 
     if (rep->type != REDIS_REPLY_ARRAY ||
-        rep->elements != (op == USE_HOLD ? 17u : 16u))
+        rep->elements != (op == USE_HOLD ? 9u : 8u))
         return -1;
     memset(a, 0, sizeof(*a));
     if (code_of(e[0], &a->code) != 0 || get_int(e[1], &isnew) != 0 ||
         get_int(e[2], &fin) != 0 ||
         get_str(e[3], a->rid, sizeof(a->rid)) != 0 ||
-        get_str(e[4], user, sizeof(user)) != 0 ||
-        get_str(e[5], a->order_id, sizeof(a->order_id)) != 0 ||
-        get_str(e[8], a->state, sizeof(a->state)) != 0 ||
-        get_str(e[14], a->event, sizeof(a->event)) != 0 ||
-        get_str(e[15], a->prev, sizeof(a->prev)) != 0 ||
+        get_str(e[4], a->state, sizeof(a->state)) != 0 ||
+        get_int(e[5], &a->refund_this) != 0 ||
+        get_str(e[7], a->prev, sizeof(a->prev)) != 0 ||
         (op == USE_HOLD &&
-         get_str(e[16], a->prev_user, sizeof(a->prev_user)) != 0))
+         get_str(e[8], a->prev_user, sizeof(a->prev_user)) != 0))
         return -1;
-    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-        if (ints[i] != NULL && get_int(e[6 + i], ints[i]) != 0)
+    /* a record, or none at all: then every field but the code is empty */
+    if (e[6]->type == REDIS_REPLY_STRING && e[6]->len > 0) {
+        if (from_record(e[6], coupon_id, a) != 0)
             return -1;
+    } else if (a->rid[0] != '\0' || a->state[0] != '\0') {
+        return -1;
+    }
     a->is_new = isnew == 1;
     a->finish = fin == 1;
-    a->event_len = strlen(a->event);
-    a->user_id = user[0] ? strtoll(user, NULL, 10) : 0;
-    return strings_ok(a, user) ? 0 : -1;
+    return strings_ok(a) ? 0 : -1;
 }
 
 /* ---- replies ---- */
@@ -426,7 +439,7 @@ static void call_record(ucall_t *c, const redisReply *rep)
     } else if (rep->type == REDIS_REPLY_ERROR) {
         c->rc = error_rc(rep);
         snprintf(c->err, sizeof(c->err), "%s", rep->str);
-    } else if (redemption_parse_answer(rep, c->op, c->ans) != 0) {
+    } else if (redemption_parse_answer(rep, c->op, c->coupon_id, c->ans) != 0) {
         c->rc = USE_RC_ERROR;
         snprintf(c->err, sizeof(c->err), "unexpected answer from use.lua");
     } else {

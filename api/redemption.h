@@ -3,7 +3,9 @@
  * script's arguments and its answer.
  *
  * redemption_call runs hold, confirm, cancel, reverse or get and parses
- * the 16-element answer (17 for hold: prev_user) into a use_answer_t;
+ * the 8-element answer (9 for hold: prev_user) into a use_answer_t, with
+ * the event of the record it carries (the script answers the record, the
+ * api builds the event);
  * redemption_undo takes a transition back (its event could not reach
  * Kafka); redemption_finish frees the budget a cancel or a give-back
  * reversal released, once its event is in Kafka. The script is loaded on
@@ -177,13 +179,16 @@ void redemption_on_finished(redemption_t *r, redemption_finished_fn fn,
                             void *ud);
 uint64_t redemption_finish_failures(const redemption_t *r);
 
-/* Parses use.lua's answer to op into *a (redemption_call's parser; pure,
- * unit-tested): 0, or -1 when it is not as agreed (element count, a code
- * or state not known, a malformed rid, user id or order id, a string too
- * long). */
+/* Parses use.lua's answer to op, a call on coupon_id, into *a
+ * (redemption_call's parser; pure, unit-tested): the redemption's fields
+ * from the record the answer carries, and the event of its latest
+ * transition built from it (userec.h). 0, or -1 when the answer is not as
+ * agreed (element count, a code or state not known, a malformed rid or
+ * order id, a string too long, a record not in encode()'s form or whose
+ * event fails redemption_event_check). */
 struct redisReply;
 int redemption_parse_answer(const struct redisReply *rep, use_op_t op,
-                            use_answer_t *a);
+                            int64_t coupon_id, use_answer_t *a);
 
 /* Drops the connection (replies overdue): pending callbacks run now with
  * USE_RC_UNAVAILABLE, and it reconnects. Not from inside a callback. */

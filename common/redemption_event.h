@@ -1,7 +1,8 @@
 /* redemption_event.h -- the coupon.redemption.* v1 events of topic
  * couponq.redemptions (key = redemption id): strict decode + validation for
- * the worker, couponq-replay and the Redis rebuild; encode for tests and
- * tools. The api does not encode them: use.lua writes the JSON.
+ * the worker, couponq-replay and the Redis rebuild; encode for the api and
+ * the tools, which build an event from the record use.lua answers with
+ * (userec.h: userec_event), and for tests.
  *
  * Wire form (schemas/events/coupon.redemption.v1.json, schemas/redemption.md
  * "Events"), one shape for all five types, a full snapshot of the

@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "live_internal.h"
 #include "live_use.h"
+#include "userec.h"
 
 #define USE_BATCH 200 /* records per restore call */
 
@@ -360,14 +361,17 @@ int live_use_adjust(live_t *l, int64_t id, int64_t limit, int64_t expected,
     return rc;
 }
 
-static int get_answer(live_t *l, const redisReply *r, live_use_res_t *res,
-                      live_use_get_t *g)
+/* get's answer {code, new, finish, rid, state, refund_this, rec, prev}: the
+ * view state, and the version and latest event of the record it carries. */
+static int get_answer(live_t *l, int64_t id, const redisReply *r,
+                      live_use_res_t *res, live_use_get_t *g)
 {
+    userec_fields_t rec;
     size_t i;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 16)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
         return live_fail(l, "redis: unexpected use.lua answer");
-    for (i = 0; i < 16; i++)
+    for (i = 0; i < 8; i++)
         if (r->element[i]->type != REDIS_REPLY_STRING &&
             r->element[i]->type != REDIS_REPLY_INTEGER)
             return live_fail(l, "redis: unexpected use.lua answer");
@@ -376,15 +380,17 @@ static int get_answer(live_t *l, const redisReply *r, live_use_res_t *res,
     if (common_code(r->element[0]->str, res))
         return 0;
     if (strcmp(r->element[0]->str, "found") != 0 ||
-        r->element[8]->type != REDIS_REPLY_STRING ||
-        r->element[14]->type != REDIS_REPLY_STRING ||
-        r->element[8]->len >= sizeof(g->state) ||
-        r->element[14]->len >= sizeof(g->event))
+        r->element[3]->type != REDIS_REPLY_STRING ||
+        r->element[4]->type != REDIS_REPLY_STRING ||
+        r->element[6]->type != REDIS_REPLY_STRING ||
+        r->element[4]->len >= sizeof(g->state) ||
+        userec_decode(r->element[6]->str, r->element[6]->len, &rec) != 0 ||
+        userec_event(&rec, r->element[3]->str, id, g->event, sizeof(g->event)) <
+            0)
         return live_fail(l, "redis: use.lua get answered \"%s\"",
                          r->element[0]->str);
-    memcpy(g->state, r->element[8]->str, r->element[8]->len + 1);
-    memcpy(g->event, r->element[14]->str, r->element[14]->len + 1);
-    g->version = r->element[13]->integer;
+    memcpy(g->state, r->element[4]->str, r->element[4]->len + 1);
+    g->version = rec.version;
     g->finish = r->element[2]->integer == 1;
     *res = LIVE_USE_OK;
     return 0;
@@ -400,7 +406,7 @@ int live_use_get(live_t *l, int64_t id, const char *rid, live_use_res_t *res,
     memset(g, 0, sizeof(*g));
     if ((r = use_eval(l, id, args, 3)) == NULL)
         return -1;
-    rc = get_answer(l, r, res, g);
+    rc = get_answer(l, id, r, res, g);
     freeReplyObject(r);
     return rc;
 }

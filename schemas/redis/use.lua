@@ -15,9 +15,9 @@
 --   undo    rid version prev prev_user      -> 1 (undone) or 0
 --   finish  rid version                     -> 1 (finished) or 0
 --   adjust  limit [expected]                -> confirmed + live holds
--- hold..get answer {code, new, finish, rid, user, order_id, order_amount,
--- discount, state, expires_ms, reversed_amount, refunded_discount,
--- refund_this, version, event, prev}; hold adds prev_user (17 elements).
+-- hold..get answer {code, new, finish, rid, state, refund_this, rec, prev};
+-- hold adds prev_user (9 elements). rec is the record after the call and
+-- carries everything else, its latest event included (the api builds it).
 -- Or ARGV[1] batch, then per operation a count n and its n strings (the
 -- operation and its arguments): an array of their answers, each exactly
 -- what that operation answers alone, an invalid one its error (below).
@@ -47,8 +47,8 @@
 -- a script error ('ERR couponq use: ...') raised before the first write, so a
 -- refused call changes nothing. Stored records are read with cjson.decode
 -- (numbers below 2^53 decode exactly) and every field is checked; records
--- and events are written with string.format('%d') because cjson.encode
--- prints 14 significant digits. User ids stay decimal strings throughout:
+-- are written with string.format('%d') because cjson.encode prints 14
+-- significant digits. User ids stay decimal strings throughout:
 -- they reach 2^63-1, beyond a double.
 --
 -- The budget: confirmed + live holds <= limit (-1 = unlimited), live = score
@@ -91,9 +91,11 @@
 -- * hold with a non-zero actor other than user_id answers `forbidden` (the
 --   api checks it too); order_conflict describes the existing redemption only
 --   to an actor allowed to see it (service actor 0 or its own user), else
---   its fields are 0/"", so one user learns nothing of another's order.
+--   its fields are 0/"" (no record), so one user learns nothing of another's
+--   order.
 -- * Records carry `et` (the latest event's occurred_at_ms) and `ep` (above)
---   so the latest event can be rebuilt byte for byte from the record.
+--   so the latest event can be rebuilt byte for byte from the record: the
+--   answers carry the record, and the api builds the event from it.
 -- * Money: refunds floor(d * amount / a) are exact for amounts up to 2^31-1
 --   (muldiv below: the product is split so no intermediate reaches 2^53, and
 --   each floor of a double division is corrected with an integer check); the
@@ -428,34 +430,17 @@ local function takes_use(r, now)
   return false
 end
 
--- the event of the record's latest transition, rebuilt from the record
-local function event(rid, r)
-  local amount, freed, ri, rx, rf = 0, 0, '', 0, 0
-  if r.t == 'confirmed' then
-    amount = share(r, r.d)
-  elseif r.t == 'reversed' then
-    amount, ri, rx, rf = r.rw, r.ri, r.rx, r.rf
-    if r.ra == r.a and r.ru == 1 then
-      freed = 1
-    end
-  end
-  return string.format('{"type":"coupon.redemption.%s","v":1,"event_id":"%s",'
-    .. '"redemption_id":"%s","coupon_id":%s,"user_id":%s,"order_id":"%s",'
-    .. '"order_amount":%d,"discount":%d,"state":"%s","version":%d,'
-    .. '"held_at_ms":%d,"expires_at_ms":%d,"confirmed_at_ms":%d,'
-    .. '"reversed_amount":%d,"refunded_discount":%d,'
-    .. '"vendor_id":%d,"vendor_share_bps":%d,"reuse":%d,"use_freed":%d,'
-    .. '"reversal_id":"%s","reversal_amount":%d,"reversal_refund":%d,'
-    .. '"vendor_amount":%d,"occurred_at_ms":%d}',
-    r.t, r.e, rid, COUPON, r.u, r.o, r.a, r.d, r.s, r.v, r.h, r.x, r.c, r.ra, r.rd,
-    r.vd, r.bp, r.ru, freed, ri, rx, rf, amount, r.et)
-end
-
-local function answer(code, new, fin, rid, r, now, refund, ev, prev)
+-- {code, new, finish, rid, state, refund_this, rec, prev} (schemas/
+-- redemption.md): rec is the record as stored after the call, in encode()'s
+-- form, from which the api builds the event of its latest transition
+-- (common/userec.c): that string, 24 fields long, was the costliest thing
+-- the script formatted, and Redis is the one thread every checkout of a
+-- coupon shares
+local function answer(code, new, fin, rid, r, now, refund, rec, prev)
   if r == nil then
-    return { code, 0, 0, '', '', '', 0, 0, '', 0, 0, 0, 0, 0, '', '' }
+    return { code, 0, 0, '', '', 0, '', '' }
   end
-  return { code, new, fin, rid, r.u, r.o, r.a, r.d, view(r, now), r.x, r.ra, r.rd, refund, r.v, ev, prev }
+  return { code, new, fin, rid, view(r, now), refund, rec, prev }
 end
 
 local function none(code)
@@ -463,24 +448,29 @@ local function none(code)
 end
 
 -- an answer about an existing record without a transition: its latest event
--- goes out again, so the record is marked handed out (ep, see the header)
+-- goes out again, so the record is marked handed out (ep, see the header);
+-- rec is encoded anew even when nothing changed, so the api only ever reads
+-- encode()'s form
 local function replay(code, rid, r, now, refund)
-  if r.ep == 0 then
-    r.ep = 1
-    redis.call('HSET', KEYS[4], rid, encode(r))
+  local first = r.ep == 0
+  r.ep = 1
+  local rec = encode(r)
+  if first then
+    redis.call('HSET', KEYS[4], rid, rec)
   end
-  return answer(code, 0, r.p, rid, r, now, refund or 0, event(rid, r), '')
+  return answer(code, 0, r.p, rid, r, now, refund or 0, rec, '')
 end
 
--- a transition: the next version, this event, written
+-- a transition: the next version, this event, written; the record's JSON
 local function commit(rid, r, t, eid, now)
   r.v = r.v + 1
   r.t = t
   r.e = eid
   r.et = now
   r.ep = 0
-  redis.call('HSET', KEYS[4], rid, encode(r))
-  return event(rid, r)
+  local rec = encode(r)
+  redis.call('HSET', KEYS[4], rid, rec)
+  return rec
 end
 
 -- one reading per call: the operations of a batch happen at the same ms
@@ -580,22 +570,23 @@ local function op_hold()
     ri = '', rx = 0, rf = 0, rw = 0,
   }
   -- the first write, and the rid_taken check: it writes nothing if taken
-  if redis.call('HSETNX', KEYS[4], rid, encode(r)) == 0 then
+  local rec = encode(r)
+  if redis.call('HSETNX', KEYS[4], rid, rec) == 0 then
     return none('rid_taken')
   end
   redis.call('ZADD', KEYS[3], x, rid)
   redis.call('HSET', KEYS[5], order, rid)
   redis.call('HSET', KEYS[6], user, rid)
-  local a = answer('held', 1, 0, rid, r, now, 0, event(rid, r), '')
-  a[17] = urid or '' -- the user's redemption before this hold
+  local a = answer('held', 1, 0, rid, r, now, 0, rec, '')
+  a[9] = urid or '' -- the user's redemption before this hold
   return a
 end
 
--- every hold answer has 17 elements: prev_user is "" but for a new hold
-local function op_hold17()
+-- every hold answer has 9 elements: prev_user is "" but for a new hold
+local function op_hold9()
   local a = op_hold()
-  if a[17] == nil then
-    a[17] = ''
+  if a[9] == nil then
+    a[9] = ''
   end
   return a
 end
@@ -622,8 +613,8 @@ end
 -- confirm or cancel of a hold that expired unwritten: the expired transition
 local function expire(rid, r, raw, eid, now)
   r.s = 'expired'
-  local ev = commit(rid, r, 'expired', eid, now)
-  return answer('hold_expired', 1, 0, rid, r, now, 0, ev, raw)
+  local rec = commit(rid, r, 'expired', eid, now)
+  return answer('hold_expired', 1, 0, rid, r, now, 0, rec, raw)
 end
 
 -- confirm and cancel: their arguments (rid, event id, actor), checked, and
@@ -650,8 +641,8 @@ local function op_confirm()
     redis.call('HINCRBY', KEYS[2], 'confirmed', 1)
     local u = load_use()
     u.confirmed = u.confirmed + 1
-    local ev = commit(rid, r, 'confirmed', eid, now)
-    return answer('confirmed', 1, 0, rid, r, now, 0, ev, raw)
+    local rec = commit(rid, r, 'confirmed', eid, now)
+    return answer('confirmed', 1, 0, rid, r, now, 0, rec, raw)
   elseif r.s == 'held' then
     return expire(rid, r, raw, eid, now)
   elseif r.s == 'expired' then
@@ -673,8 +664,8 @@ local function op_cancel()
     -- restore the hold without ever exceeding the limit
     r.s = 'released'
     r.p = 1
-    local ev = commit(rid, r, 'released', eid, now)
-    return answer('released', 1, 1, rid, r, now, 0, ev, raw)
+    local rec = commit(rid, r, 'released', eid, now)
+    return answer('released', 1, 1, rid, r, now, 0, rec, raw)
   elseif r.s == 'held' then
     return expire(rid, r, raw, eid, now)
   elseif r.s == 'expired' then
@@ -740,10 +731,10 @@ local function op_reverse()
   else
     r.s = 'partially_reversed'
   end
-  local ev = commit(rid, r, 'reversed', eid, now)
+  local rec = commit(rid, r, 'reversed', eid, now)
   redis.call('HSET', KEYS[8], key,
     string.format('{"a":%d,"r":%d,"w":%d,"e":"%s"}', amount, refund, vendor, eid))
-  return answer(r.s, 1, r.p, rid, r, now, refund, ev, raw)
+  return answer(r.s, 1, r.p, rid, r, now, refund, rec, raw)
 end
 
 local function op_get()
@@ -909,7 +900,7 @@ local function op_adjust()
 end
 
 local OPS = {
-  hold = op_hold17, confirm = op_confirm, cancel = op_cancel, reverse = op_reverse,
+  hold = op_hold9, confirm = op_confirm, cancel = op_cancel, reverse = op_reverse,
   get = op_get, undo = op_undo, finish = op_finish, adjust = op_adjust,
 }
 

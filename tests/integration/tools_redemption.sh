@@ -170,13 +170,16 @@ export COUPONQ_TOPIC=$(new_topic issues) COUPONQ_REDEMPTION_TOPIC=$RT
 export COUPONQ_GROUP="couponq.test.redemption.$RANDOM$RANDOM"
 k() { echo "couponq:{c$1}:$2"; }
 ukeys() { local s; for s in meta use use:holds use:recs use:orders use:users issued use:revs; do k "$1" "$s"; done; }
+# The answer spelled out (use_lua_model.py's legacy): the fields of the
+# record it carries, and the event the api builds from that record.
+LEGACY="import sys; sys.path.insert(0, '$COUPONQ_SRC/tests/integration'); import use_lua_model as m; m.legacy_lines()"
 # op COUPON WANT OP ARGS... -- use.lua; asserts the code; a transition's
 # event goes to $TEST_TMP/ev (the last one), a finish it asks for is run.
 op() {
   local c=$1 want=$2 out
   shift 2
   # shellcheck disable=SC2046
-  out=$(rcli EVAL "$USE_LUA" 8 $(ukeys "$c") "$@")
+  out=$(rcli EVAL "$USE_LUA" 8 $(ukeys "$c") "$@" | python3 -c "$LEGACY" "$1" "$c")
   assert_eq "$want" "$(sed -n 1p <<<"$out")" "use.lua $* answers"
   [[ $(sed -n 2p <<<"$out") == 1 ]] && sed -n 15p <<<"$out" >"$TEST_TMP/ev"
   if [[ $(sed -n 3p <<<"$out") == 1 && ${NOFINISH:-0} != 1 ]]; then

@@ -283,6 +283,66 @@ def predict(m, op, a, now):
 
 REC_FIELDS = ["u", "o", "a", "d", "s", "h", "x", "c", "ra", "rd", "v", "vd", "bp", "ru", "p", "f", "e", "t",
               "et", "ep", "ri", "rx", "rf", "rw"]
+USE_OPS = ("hold", "confirm", "cancel", "reverse", "get")
+
+
+def event_of(r, rid, coupon):
+    """The event of record r's latest transition, as the api builds it from
+    the record an answer carries (common/userec.c): the snapshot plus what
+    the transition moved, compact JSON in the contract's field order."""
+    rev = r["t"] == "reversed"
+    vendor = r["rw"] if rev else (0 if r["t"] != "confirmed" or r["vd"] == 0 else r["d"] * r["bp"] // 10000)
+    return json.dumps({
+        "type": "coupon.redemption." + r["t"], "v": 1, "event_id": r["e"], "redemption_id": rid,
+        "coupon_id": coupon, "user_id": int(r["u"]), "order_id": r["o"], "order_amount": r["a"],
+        "discount": r["d"], "state": r["s"], "version": r["v"], "held_at_ms": r["h"], "expires_at_ms": r["x"],
+        "confirmed_at_ms": r["c"], "reversed_amount": r["ra"], "refunded_discount": r["rd"], "vendor_id": r["vd"],
+        "vendor_share_bps": r["bp"], "reuse": r["ru"],
+        "use_freed": 1 if rev and r["ra"] == r["a"] and r["ru"] == 1 else 0,
+        "reversal_id": r["ri"] if rev else "", "reversal_amount": r["rx"] if rev else 0,
+        "reversal_refund": r["rf"] if rev else 0, "vendor_amount": vendor, "occurred_at_ms": r["et"],
+    }, separators=(",", ":"))
+
+
+def legacy(got, op, coupon):
+    """use.lua's answer {code, new, finish, rid, state, refund_this, rec,
+    prev[, prev_user]} spelled out as the checks read it: {code, new,
+    finish, rid, user, order_id, order_amount, discount, state, expires_ms,
+    reversed_amount, refunded_discount, refund_this, version, event,
+    prev[, prev_user]}, the fields from the record it carries and the event
+    built from it (event_of). An answer not as agreed (its length, a record
+    not in encode()'s form, fields without a record) comes back as a list
+    no prediction matches."""
+    if op not in USE_OPS or not isinstance(got, list):
+        return got
+    if len(got) != (9 if op == "hold" else 8):
+        return ["answer of %d elements" % len(got)]
+    code, new, fin, rid, state, refund, rec, prev = got[:8]
+    if rec == "":
+        if (new, fin, rid, state, refund) != (0, 0, "", "", 0):
+            return ["fields without a record", got]
+        out = [code, 0, 0, "", "", "", 0, 0, "", 0, 0, 0, 0, 0, "", prev]
+    else:
+        r = json.loads(rec)
+        if list(r) != REC_FIELDS or json.dumps(r, separators=(",", ":")) != rec:
+            return ["a record not in encode()'s form", rec]
+        out = [code, new, fin, rid, r["u"], r["o"], r["a"], r["d"], state, r["x"], r["ra"], r["rd"], refund,
+               r["v"], event_of(r, rid, coupon), prev]
+    return out + got[8:]
+
+
+def legacy_lines():
+    """legacy() as a filter for shell tests: argv op coupon, redis-cli's lines
+    of one answer on stdin, the spelled-out answer's lines on stdout (any
+    other reply, an error or an integer, unchanged)."""
+    op, coupon = sys.argv[1], int(sys.argv[2])
+    lines = sys.stdin.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if op in USE_OPS and len(lines) == (9 if op == "hold" else 8) and not lines[0].startswith("ERR"):
+        got = [int(v) if i in (1, 2, 5) and v.lstrip("-").isdigit() else v for i, v in enumerate(lines)]
+        lines = [str(v) for v in legacy(got, op, coupon)]
+    print("\n".join(lines))
 
 # one atomic read: TIME, confirmed, limit, live holds, and one record
 SNAPSHOT = """
@@ -325,7 +385,7 @@ class Run:
         sys.exit(1)
 
     def evalsha(self, op, args):
-        return self.red.call("EVALSHA", self.sha, 8, *self.keys, op, *args)
+        return legacy(self.red.call("EVALSHA", self.sha, 8, *self.keys, op, *args), op, self.coupon)
 
     # the times the script's clock may have read during [t0, t1]: the ends
     # and both sides of each expiry inside
@@ -387,6 +447,7 @@ class Run:
         t1 = self.red.now_ms()
         if not isinstance(got, list) or len(got) != len(ops):
             self.fail("a batch of %d answers %r" % (len(ops), got))
+        got = [legacy(g, op, self.coupon) for g, (op, _, _) in zip(got, ops)]
         saved = (self.m, list(self.undos), list(self.finishes))
         tried = []
         for now in self.nows(t0, t1):
