@@ -14,6 +14,7 @@
 #include "kafka_conf.h"
 #include "kafka_producer.h"
 #include "log.h"
+#include "sticky.h"
 
 #define HEALTH_EVERY_MS 2000
 #define POLL_EVERY_MS   100 /* backstop in case an io event was missed */
@@ -27,12 +28,21 @@ struct kafka_producer {
     int nmore;
     int more_ok[KAFKA_PRODUCER_TOPICS_MAX - 1]; /* by the worker thread */
     atomic_int more_healthy[KAFKA_PRODUCER_TOPICS_MAX - 1];
+    /* By topic handle: the partition choice of kafka_producer_sticky's
+     * topics (loop thread), and what the health check's metadata said
+     * (written by the worker thread, read in health_done): partitions (-1:
+     * no answer) and which have no leader. */
+    int sticky_on[KAFKA_PRODUCER_TOPICS_MAX];
+    sticky_t sticky[KAFKA_PRODUCER_TOPICS_MAX];
+    int32_t md_cnt[KAFKA_PRODUCER_TOPICS_MAX];
+    unsigned char md_down[KAFKA_PRODUCER_TOPICS_MAX][STICKY_MAX_PARTITIONS];
     kafka_producer_dr_fn fn;
     void *ud;
     int pipe[2];
     uv_poll_t poll;
     uv_timer_t timer;  /* poll backstop */
     uv_timer_t health; /* starts a metadata check */
+    uv_check_t check;  /* the end of each loop iteration: sticky_next */
     uv_work_t work;
     int work_busy;
     int work_ok; /* result written by the worker thread */
@@ -154,17 +164,37 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- health (thread pool) ---- */
 
-/* 1 when the broker knows the topic and it has partitions. */
-static int topic_ok(rd_kafka_t *rk, rd_kafka_topic_t *rkt)
+static rd_kafka_topic_t *topic_at(const kafka_producer_t *kp, int topic)
+{
+    assert(topic >= 0 && topic <= kp->nmore);
+    return topic == 0 ? kp->rkt : kp->more[topic - 1];
+}
+
+/* 1 when the broker knows the topic and it has partitions; then also its
+ * partition count and which partitions have no leader into md_cnt and
+ * md_down (md_cnt -1 otherwise). Worker thread. */
+static int topic_ok(kafka_producer_t *kp, int topic)
 {
     const struct rd_kafka_metadata *md = NULL;
+    const rd_kafka_metadata_topic_t *t;
     rd_kafka_resp_err_t err;
-    int ok;
+    unsigned char *down = kp->md_down[topic];
+    int ok, i;
 
-    err = rd_kafka_metadata(rk, 0, rkt, &md, 1500);
+    kp->md_cnt[topic] = -1;
+    err = rd_kafka_metadata(kp->rk, 0, topic_at(kp, topic), &md, 1500);
     ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
          md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
          md->topics[0].partition_cnt > 0;
+    if (ok) {
+        t = &md->topics[0];
+        kp->md_cnt[topic] = t->partition_cnt;
+        memset(down, 0, STICKY_MAX_PARTITIONS);
+        for (i = 0; i < t->partition_cnt; i++)
+            if (t->partitions[i].id >= 0 &&
+                t->partitions[i].id < STICKY_MAX_PARTITIONS)
+                down[t->partitions[i].id] = t->partitions[i].leader < 0;
+    }
     if (md != NULL)
         rd_kafka_metadata_destroy(md);
     return ok;
@@ -175,9 +205,27 @@ static void health_work(uv_work_t *w)
     kafka_producer_t *kp = w->data;
     int i;
 
-    kp->work_ok = topic_ok(kp->rk, kp->rkt);
+    kp->work_ok = topic_ok(kp, 0);
     for (i = 0; i < kp->nmore; i++)
-        kp->more_ok[i] = topic_ok(kp->rk, kp->more[i]);
+        kp->more_ok[i] = topic_ok(kp, i + 1);
+}
+
+/* A metadata answer moves a sticky topic onto what it said (a failed
+ * check keeps the last known partitions); a change is logged. */
+static void sticky_update(kafka_producer_t *kp, int topic)
+{
+    sticky_t *st = &kp->sticky[topic];
+    int32_t cnt = st->cnt, ndown = st->ndown;
+
+    if (!kp->sticky_on[topic] || kp->md_cnt[topic] < 0)
+        return;
+    sticky_set(st, kp->md_cnt[topic], kp->md_down[topic]);
+    if (st->cnt != cnt || st->ndown != ndown)
+        LOG(st->ndown > ndown ? LL_WARN : LL_INFO,
+            "msg=\"kafka partitions\" topic=%s partitions=%d "
+            "without_leader=%d partitioning=%s",
+            rd_kafka_topic_name(topic_at(kp, topic)), (int)kp->md_cnt[topic],
+            (int)st->ndown, st->cnt > 0 ? "sticky" : "key");
 }
 
 static void destroy_if_done(kafka_producer_t *kp);
@@ -197,6 +245,21 @@ static void health_done(uv_work_t *w, int status)
     atomic_store(&kp->healthy, kp->work_ok && !atomic_load(&kp->fatal));
     for (i = 0; i < kp->nmore; i++)
         atomic_store(&kp->more_healthy[i], kp->more_ok[i]);
+    for (i = 0; i <= kp->nmore; i++)
+        sticky_update(kp, i);
+}
+
+/* The end of a loop iteration (uv_check runs after the I/O callbacks,
+ * where the admissions' answers produce): the next one's events go to
+ * the next partition, if this one's produced any. */
+static void on_check(uv_check_t *h)
+{
+    kafka_producer_t *kp = h->data;
+    int i;
+
+    for (i = 0; i <= kp->nmore; i++)
+        if (kp->sticky_on[i])
+            sticky_next(&kp->sticky[i]);
 }
 
 static void on_health(uv_timer_t *t)
@@ -223,20 +286,31 @@ static void on_health(uv_timer_t *t)
  * follow the load, without waiting: admission answers a loop iteration's
  * requests together, so events reach librdkafka in bursts and its broker
  * thread puts each partition's burst in one ProduceRequest; while requests
- * are in flight (at most 5 per partition with idempotence, and none built
- * while one is still unsent: queue.buffering.backpressure.threshold=1),
- * new events accumulate in the partition queues and leave together. So an
- * idle api sends each event at once, and a busy one sends larger requests.
- * Measured (bench/run, latency-floor; 6 partitions, one request per
- * partition in librdkafka 2.0.2): about 1 event per request idle, 5 at 64
- * connections, 11-17 at 256. linger.ms=2 made 5 at 10,000/s and 31-38 at
- * 256, so the broker spends more CPU per event now (about twice at
- * 10,000/s); -X linger.ms=2 brings that trade back where broker CPU
- * matters more than the 2 ms. Holding events in the api while a batch is
- * in flight was tried and made no larger requests: librdkafka already
- * sends each partition's burst at once. The sub-ms
- * values do not help: librdkafka's broker thread waits in poll() with a
- * millisecond timeout, so linger.ms=0.5 waits about 1 ms. */
+ * are in flight (at most 5 with idempotence, and none built while one is
+ * still unsent: queue.buffering.backpressure.threshold=1), new events
+ * accumulate in the partition queues and leave together. So an idle api
+ * sends each event at once, and a busy one sends larger requests.
+ *
+ * librdkafka 2.0.2 builds one request per partition, and the broker's cost
+ * is per request: keyed by user id, a burst went to all 6 partitions as 6
+ * small requests. So the issuance topic is sticky (sticky.h,
+ * --kafka-partitioning): every event of one loop iteration goes to one
+ * partition, the next iteration's to the next. Measured before -> after
+ * (Release, 6 partitions, 8 s runs, 2 rounds, load 0.9-2.8; the first
+ * "before" run at 64 is an outlier), events per produce request as
+ * bench/latency.bash counts them:
+ *   64 connections: 16.2k, 27.6k -> 29.7k, 31.0k accepted/s, p50 3.42,
+ *     2.02 -> 1.88, 1.75 ms, broker 58.9, 21.1 -> 14.5, 11.5 us of CPU
+ *     per event (one partition: 8.4-9.3), 4.9, 3.9 -> 9.4, 9.9 per request;
+ *   256 connections: 38.8k, 39.5k -> 45.6k, 45.2k/s, broker 11.4, 9.9 ->
+ *     6.7, 6.8 us, 10.6, 9.8 -> 18.9, 18.4 per request;
+ *   10,000/s: broker 56.6, 56.8 -> 47.0, 46.5 us, 1.6 -> 2.5, 2.2.
+ * linger.ms=2 made 5 per request at 10,000/s and 31-38 at 256 (keyed),
+ * so -X linger.ms=2 still trades 2 ms for broker CPU where that matters more.
+ * Holding events in the api while a batch is in flight was tried and made
+ * no larger requests: librdkafka already sends each partition's burst at
+ * once. The sub-ms values do not help: librdkafka's broker thread waits in
+ * poll() with a millisecond timeout, so linger.ms=0.5 waits about 1 ms. */
 
 static rd_kafka_conf_t *make_conf(kafka_producer_t *kp, const config_t *cfg,
                                   int message_timeout_ms, char *errstr,
@@ -292,9 +366,11 @@ static int start_loop_side(kafka_producer_t *kp, char *errstr, size_t n)
     uv_poll_init(kp->loop, &kp->poll, kp->pipe[0]);
     uv_timer_init(kp->loop, &kp->timer);
     uv_timer_init(kp->loop, &kp->health);
-    kp->poll.data = kp->timer.data = kp->health.data = kp;
-    kp->open_handles = 3;
+    uv_check_init(kp->loop, &kp->check);
+    kp->poll.data = kp->timer.data = kp->health.data = kp->check.data = kp;
+    kp->open_handles = 4;
     uv_poll_start(&kp->poll, UV_READABLE, on_pipe);
+    uv_check_start(&kp->check, on_check);
     uv_timer_start(&kp->timer, on_timer, POLL_EVERY_MS, POLL_EVERY_MS);
     if (test_fatal != NULL && atoi(test_fatal) > 0) /* checked by on_health */
         kp->test_fatal_at_ms = uv_now(kp->loop) + (uint64_t)atoi(test_fatal);
@@ -378,11 +454,29 @@ int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic)
            !atomic_load(&kp->fatal);
 }
 
+void kafka_producer_sticky(kafka_producer_t *kp, int topic)
+{
+    assert(topic >= 0 && topic <= kp->nmore);
+    kp->sticky_on[topic] = 1;
+}
+
+static rd_kafka_resp_err_t produce(kafka_producer_t *kp, int topic,
+                                   int32_t part, const char *key, size_t klen,
+                                   const char *value, size_t vlen,
+                                   uint64_t token)
+{
+    return rd_kafka_producev(
+        kp->rk, RD_KAFKA_V_RKT(topic_at(kp, topic)), RD_KAFKA_V_PARTITION(part),
+        RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
+}
+
 int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
                               size_t klen, const char *value, size_t vlen,
                               uint64_t token, char *errstr, size_t n)
 {
-    rd_kafka_topic_t *rkt = topic == 0 ? kp->rkt : kp->more[topic - 1];
+    int32_t part = RD_KAFKA_PARTITION_UA;
     rd_kafka_resp_err_t err;
 
     assert(topic >= 0 && topic <= kp->nmore);
@@ -390,11 +484,16 @@ int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
         snprintf(errstr, n, "kafka producer failed fatally");
         return -1;
     }
-    err = rd_kafka_producev(
-        kp->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, klen),
-        RD_KAFKA_V_VALUE((void *)value, vlen),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
+    if (kp->sticky_on[topic] &&
+        (part = sticky_pick(&kp->sticky[topic])) == STICKY_ANY)
+        part = RD_KAFKA_PARTITION_UA;
+    err = produce(kp, topic, part, key, klen, value, vlen, token);
+    /* Our metadata saw partitions that librdkafka's own has not yet (a
+     * topic that just grew): its partitioner, this once. */
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+        part != RD_KAFKA_PARTITION_UA)
+        err = produce(kp, topic, RD_KAFKA_PARTITION_UA, key, klen, value, vlen,
+                      token);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         snprintf(errstr, n, "kafka: %s", rd_kafka_err2str(err));
         return -1;
@@ -469,4 +568,5 @@ void kafka_producer_free(kafka_producer_t *kp)
     uv_close((uv_handle_t *)&kp->poll, on_closed);
     uv_close((uv_handle_t *)&kp->timer, on_closed);
     uv_close((uv_handle_t *)&kp->health, on_closed);
+    uv_close((uv_handle_t *)&kp->check, on_closed);
 }

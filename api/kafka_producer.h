@@ -12,7 +12,8 @@
  *
  * Health: a metadata request for the topic runs every 2 s on libuv's thread
  * pool (it blocks, so never on the loop); kafka_producer_healthy() reports
- * the last answer, or 0 after a fatal producer error.
+ * the last answer, or 0 after a fatal producer error. The same answer
+ * gives kafka_producer_sticky's topics their partitions.
  *
  * More topics (the redemption events) share the producer, its delivery
  * reports and its idempotence: kafka_producer_add_topic gives a handle
@@ -70,6 +71,14 @@ int kafka_producer_add_topic(kafka_producer_t *kp, const char *topic,
 int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
                               size_t klen, const char *value, size_t vlen,
                               uint64_t token, char *errstr, size_t n);
+
+/* From now on the events of that topic go to one partition per loop
+ * iteration, round robin (sticky.h), instead of to librdkafka's
+ * partitioner (the key's hash, or what -X partitioner= says); the key is
+ * sent as before. The partitions come from the health check's metadata
+ * (every 2 s, so a topic that grew is used whole); until its first answer
+ * the partitioner decides. Before the loop runs. */
+void kafka_producer_sticky(kafka_producer_t *kp, int topic);
 
 /* The last health check of that topic (0: as kafka_producer_healthy). */
 int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic);

@@ -167,6 +167,8 @@ static int build(app_t *a, char *err, size_t n)
                                o->redis_replica_timeout_ms);
     redemption_set_min_replicas(a->red, o->redis_min_replicas,
                                 o->redis_replica_timeout_ms);
+    if (o->kafka_sticky)
+        kafka_producer_sticky(a->kp, 0); /* the redemptions keep their key */
     kafka_producer_on_fatal(a->kp, on_kafka_fatal, a);
     service_set_producer(a->svc, a->kp);
     service_set_redemption(a->svc, a->red, use_topic);
@@ -184,12 +186,13 @@ static void log_listening(const app_t *a)
 
     LOG(LL_INFO,
         "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
-        "redemption_topic=%s message_timeout_ms=%d",
+        "redemption_topic=%s partitioning=%s message_timeout_ms=%d",
         o->listen, o->admin_listen ? o->admin_listen : "off",
         o->auth.mode == AUTH_JWT   ? "jwt"
         : o->auth.mode == AUTH_OFF ? "off"
                                    : "gateway",
         auth_keys(gate_auth(a->gate)), o->topic, o->redemption_topic,
+        o->kafka_sticky ? "sticky" : "key",
         kafka_producer_message_timeout(a->kp));
 }
 

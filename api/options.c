@@ -13,6 +13,12 @@ static const cfg_opt_t table[] = {
       "couponq.redemptions",
       "Kafka topic of redemption events (hold, confirm, cancel, reverse; "
       "key = redemption id)" },
+    { "kafka-partitioning", "COUPONQ_API_KAFKA_PARTITIONING", CFG_STR, 0, 0,
+      "sticky",
+      "partition of the issuance events: sticky (one per loop iteration, "
+      "round robin: fewer, larger produce requests) or key (librdkafka's "
+      "partitioner on the user id, see -X partitioner=); redemption "
+      "events always go by their key" },
     { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
       "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
       "unix:PATH (with --auth gateway every unix-socket client is a "
@@ -129,6 +135,8 @@ static void fill(options_t *o)
     o->topic = config_str(c, "topic");
     o->redemption_topic = config_str(c, "redemption-topic");
     o->listen = config_str(c, "listen");
+    o->kafka_sticky =
+        strcmp(config_str(c, "kafka-partitioning"), "sticky") == 0;
     o->http.max_headers = (size_t)config_int(c, "max-headers");
     o->http.max_body = (size_t)config_int(c, "max-body");
     o->http.max_conns = (uint32_t)config_int(c, "max-conns");
@@ -173,6 +181,13 @@ int options_parse(options_t *o, int argc, char **argv)
     }
     if (rc == 0 && auth_mode_parse(config_str(o->cfg, "auth")) < 0) {
         snprintf(err, sizeof(err), "--auth: expected jwt, gateway or off");
+        rc = -1;
+    }
+    if (rc == 0 &&
+        strcmp(config_str(o->cfg, "kafka-partitioning"), "sticky") != 0 &&
+        strcmp(config_str(o->cfg, "kafka-partitioning"), "key") != 0) {
+        snprintf(err, sizeof(err),
+                 "--kafka-partitioning: expected sticky or key");
         rc = -1;
     }
     if (rc == 0)

@@ -6,7 +6,8 @@
 # nginx, in one run: closed loop at LAT_LOADS' c1 c16 c64 c256 (connections)
 # and open loop at r1000 r10000 (Poisson arrivals/s). Each load runs against
 #   nginx    the do-nothing HTTP baseline (bench/baseline/nginx.conf)
-#   before   couponq-api -X linger.ms=2 (the produce path before issue 15)
+#   before   couponq-api -X linger.ms=2 --kafka-partitioning key (the
+#            produce path before issue 15)
 #   after    couponq-api with its defaults
 #   soldout  the "after" api on a sold-out coupon (c64 and c256 only): the
 #            same HTTP and Redis round trip with no produce, i.e. the accept
@@ -27,6 +28,9 @@ LAT_USER=0 # users of each run start at a fresh base: every request is new
 # lat_segs PID -- TCP segments with data the process has sent to the Kafka
 # broker (ss -ti data_segs_out over its connections): with Nagle off about
 # one per request, so events / segments is the events per produce request.
+# librdkafka 2.0.2 builds one request per partition: "after" puts a loop
+# iteration's events on one partition (--kafka-partitioning sticky), so one
+# request per iteration; "before" spreads them over the partitions by key.
 lat_segs() {
   ss -tinpH state established "( dport = :${COUPONQ_KAFKA##*:} )" 2>/dev/null |
     awk -v pid="pid=$1," 'index($0, pid) { want = 1; next }
@@ -115,7 +119,7 @@ scn_latency_floor() {
   npids=$BG_PID
   wait_http "$nport" /
   npids="$npids,$(pgrep -P "$BG_PID" | paste -sd, -)"
-  start_api latency-before -X linger.ms=2
+  start_api latency-before -X linger.ms=2 --kafka-partitioning key
   b_pid=$API_PID b_port=$API_PORT
   start_api latency-after
   a_pid=$API_PID a_port=$API_PORT
@@ -170,7 +174,7 @@ loads = []
 for r in runs:
     if r["load"] not in loads:
         loads.append(r["load"])
-VARIANTS = [("nginx", "nginx `return 202`"), ("before", "api, `-X linger.ms=2` (before)"),
+VARIANTS = [("nginx", "nginx `return 202`"), ("before", "api, `-X linger.ms=2 --kafka-partitioning key` (before)"),
             ("after", "api, defaults (after)"), ("soldout", "api, sold-out path (no produce)")]
 def group(v, l):
     return [r for r in runs if r["variant"] == v and r["load"] == l]
@@ -230,14 +234,15 @@ w(f"Measured on {env.get('date', '?')} (commit `{env.get('commit', '?')}`, {env.
 nr = max(r["round"] for r in runs)
 w(f"Closed loop at 1, 16, 64 and 256 connections and open loop (Poisson) at 1,000 and 10,000/s, "
   f"{runs[0]['total_s']:.0f} s each, {nr} interleaved round{'s' if nr > 1 else ''} (every figure is the "
-  "mean of the rounds), against nginx, the api as it was before issue 15 (`-X linger.ms=2`), the api "
+  "mean of the rounds), against nginx, the api as it was before issue 15 (`-X linger.ms=2 --kafka-partitioning key`), the api "
   "with its defaults, and that api on a sold-out coupon (the same HTTP and Redis work, no produce: "
   "the accept path with a free Kafka). CPU is utime + stime of every thread of each process "
   "(`/proc/PID/stat`) read around each run, divided by the run's answers (accepted requests on the "
   "accept path); the generator's is its own (`times`). Rates are accepted/s on the accept path, "
   "answers/s otherwise. *Events per produce request*: accepted events ÷ TCP segments the api sent "
-  "to the broker (`ss -ti` data_segs_out; with Nagle off about one per request, and librdkafka "
-  "builds one ProduceRequest per partition: 6 here).\n")
+  "to the broker (`ss -ti` data_segs_out; with Nagle off about one per request). librdkafka "
+  "builds one ProduceRequest per partition (6 here): the defaults put each loop iteration's events "
+  "on one partition (`--kafka-partitioning sticky`), before spread them over the 6 by key.\n")
 if idle:
     w(f"Idle, with nothing running, for {idle['seconds']} s: Redis used "
       f"{idle['redis_cpu_s'] * 1000 / idle['seconds']:.1f} ms/s of CPU and the Kafka broker "

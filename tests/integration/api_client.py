@@ -8,6 +8,12 @@
   load PORT COUPON    N connections send requests for distinct users, each
                       user several times, interleaved; prints a JSON summary
                       and writes accepted (user, event_id) pairs to --accepted.
+  bursts PORT COUPON BASE ROUNDS SIZE
+                      ROUNDS bursts, one after another: SIZE requests for
+                      distinct users (BASE + round * SIZE + i) written at
+                      once on one connection (pipelined: one read, one loop
+                      iteration of the api), all answered before the next;
+                      prints "ROUND USER STATUS" for every request.
   sigterm PORT COUPON N
                       N connections each send one request at once, then the
                       script prints READY and waits for all answers; prints
@@ -124,6 +130,18 @@ async def load(port, coupon, conns, users, repeat, base, depth, accepted):
                       "accepted_users": len(set(u for u, _ in acc))}))
 
 
+async def bursts(port, coupon, base, rounds, size):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for r in range(rounds):
+        users = [base + r * size + i for i in range(size)]
+        writer.write(b"".join(post(coupon, u) for u in users))
+        await writer.drain()
+        for u in users:
+            status = (await asyncio.wait_for(read_response(reader), 30))[0]
+            print(r, u, status, flush=True)
+    writer.close()
+
+
 async def sigterm(port, coupon, n, base):
     conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(n)]
     for i, (_, w) in enumerate(conns):
@@ -157,6 +175,8 @@ def main():
         a = p.parse_args(sys.argv[4:])
         asyncio.run(load(port, int(sys.argv[3]), a.conns, a.users, a.repeat,
                          a.base, a.depth, a.accepted))
+    elif cmd == "bursts":
+        asyncio.run(bursts(port, *(int(x) for x in sys.argv[3:7])))
     elif cmd == "sigterm":
         asyncio.run(sigterm(port, int(sys.argv[3]), int(sys.argv[4]),
                             int(sys.argv[5]) if len(sys.argv) > 5 else 1))

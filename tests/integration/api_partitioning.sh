@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# api_partitioning.sh -- couponq-api --kafka-partitioning (issue 15, sticky
+# partitioning of the issuance events) on a private 6-partition topic:
+#   sticky (the default): 12 bursts of 40 requests, each written at once on
+#   one connection (one read, one loop iteration): every burst's events
+#   share one partition, each burst's the next one round robin (nothing
+#   else produces in between), so every partition gets two; then 3,000
+#   requests on 64 connections reach every partition too. Every event's
+#   key is its user id, every 202 is in the topic once, and a worker writes
+#   every row.
+#   key: each event on the partition librdkafka's partitioner gives its key
+#   (the same keys produced by kcat land on the same partitions of another
+#   6-partition topic), a user's events of two coupons on one partition,
+#   and a burst spread over several partitions: the behaviour before.
+#   Any other value is refused (exit 2).
+# Fails on the code before sticky partitioning (the bursts' events spread
+# over the partitions by key, and --kafka-partitioning is unknown).
+source "$(dirname "$0")/../lib.sh"
+need couponq-worker
+
+BURSTS=12
+SIZE=40
+LOAD_USERS=3000
+
+# events TOPIC -> "partition key value" lines, every message of the topic
+events() { kcat -b "$COUPONQ_KAFKA" -C -t "$1" -e -q -f '%p %k %s\n'; }
+
+# check_events FILE COUPON N -> asserts N events of COUPON, each with its
+# user id as key, distinct event ids and users; prints "user partition".
+check_events() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, coupon, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows, ids, users = [], set(), set()
+for line in open(path):
+    p, k, v = line.rstrip("\n").split(" ", 2)
+    ev = json.loads(v)
+    if ev["coupon_id"] != coupon:
+        continue
+    if k != str(ev["user_id"]):
+        raise SystemExit(f"event key {k!r} is not its user id {ev['user_id']}")
+    ids.add(ev["event_id"])
+    users.add(ev["user_id"])
+    rows.append((ev["user_id"], int(p)))
+if not (len(rows) == len(ids) == len(users) == n):
+    raise SystemExit(f"expected {n} events of coupon {coupon} (distinct ids and "
+                     f"users), got {len(rows)} ({len(ids)} ids, {len(users)} users)")
+for u, p in rows:
+    print(u, p)
+PY
+}
+
+# bursts PORT COUPON BASE ROUNDS -> "round user" of the 202s (all must be)
+bursts() {
+  python3 "$API_CLIENT" bursts "$1" "$2" "$3" "$4" "$SIZE" >"$TEST_TMP/bursts.raw" ||
+    fail "bursts client failed"
+  assert_eq 0 "$(awk '$3 != 202' "$TEST_TMP/bursts.raw" | wc -l)" "bursts answered other than 202"
+  assert_eq $(($4 * SIZE)) "$(wc -l <"$TEST_TMP/bursts.raw")" "burst answers"
+  cut -d' ' -f1,2 "$TEST_TMP/bursts.raw"
+}
+
+log "sticky: $BURSTS bursts of $SIZE, then $LOAD_USERS requests on 64 connections"
+private_topic api_partitioning
+C=$(new_coupon_id)
+coupon_create_raw "$C" -1
+api_up sticky --topic "$T" --redemption-topic "$T.r"
+# healthy = the first metadata answer is in, and with it the partitions
+B=$((C % 100000 * 100000))
+bursts "$API_PORT" "$C" "$B" "$BURSTS" >"$TEST_TMP/burst_users.txt"
+summary=$(python3 "$API_CLIENT" load "$API_PORT" "$C" --conns 64 --users "$LOAD_USERS" \
+  --repeat 1 --base $((B + 50000)) --accepted "$TEST_TMP/load_accepted.txt")
+log "load: $summary"
+assert_eq "$LOAD_USERS" "$(wc -l <"$TEST_TMP/load_accepted.txt")" "202s of the load"
+N=$((BURSTS * SIZE + LOAD_USERS))
+wait_eq "topic_count $T" "$N" "events in the topic" 30
+events "$T" >"$TEST_TMP/sticky_events.txt"
+check_events "$TEST_TMP/sticky_events.txt" "$C" "$N" >"$TEST_TMP/sticky_parts.txt" ||
+  fail "sticky events"
+python3 - "$TEST_TMP/burst_users.txt" "$TEST_TMP/sticky_parts.txt" "$BURSTS" <<'PY' ||
+import sys
+bursts = {}
+for line in open(sys.argv[1]):
+    r, u = map(int, line.split())
+    bursts[u] = r
+nb = int(sys.argv[3])
+of_burst, load_parts = {}, set()
+for line in open(sys.argv[2]):
+    u, p = map(int, line.split())
+    if u in bursts:
+        of_burst.setdefault(bursts[u], set()).add(p)
+    else:
+        load_parts.add(p)
+for r in range(nb):
+    if len(of_burst.get(r, ())) != 1:
+        raise SystemExit(f"burst {r}: its events are on partitions {sorted(of_burst.get(r, ()))}, not one")
+seq = [next(iter(of_burst[r])) for r in range(nb)]
+for r in range(1, nb):
+    if seq[r] != (seq[r - 1] + 1) % 6:
+        raise SystemExit(f"bursts went to partitions {seq}: not round robin")
+if load_parts != set(range(6)):
+    raise SystemExit(f"the load's events reached partitions {sorted(load_parts)}, not all 6")
+print("bursts on partitions", " ".join(map(str, seq)))
+PY
+  fail "sticky partitioning"
+log "events per partition: $(awk '{print $2}' "$TEST_TMP/sticky_parts.txt" | sort | uniq -c |
+  awk '{printf "%s:%s ", $2, $1}')"
+assert_contains "$(cat "$TEST_TMP/sticky.log")" "partitioning=sticky" "the api's start line"
+assert_contains "$(grep 'msg="kafka partitions"' "$TEST_TMP/sticky.log")" \
+  "partitions=6 without_leader=0 partitioning=sticky" "the partitions the api logged"
+start_bg worker "$WORKER" --topic "$T" --group "$G" --redemption-topic off \
+  --metrics-listen "127.0.0.1:$(free_port)"
+wait_coupon_rows "$C" "$N"
+proc_stop sticky
+
+log "key: each event on its key's partition, as before"
+T2=$(new_topic api_partitioning_key)
+C2=$(new_coupon_id)
+C3=$((C2 + 1))
+coupon_meta_raw "$C2" -1
+coupon_meta_raw "$C3" -1
+api_up keyed --topic "$T2" --redemption-topic "$T2.r" --kafka-partitioning key
+assert_contains "$(cat "$TEST_TMP/keyed.log")" "partitioning=key" "the api's start line"
+B2=$((B + 200000))
+bursts "$API_PORT" "$C2" "$B2" 3 >"$TEST_TMP/key_users.txt"
+bursts "$API_PORT" "$C3" "$B2" 3 >/dev/null # the same users, another coupon
+wait_eq "topic_count $T2" $((6 * SIZE)) "events in the key topic" 30
+events "$T2" >"$TEST_TMP/key_events.txt"
+check_events "$TEST_TMP/key_events.txt" "$C2" $((3 * SIZE)) >"$TEST_TMP/key_parts2.txt" ||
+  fail "key events, coupon $C2"
+check_events "$TEST_TMP/key_events.txt" "$C3" $((3 * SIZE)) >"$TEST_TMP/key_parts3.txt" ||
+  fail "key events, coupon $C3"
+diff <(sort "$TEST_TMP/key_parts2.txt") <(sort "$TEST_TMP/key_parts3.txt") >"$TEST_TMP/key_diff.txt" ||
+  fail "a user's events of two coupons on different partitions: $(head -3 "$TEST_TMP/key_diff.txt")"
+# librdkafka's partitioner on the same keys, through kcat (same library,
+# same default partitioner) into another 6-partition topic
+T3=$(new_topic api_partitioning_kcat)
+awk '{print $1 ":x"}' "$TEST_TMP/key_parts2.txt" | kcat -P -b "$COUPONQ_KAFKA" -t "$T3" -K: ||
+  fail "kcat produce"
+wait_eq "topic_count $T3" $((3 * SIZE)) "kcat's messages" 30
+kcat -b "$COUPONQ_KAFKA" -C -t "$T3" -e -q -f '%k %p\n' | sort >"$TEST_TMP/kcat_parts.txt"
+diff "$TEST_TMP/kcat_parts.txt" <(sort "$TEST_TMP/key_parts2.txt") >"$TEST_TMP/kcat_diff.txt" ||
+  fail "key partitioning is not librdkafka's partitioner on the key: $(head -3 "$TEST_TMP/kcat_diff.txt")"
+spread=$(python3 - "$TEST_TMP/key_users.txt" "$TEST_TMP/key_parts2.txt" <<'PY'
+import sys
+r_of = dict(reversed(line.split()) for line in open(sys.argv[1]))
+parts = {}
+for line in open(sys.argv[2]):
+    u, p = line.split()
+    parts.setdefault(r_of[u], set()).add(p)
+print(min(len(s) for s in parts.values()))
+PY
+)
+[[ $spread -gt 1 ]] || fail "key: a burst's events all on one partition"
+rc=0
+"$API_BIN" --kafka-partitioning hash >"$TEST_TMP/bad.log" 2>&1 || rc=$?
+assert_eq 2 "$rc" "exit status of --kafka-partitioning hash"
+assert_contains "$(cat "$TEST_TMP/bad.log")" "--kafka-partitioning: expected sticky or key" "its message"
+log "ok"
