@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "ulid.h"
 
 /* The redemption states, in this order (counts of db_use_states). */
 #define USE_NSTATES 6
@@ -32,14 +33,27 @@ typedef struct use_row {
     size_t payload_len;
 } use_row_t;
 
+/* Redemption id lists: n ids of ULID_LEN characters, each in its own
+ * USE_RID_STRIDE bytes (NUL-terminated: char[RID_LEN + 1] arrays), at most
+ * USE_ROWS_IN_MAX per call; an id that is not a ULID is an error. */
+#define USE_RID_STRIDE  (ULID_LEN + 1)
+#define USE_ROWS_IN_MAX 500
+
 /* fn per row of the coupon, by rid; fn returns 0 to go on, -1 to stop
- * (db_use_rows then returns -1, with fn's reason kept by the caller). */
-int db_use_rows(db_t *db, int64_t coupon_id,
+ * (db_use_rows then returns -1, with fn's reason kept by the caller).
+ * rids NULL: every row of the coupon; else only those rows. */
+int db_use_rows(db_t *db, int64_t coupon_id, const char *rids, size_t n,
                 int (*fn)(void *arg, const use_row_t *row), void *arg);
-/* fn per reversal event (payload) of the coupon's redemptions that was not
- * an illegal transition. */
-int db_use_reversals(db_t *db, int64_t coupon_id,
-                     int (*fn)(void *arg, const char *payload, size_t len),
+/* The same rows without their event (payload NULL): id, version and state
+ * cost a fraction of the join with the events. */
+int db_use_row_keys(db_t *db, int64_t coupon_id,
+                    int (*fn)(void *arg, const use_row_t *row), void *arg);
+/* fn per reversal event (its redemption id and payload) of the coupon's
+ * redemptions (rids NULL) or of those (a list as above) that was not an
+ * illegal transition. */
+int db_use_reversals(db_t *db, int64_t coupon_id, const char *rids, size_t n,
+                     int (*fn)(void *arg, const char *rid, const char *payload,
+                               size_t len),
                      void *arg);
 /* Rows per state of use_state_names; a held row whose expires_at <= NOW(3)
  * counts as expired. */

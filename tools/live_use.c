@@ -257,21 +257,121 @@ int live_use_restore(live_t *l, int64_t id, const live_rec_t *recs, size_t n,
     return 0;
 }
 
+/* KEYS: use:revs. ARGV: field, value pairs. */
+static const char revs_lua[] =
+    "local w = 0 "
+    "for i = 1, #ARGV, 2 do "
+    "  w = w + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) "
+    "end "
+    "return w";
+
 int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
                           const char *const *values, size_t n, int64_t *written)
 {
+    const char *argv[4 + 2 * USE_BATCH];
+    size_t lens[4 + 2 * USE_BATCH], i, off, k, argc;
     char key[KEYS_MAX];
     redisReply *r;
-    size_t i;
+    int64_t w = 0; /* gcc -O2 cannot see int_reply set it */
+    int rc;
 
     keys_use_revs(key, sizeof(key), id);
     *written = 0;
-    for (i = 0; i < n; i++) {
-        r = live_cmdf(l, "HSETNX %s %s %s", key, fields[i], values[i]);
-        if (r == NULL)
+    for (off = 0; off < n; off += k) {
+        k = n - off < USE_BATCH ? n - off : USE_BATCH;
+        argc = 0;
+        argv[argc++] = "EVAL";
+        argv[argc++] = revs_lua;
+        argv[argc++] = "1";
+        argv[argc++] = key;
+        for (i = off; i < off + k; i++) {
+            argv[argc++] = fields[i];
+            argv[argc++] = values[i];
+        }
+        for (i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        if ((r = live_cmd(l, (int)argc, argv, lens)) == NULL)
             return -1;
-        *written += r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        rc = int_reply(l, r, &w);
         freeReplyObject(r);
+        if (rc != 0)
+            return -1;
+        *written += w;
+    }
+    return 0;
+}
+
+/* KEYS: use:recs. ARGV: rid, version pairs. Per pair 0 (a later record,
+ * or this version with nothing due), 1 (none, or an older one), 2 (this
+ * version, its finish pending). A record cjson cannot read stops the
+ * script, as restore_lua would. */
+static const char probe_lua[] =
+    "local out = {} "
+    "for i = 1, #ARGV, 2 do "
+    "  local cur = redis.call('HGET', KEYS[1], ARGV[i]) "
+    "  local s = 1 "
+    "  if cur then "
+    "    local r, v = cjson.decode(cur), tonumber(ARGV[i + 1]) "
+    "    if r.v > v then s = 0 "
+    "    elseif r.v == v then s = r.p == 1 and 2 or 0 end "
+    "  end "
+    "  out[#out + 1] = s "
+    "end "
+    "return out";
+
+static int probe_batch(live_t *l, const char *key, const live_ver_t *v,
+                       size_t n, live_rec_status_t *out)
+{
+    const char *argv[3 + 1 + 2 * USE_BATCH];
+    size_t lens[3 + 1 + 2 * USE_BATCH], i, argc = 0;
+    char ver[USE_BATCH][24];
+    redisReply *r;
+    int rc = -1;
+
+    argv[argc++] = "EVAL";
+    argv[argc++] = probe_lua;
+    argv[argc++] = "1";
+    argv[argc++] = key;
+    for (i = 0; i < n; i++) {
+        snprintf(ver[i], sizeof(ver[i]), "%lld", (long long)v[i].version);
+        argv[argc++] = v[i].rid;
+        argv[argc++] = ver[i];
+    }
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    if ((r = live_cmd(l, (int)argc, argv, lens)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        live_fail(l, "redis: unexpected probe reply");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const redisReply *e = r->element[i];
+
+        if (e->type != REDIS_REPLY_INTEGER || e->integer < 0 ||
+            e->integer > LIVE_REC_PENDING) {
+            live_fail(l, "redis: unexpected probe reply");
+            goto out;
+        }
+        out[i] = (live_rec_status_t)e->integer;
+    }
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int live_use_probe(live_t *l, int64_t id, const live_ver_t *v, size_t n,
+                   live_rec_status_t *out)
+{
+    char key[KEYS_MAX];
+    size_t off, k;
+
+    keys_use_recs(key, sizeof(key), id);
+    for (off = 0; off < n; off += k) {
+        k = n - off < USE_BATCH ? n - off : USE_BATCH;
+        if (probe_batch(l, key, v + off, k, out + off) != 0)
+            return -1;
     }
     return 0;
 }

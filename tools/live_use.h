@@ -62,10 +62,25 @@ typedef struct live_rec {
 int live_use_restore(live_t *l, int64_t id, const live_rec_t *recs, size_t n,
                      int64_t *written, int *counted);
 /* use:revs entries ("<rid>/<reversal_id>" -> JSON), written only where
- * missing; *written = how many were. */
+ * missing (HSETNX, one script per batch); *written = how many were. */
 int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
                           const char *const *values, size_t n,
                           int64_t *written);
+
+/* What Redis has of a redemption at a version (live_use_probe). */
+typedef struct live_ver {
+    const char *rid;
+    int64_t version;
+} live_ver_t;
+typedef enum {
+    LIVE_REC_HAVE,   /* a later version, or this one with nothing due */
+    LIVE_REC_NEED,   /* no record, or an older one */
+    LIVE_REC_PENDING /* at this version, its finish pending (`p` 1) */
+} live_rec_status_t;
+/* out[i] for v[i], read in one script per batch (the records' JSON stays
+ * in Redis: only the answer comes back). */
+int live_use_probe(live_t *l, int64_t id, const live_ver_t *v, size_t n,
+                   live_rec_status_t *out);
 
 /* use.lua's operator ops (schemas/redemption.md). */
 typedef enum {

@@ -447,6 +447,7 @@ static int rebuild_sets(tool_t *t, int64_t id)
 static void put_restore(tool_t *t, const use_restore_t *st)
 {
     tool_set_int(t, "use_rows", st->rows);
+    tool_set_int(t, "use_rows_fetched", st->fetched);
     tool_set_int(t, "use_unconsumed_events", st->events);
     tool_set_int(t, "use_restored", st->written);
     tool_set_int(t, "use_revs", st->revs);
@@ -615,10 +616,11 @@ static int guard_repair(guard_t *g, const fence_window_t *w, const char *replid)
         "msg=\"fence: verified against the event log\" coupon_id=%" PRId64
         " class=%s replid=%s rows=%" PRId64 " unconsumed_events=%" PRId64
         " added_from_rows=%" PRId64 " added_from_topic=%" PRId64
-        " use_rows=%" PRId64 " use_events=%" PRId64 " use_restored=%" PRId64
-        " use_finished=%" PRId64 " lifted=%d",
+        " use_rows=%" PRId64 " use_rows_fetched=%" PRId64 " use_events=%" PRId64
+        " use_restored=%" PRId64 " use_finished=%" PRId64 " lifted=%d",
         id, fence_class_name(fence_class(w)), replid, nrows, events, added[0],
-        added[1], st.rows, st.events, st.written, st.finished, lifted);
+        added[1], st.rows, st.fetched, st.events, st.written, st.finished,
+        lifted);
     g->repaired += lifted;
     g->finished += st.finished;
     return 0;

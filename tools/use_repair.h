@@ -20,6 +20,9 @@
 
 typedef struct use_restore {
     int64_t rows;         /* MySQL rows read */
+    int64_t fetched;      /* of those, rows whose events were read (Redis
+                             lacked or had older their record, or a finish
+                             of it pending) */
     int64_t rows_skipped; /* rows whose latest event is not in MySQL */
     int64_t events;       /* unconsumed events of the coupon in the topic */
     int64_t invalid;      /* payloads the codec refused (skipped) */
@@ -34,7 +37,10 @@ typedef struct use_restore {
  * after --group's committed offsets (read before the rows: see
  * repair.c's read_committed), the revs entries, and, when the use hash is
  * missing, the hash from the row with `confirmed` counted from the
- * records. Then the finishes the dataset lost: a record still pending
+ * records. Only the rows whose record Redis lacks, has at an older
+ * version or holds pending at the row's version have their events read
+ * (st->fetched): a record at the row's version came with its revs entries.
+ * Then the finishes the dataset lost: a record still pending
  * (`p` 1) at a version whose release event (released, or reversed with
  * use_freed) is among those rows and events gets use.lua's finish, as the
  * api ran it after Kafka's acknowledgement. 0, or -1 (reported). */

@@ -10,7 +10,9 @@
 #         (1000) redemptions applied by the worker: the expensive ones.
 # The guard must verify and lift them as SELL, USE, UP, then OLD1..3 by id
 # (1), and again after the replication id moved on while it ran as a
-# daemon (2: REPLICAOF a dead port, then NO ONE: a new id, the data kept).
+# daemon (2: REPLICAOF a dead port, then NO ONE: a new id, the data kept);
+# there the old coupons' records are intact, so the guard reads none of
+# their events (use_rows_fetched=0: only the versions are compared).
 # No durations are asserted: only the order of the guard's "verified" log
 # lines and the fences it leaves.
 #
@@ -155,7 +157,7 @@ assert_eq "$WANT" "$(lift_order "$TEST_TMP/guard1.log")" "lift order after the r
 for id in "${OLD[@]}"; do
   line=$(grep -F "coupon_id=$id " "$TEST_TMP/guard1.log")
   assert_contains "$line" "class=idle" "old coupon $id is idle"
-  assert_contains "$line" "use_rows=$ROWS " "old coupon $id: its redemption rows read"
+  assert_contains "$line" "use_rows=$ROWS use_rows_fetched=$ROWS " "old coupon $id: every row's events read (Redis had no record)"
   assert_eq "$ROWS" "$(rcli HLEN "$(ckey "$id" use:recs)")" "old coupon $id: its records restored"
 done
 assert_contains "$(grep -F "coupon_id=$SELL " "$TEST_TMP/guard1.log")" "class=selling" "SELL's class"
@@ -175,4 +177,11 @@ rcli REPLICAOF NO ONE >/dev/null
 rid=$(redis_replid)
 wait_for lifted_all 120 || fail "the guard did not lift every fence under $rid"
 assert_eq "$WANT" "$(lift_order "$TEST_TMP/guard.log" "$rid")" "lift order under the id that changed mid-pass"
+# The records survived the restart: the guard checked their versions and
+# read no event of the old coupons (use_repair.h).
+for id in "${OLD[@]}"; do
+  line=$(grep -F "coupon_id=$id " "$TEST_TMP/guard.log" | grep -F "replid=$rid " | grep -F 'lifted=1')
+  assert_contains "$line" "use_rows=$ROWS use_rows_fetched=0 " "old coupon $id: no event read for the records Redis kept"
+  assert_eq "$ROWS" "$(rcli HLEN "$(ckey "$id" use:recs)")" "old coupon $id: its records after the second lift"
+done
 log "ok: lifted as $WANT twice"
