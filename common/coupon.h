@@ -59,6 +59,13 @@ int db_coupon_set_total(db_t *db, int64_t id, int64_t total, int *found);
  * used_quantity. */
 int db_coupon_cas_use_limit(db_t *db, int64_t id, int64_t expected,
                             int64_t limit, int *swapped);
+/* The coupon's use-limit lock (a MariaDB named lock, GET_LOCK, held by this
+ * session until db_coupon_unlock_use_limit or the session ends, also by a
+ * crash): couponqctl use adjust holds it, so two adjusts never interleave
+ * their compare-and-sets on MySQL and Redis (see tools/redeem.c). *got = 0
+ * when another session held it for timeout_s. */
+int db_coupon_lock_use_limit(db_t *db, int64_t id, int timeout_s, int *got);
+int db_coupon_unlock_use_limit(db_t *db, int64_t id);
 int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found);
 
 /* issued_quantity and the number of coupon_issues rows, read by one

@@ -202,6 +202,35 @@ int db_coupon_cas_use_limit(db_t *db, int64_t id, int64_t expected,
     return db_query_int(db, q, &one, swapped);
 }
 
+int db_coupon_lock_use_limit(db_t *db, int64_t id, int timeout_s, int *got)
+{
+    char q[SQL_MAX];
+    int64_t v = 0;
+    int found;
+
+    *got = 0;
+    snprintf(q, sizeof(q), "SELECT GET_LOCK('couponq.use_limit.%lld', %d)",
+             (long long)id, timeout_s);
+    if (db_query_int(db, q, &v, &found) != 0)
+        return -1;
+    if (!found) /* NULL: the server could not take it (killed, out of memory) */
+        return db_failf(db, "GET_LOCK of coupon %lld's use limit failed",
+                        (long long)id);
+    *got = v == 1;
+    return 0;
+}
+
+int db_coupon_unlock_use_limit(db_t *db, int64_t id)
+{
+    char q[SQL_MAX];
+    int64_t v;
+    int found;
+
+    snprintf(q, sizeof(q), "SELECT RELEASE_LOCK('couponq.use_limit.%lld')",
+             (long long)id);
+    return db_query_int(db, q, &v, &found);
+}
+
 int db_coupon_set_state(db_t *db, int64_t id, const char *state, int *found)
 {
     char q[SQL_MAX];

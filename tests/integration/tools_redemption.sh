@@ -309,17 +309,19 @@ assert_eq "5 5 5" "$(json in_use <<<"$out") $(rcli HGET "$(k "$A" use)" limit) $
 op "$A" use_sold_out hold "$(new_rid "$A")" "$(eid)" 0 7 o-7 3000
 "$CTL" use adjust "$A" --limit unlimited >/dev/null || fail "use adjust unlimited"
 assert_eq "-1 NULL" "$(rcli HGET "$(k "$A" use)" limit) $(sql "SELECT IFNULL(use_limit, 'NULL') FROM coupons WHERE id=$A")" "use adjust to unlimited"
-# Concurrent adjusts (raises MySQL-first, lowers Redis-first) each change a
-# store only from the limit they read: whatever wins, both stores end with
-# the same limit; a loser takes back its write and tries again, and after
-# 3 lost tries is refused (exit 3) having changed nothing.
-# (Before, a raise and a lower could interleave into Redis with one limit
-# and MySQL with the other.)
+# Concurrent adjusts (raises MySQL-first, lowers Redis-first) take the
+# coupon's use-limit lock (GET_LOCK), so they run one at a time, each
+# changing a store only from the limit it read: both stores end with the
+# same limit. Without the lock the compare-and-sets alone let 8 at once end
+# apart in about 1 round of 30 (a take-back restoring another adjust's
+# value that was itself taken back: Redis 12, MySQL 40), hence 20 rounds.
+# (Before those, a raise and a lower could interleave into Redis with one
+# limit and MySQL with the other every time.)
 CC=$(new_coupon_id)
 "$CTL" create --id "$CC" --title "concurrent adjusts" --quantity 10 --end +1h --use-limit 20 >/dev/null || fail "create $CC"
 limits() { echo "$(rcli HGET "$(k "$CC" use)" limit) $(sql "SELECT IFNULL(use_limit, -1) FROM coupons WHERE id=$CC")"; }
 raced=0
-for round in 1 2 3 4 5 6; do
+for round in $(seq 20); do
   pids=()
   for l in 10 30 15 40 5 unlimited 25 12; do
     "$CTL" use adjust "$CC" --limit "$l" >/dev/null 2>"$TEST_TMP/adj.$l" &
