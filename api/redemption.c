@@ -28,6 +28,7 @@
 #include <hiredis/hiredis.h>
 
 #include "embedded.h"
+#include "fmt.h"
 #include "keys.h"
 #include "log.h"
 #include "redemption.h"
@@ -144,32 +145,49 @@ const char *redemption_code_name(use_code_t code)
 
 /* ---- building a call ---- */
 
+/* The call's argv[HEAD..): its op and arguments follow; the head is
+ * named only when the call is sent (head()). */
 static ucall_t *ucall_new(redemption_t *r, int kind, int64_t coupon_id,
                           const char *rid)
 {
     ucall_t *c = calloc(1, sizeof(*c));
-    int i;
+    size_t n = strlen(rid);
 
     if (c == NULL)
         return NULL;
     c->r = r;
     c->kind = kind;
     c->coupon_id = coupon_id;
-    snprintf(c->rid, sizeof(c->rid), "%s", rid);
-    keys_meta(c->keys[0], KEYS_MAX, coupon_id);
-    keys_use(c->keys[1], KEYS_MAX, coupon_id);
-    keys_use_holds(c->keys[2], KEYS_MAX, coupon_id);
-    keys_use_recs(c->keys[3], KEYS_MAX, coupon_id);
-    keys_use_orders(c->keys[4], KEYS_MAX, coupon_id);
-    keys_use_users(c->keys[5], KEYS_MAX, coupon_id);
-    keys_issued(c->keys[6], KEYS_MAX, coupon_id);
-    keys_use_revs(c->keys[7], KEYS_MAX, coupon_id);
-    c->argv[c->argc++] = "EVALSHA";
-    c->argv[c->argc++] = r->use.sha;
-    c->argv[c->argc++] = "8";
-    for (i = 0; i < NKEYS; i++)
-        c->argv[c->argc++] = c->keys[i];
+    if (n > RID_LEN)
+        n = RID_LEN;
+    memcpy(c->rid, rid, n);
+    c->rid[n] = '\0';
+    c->argc = HEAD;
     return c;
+}
+
+/* EVALSHA sha 8 and the coupon's 8 keys: only for a call that is sent
+ * itself (undo, finish, the first call of a batch, whose head the batch
+ * uses). The calls of a batch are of one coupon, so naming the keys of
+ * each (8 snprintfs) was most of what taking a call cost. */
+static void head(ucall_t *c)
+{
+    int64_t id = c->coupon_id;
+    int i;
+
+    keys_meta(c->keys[0], KEYS_MAX, id);
+    keys_use(c->keys[1], KEYS_MAX, id);
+    keys_use_holds(c->keys[2], KEYS_MAX, id);
+    keys_use_recs(c->keys[3], KEYS_MAX, id);
+    keys_use_orders(c->keys[4], KEYS_MAX, id);
+    keys_use_users(c->keys[5], KEYS_MAX, id);
+    keys_issued(c->keys[6], KEYS_MAX, id);
+    keys_use_revs(c->keys[7], KEYS_MAX, id);
+    c->argv[0] = "EVALSHA";
+    c->argv[1] = c->r->use.sha;
+    c->argv[2] = "8";
+    for (i = 0; i < NKEYS; i++)
+        c->argv[3 + i] = c->keys[i];
 }
 
 static void arg(ucall_t *c, const char *s)
@@ -179,7 +197,11 @@ static void arg(ucall_t *c, const char *s)
 
 static const char *num(ucall_t *c, int i, int64_t v)
 {
-    snprintf(c->num[i], sizeof(c->num[i]), "%" PRId64, v);
+    fmt_t f;
+
+    fmt_init(&f, c->num[i], sizeof(c->num[i]));
+    fmt_i64(&f, v);
+    fmt_end(&f); /* 20 digits and a sign fit */
     return c->num[i];
 }
 
@@ -195,11 +217,11 @@ static void call_args(ucall_t *c, const use_call_t *u)
     arg(c, num(c, 0, u->actor));
     if (u->op == USE_HOLD) {
         arg(c, num(c, 1, u->user_id));
-        snprintf(c->id, sizeof(c->id), "%s", u->order_id);
+        memcpy(c->id, u->order_id, sizeof(c->id));
         arg(c, c->id);
         arg(c, num(c, 2, u->order_amount));
     } else if (u->op == USE_REVERSE) {
-        snprintf(c->id, sizeof(c->id), "%s", u->reversal_id);
+        memcpy(c->id, u->reversal_id, sizeof(c->id));
         arg(c, c->id);
         arg(c, num(c, 2, u->amount));
     }
@@ -223,6 +245,7 @@ static int ucall_send(ucall_t *c)
     redemption_t *r = c->r;
     int i;
 
+    head(c);
     for (i = 0; i < c->argc; i++)
         c->len[i] = strlen(c->argv[i]);
     return redis_conn_command(r->rc, on_reply, c, c->argc, c->argv, c->len);
@@ -240,6 +263,7 @@ static int batch_send(ubatch_t *b)
     char counts[USE_BATCH_MAX][2];
     int i, j, argc = 0, wait = 0;
 
+    head(b->c[0]);
     for (i = 0; i < HEAD; i++)
         argv[argc++] = b->c[0]->argv[i];
     argv[argc++] = "batch";

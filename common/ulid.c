@@ -116,14 +116,20 @@ void ulid_generate(char out[ULID_LEN + 1])
     ulid_encode(ulid_state.last_ms, ulid_state.rnd, out);
 }
 
+/* Each character's value + 1 (0: not of the alphabet): a table, not
+ * strchr, since the api checks several ids of every redemption it answers. */
+static const unsigned char values[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18,
+    ['J'] = 19, ['K'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24,
+    ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28, ['W'] = 29, ['X'] = 30,
+    ['Y'] = 31, ['Z'] = 32
+};
+
 static int crockford_value(char c)
 {
-    const char *p;
-
-    if (c == '\0')
-        return -1;
-    p = strchr(crockford, c);
-    return p == NULL ? -1 : (int)(p - crockford);
+    return (int)values[(unsigned char)c] - 1;
 }
 
 int ulid_valid(const char *s, size_t len)
