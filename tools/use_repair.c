@@ -485,6 +485,8 @@ static int restore_finish(restore_t *r)
     size_t i, n;
     int done, rc = 0;
 
+    if (r->released.n == 0) /* d is NULL then: qsort must not see it */
+        return 0;
     qsort(d, r->released.n, sizeof(*d), due_cmp);
     for (i = n = 0; i < r->released.n; i++) /* the same event twice */
         if (n == 0 || due_cmp(&d[i], &d[n - 1]) != 0)
