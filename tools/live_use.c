@@ -265,11 +265,32 @@ static const char revs_lua[] =
     "end "
     "return w";
 
+/* EVAL script 1 key a[0] b[0] ... a[n-1] b[n-1], n <= USE_BATCH: the
+ * reply (NULL with l's error). The restore's batched scripts take pairs. */
+static redisReply *eval_pairs(live_t *l, const char *script, const char *key,
+                              const char *const *a, const char *const *b,
+                              size_t n)
+{
+    const char *argv[4 + 2 * USE_BATCH];
+    size_t lens[4 + 2 * USE_BATCH], i, argc = 0;
+
+    argv[argc++] = "EVAL";
+    argv[argc++] = script;
+    argv[argc++] = "1";
+    argv[argc++] = key;
+    for (i = 0; i < n; i++) {
+        argv[argc++] = a[i];
+        argv[argc++] = b[i];
+    }
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return live_cmd(l, (int)argc, argv, lens);
+}
+
 int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
                           const char *const *values, size_t n, int64_t *written)
 {
-    const char *argv[4 + 2 * USE_BATCH];
-    size_t lens[4 + 2 * USE_BATCH], i, off, k, argc;
+    size_t off, k;
     char key[KEYS_MAX];
     redisReply *r;
     int64_t w = 0; /* gcc -O2 cannot see int_reply set it */
@@ -279,18 +300,8 @@ int live_use_restore_revs(live_t *l, int64_t id, const char *const *fields,
     *written = 0;
     for (off = 0; off < n; off += k) {
         k = n - off < USE_BATCH ? n - off : USE_BATCH;
-        argc = 0;
-        argv[argc++] = "EVAL";
-        argv[argc++] = revs_lua;
-        argv[argc++] = "1";
-        argv[argc++] = key;
-        for (i = off; i < off + k; i++) {
-            argv[argc++] = fields[i];
-            argv[argc++] = values[i];
-        }
-        for (i = 0; i < argc; i++)
-            lens[i] = strlen(argv[i]);
-        if ((r = live_cmd(l, (int)argc, argv, lens)) == NULL)
+        r = eval_pairs(l, revs_lua, key, fields + off, values + off, k);
+        if (r == NULL)
             return -1;
         rc = int_reply(l, r, &w);
         freeReplyObject(r);
@@ -322,24 +333,18 @@ static const char probe_lua[] =
 static int probe_batch(live_t *l, const char *key, const live_ver_t *v,
                        size_t n, live_rec_status_t *out)
 {
-    const char *argv[3 + 1 + 2 * USE_BATCH];
-    size_t lens[3 + 1 + 2 * USE_BATCH], i, argc = 0;
+    const char *rid[USE_BATCH], *vp[USE_BATCH];
     char ver[USE_BATCH][24];
     redisReply *r;
+    size_t i;
     int rc = -1;
 
-    argv[argc++] = "EVAL";
-    argv[argc++] = probe_lua;
-    argv[argc++] = "1";
-    argv[argc++] = key;
     for (i = 0; i < n; i++) {
         snprintf(ver[i], sizeof(ver[i]), "%lld", (long long)v[i].version);
-        argv[argc++] = v[i].rid;
-        argv[argc++] = ver[i];
+        rid[i] = v[i].rid;
+        vp[i] = ver[i];
     }
-    for (i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    if ((r = live_cmd(l, (int)argc, argv, lens)) == NULL)
+    if ((r = eval_pairs(l, probe_lua, key, rid, vp, n)) == NULL)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
         live_fail(l, "redis: unexpected probe reply");
