@@ -18,6 +18,9 @@
 
 #define HEALTH_EVERY_MS 2000
 #define POLL_EVERY_MS   100 /* backstop in case an io event was missed */
+#define PART_KEY        0   /* librdkafka's partitioner on the key */
+#define PART_STICKY     1   /* kafka_producer_sticky */
+#define PART_GROUP      2   /* kafka_producer_grouped */
 
 struct kafka_producer {
     uv_loop_t *loop;
@@ -32,7 +35,7 @@ struct kafka_producer {
      * topics (loop thread), and what the health check's metadata said
      * (written by the worker thread, read in health_done): partitions (-1:
      * no answer) and which have no leader. */
-    int sticky_on[KAFKA_PRODUCER_TOPICS_MAX];
+    int sticky_on[KAFKA_PRODUCER_TOPICS_MAX]; /* PART_STICKY, PART_GROUP */
     sticky_t sticky[KAFKA_PRODUCER_TOPICS_MAX];
     int32_t md_cnt[KAFKA_PRODUCER_TOPICS_MAX];
     unsigned char md_down[KAFKA_PRODUCER_TOPICS_MAX][STICKY_MAX_PARTITIONS];
@@ -225,7 +228,10 @@ static void sticky_update(kafka_producer_t *kp, int topic)
             "msg=\"kafka partitions\" topic=%s partitions=%d "
             "without_leader=%d partitioning=%s",
             rd_kafka_topic_name(topic_at(kp, topic)), (int)kp->md_cnt[topic],
-            (int)st->ndown, st->cnt > 0 ? "sticky" : "key");
+            (int)st->ndown,
+            st->cnt == 0                            ? "key"
+            : kp->sticky_on[topic] == PART_STICKY ? "sticky"
+                                                    : "group");
 }
 
 static void destroy_if_done(kafka_producer_t *kp);
@@ -258,7 +264,7 @@ static void on_check(uv_check_t *h)
     int i;
 
     for (i = 0; i <= kp->nmore; i++)
-        if (kp->sticky_on[i])
+        if (kp->sticky_on[i] == PART_STICKY)
             sticky_next(&kp->sticky[i]);
 }
 
@@ -457,7 +463,13 @@ int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic)
 void kafka_producer_sticky(kafka_producer_t *kp, int topic)
 {
     assert(topic >= 0 && topic <= kp->nmore);
-    kp->sticky_on[topic] = 1;
+    kp->sticky_on[topic] = PART_STICKY;
+}
+
+void kafka_producer_grouped(kafka_producer_t *kp, int topic)
+{
+    assert(topic >= 0 && topic <= kp->nmore);
+    kp->sticky_on[topic] = PART_GROUP;
 }
 
 static rd_kafka_resp_err_t produce(kafka_producer_t *kp, int topic,
@@ -476,7 +488,16 @@ int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
                               size_t klen, const char *value, size_t vlen,
                               uint64_t token, char *errstr, size_t n)
 {
-    int32_t part = RD_KAFKA_PARTITION_UA;
+    return kafka_producer_send_group(kp, topic, 0, key, klen, value, vlen,
+                                     token, errstr, n);
+}
+
+int kafka_producer_send_group(kafka_producer_t *kp, int topic, uint64_t g,
+                              const char *key, size_t klen, const char *value,
+                              size_t vlen, uint64_t token, char *errstr,
+                              size_t n)
+{
+    int32_t part = STICKY_ANY;
     rd_kafka_resp_err_t err;
 
     assert(topic >= 0 && topic <= kp->nmore);
@@ -484,8 +505,11 @@ int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
         snprintf(errstr, n, "kafka producer failed fatally");
         return -1;
     }
-    if (kp->sticky_on[topic] &&
-        (part = sticky_pick(&kp->sticky[topic])) == STICKY_ANY)
+    if (kp->sticky_on[topic] == PART_STICKY)
+        part = sticky_pick(&kp->sticky[topic]);
+    else if (kp->sticky_on[topic] == PART_GROUP)
+        part = sticky_group(&kp->sticky[topic], g);
+    if (part == STICKY_ANY)
         part = RD_KAFKA_PARTITION_UA;
     err = produce(kp, topic, part, key, klen, value, vlen, token);
     /* Our metadata saw partitions that librdkafka's own has not yet (a

@@ -80,6 +80,22 @@ int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
  * the partitioner decides. Before the loop runs. */
 void kafka_producer_sticky(kafka_producer_t *kp, int topic);
 
+/* From now on an event of that topic sent with kafka_producer_send_group
+ * goes to its group's partition (sticky_group: a hash of the group, the
+ * next partition with a leader while that one has none), the key sent as
+ * before; partitions from the same metadata, the partitioner until then.
+ * The redemption events are grouped by coupon: one coupon's events in one
+ * ProduceRequest per loop iteration, where keyed by redemption id a hot
+ * coupon's burst went to every partition. Before the loop runs. */
+void kafka_producer_grouped(kafka_producer_t *kp, int topic);
+
+/* kafka_producer_send_topic with the event's group (kafka_producer_grouped;
+ * on another topic g is not used). */
+int kafka_producer_send_group(kafka_producer_t *kp, int topic, uint64_t g,
+                              const char *key, size_t klen, const char *value,
+                              size_t vlen, uint64_t token, char *errstr,
+                              size_t n);
+
 /* The last health check of that topic (0: as kafka_producer_healthy). */
 int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic);
 

@@ -168,7 +168,9 @@ static int build(app_t *a, char *err, size_t n)
     redemption_set_min_replicas(a->red, o->redis_min_replicas,
                                 o->redis_replica_timeout_ms);
     if (o->kafka_sticky)
-        kafka_producer_sticky(a->kp, 0); /* the redemptions keep their key */
+        kafka_producer_sticky(a->kp, 0);
+    if (o->redemption_grouped)
+        kafka_producer_grouped(a->kp, use_topic);
     kafka_producer_on_fatal(a->kp, on_kafka_fatal, a);
     service_set_producer(a->svc, a->kp);
     service_set_redemption(a->svc, a->red, use_topic);
@@ -186,13 +188,15 @@ static void log_listening(const app_t *a)
 
     LOG(LL_INFO,
         "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
-        "redemption_topic=%s partitioning=%s message_timeout_ms=%d",
+        "redemption_topic=%s partitioning=%s redemption_partitioning=%s "
+        "message_timeout_ms=%d",
         o->listen, o->admin_listen ? o->admin_listen : "off",
         o->auth.mode == AUTH_JWT   ? "jwt"
         : o->auth.mode == AUTH_OFF ? "off"
                                    : "gateway",
         auth_keys(gate_auth(a->gate)), o->topic, o->redemption_topic,
         o->kafka_sticky ? "sticky" : "key",
+        o->redemption_grouped ? "coupon" : "key",
         kafka_producer_message_timeout(a->kp));
 }
 

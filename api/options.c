@@ -17,8 +17,13 @@ static const cfg_opt_t table[] = {
       "sticky",
       "partition of the issuance events: sticky (one per loop iteration, "
       "round robin: fewer, larger produce requests) or key (librdkafka's "
-      "partitioner on the user id, see -X partitioner=); redemption "
-      "events always go by their key" },
+      "partitioner on the user id, see -X partitioner=)" },
+    { "redemption-partitioning", "COUPONQ_API_REDEMPTION_PARTITIONING",
+      CFG_STR, 0, 0, "coupon",
+      "partition of the redemption events: coupon (a coupon's events on "
+      "one partition: fewer, larger produce requests; a redemption's "
+      "events stay in order) or key (librdkafka's partitioner on the "
+      "redemption id); the key is the redemption id either way" },
     { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
       "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
       "unix:PATH (with --auth gateway every unix-socket client is a "
@@ -137,6 +142,8 @@ static void fill(options_t *o)
     o->listen = config_str(c, "listen");
     o->kafka_sticky =
         strcmp(config_str(c, "kafka-partitioning"), "sticky") == 0;
+    o->redemption_grouped =
+        strcmp(config_str(c, "redemption-partitioning"), "coupon") == 0;
     o->http.max_headers = (size_t)config_int(c, "max-headers");
     o->http.max_body = (size_t)config_int(c, "max-body");
     o->http.max_conns = (uint32_t)config_int(c, "max-conns");
@@ -188,6 +195,13 @@ int options_parse(options_t *o, int argc, char **argv)
         strcmp(config_str(o->cfg, "kafka-partitioning"), "key") != 0) {
         snprintf(err, sizeof(err),
                  "--kafka-partitioning: expected sticky or key");
+        rc = -1;
+    }
+    if (rc == 0 &&
+        strcmp(config_str(o->cfg, "redemption-partitioning"), "coupon") != 0 &&
+        strcmp(config_str(o->cfg, "redemption-partitioning"), "key") != 0) {
+        snprintf(err, sizeof(err),
+                 "--redemption-partitioning: expected coupon or key");
         rc = -1;
     }
     if (rc == 0)

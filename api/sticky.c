@@ -1,5 +1,5 @@
-/* sticky.c -- one partition per loop iteration, round robin. See
- * sticky.h. */
+/* sticky.c -- one partition per loop iteration, round robin, or one per
+ * group. See sticky.h. */
 #include <string.h>
 
 #include "sticky.h"
@@ -53,6 +53,24 @@ int32_t sticky_pick(sticky_t *s)
         return STICKY_ANY;
     s->used = 1;
     return s->cur;
+}
+
+int32_t sticky_group(const sticky_t *s, uint64_t g)
+{
+    int32_t p;
+
+    if (s->cnt == 0)
+        return STICKY_ANY;
+    /* splitmix64's finalizer: consecutive coupon ids spread evenly */
+    g ^= g >> 30;
+    g *= UINT64_C(0xbf58476d1ce4e5b9);
+    g ^= g >> 27;
+    g *= UINT64_C(0x94d049bb133111eb);
+    g ^= g >> 31;
+    p = (int32_t)(g % (uint64_t)s->cnt);
+    if (is_down(s, p) && s->ndown < s->cnt)
+        p = after(s, p);
+    return p;
 }
 
 void sticky_next(sticky_t *s)

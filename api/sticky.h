@@ -48,6 +48,14 @@ void sticky_set(sticky_t *s, int32_t cnt, const unsigned char *down);
 /* The partition of an event produced now, or STICKY_ANY. */
 int32_t sticky_pick(sticky_t *s);
 
+/* The partition of an event of group g (the redemption events: their
+ * coupon) that should stay with its group: a fixed partition per group,
+ * from a hash of g, or the next one with a leader while it has none (the
+ * group moves for that time: its events are versioned snapshots, so a
+ * consumer applying them out of order still ends right). STICKY_ANY when
+ * the partitions are not known. Changes nothing in s. */
+int32_t sticky_group(const sticky_t *s, uint64_t g);
+
 /* The end of a loop iteration: when anything was picked in it, the next
  * pick gets the next partition that has a leader (any next one when none
  * has). */

@@ -80,8 +80,9 @@ lat_run() {
   json=$(jq -c --arg v "$variant" --arg l "$load" --argjson cpu "$cpu" \
     --argjson round "$LAT_ROUND" --argjson la "$loadavg" --argjson segs "$((segs1 - segs0))" \
     --argjson gc "[${gc0// /,},${gc1// /,}]" \
-    --arg cmd "couponq-bench$(printf ' %q' "${args[@]}")" \
+    --arg cmd "couponq-bench$(printf ' %q' "${args[@]}")" --arg exp "${LAT_EXP_ARGS:-}" \
     '. + {scenario:"latency-floor", variant:$v, load:$l, round:$round,
+          args:(if $v == "exp" then "`" + $exp + "`" else null end),
           cpu_s:$cpu, kafka_segments:$segs, loadavg_before:$la, cmd:$cmd,
           broker_young_gc:(if $gc[0] == null or $gc[2] == null then null
             else {count:($gc[2] - $gc[0]), ms:($gc[3] - $gc[1])} end)}' <<<"$json")
@@ -123,9 +124,17 @@ scn_latency_floor() {
   b_pid=$API_PID b_port=$API_PORT
   start_api latency-after
   a_pid=$API_PID a_port=$API_PORT
+  # LAT_EXP_ARGS: a third api ("exp") with these arguments beside the
+  # defaults, for trying a produce setting in the same run.
+  local e_pid= e_port= e_id=
+  if [[ -n ${LAT_EXP_ARGS:-} ]]; then
+    # shellcheck disable=SC2086 # word-split on purpose: arguments
+    start_api latency-exp $LAT_EXP_ARGS
+    e_pid=$API_PID e_port=$API_PORT e_id=$(new_coupon -1)
+  fi
   b_id=$(new_coupon -1) a_id=$(new_coupon -1) s_id=$(new_coupon 1)
   # Warm-up: connections to Redis and Kafka made, the broker's JIT warm.
-  for t in "$b_port $b_id" "$a_port $a_id"; do
+  for t in "$b_port $b_id" "$a_port $a_id" ${e_pid:+"$e_port $e_id"}; do
     read -r port id <<<"$t"
     "$BENCH" --target "127.0.0.1:$port" --coupon "$id" --user-base 1 \
       --duration 2 --connections 64 --quiet >/dev/null
@@ -137,12 +146,13 @@ scn_latency_floor() {
       lat_run nginx "$load" "127.0.0.1:$nport" - "nginx=$npids" $stack
       lat_run before "$load" "127.0.0.1:$b_port" "$b_id" "api=$b_pid" $stack
       lat_run after "$load" "127.0.0.1:$a_port" "$a_id" "api=$a_pid" $stack
+      [[ -n $e_pid ]] && lat_run exp "$load" "127.0.0.1:$e_port" "$e_id" "api=$e_pid" $stack
       if [[ $load == c64 || $load == c256 ]]; then
         lat_run soldout "$load" "127.0.0.1:$a_port" "$s_id" "api=$a_pid" $stack
       fi
     done
   done
-  kill -TERM "$b_pid" "$a_pid" "${npids%%,*}" 2>/dev/null || true
+  kill -TERM "$b_pid" "$a_pid" $e_pid "${npids%%,*}" 2>/dev/null || true
   API_PID=
 }
 
@@ -161,10 +171,10 @@ if not runs:
     sys.exit(0)
 ROLES = ("api", "redis", "kafka", "nginx", "generator")
 def rate(r):
-    n = r["result"].get("accepted", 0) if r["variant"] in ("before", "after") else r["answered"]
+    n = r["result"].get("accepted", 0) if r["variant"] in ("before", "after", "exp") else r["answered"]
     return n / r["total_s"] if r["total_s"] > 0 else 0.0
 def per(r, role):  # µs of CPU per answer (accepted on the accept path)
-    n = r["result"].get("accepted", 0) if r["variant"] in ("before", "after") else r["answered"]
+    n = r["result"].get("accepted", 0) if r["variant"] in ("before", "after", "exp") else r["answered"]
     v = r["cpu_s"].get(role)
     return None if v is None or n == 0 else v * 1e6 / n
 def mean(xs):
@@ -176,6 +186,8 @@ for r in runs:
         loads.append(r["load"])
 VARIANTS = [("nginx", "nginx `return 202`"), ("before", "api, `-X linger.ms=2 --kafka-partitioning key` (before)"),
             ("after", "api, defaults (after)"), ("soldout", "api, sold-out path (no produce)")]
+if any(r["variant"] == "exp" for r in runs):  # LAT_EXP_ARGS: a trial beside them
+    VARIANTS.insert(3, ("exp", "api, " + next(r for r in runs if r["variant"] == "exp").get("args", "LAT_EXP_ARGS")))
 def group(v, l):
     return [r for r in runs if r["variant"] == v and r["load"] == l]
 def agg(v, l):
@@ -187,7 +199,7 @@ def agg(v, l):
             "p99": mean([r["latency_ms"]["p99"] for r in g]),
             "cpu": {k: mean([per(r, k) for r in g]) for k in ROLES},
             "per_req": mean([r["result"].get("accepted", 0) / r["kafka_segments"]
-                             for r in g if r.get("kafka_segments")]) if v in ("before", "after") else None,
+                             for r in g if r.get("kafka_segments")]) if v in ("before", "after", "exp") else None,
             "gc": [r["broker_young_gc"] for r in g if r.get("broker_young_gc")],
             "load": [r.get("loadavg_before") for r in g], "n": len(g), "runs": g}
 def fmt(x, d=0):

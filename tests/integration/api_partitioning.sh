@@ -13,8 +13,17 @@
 #   6-partition topic), a user's events of two coupons on one partition,
 #   and a burst spread over several partitions: the behaviour before.
 #   Any other value is refused (exit 2).
+# --redemption-partitioning (issue 12) on a private 6-partition redemption
+# topic:
+#   coupon (the default): 12 coupons, 5 holds each and 2 confirms: every
+#   coupon's events on one partition, the coupons over several, every
+#   event's key its redemption id;
+#   key: one coupon's 30 holds spread over several partitions, each
+#   redemption's events on one. Any other value is refused (exit 2).
 # Fails on the code before sticky partitioning (the bursts' events spread
-# over the partitions by key, and --kafka-partitioning is unknown).
+# over the partitions by key, and --kafka-partitioning is unknown), and on
+# the code before coupon partitioning (a coupon's redemption events spread
+# by redemption id, and --redemption-partitioning is unknown).
 source "$(dirname "$0")/../lib.sh"
 need couponq-worker
 
@@ -151,6 +160,76 @@ print(min(len(s) for s in parts.values()))
 PY
 )
 [[ $spread -gt 1 ]] || fail "key: a burst's events all on one partition"
+proc_stop keyed
+
+# red_events TOPIC -> "partition coupon rid type" of every redemption event,
+# each checked to carry its redemption id as key
+red_events() {
+  events "$1" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    p, k, v = line.rstrip("\n").split(" ", 2)
+    ev = json.loads(v)
+    if k != ev["redemption_id"]:
+        raise SystemExit("event key %r is not its redemption id %s" % (k, ev["redemption_id"]))
+    print(p, ev["coupon_id"], k, ev["type"])'
+}
+# holds PORT COUPON USERS CONFIRMS -- USERS holds (users 1..USERS, admitted
+# here), one request at a time, then the first CONFIRMS confirmed
+holds() {
+  local port=$1 c=$2 n=$3 k=$4 u out rid rids=()
+  coupon_create_raw "$c" -1
+  coupon_use_raw "$c" -1 600000
+  rcli SADD "$(ckey "$c" issued)" $(seq "$n") >/dev/null
+  for ((u = 1; u <= n; u++)); do
+    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' \
+      --data "{\"user_id\":$u,\"order_id\":\"o-$u\",\"order_amount\":30000}" \
+      "http://127.0.0.1:$port/v1/coupons/$c/redemptions")
+    [[ ${out##* } == 201 ]] || fail "hold $c/$u: $out"
+    rid=$(sed -n 's/.*"redemption_id":"\([0-9A-Z]\{26\}\)".*/\1/p' <<<"$out")
+    rids+=("$rid")
+  done
+  for ((u = 0; u < k; u++)); do
+    out=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/redemptions/${rids[u]}/confirm")
+    [[ $out == 200 ]] || fail "confirm ${rids[u]}: $out"
+  done
+}
+
+log "redemptions, coupon (the default): 12 coupons x (5 holds, 2 confirms)"
+RT=$(new_topic api_partitioning_red)
+api_up red --topic "$T" --redemption-topic "$RT"
+assert_contains "$(cat "$TEST_TMP/red.log")" "redemption_partitioning=coupon" "the api's start line"
+RC=$((C2 + 10))
+for ((i = 0; i < 12; i++)); do holds "$API_PORT" $((RC + i)) 5 2; done
+wait_eq "topic_count $RT" $((12 * 7)) "redemption events" 30
+red_events "$RT" >"$TEST_TMP/red_coupon.txt" || fail "redemption events (coupon)"
+assert_eq $((12 * 7)) "$(wc -l <"$TEST_TMP/red_coupon.txt")" "redemption events read"
+assert_eq 12 "$(awk '{print $2}' "$TEST_TMP/red_coupon.txt" | sort -u | wc -l)" "coupons among them"
+multi=$(awk '{print $2, $1}' "$TEST_TMP/red_coupon.txt" | sort -u | awk '{print $1}' | uniq -d)
+[[ -z $multi ]] || fail "coupon partitioning: coupon(s) $multi have events on more than one partition"
+used=$(awk '{print $1}' "$TEST_TMP/red_coupon.txt" | sort -u | wc -l)
+# 12 coupons on at most 2 of 6 partitions by chance: p < 3e-5
+[[ $used -ge 3 ]] || fail "coupon partitioning: 12 coupons on $used partition(s), not spread"
+log "12 coupons on $used partitions, each coupon's events on one"
+proc_stop red
+
+log "redemptions, key: one coupon's 30 holds by redemption id"
+RT2=$(new_topic api_partitioning_redkey)
+api_up redkey --topic "$T" --redemption-topic "$RT2" --redemption-partitioning key
+assert_contains "$(cat "$TEST_TMP/redkey.log")" "redemption_partitioning=key" "the api's start line"
+holds "$API_PORT" $((RC + 20)) 30 10
+wait_eq "topic_count $RT2" 40 "redemption events (key)" 30
+red_events "$RT2" >"$TEST_TMP/red_key.txt" || fail "redemption events (key)"
+multi=$(awk '{print $3, $1}' "$TEST_TMP/red_key.txt" | sort -u | awk '{print $1}' | uniq -d)
+[[ -z $multi ]] || fail "key partitioning: redemption(s) $multi on more than one partition"
+used=$(awk '{print $1}' "$TEST_TMP/red_key.txt" | sort -u | wc -l)
+[[ $used -gt 1 ]] || fail "key partitioning: a coupon's 30 redemptions all on one partition"
+proc_stop redkey
+rc=0
+"$API_BIN" --redemption-partitioning user >"$TEST_TMP/bad.log" 2>&1 || rc=$?
+assert_eq 2 "$rc" "exit status of --redemption-partitioning user"
+assert_contains "$(cat "$TEST_TMP/bad.log")" "--redemption-partitioning: expected coupon or key" "its message"
+
 rc=0
 "$API_BIN" --kafka-partitioning hash >"$TEST_TMP/bad.log" 2>&1 || rc=$?
 assert_eq 2 "$rc" "exit status of --kafka-partitioning hash"

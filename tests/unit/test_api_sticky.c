@@ -4,7 +4,9 @@
  * move nothing), equal shares over many iterations, a topic that grows
  * used whole, partitions without a leader skipped while another has one,
  * and librdkafka's partitioner (STICKY_ANY) while the partitions are not
- * known. */
+ * known; and sticky_group, the redemption events' partition: fixed per
+ * coupon whatever the iteration, spread over the partitions, moved off a
+ * partition without a leader and back once it has one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +199,69 @@ static void test_many_partitions(void **state)
     }
 }
 
+static void test_group_fixed_and_spread(void **state)
+{
+    sticky_t s;
+    int counts[6] = { 0 }, i;
+    uint64_t g;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sticky_group(&s, 42), STICKY_ANY); /* not known */
+    sticky_set(&s, 6, NULL);
+    /* a group's partition does not follow the iterations */
+    for (i = 0; i < 12; i++) {
+        assert_int_equal(sticky_group(&s, 42), sticky_group(&s, 42));
+        assert_int_equal(iteration(&s, 1 + i % 3), i % 6);
+        assert_int_equal(sticky_group(&s, 42), sticky_group(&s, 42));
+    }
+    g = (uint64_t)sticky_group(&s, 42);
+    for (i = 0; i < 12; i++) {
+        assert_int_equal(sticky_group(&s, 42), (int32_t)g);
+        sticky_next(&s);
+    }
+    /* consecutive coupon ids (as couponqctl makes them) spread: 6,000
+     * groups, every partition within 20% of its share */
+    for (g = 1000000; g < 1006000; g++) {
+        int32_t p = sticky_group(&s, g);
+
+        assert_true(p >= 0 && p < 6);
+        counts[p]++;
+    }
+    for (i = 0; i < 6; i++)
+        assert_true(counts[i] > 800 && counts[i] < 1200);
+}
+
+static void test_group_moves_off_a_partition_without_leader(void **state)
+{
+    sticky_t s;
+    unsigned char down[6] = { 0 };
+    int32_t home, i;
+    uint64_t g;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    sticky_set(&s, 6, NULL);
+    for (g = 1; g < 200; g++) {
+        home = sticky_group(&s, g);
+        memset(down, 0, sizeof(down));
+        down[home] = 1;
+        down[(home + 1) % 6] = 1;
+        sticky_set(&s, 6, down); /* its partition and the next: none */
+        assert_int_equal(sticky_group(&s, g), (home + 2) % 6);
+        memset(down, 1, sizeof(down));
+        sticky_set(&s, 6, down); /* no leader anywhere: its own */
+        assert_int_equal(sticky_group(&s, g), home);
+        sticky_set(&s, 6, NULL); /* leaders back: home again */
+        assert_int_equal(sticky_group(&s, g), home);
+    }
+    /* a topic that grew: the groups use every partition */
+    sticky_set(&s, 12, NULL);
+    for (i = 0, g = 1; g < 2000; g++)
+        i |= sticky_group(&s, g) >= 6;
+    assert_true(i);
+}
+
 UNIT_TESTS(cmocka_unit_test(test_unknown_is_any),
            cmocka_unit_test(test_round_robin_per_iteration),
            cmocka_unit_test(test_idle_iterations_move_nothing),
@@ -204,4 +269,6 @@ UNIT_TESTS(cmocka_unit_test(test_unknown_is_any),
            cmocka_unit_test(test_grown_topic_used_whole),
            cmocka_unit_test(test_partition_without_leader_skipped),
            cmocka_unit_test(test_no_leader_anywhere_still_round_robin),
-           cmocka_unit_test(test_many_partitions))
+           cmocka_unit_test(test_many_partitions),
+           cmocka_unit_test(test_group_fixed_and_spread),
+           cmocka_unit_test(test_group_moves_off_a_partition_without_leader))
