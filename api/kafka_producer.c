@@ -229,9 +229,9 @@ static void sticky_update(kafka_producer_t *kp, int topic)
             "without_leader=%d partitioning=%s",
             rd_kafka_topic_name(topic_at(kp, topic)), (int)kp->md_cnt[topic],
             (int)st->ndown,
-            st->cnt == 0                            ? "key"
+            st->cnt == 0                          ? "key"
             : kp->sticky_on[topic] == PART_STICKY ? "sticky"
-                                                    : "group");
+                                                  : "group");
 }
 
 static void destroy_if_done(kafka_producer_t *kp);

@@ -18,8 +18,8 @@ static const cfg_opt_t table[] = {
       "partition of the issuance events: sticky (one per loop iteration, "
       "round robin: fewer, larger produce requests) or key (librdkafka's "
       "partitioner on the user id, see -X partitioner=)" },
-    { "redemption-partitioning", "COUPONQ_API_REDEMPTION_PARTITIONING",
-      CFG_STR, 0, 0, "coupon",
+    { "redemption-partitioning", "COUPONQ_API_REDEMPTION_PARTITIONING", CFG_STR,
+      0, 0, "coupon",
       "partition of the redemption events: coupon (a coupon's events on "
       "one partition: fewer, larger produce requests; a redemption's "
       "events stay in order) or key (librdkafka's partitioner on the "

@@ -226,10 +226,9 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
 
     q->state = ST_USE_PRODUCE;
     q->answer_by_ms = 0; /* the delivery report decides */
-    if (kafka_producer_send_group(s->kp, s->use_topic, (uint64_t)q->coupon_id,
-                                  event_key(u), RID_LEN, u->ans.event,
-                                  u->ans.event_len, tok, err,
-                                  sizeof(err)) != 0) {
+    if (kafka_producer_send_group(
+            s->kp, s->use_topic, (uint64_t)q->coupon_id, event_key(u), RID_LEN,
+            u->ans.event, u->ans.event_len, tok, err, sizeof(err)) != 0) {
         metric_inc(s->kafka_errors);
         not_persisted(s, tok, q, err); /* never queued */
     }
