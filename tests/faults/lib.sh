@@ -132,7 +132,7 @@ redis_demoted() { redis-cli -p "$1" INFO replication | grep -q role:slave; }
 ha_leader() {
   local id
   id=$(kcat -b "$COUPONQ_KAFKA" -L -t "$1" -m 5 2>/dev/null |
-    sed -n "s/^ *partition $2, leader \([0-9]*\),.*/\1/p" | head -n 1)
+    sed -n "s/^ *partition $2, leader \([0-9]*\),.*/\1/p" | sed -n 1p)
   [[ -n $id ]] && echo "kafka$id"
 }
 # window_503 LOADPREFIX EPOCH -> seconds from the first to the end of the

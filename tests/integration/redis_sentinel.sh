@@ -43,7 +43,7 @@ trap kill_servers EXIT
 
 r() { redis-cli -h 127.0.0.1 -p "$1" -a "$PW" --no-auth-warning "${@:2}"; }
 replid() { r "$1" INFO replication | sed -n 's/^master_replid:\([0-9a-f]*\).*/\1/p'; }
-role() { r "$1" ROLE 2>/dev/null | head -1; }
+role() { r "$1" ROLE 2>/dev/null | sed -n 1p; }
 
 # start_redis PORT [replicaof-port]
 start_redis() {

@@ -14,7 +14,7 @@ private_topic reconcile
 ID=$(new_coupon_id)
 ADMIT=$(cat "$COUPONQ_SRC/schemas/redis/admit.lua")
 
-admit() { rcli EVAL "$ADMIT" 3 "$(ckey "$ID" meta)" "$(ckey "$ID" issued)" "$(ckey "$ID" calls)" "C$1" "$1" | head -1; }
+admit() { rcli EVAL "$ADMIT" 3 "$(ckey "$ID" meta)" "$(ckey "$ID" issued)" "$(ckey "$ID" calls)" "C$1" "$1" | sed -n 1p; }
 # json FIELD < json -> the field (lists as space-separated ids)
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(" ".join(map(str,v)) if isinstance(v,list) else json.dumps(v))' "$1"; }
 rows() { coupon_rows "$ID"; }
