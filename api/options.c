@@ -132,6 +132,18 @@ static void fill_auth(options_t *o)
     g->max_conns = o->http.max_conns;
 }
 
+/* 0 when option name is a or b, else -1 with "--name: expected a or b". */
+static int either(const config_t *c, const char *name, const char *a,
+                  const char *b, char *err, size_t n)
+{
+    const char *v = config_str(c, name);
+
+    if (strcmp(v, a) == 0 || strcmp(v, b) == 0)
+        return 0;
+    snprintf(err, n, "--%s: expected %s or %s", name, a, b);
+    return -1;
+}
+
 static void fill(options_t *o)
 {
     config_t *c = o->cfg;
@@ -190,20 +202,11 @@ int options_parse(options_t *o, int argc, char **argv)
         snprintf(err, sizeof(err), "--auth: expected jwt, gateway or off");
         rc = -1;
     }
-    if (rc == 0 &&
-        strcmp(config_str(o->cfg, "kafka-partitioning"), "sticky") != 0 &&
-        strcmp(config_str(o->cfg, "kafka-partitioning"), "key") != 0) {
-        snprintf(err, sizeof(err),
-                 "--kafka-partitioning: expected sticky or key");
+    if (rc == 0 && (either(o->cfg, "kafka-partitioning", "sticky", "key", err,
+                           sizeof(err)) != 0 ||
+                    either(o->cfg, "redemption-partitioning", "coupon", "key",
+                           err, sizeof(err)) != 0))
         rc = -1;
-    }
-    if (rc == 0 &&
-        strcmp(config_str(o->cfg, "redemption-partitioning"), "coupon") != 0 &&
-        strcmp(config_str(o->cfg, "redemption-partitioning"), "key") != 0) {
-        snprintf(err, sizeof(err),
-                 "--redemption-partitioning: expected coupon or key");
-        rc = -1;
-    }
     if (rc == 0)
         fill(o);
     if (rc == 0 && o->message_timeout_ms < 100) {
