@@ -47,7 +47,7 @@
 -- a script error ('ERR couponq use: ...') raised before the first write, so a
 -- refused call changes nothing. Stored records are read with cjson.decode
 -- (numbers below 2^53 decode exactly) and every field is checked; records
--- are written with string.format('%d') because cjson.encode prints 14
+-- are written with '%d' (istr) because cjson.encode prints 14
 -- significant digits. User ids stay decimal strings throughout:
 -- they reach 2^63-1, beyond a double.
 --
@@ -200,9 +200,24 @@ end
 -- those, but only the canonical string prints back as itself (the bounds
 -- are below 2^53, so the number is exact and %d prints it whole; a value
 -- that is not a string, such as HMGET's false, is no number or not equal)
+--
+-- istr: string.format('%d', n), remembered for the call. A call formats the
+-- same few numbers over and over (the clock reading, the coupon's discount
+-- and share, 0 and 1, the amounts of one checkout flow), and each format is
+-- a C sprintf that cost more than the rest of the record put together.
+local ISTR = {}
+local function istr(n)
+  local t = ISTR[n]
+  if t == nil then
+    t = string.format('%d', n)
+    ISTR[n] = t
+  end
+  return t
+end
+
 local function parse_int(s, lo, hi)
   local n = tonumber(s)
-  if n == nil or not (n >= lo and n <= hi) or string.format('%d', n) ~= s then
+  if n == nil or not (n >= lo and n <= hi) or istr(n) ~= s then
     return nil
   end
   return n
@@ -366,12 +381,17 @@ local function load_rec(rid)
   return r, raw
 end
 
+-- the record's one stored form (REC below reads it back): one
+-- concatenation of strings, the numbers through istr, rather than a
+-- string.format of 24 directives, each of which is its own sprintf
 local function encode(r)
-  return string.format('{"u":"%s","o":"%s","a":%d,"d":%d,"s":"%s","h":%d,"x":%d,"c":%d,'
-    .. '"ra":%d,"rd":%d,"v":%d,"vd":%d,"bp":%d,"ru":%d,"p":%d,"f":%d,"e":"%s","t":"%s",'
-    .. '"et":%d,"ep":%d,"ri":"%s","rx":%d,"rf":%d,"rw":%d}',
-    r.u, r.o, r.a, r.d, r.s, r.h, r.x, r.c, r.ra, r.rd, r.v, r.vd, r.bp, r.ru, r.p, r.f,
-    r.e, r.t, r.et, r.ep, r.ri, r.rx, r.rf, r.rw)
+  return '{"u":"' .. r.u .. '","o":"' .. r.o .. '","a":' .. istr(r.a) .. ',"d":' .. istr(r.d)
+    .. ',"s":"' .. r.s .. '","h":' .. istr(r.h) .. ',"x":' .. istr(r.x) .. ',"c":' .. istr(r.c)
+    .. ',"ra":' .. istr(r.ra) .. ',"rd":' .. istr(r.rd) .. ',"v":' .. istr(r.v)
+    .. ',"vd":' .. istr(r.vd) .. ',"bp":' .. istr(r.bp) .. ',"ru":' .. istr(r.ru)
+    .. ',"p":' .. istr(r.p) .. ',"f":' .. istr(r.f) .. ',"e":"' .. r.e .. '","t":"' .. r.t
+    .. '","et":' .. istr(r.et) .. ',"ep":' .. istr(r.ep) .. ',"ri":"' .. r.ri
+    .. '","rx":' .. istr(r.rx) .. ',"rf":' .. istr(r.rf) .. ',"rw":' .. istr(r.rw) .. '}'
 end
 
 -- Money ----------------------------------------------------------------------
@@ -487,14 +507,45 @@ end
 -- is live (a hold's x > now: not_usable refuses now >= until_ms) except one
 -- an undo of a confirm puts back, which asks for the trim again; so ZCARD
 -- counts exactly the live ones.
-local TRIMMED = false
+--
+-- CARD mirrors ZCARD of use:holds once read: every change of the set in a
+-- call goes through holds_add/holds_rem or the trim, which adjust it by
+-- what Redis says they added or removed, so a call asks ZCARD once.
+local TRIMMED, CARD = false, nil
 local function live_holds(now)
   if not TRIMMED then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    local n = redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', istr(now))
+    if CARD ~= nil then
+      CARD = CARD - n
+    end
     TRIMMED = true
   end
-  return redis.call('ZCARD', KEYS[3])
+  if CARD == nil then
+    CARD = redis.call('ZCARD', KEYS[3])
+  end
+  return CARD
 end
+
+-- scores and increments go to Redis as strings: a Lua number is printed
+-- with an snprintf("%.17g") per argument, istr's result is already there
+local function holds_add(x, rid)
+  local n = redis.call('ZADD', KEYS[3], istr(x), rid)
+  if CARD ~= nil then
+    CARD = CARD + n
+  end
+end
+
+local function holds_rem(rid)
+  local n = redis.call('ZREM', KEYS[3], rid)
+  if CARD ~= nil then
+    CARD = CARD - n
+  end
+end
+
+-- confirms add to use `confirmed` once per call, at its end (main): the
+-- call is atomic, so nothing sees the sum in between, and the operations
+-- read confirmed from load_use's table, which they keep current
+local CONFIRMED = 0
 
 local function argc(n)
   if #ARG ~= n then
@@ -574,7 +625,7 @@ local function op_hold()
   if redis.call('HSETNX', KEYS[4], rid, rec) == 0 then
     return none('rid_taken')
   end
-  redis.call('ZADD', KEYS[3], x, rid)
+  holds_add(x, rid)
   redis.call('HSET', KEYS[5], order, rid)
   redis.call('HSET', KEYS[6], user, rid)
   local a = answer('held', 1, 0, rid, r, now, 0, rec, '')
@@ -637,8 +688,8 @@ local function op_confirm()
   if r.s == 'held' and r.x > now then
     r.s = 'confirmed'
     r.c = now
-    redis.call('ZREM', KEYS[3], rid)
-    redis.call('HINCRBY', KEYS[2], 'confirmed', 1)
+    holds_rem(rid)
+    CONFIRMED = CONFIRMED + 1
     local u = load_use()
     u.confirmed = u.confirmed + 1
     local rec = commit(rid, r, 'confirmed', eid, now)
@@ -814,7 +865,7 @@ local function op_undo()
     if redis.call('HGET', KEYS[5], r.o) == rid then
       redis.call('HDEL', KEYS[5], r.o)
     end
-    redis.call('ZREM', KEYS[3], rid)
+    holds_rem(rid)
     -- prev_user may itself have been undone since (a hold that expired
     -- before its own undo): then the user has no redemption left
     if redis.call('HGET', KEYS[6], r.u) == rid then
@@ -835,7 +886,7 @@ local function op_undo()
     end
     redis.call('HINCRBY', KEYS[2], 'confirmed', -1)
     u.confirmed = u.confirmed - 1
-    redis.call('ZADD', KEYS[3], r.x, rid)
+    holds_add(r.x, rid)
     TRIMMED = false -- r.x may be <= now: trim again before counting
   elseif r.t == 'reversed' then
     redis.call('HDEL', KEYS[8], rid .. '/' .. r.ri)
@@ -857,7 +908,7 @@ local function op_finish()
     return 0
   end
   if r.s == 'released' then
-    redis.call('ZREM', KEYS[3], rid)
+    holds_rem(rid)
   else -- reversed with reuse (decode allows p = 1 only there)
     if u.confirmed < 1 then
       bad('corrupt use hash ' .. KEYS[2] .. ': confirmed 0 under a reversed record')
@@ -967,4 +1018,11 @@ local function main()
   return find_op(ARGV[1])()
 end
 
-return run(main)
+-- the confirms' sum goes to the hash whatever main answered: an operation
+-- that failed after its confirm counted (as the old direct HINCRBY did)
+-- still leaves it counted
+local res = run(main)
+if CONFIRMED ~= 0 then
+  redis.call('HINCRBY', KEYS[2], 'confirmed', istr(CONFIRMED))
+end
+return res
