@@ -55,6 +55,7 @@ struct kafka_producer {
     void *fatal_ud;
     int fatal_told;
     int message_timeout_ms;
+    char linger[24];           /* linger.ms as librdkafka holds it */
     uint64_t test_fatal_at_ms; /* 0 = no simulated fatal error */
     int open_handles;
     int freeing;
@@ -319,10 +320,10 @@ static void on_health(uv_timer_t *t)
  * poll() with a millisecond timeout, so linger.ms=0.5 waits about 1 ms. */
 
 static rd_kafka_conf_t *make_conf(kafka_producer_t *kp, const config_t *cfg,
-                                  int message_timeout_ms, char *errstr,
-                                  size_t n)
+                                  int message_timeout_ms, int linger_ms,
+                                  char *errstr, size_t n)
 {
-    char mt[32], got[32];
+    char mt[32], got[32], lg[32];
     size_t gl = sizeof(got);
     const char *defaults[] = {
         "enable.idempotence",
@@ -346,11 +347,22 @@ static rd_kafka_conf_t *make_conf(kafka_producer_t *kp, const config_t *cfg,
     snprintf(mt, sizeof(mt), "%d", message_timeout_ms);
     if ((conf = kafka_conf_new(cfg, defaults, errstr, n)) == NULL)
         return NULL;
+    snprintf(lg, sizeof(lg), "%d", linger_ms);
+    if (linger_ms >= 0 && rd_kafka_conf_set(conf, "linger.ms", lg, errstr, n) !=
+                              RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, kp);
     kp->message_timeout_ms = message_timeout_ms;
+    gl = sizeof(kp->linger);
+    if (rd_kafka_conf_get(conf, "linger.ms", kp->linger, &gl) !=
+        RD_KAFKA_CONF_OK)
+        snprintf(kp->linger, sizeof(kp->linger), "?");
+    gl = sizeof(got);
     if (rd_kafka_conf_get(conf, "message.timeout.ms", got, &gl) ==
         RD_KAFKA_CONF_OK)
         kp->message_timeout_ms = atoi(got);
@@ -386,8 +398,8 @@ static int start_loop_side(kafka_producer_t *kp, char *errstr, size_t n)
 
 kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,
                                      const char *topic, int message_timeout_ms,
-                                     kafka_producer_dr_fn fn, void *ud,
-                                     char *errstr, size_t n)
+                                     int linger_ms, kafka_producer_dr_fn fn,
+                                     void *ud, char *errstr, size_t n)
 {
     kafka_producer_t *kp = calloc(1, sizeof(*kp));
     rd_kafka_conf_t *conf = NULL;
@@ -400,7 +412,8 @@ kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,
     kp->fn = fn;
     kp->ud = ud;
     kp->pipe[0] = kp->pipe[1] = -1;
-    if ((conf = make_conf(kp, cfg, message_timeout_ms, errstr, n)) == NULL)
+    if ((conf = make_conf(kp, cfg, message_timeout_ms, linger_ms, errstr, n)) ==
+        NULL)
         goto err;
     kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
     if (kp->rk == NULL)
@@ -554,6 +567,11 @@ int kafka_producer_queue_len(const kafka_producer_t *kp)
 int kafka_producer_message_timeout(const kafka_producer_t *kp)
 {
     return kp->message_timeout_ms;
+}
+
+const char *kafka_producer_linger(const kafka_producer_t *kp)
+{
+    return kp->linger;
 }
 
 int kafka_producer_flush(kafka_producer_t *kp, int timeout_ms)

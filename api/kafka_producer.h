@@ -15,9 +15,12 @@
  * the last answer, or 0 after a fatal producer error. The same answer
  * gives kafka_producer_sticky's topics their partitions.
  *
- * More topics (the redemption events) share the producer, its delivery
- * reports and its idempotence: kafka_producer_add_topic gives a handle
- * for kafka_producer_send_topic, and the health check asks about each. */
+ * More topics can share a producer, its delivery reports and its
+ * idempotence: kafka_producer_add_topic gives a handle for
+ * kafka_producer_send_topic, and the health check asks about each. The api
+ * no longer uses that: its redemption events have a producer of their own
+ * (api/main.c), whose linger.ms may differ from the issuance producer's
+ * (--redemption-linger-ms), since librdkafka's linger.ms is per producer. */
 #ifndef COUPONQ_API_KAFKA_PRODUCER_H
 #define COUPONQ_API_KAFKA_PRODUCER_H
 
@@ -46,11 +49,13 @@ const char *kafka_outcome_name(kafka_outcome_t o);
 typedef void (*kafka_producer_dr_fn)(void *ud, uint64_t token,
                                      kafka_outcome_t outcome, const char *err);
 
-/* -X pairs in cfg override the defaults, message_timeout_ms included. */
+/* -X pairs in cfg override the defaults, message_timeout_ms included;
+ * linger_ms >= 0 then sets linger.ms over both (the redemption producer's
+ * --redemption-linger-ms), -1 leaves it to the default (0) and -X. */
 kafka_producer_t *kafka_producer_new(uv_loop_t *loop, const config_t *cfg,
                                      const char *topic, int message_timeout_ms,
-                                     kafka_producer_dr_fn fn, void *ud,
-                                     char *errstr, size_t n);
+                                     int linger_ms, kafka_producer_dr_fn fn,
+                                     void *ud, char *errstr, size_t n);
 
 /* Queues one message; 0 when queued (dr_fn will run exactly once), -1 when
  * refused now (queue full, fatal error...) with errstr; dr_fn will not run. */
@@ -116,6 +121,9 @@ void kafka_producer_on_fatal(kafka_producer_t *kp, kafka_producer_fatal_fn fn,
 int kafka_producer_queue_len(const kafka_producer_t *kp);
 /* The effective message.timeout.ms (after -X). */
 int kafka_producer_message_timeout(const kafka_producer_t *kp);
+/* The effective linger.ms, as librdkafka reports it (after -X and
+ * linger_ms), for the startup log. */
+const char *kafka_producer_linger(const kafka_producer_t *kp);
 
 /* Blocks until delivered or timeout (shutdown only; reports are served).
  * Returns the number of messages still queued. */

@@ -35,7 +35,8 @@ typedef struct app {
     gate_t *gate;
     admission_t *adm;
     redemption_t *red;
-    kafka_producer_t *kp;
+    kafka_producer_t *kp;  /* the issuance events */
+    kafka_producer_t *ukp; /* the redemption events */
     service_t *svc;
     http_server_t *srv, *admin;
     uv_signal_t sigterm, sigint, sighup;
@@ -140,7 +141,6 @@ static http_server_t *admin_new(app_t *a, char *err, size_t n)
 static int build(app_t *a, char *err, size_t n)
 {
     options_t *o = &a->o;
-    int use_topic;
 
     if ((a->m = metrics_new()) == NULL) {
         snprintf(err, n, "metrics: out of memory");
@@ -156,11 +156,13 @@ static int build(app_t *a, char *err, size_t n)
     if ((a->adm = admission_new(a->loop, o->redis, err, n)) == NULL ||
         (a->svc = service_new(a->loop, &o->svc, a->adm, a->gate, a->m, err,
                               n)) == NULL ||
-        (a->kp = kafka_producer_new(a->loop, o->cfg, o->topic,
-                                    o->message_timeout_ms, service_delivered,
-                                    a->svc, err, n)) == NULL ||
-        (use_topic = kafka_producer_add_topic(a->kp, o->redemption_topic, err,
-                                              n)) < 0 ||
+        (a->kp = kafka_producer_new(
+             a->loop, o->cfg, o->topic, o->message_timeout_ms, -1,
+             service_delivered, a->svc, err, n)) == NULL ||
+        (a->ukp =
+             kafka_producer_new(a->loop, o->cfg, o->redemption_topic,
+                                o->message_timeout_ms, o->redemption_linger_ms,
+                                service_delivered, a->svc, err, n)) == NULL ||
         (a->red = redemption_new(a->loop, o->redis, err, n)) == NULL)
         return -1;
     admission_set_min_replicas(a->adm, o->redis_min_replicas,
@@ -170,10 +172,11 @@ static int build(app_t *a, char *err, size_t n)
     if (o->kafka_sticky)
         kafka_producer_sticky(a->kp, 0);
     if (o->redemption_grouped)
-        kafka_producer_grouped(a->kp, use_topic);
+        kafka_producer_grouped(a->ukp, 0);
     kafka_producer_on_fatal(a->kp, on_kafka_fatal, a);
+    kafka_producer_on_fatal(a->ukp, on_kafka_fatal, a);
     service_set_producer(a->svc, a->kp);
-    service_set_redemption(a->svc, a->red, use_topic);
+    service_set_redemption(a->svc, a->red, a->ukp);
     if ((a->srv = http_server_new(a->loop, o->listen, &o->http, service_handle,
                                   a->svc, err, n)) == NULL ||
         (o->admin_listen != NULL && (a->admin = admin_new(a, err, n)) == NULL))
@@ -189,15 +192,15 @@ static void log_listening(const app_t *a)
     LOG(LL_INFO,
         "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
         "redemption_topic=%s partitioning=%s redemption_partitioning=%s "
-        "message_timeout_ms=%d",
+        "linger_ms=%s redemption_linger_ms=%s message_timeout_ms=%d",
         o->listen, o->admin_listen ? o->admin_listen : "off",
         o->auth.mode == AUTH_JWT   ? "jwt"
         : o->auth.mode == AUTH_OFF ? "off"
                                    : "gateway",
         auth_keys(gate_auth(a->gate)), o->topic, o->redemption_topic,
         o->kafka_sticky ? "sticky" : "key",
-        o->redemption_grouped ? "coupon" : "key",
-        kafka_producer_message_timeout(a->kp));
+        o->redemption_grouped ? "coupon" : "key", kafka_producer_linger(a->kp),
+        kafka_producer_linger(a->ukp), kafka_producer_message_timeout(a->kp));
 }
 
 /* ---- shutdown, in dependency order ---- */
@@ -214,6 +217,9 @@ static void stop_serving(app_t *a)
     a->admin = NULL;
     if ((left = kafka_producer_flush(a->kp, 10000)) > 0)
         LOG(LL_ERROR, "msg=\"kafka flush timed out\" left=%d", left);
+    if ((left = kafka_producer_flush(a->ukp, 10000)) > 0)
+        LOG(LL_ERROR,
+            "msg=\"kafka flush timed out (redemption events)\" left=%d", left);
 }
 
 static void free_all(app_t *a)
@@ -224,6 +230,7 @@ static void free_all(app_t *a)
     redemption_free(a->red);
     service_free(a->svc);
     kafka_producer_free(a->kp);
+    kafka_producer_free(a->ukp);
     if (a->signals) {
         uv_close((uv_handle_t *)&a->sigterm, NULL);
         uv_close((uv_handle_t *)&a->sigint, NULL);

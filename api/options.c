@@ -24,6 +24,11 @@ static const cfg_opt_t table[] = {
       "one partition: fewer, larger produce requests; a redemption's "
       "events stay in order) or key (librdkafka's partitioner on the "
       "redemption id); the key is the redemption id either way" },
+    { "redemption-linger-ms", "COUPONQ_API_REDEMPTION_LINGER_MS", CFG_INT, 0,
+      1000, "2",
+      "linger.ms of the redemption events' own producer (over -X): a few "
+      "ms of batching that a checkout does not feel and a hot coupon's "
+      "broker and api CPU do; the issuance producer keeps linger.ms=0" },
     { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
       "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
       "unix:PATH (with --auth gateway every unix-socket client is a "
@@ -156,6 +161,7 @@ static void fill(options_t *o)
         strcmp(config_str(c, "kafka-partitioning"), "sticky") == 0;
     o->redemption_grouped =
         strcmp(config_str(c, "redemption-partitioning"), "coupon") == 0;
+    o->redemption_linger_ms = (int)config_int(c, "redemption-linger-ms");
     o->http.max_headers = (size_t)config_int(c, "max-headers");
     o->http.max_body = (size_t)config_int(c, "max-body");
     o->http.max_conns = (uint32_t)config_int(c, "max-conns");

@@ -21,6 +21,7 @@ typedef struct options {
     int message_timeout_ms; /* default for librdkafka's message.timeout.ms */
     int kafka_sticky;       /* --kafka-partitioning sticky: issuance events */
     int redemption_grouped; /* --redemption-partitioning coupon */
+    int redemption_linger_ms;
     /* WAIT after admit.lua and use.lua */
     int redis_min_replicas, redis_replica_timeout_ms;
 } options_t;

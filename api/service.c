@@ -351,6 +351,14 @@ static void rp_backoff(rp_t *rp, uint64_t now, const char *err)
         rp->ev.coupon_id, rp->ev.user_id, rp->ev.event_id, rp->attempts, err);
 }
 
+/* Either producer failed fatally (the api is draining to exit then): 1
+ * with librdkafka's reason, else 0. */
+static int any_fatal(service_t *s, char *why, size_t n)
+{
+    return kafka_producer_fatal(s->kp, why, n) ||
+           (s->ukp != NULL && kafka_producer_fatal(s->ukp, why, n));
+}
+
 /* Sends every due re-produce; from the sweep, at most every
  * RP_BACKOFF_MS. Nothing after a fatal producer error (sends are refused):
  * those stay for the drain to log, and reconcile --repair. */
@@ -361,7 +369,7 @@ static void rp_walk(service_t *s, uint64_t now)
     rp_t *rp;
 
     if (now < s->rp_walk_ms || slots_used(s->rps) == 0 ||
-        kafka_producer_fatal(s->kp, err, sizeof(err)))
+        any_fatal(s, err, sizeof(err)))
         return;
     s->rp_walk_ms = now + RP_BACKOFF_MS;
     for (t = slots_first(s->rps); t != 0; t = slots_next(s->rps, t)) {
@@ -653,8 +661,8 @@ static void on_ping(void *ud, uint64_t tok, int ok)
     int kafka = kafka_producer_healthy(s->kp);
     /* Redemptions (their script, their topic) are reported, but the
      * status is the issue path's: a deployment may run it alone. */
-    int use = s->red != NULL && redemption_ready(s->red) &&
-              kafka_producer_topic_healthy(s->kp, s->use_topic);
+    int use = s->red != NULL && redemption_ready(s->red) && s->ukp != NULL &&
+              kafka_producer_healthy(s->ukp);
     char body[160];
     int len;
 
@@ -735,7 +743,9 @@ static void serve_metrics(service_t *s, http_resp_t *resp, uint64_t t0)
     char *text;
 
     metric_set(s->inflight, slots_used(s->slots));
-    metric_set(s->kafka_queue, kafka_producer_queue_len(s->kp));
+    metric_set(s->kafka_queue,
+               kafka_producer_queue_len(s->kp) +
+                   (s->ukp != NULL ? kafka_producer_queue_len(s->ukp) : 0));
     metric_set(s->rp_pending, slots_used(s->rps));
     metric_set(s->conns, s->srv ? http_server_conns(s->srv) : 0);
     metric_add(s->refused, (double)(refused - s->refused_seen));
@@ -890,7 +900,7 @@ static void check_drained(service_t *s)
     if (fn == NULL || !s->http_drained || slots_used(s->slots) > 0)
         return;
     if (left > 0 && uv_now(s->loop) < s->drain_until_ms &&
-        !kafka_producer_fatal(s->kp, why, sizeof(why)))
+        !any_fatal(s, why, sizeof(why)))
         return;
     /* finish calls in flight free budget: let them be answered */
     if (s->red != NULL && redemption_finishing(s->red) > 0 &&
@@ -1001,10 +1011,11 @@ void service_set_producer(service_t *s, kafka_producer_t *kp)
     s->kp = kp;
 }
 
-void service_set_redemption(service_t *s, redemption_t *red, int topic)
+void service_set_redemption(service_t *s, redemption_t *red,
+                            kafka_producer_t *ukp)
 {
     s->red = red;
-    s->use_topic = topic;
+    s->ukp = ukp;
     if (red != NULL)
         redemption_on_finished(red, on_finished, s);
 }

@@ -67,10 +67,10 @@ service_t *service_new(uv_loop_t *loop, const service_opts_t *o,
                        admission_t *adm, gate_t *gate, metrics_t *m,
                        char *errstr, size_t n);
 void service_set_producer(service_t *s, kafka_producer_t *kp);
-/* The redemption routes' Redis calls and their topic (a handle of
- * kafka_producer_add_topic on the producer); without, those routes answer
- * 503. */
-void service_set_redemption(service_t *s, redemption_t *red, int topic);
+/* The redemption routes' Redis calls and the producer of their events
+ * (its topic 0; not owned); without, those routes answer 503. */
+void service_set_redemption(service_t *s, redemption_t *red,
+                            kafka_producer_t *ukp);
 /* The admin listener (/metrics, /healthz), drained with the public one;
  * NULL when --admin-listen off. */
 void service_set_admin(service_t *s, http_server_t *admin);

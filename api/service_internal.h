@@ -72,7 +72,7 @@ struct service {
     admission_t *adm;
     redemption_t *red; /* NULL: the redemption routes answer 503 */
     kafka_producer_t *kp;
-    int use_topic; /* kafka_producer_add_topic's handle */
+    kafka_producer_t *ukp; /* the redemption events' producer (topic 0) */
     http_server_t *srv;
     http_server_t *admin; /* NULL when --admin-listen off */
     gate_t *gate;

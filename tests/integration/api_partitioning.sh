@@ -20,6 +20,12 @@
 #   event's key its redemption id;
 #   key: one coupon's 30 holds spread over several partitions, each
 #   redemption's events on one. Any other value is refused (exit 2).
+# The redemption events have a producer of their own (issue 12): its
+# linger.ms is --redemption-linger-ms (default 2) over -X, while the
+# issuance producer keeps linger.ms 0 or what -X says, as each producer's
+# librdkafka conf reports it in the start line; a value beyond 0..1000 is
+# refused (exit 2). Fails on the code before (one producer: no
+# redemption_linger_ms in the start line, the option unknown).
 # Fails on the code before sticky partitioning (the bursts' events spread
 # over the partitions by key, and --kafka-partitioning is unknown), and on
 # the code before coupon partitioning (a coupon's redemption events spread
@@ -199,6 +205,7 @@ log "redemptions, coupon (the default): 12 coupons x (5 holds, 2 confirms)"
 RT=$(new_topic api_partitioning_red)
 api_up red --topic "$T" --redemption-topic "$RT"
 assert_contains "$(cat "$TEST_TMP/red.log")" "redemption_partitioning=coupon" "the api's start line"
+assert_contains "$(cat "$TEST_TMP/red.log")" "linger_ms=0 redemption_linger_ms=2 " "the producers' linger.ms by default"
 RC=$((C2 + 10))
 for ((i = 0; i < 12; i++)); do holds "$API_PORT" $((RC + i)) 5 2; done
 wait_eq "topic_count $RT" $((12 * 7)) "redemption events" 30
@@ -215,8 +222,11 @@ proc_stop red
 
 log "redemptions, key: one coupon's 30 holds by redemption id"
 RT2=$(new_topic api_partitioning_redkey)
-api_up redkey --topic "$T" --redemption-topic "$RT2" --redemption-partitioning key
+api_up redkey --topic "$T" --redemption-topic "$RT2" --redemption-partitioning key \
+  -X linger.ms=5 --redemption-linger-ms 0
 assert_contains "$(cat "$TEST_TMP/redkey.log")" "redemption_partitioning=key" "the api's start line"
+assert_contains "$(cat "$TEST_TMP/redkey.log")" "linger_ms=5 redemption_linger_ms=0 " \
+  "-X linger.ms sets the issuance producer, --redemption-linger-ms the redemption one"
 holds "$API_PORT" $((RC + 20)) 30 10
 wait_eq "topic_count $RT2" 40 "redemption events (key)" 30
 red_events "$RT2" >"$TEST_TMP/red_key.txt" || fail "redemption events (key)"
@@ -229,6 +239,11 @@ rc=0
 "$API_BIN" --redemption-partitioning user >"$TEST_TMP/bad.log" 2>&1 || rc=$?
 assert_eq 2 "$rc" "exit status of --redemption-partitioning user"
 assert_contains "$(cat "$TEST_TMP/bad.log")" "--redemption-partitioning: expected coupon or key" "its message"
+
+rc=0
+"$API_BIN" --redemption-linger-ms 1001 >"$TEST_TMP/bad.log" 2>&1 || rc=$?
+assert_eq 2 "$rc" "exit status of --redemption-linger-ms 1001"
+assert_contains "$(cat "$TEST_TMP/bad.log")" "redemption-linger-ms" "its message"
 
 rc=0
 "$API_BIN" --kafka-partitioning hash >"$TEST_TMP/bad.log" 2>&1 || rc=$?
