@@ -322,7 +322,7 @@ static void on_health(uv_timer_t *t)
  * The redemption events go through a second producer (api/main.c) whose
  * linger_ms is --redemption-linger-ms (2): a hot coupon's checkouts are
  * bound by CPU, not by a floor of 2 ms, and at 512 connections linger.ms=2
- * gave 10-35% more checkouts with about half the broker's CPU per pair
+ * gave 14-37% more checkouts with about half the broker's CPU per pair
  * (README, "Kafka batching").
  *
  * Tried and not kept (session 8): holding a sticky partition until a
