@@ -20,6 +20,7 @@
 #include "reconcile.h"
 #include "repair.h"
 #include "use_repair.h"
+#include "use_restore.h"
 
 #define FLUSH_TIMEOUT_MS 30000
 #define NOPTS(a)         (sizeof(a) / sizeof((a)[0]))
@@ -580,7 +581,7 @@ static int guard_live(guard_t *g)
     return 0;
 }
 
-/* The coupon's redemption state too (use_repair.h), before the lift: the
+/* The coupon's redemption state too (use_restore.h), before the lift: the
  * records the dataset lost, and the finishes it lost (releases whose event
  * is in MySQL or the topic; finish is not fenced, and nothing else can
  * change a record while the fence holds). */
