@@ -178,7 +178,7 @@ rid=$(redis_replid)
 wait_for lifted_all 120 || fail "the guard did not lift every fence under $rid"
 assert_eq "$WANT" "$(lift_order "$TEST_TMP/guard.log" "$rid")" "lift order under the id that changed mid-pass"
 # The records survived the restart: the guard checked their versions and
-# read no event of the old coupons (use_repair.h).
+# read no event of the old coupons (use_restore.h).
 for id in "${OLD[@]}"; do
   line=$(grep -F "coupon_id=$id " "$TEST_TMP/guard.log" | grep -F "replid=$rid " | grep -F 'lifted=1')
   assert_contains "$line" "use_rows=$ROWS use_rows_fetched=0 " "old coupon $id: no event read for the records Redis kept"
