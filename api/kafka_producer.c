@@ -1,6 +1,5 @@
 /* kafka_producer.c -- librdkafka producer on the libuv loop. See
  * kafka_producer.h. */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -26,19 +25,13 @@ struct kafka_producer {
     uv_loop_t *loop;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
-    /* kafka_producer_add_topic's, handle i at more[i - 1] */
-    rd_kafka_topic_t *more[KAFKA_PRODUCER_TOPICS_MAX - 1];
-    int nmore;
-    int more_ok[KAFKA_PRODUCER_TOPICS_MAX - 1]; /* by the worker thread */
-    atomic_int more_healthy[KAFKA_PRODUCER_TOPICS_MAX - 1];
-    /* By topic handle: the partition choice of kafka_producer_sticky's
-     * topics (loop thread), and what the health check's metadata said
-     * (written by the worker thread, read in health_done): partitions (-1:
-     * no answer) and which have no leader. */
-    int sticky_on[KAFKA_PRODUCER_TOPICS_MAX]; /* PART_STICKY, PART_GROUP */
-    sticky_t sticky[KAFKA_PRODUCER_TOPICS_MAX];
-    int32_t md_cnt[KAFKA_PRODUCER_TOPICS_MAX];
-    unsigned char md_down[KAFKA_PRODUCER_TOPICS_MAX][STICKY_MAX_PARTITIONS];
+    /* The partition choice (loop thread), and what the health check's
+     * metadata said (written by the worker thread, read in health_done):
+     * partitions (-1: no answer) and which have no leader. */
+    int part_mode; /* PART_KEY, PART_STICKY, PART_GROUP */
+    sticky_t sticky;
+    int32_t md_cnt;
+    unsigned char md_down[STICKY_MAX_PARTITIONS];
     kafka_producer_dr_fn fn;
     void *ud;
     int pipe[2];
@@ -168,31 +161,25 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- health (thread pool) ---- */
 
-static rd_kafka_topic_t *topic_at(const kafka_producer_t *kp, int topic)
-{
-    assert(topic >= 0 && topic <= kp->nmore);
-    return topic == 0 ? kp->rkt : kp->more[topic - 1];
-}
-
 /* 1 when the broker knows the topic and it has partitions; then also its
  * partition count and which partitions have no leader into md_cnt and
  * md_down (md_cnt -1 otherwise). Worker thread. */
-static int topic_ok(kafka_producer_t *kp, int topic)
+static int topic_ok(kafka_producer_t *kp)
 {
     const struct rd_kafka_metadata *md = NULL;
     const rd_kafka_metadata_topic_t *t;
     rd_kafka_resp_err_t err;
-    unsigned char *down = kp->md_down[topic];
+    unsigned char *down = kp->md_down;
     int ok, i;
 
-    kp->md_cnt[topic] = -1;
-    err = rd_kafka_metadata(kp->rk, 0, topic_at(kp, topic), &md, 1500);
+    kp->md_cnt = -1;
+    err = rd_kafka_metadata(kp->rk, 0, kp->rkt, &md, 1500);
     ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
          md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
          md->topics[0].partition_cnt > 0;
     if (ok) {
         t = &md->topics[0];
-        kp->md_cnt[topic] = t->partition_cnt;
+        kp->md_cnt = t->partition_cnt;
         memset(down, 0, STICKY_MAX_PARTITIONS);
         for (i = 0; i < t->partition_cnt; i++)
             if (t->partitions[i].id >= 0 &&
@@ -207,32 +194,28 @@ static int topic_ok(kafka_producer_t *kp, int topic)
 static void health_work(uv_work_t *w)
 {
     kafka_producer_t *kp = w->data;
-    int i;
 
-    kp->work_ok = topic_ok(kp, 0);
-    for (i = 0; i < kp->nmore; i++)
-        kp->more_ok[i] = topic_ok(kp, i + 1);
+    kp->work_ok = topic_ok(kp);
 }
 
 /* A metadata answer moves a sticky topic onto what it said (a failed
  * check keeps the last known partitions); a change is logged. */
-static void sticky_update(kafka_producer_t *kp, int topic)
+static void sticky_update(kafka_producer_t *kp)
 {
-    sticky_t *st = &kp->sticky[topic];
+    sticky_t *st = &kp->sticky;
     int32_t cnt = st->cnt, ndown = st->ndown;
 
-    if (!kp->sticky_on[topic] || kp->md_cnt[topic] < 0)
+    if (kp->part_mode == PART_KEY || kp->md_cnt < 0)
         return;
-    sticky_set(st, kp->md_cnt[topic], kp->md_down[topic]);
+    sticky_set(st, kp->md_cnt, kp->md_down);
     if (st->cnt != cnt || st->ndown != ndown)
         LOG(st->ndown > ndown ? LL_WARN : LL_INFO,
             "msg=\"kafka partitions\" topic=%s partitions=%d "
             "without_leader=%d partitioning=%s",
-            rd_kafka_topic_name(topic_at(kp, topic)), (int)kp->md_cnt[topic],
-            (int)st->ndown,
-            st->cnt == 0                          ? "key"
-            : kp->sticky_on[topic] == PART_STICKY ? "sticky"
-                                                  : "group");
+            rd_kafka_topic_name(kp->rkt), (int)kp->md_cnt, (int)st->ndown,
+            st->cnt == 0                   ? "key"
+            : kp->part_mode == PART_STICKY ? "sticky"
+                                           : "group");
 }
 
 static void destroy_if_done(kafka_producer_t *kp);
@@ -240,7 +223,6 @@ static void destroy_if_done(kafka_producer_t *kp);
 static void health_done(uv_work_t *w, int status)
 {
     kafka_producer_t *kp = w->data;
-    int i;
 
     kp->work_busy = 0;
     if (kp->freeing) {
@@ -250,10 +232,7 @@ static void health_done(uv_work_t *w, int status)
     if (status != 0)
         return;
     atomic_store(&kp->healthy, kp->work_ok && !atomic_load(&kp->fatal));
-    for (i = 0; i < kp->nmore; i++)
-        atomic_store(&kp->more_healthy[i], kp->more_ok[i]);
-    for (i = 0; i <= kp->nmore; i++)
-        sticky_update(kp, i);
+    sticky_update(kp);
 }
 
 /* The end of a loop iteration (uv_check runs after the I/O callbacks,
@@ -262,11 +241,9 @@ static void health_done(uv_work_t *w, int status)
 static void on_check(uv_check_t *h)
 {
     kafka_producer_t *kp = h->data;
-    int i;
 
-    for (i = 0; i <= kp->nmore; i++)
-        if (kp->sticky_on[i] == PART_STICKY)
-            sticky_next(&kp->sticky[i]);
+    if (kp->part_mode == PART_STICKY)
+        sticky_next(&kp->sticky);
 }
 
 static void on_health(uv_timer_t *t)
@@ -456,95 +433,55 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
                         const char *value, size_t vlen, uint64_t token,
                         char *errstr, size_t n)
 {
-    return kafka_producer_send_topic(kp, 0, key, klen, value, vlen, token,
+    return kafka_producer_send_group(kp, 0, key, klen, value, vlen, token,
                                      errstr, n);
 }
 
-int kafka_producer_add_topic(kafka_producer_t *kp, const char *topic,
-                             char *errstr, size_t n)
+void kafka_producer_sticky(kafka_producer_t *kp)
 {
-    rd_kafka_topic_t *rkt;
-
-    if (kp->nmore == KAFKA_PRODUCER_TOPICS_MAX - 1) {
-        snprintf(errstr, n, "topic %s: too many topics", topic);
-        return -1;
-    }
-    if ((rkt = rd_kafka_topic_new(kp->rk, topic, NULL)) == NULL) {
-        snprintf(errstr, n, "topic %s: %s", topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
-    kp->more[kp->nmore++] = rkt;
-    return kp->nmore;
+    kp->part_mode = PART_STICKY;
 }
 
-int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic)
+void kafka_producer_grouped(kafka_producer_t *kp)
 {
-    if (topic == 0)
-        return kafka_producer_healthy(kp);
-    assert(topic >= 1 && topic <= kp->nmore);
-    return atomic_load(&kp->more_healthy[topic - 1]) &&
-           !atomic_load(&kp->fatal);
+    kp->part_mode = PART_GROUP;
 }
 
-void kafka_producer_sticky(kafka_producer_t *kp, int topic)
-{
-    assert(topic >= 0 && topic <= kp->nmore);
-    kp->sticky_on[topic] = PART_STICKY;
-}
-
-void kafka_producer_grouped(kafka_producer_t *kp, int topic)
-{
-    assert(topic >= 0 && topic <= kp->nmore);
-    kp->sticky_on[topic] = PART_GROUP;
-}
-
-static rd_kafka_resp_err_t produce(kafka_producer_t *kp, int topic,
-                                   int32_t part, const char *key, size_t klen,
+static rd_kafka_resp_err_t produce(kafka_producer_t *kp, int32_t part,
+                                   const char *key, size_t klen,
                                    const char *value, size_t vlen,
                                    uint64_t token)
 {
     return rd_kafka_producev(
-        kp->rk, RD_KAFKA_V_RKT(topic_at(kp, topic)), RD_KAFKA_V_PARTITION(part),
+        kp->rk, RD_KAFKA_V_RKT(kp->rkt), RD_KAFKA_V_PARTITION(part),
         RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
 }
 
-int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
+int kafka_producer_send_group(kafka_producer_t *kp, uint64_t g, const char *key,
                               size_t klen, const char *value, size_t vlen,
                               uint64_t token, char *errstr, size_t n)
-{
-    return kafka_producer_send_group(kp, topic, 0, key, klen, value, vlen,
-                                     token, errstr, n);
-}
-
-int kafka_producer_send_group(kafka_producer_t *kp, int topic, uint64_t g,
-                              const char *key, size_t klen, const char *value,
-                              size_t vlen, uint64_t token, char *errstr,
-                              size_t n)
 {
     int32_t part = STICKY_ANY;
     rd_kafka_resp_err_t err;
 
-    assert(topic >= 0 && topic <= kp->nmore);
     if (atomic_load(&kp->fatal)) {
         snprintf(errstr, n, "kafka producer failed fatally");
         return -1;
     }
-    if (kp->sticky_on[topic] == PART_STICKY)
-        part = sticky_pick(&kp->sticky[topic]);
-    else if (kp->sticky_on[topic] == PART_GROUP)
-        part = sticky_group(&kp->sticky[topic], g);
+    if (kp->part_mode == PART_STICKY)
+        part = sticky_pick(&kp->sticky);
+    else if (kp->part_mode == PART_GROUP)
+        part = sticky_group(&kp->sticky, g);
     if (part == STICKY_ANY)
         part = RD_KAFKA_PARTITION_UA;
-    err = produce(kp, topic, part, key, klen, value, vlen, token);
+    err = produce(kp, part, key, klen, value, vlen, token);
     /* Our metadata saw partitions that librdkafka's own has not yet (a
      * topic that just grew): its partitioner, this once. */
     if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
         part != RD_KAFKA_PARTITION_UA)
-        err = produce(kp, topic, RD_KAFKA_PARTITION_UA, key, klen, value, vlen,
-                      token);
+        err = produce(kp, RD_KAFKA_PARTITION_UA, key, klen, value, vlen, token);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         snprintf(errstr, n, "kafka: %s", rd_kafka_err2str(err));
         return -1;
@@ -599,8 +536,6 @@ static void destroy_if_done(kafka_producer_t *kp)
 {
     if (kp->open_handles > 0 || kp->work_busy)
         return;
-    while (kp->nmore > 0)
-        rd_kafka_topic_destroy(kp->more[--kp->nmore]);
     rd_kafka_topic_destroy(kp->rkt);
     rd_kafka_destroy(kp->rk);
     close(kp->pipe[0]);

@@ -15,12 +15,9 @@
  * the last answer, or 0 after a fatal producer error. The same answer
  * gives kafka_producer_sticky's topics their partitions.
  *
- * More topics can share a producer, its delivery reports and its
- * idempotence: kafka_producer_add_topic gives a handle for
- * kafka_producer_send_topic, and the health check asks about each. The api
- * no longer uses that: its redemption events have a producer of their own
- * (api/main.c), whose linger.ms may differ from the issuance producer's
- * (--redemption-linger-ms), since librdkafka's linger.ms is per producer. */
+ * One producer per topic: the api makes two (api/main.c), so that the
+ * redemption events' linger.ms (--redemption-linger-ms) can differ from
+ * the issuance events', librdkafka's linger.ms being per producer. */
 #ifndef COUPONQ_API_KAFKA_PRODUCER_H
 #define COUPONQ_API_KAFKA_PRODUCER_H
 
@@ -65,44 +62,26 @@ int kafka_producer_send(kafka_producer_t *kp, const char *key, size_t klen,
 
 int kafka_producer_healthy(const kafka_producer_t *kp);
 
-#define KAFKA_PRODUCER_TOPICS_MAX 4 /* the first one's included */
-
-/* Another topic on this producer; its handle (>= 1; the topic of
- * kafka_producer_new is 0), or -1 with errstr. Before the loop runs. */
-int kafka_producer_add_topic(kafka_producer_t *kp, const char *topic,
-                             char *errstr, size_t n);
-
-/* kafka_producer_send to the topic of that handle. */
-int kafka_producer_send_topic(kafka_producer_t *kp, int topic, const char *key,
-                              size_t klen, const char *value, size_t vlen,
-                              uint64_t token, char *errstr, size_t n);
-
-/* From now on the events of that topic go to one partition per loop
- * iteration, round robin (sticky.h), instead of to librdkafka's
- * partitioner (the key's hash, or what -X partitioner= says); the key is
- * sent as before. The partitions come from the health check's metadata
- * (every 2 s, so a topic that grew is used whole); until its first answer
- * the partitioner decides. Before the loop runs. */
-void kafka_producer_sticky(kafka_producer_t *kp, int topic);
-
-/* From now on an event of that topic sent with kafka_producer_send_group
- * goes to its group's partition (sticky_group: a hash of the group, the
- * next partition with a leader while that one has none), the key sent as
+/* From now on the events go to one partition per loop iteration, round
+ * robin (sticky.h), instead of to librdkafka's partitioner (the key's
+ * hash, or what -X partitioner= says); the key is sent as before. The
+ * partitions come from the health check's metadata (every 2 s, so a topic
+ * that grew is used whole); until its first answer the partitioner
+ * decides. Before the loop runs. */
+void kafka_producer_sticky(kafka_producer_t *kp);
+/* From now on an event sent with kafka_producer_send_group goes to its
+ * group's partition (sticky_group: a hash of the group, the next
+ * partition with a leader while that one has none), the key sent as
  * before; partitions from the same metadata, the partitioner until then.
  * The redemption events are grouped by coupon: one coupon's events in one
  * ProduceRequest per loop iteration, where keyed by redemption id a hot
  * coupon's burst went to every partition. Before the loop runs. */
-void kafka_producer_grouped(kafka_producer_t *kp, int topic);
-
-/* kafka_producer_send_topic with the event's group (kafka_producer_grouped;
- * on another topic g is not used). */
-int kafka_producer_send_group(kafka_producer_t *kp, int topic, uint64_t g,
-                              const char *key, size_t klen, const char *value,
-                              size_t vlen, uint64_t token, char *errstr,
-                              size_t n);
-
-/* The last health check of that topic (0: as kafka_producer_healthy). */
-int kafka_producer_topic_healthy(const kafka_producer_t *kp, int topic);
+void kafka_producer_grouped(kafka_producer_t *kp);
+/* kafka_producer_send with the event's group (kafka_producer_grouped;
+ * otherwise g is not used). */
+int kafka_producer_send_group(kafka_producer_t *kp, uint64_t g, const char *key,
+                              size_t klen, const char *value, size_t vlen,
+                              uint64_t token, char *errstr, size_t n);
 
 /* 1 after a fatal producer error (the idempotent producer cannot go on:
  * librdkafka fails what is queued, and every later send is refused), with

@@ -170,9 +170,9 @@ static int build(app_t *a, char *err, size_t n)
     redemption_set_min_replicas(a->red, o->redis_min_replicas,
                                 o->redis_replica_timeout_ms);
     if (o->kafka_sticky)
-        kafka_producer_sticky(a->kp, 0);
+        kafka_producer_sticky(a->kp);
     if (o->redemption_grouped)
-        kafka_producer_grouped(a->ukp, 0);
+        kafka_producer_grouped(a->ukp);
     kafka_producer_on_fatal(a->kp, on_kafka_fatal, a);
     kafka_producer_on_fatal(a->ukp, on_kafka_fatal, a);
     service_set_producer(a->svc, a->kp);

@@ -226,9 +226,9 @@ static void produce(service_t *s, slot_token_t tok, req_t *q)
 
     q->state = ST_USE_PRODUCE;
     q->answer_by_ms = 0; /* the delivery report decides */
-    if (kafka_producer_send_group(
-            s->ukp, 0, (uint64_t)q->coupon_id, event_key(u), RID_LEN,
-            u->ans.event, u->ans.event_len, tok, err, sizeof(err)) != 0) {
+    if (kafka_producer_send_group(s->ukp, (uint64_t)q->coupon_id, event_key(u),
+                                  RID_LEN, u->ans.event, u->ans.event_len, tok,
+                                  err, sizeof(err)) != 0) {
         metric_inc(s->kafka_errors);
         not_persisted(s, tok, q, err); /* never queued */
     }
@@ -315,7 +315,7 @@ void use_delivered(service_t *s, slot_token_t tok, req_t *q, kafka_outcome_t o,
 int use_rp_send(service_t *s, const use_rp_t *u, uint64_t token, char *err,
                 size_t n)
 {
-    return kafka_producer_send_group(s->ukp, 0, (uint64_t)u->coupon_id, u->rid,
+    return kafka_producer_send_group(s->ukp, (uint64_t)u->coupon_id, u->rid,
                                      RID_LEN, u->event, u->len, token, err, n);
 }
 
