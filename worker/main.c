@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "instance_id.h"
 #include "log.h"
 #include "worker.h"
 
@@ -54,6 +55,11 @@ int main(int argc, char **argv)
     level = log_level_parse(config_str(cfg, "log-level"));
     if (level < 0) {
         fprintf(stderr, "couponq-worker: --log-level: unknown level\n");
+        goto out;
+    }
+    if (instance_id_check(config_str(cfg, "instance-id"), err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "couponq-worker: --instance-id: %s\n", err);
         goto out;
     }
     log_init("couponq-worker", level, 2);

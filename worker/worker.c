@@ -37,6 +37,18 @@
  * callback handles both protocols) and logs a warning on an affected
  * librdkafka.
  *
+ * Membership is dynamic unless --instance-id gives the worker a static id
+ * (KIP-345, group.instance.id). A dynamic member that is kill -9'ed stalls
+ * the whole group: the broker waits session.timeout.ms for the dead member
+ * before the eager rebalance its replacement asked for can finish. A static
+ * member that comes back with the same id within session.timeout.ms gets
+ * its old partitions back with no rebalance at all. Two costs: a clean stop
+ * sends no LeaveGroup either, so the partitions of a static worker that is
+ * stopped for good wait session.timeout.ms before the others get them; and
+ * a second worker started with a running one's id fences the older one
+ * (FENCED_INSTANCE_ID, fatal in librdkafka), which then commits nothing
+ * more and exits 1 (check_fatal).
+ *
  * Threads: everything here runs on the caller's thread, including
  * librdkafka's rebalance callback (served from rd_kafka_consumer_poll); the
  * /metrics thread only reads atomics. */
@@ -53,6 +65,7 @@
 #include "backoff.h"
 #include "batch.h"
 #include "db.h"
+#include "instance_id.h"
 #include "kafka_conf.h"
 #include "kafka_dlq.h"
 #include "log.h"
@@ -82,6 +95,10 @@ const cfg_opt_t worker_options[] = {
     CFG_OPT_REDIS,
     { "group", "COUPONQ_GROUP", CFG_STR, 0, 0, "couponq-workers",
       "Kafka consumer group" },
+    { "instance-id", "COUPONQ_WORKER_INSTANCE_ID", CFG_STR, 0, 0, NULL,
+      "static group membership (group.instance.id, over -X): an id unique "
+      "in the group and kept across restarts, e.g. worker-1, so a restarted "
+      "worker takes its partitions back at once; unset or empty: dynamic" },
     { "batch-size", "COUPONQ_BATCH_SIZE", CFG_INT, 1, 100000, "2000",
       "most events in one MySQL transaction" },
     { "batch-ms", "COUPONQ_BATCH_MS", CFG_INT, 1, 60000, "100",
@@ -137,6 +154,9 @@ struct worker {
     int db_failed; /* last failure was MySQL's: reconnect before retry */
     int fatal;
     volatile sig_atomic_t stop;
+    /* group.instance.id as librdkafka holds it (--instance-id or -X); "":
+     * dynamic membership */
+    char instance_id[INSTANCE_ID_MAX + 1];
     int64_t lag_ms; /* last lag update */
     /* Scratch for one flush, sized to the batch. */
     size_t scap;
@@ -318,6 +338,32 @@ static void update_lag(worker_t *w)
 
 /* ------------------------------------------------------------ intake */
 
+/* 1 once librdkafka raised a fatal error (logged here, once): the worker
+ * commits nothing more and exits. FENCED_INSTANCE_ID is the broker saying
+ * that a newer member joined with our group.instance.id: it owns our
+ * partitions now, and every commit of ours would be refused. */
+static int check_fatal(worker_t *w)
+{
+    rd_kafka_resp_err_t e;
+    char why[256];
+
+    if (w->fatal)
+        return 1;
+    e = rd_kafka_fatal_error(w->rk, why, sizeof(why));
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    if (e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+        LOG(LL_ERROR,
+            "msg=\"fenced: another worker runs with the same --instance-id "
+            "in this group and took its partitions; exiting without "
+            "committing\" instance_id=%s group=%s error=\"%s\"",
+            w->instance_id, config_str(w->cfg, "group"), why);
+    else
+        LOG(LL_ERROR, "msg=\"fatal consumer error\" error=\"%s\"", why);
+    w->fatal = 1;
+    return 1;
+}
+
 /* Decodes one consumed message into batch b (the open batch or the carry). */
 static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
 {
@@ -326,11 +372,7 @@ static void take_msg(worker_t *w, batch_t *b, rd_kafka_message_t *m)
 
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-            char why[256];
-
-            rd_kafka_fatal_error(w->rk, why, sizeof(why));
-            LOG(LL_ERROR, "msg=\"fatal consumer error\" error=\"%s\"", why);
-            w->fatal = 1;
+            check_fatal(w);
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             LOG(LL_WARN, "msg=\"consumer error\" error=\"%s\"",
                 rd_kafka_message_errstr(m));
@@ -535,15 +577,19 @@ static int send_dlq(worker_t *w, size_t ne, size_t nr)
 }
 
 /* Offsets after the rows and the DLQ. A failed commit is not retried: the
- * batch is done, and whoever replays it changes nothing. */
-static void commit_offsets(worker_t *w)
+ * batch is done, and whoever replays it changes nothing. Nothing is sent
+ * once a fatal error is known (a fenced member's partitions are another's,
+ * and the broker would refuse it anyway): -1, the batch is not done. */
+static int commit_offsets(worker_t *w)
 {
-    size_t np = batch_commit_offsets(w->batch, w->ctopics, w->parts, w->offs),
-           i;
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new((int)np);
+    size_t np, i;
+    rd_kafka_topic_partition_list_t *l;
     rd_kafka_resp_err_t e;
 
+    if (check_fatal(w))
+        return -1;
+    np = batch_commit_offsets(w->batch, w->ctopics, w->parts, w->offs);
+    l = rd_kafka_topic_partition_list_new((int)np);
     for (i = 0; i < np; i++)
         rd_kafka_topic_partition_list_add(l, w->topics[w->ctopics[i]],
                                           w->parts[i])
@@ -555,6 +601,7 @@ static void commit_offsets(worker_t *w)
         metric_inc(w->mx.commit_failures);
     }
     rd_kafka_topic_partition_list_destroy(l);
+    return 0;
 }
 
 /* Users whose row now exists -> Redis; counts rows. Never fails the batch. */
@@ -613,7 +660,8 @@ static int flush_once(worker_t *w, int64_t t0)
     if (send_dlq(w, ne, nr) != 0)
         return -1;
     t[1] = now_ms();
-    commit_offsets(w);
+    if (commit_offsets(w) != 0)
+        return -1;
     t[2] = now_ms();
     record_persisted(w, ne);
     count_redemptions(w, nr);
@@ -726,7 +774,7 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
      * up (eager: the group waits for us). A lost assignment commits
      * nothing, and a batch already failing is not retried here (no polling
      * allowed in a callback): the next owner replays those messages. */
-    if (!lost && !w->retrying && batch_len(w->batch) > 0 &&
+    if (!lost && !w->retrying && !w->fatal && batch_len(w->batch) > 0 &&
         flush_once(w, now_ms()) != 0)
         LOG(LL_WARN, "msg=\"could not flush before revoke\"");
     drop_partitions(w, parts);
@@ -774,10 +822,12 @@ int worker_run(worker_t *w)
 
     LOG(LL_INFO,
         "msg=\"consuming\" topic=%s redemption_topic=%s group=%s "
-        "batch_size=%zu batch_ms=%" PRId64,
+        "instance_id=%s batch_size=%zu batch_ms=%" PRId64,
         w->topic,
         w->topics[BATCH_REDEMPTION] ? w->topics[BATCH_REDEMPTION] : "off",
-        config_str(w->cfg, "group"), w->batch_size, w->batch_ms);
+        config_str(w->cfg, "group"),
+        w->instance_id[0] != '\0' ? w->instance_id : "dynamic", w->batch_size,
+        w->batch_ms);
     while (!w->stop && !w->fatal) {
         wait = batch_wait_ms(w->batch, w->batch_ms, now_ms());
         timeout =
@@ -795,8 +845,19 @@ int worker_run(worker_t *w)
         flush_until_done(w);
         flush_until_done(w); /* what the carry held */
     }
+    /* After a fatal error this returns at once: no revoke, no commit. */
     rd_kafka_consumer_close(w->rk);
-    LOG(LL_INFO, "msg=\"left the group\"");
+    if (w->fatal)
+        LOG(LL_INFO, "msg=\"consumer closed after a fatal error\"");
+    else if (w->instance_id[0] != '\0')
+        /* A static member sends no LeaveGroup: its partitions wait for it
+         * (a restart with the same id) up to session.timeout.ms. */
+        LOG(LL_INFO,
+            "msg=\"consumer closed; static member, still in the "
+            "group until session.timeout.ms\" instance_id=%s",
+            w->instance_id);
+    else
+        LOG(LL_INFO, "msg=\"left the group\"");
     return w->fatal ? -1 : 0;
 }
 
@@ -841,6 +902,24 @@ static void warn_cooperative(rd_kafka_conf_t *kc)
             rd_kafka_version_str(), v);
 }
 
+/* --instance-id, over -X; then what librdkafka holds (a bare -X
+ * group.instance.id counts too) into w->instance_id. */
+static int set_membership(worker_t *w, rd_kafka_conf_t *kc, char *errstr,
+                          size_t n)
+{
+    const char *id = config_str(w->cfg, "instance-id");
+    size_t len = sizeof(w->instance_id);
+
+    if (id != NULL && id[0] != '\0' &&
+        rd_kafka_conf_set(kc, "group.instance.id", id, errstr, n) !=
+            RD_KAFKA_CONF_OK)
+        return -1;
+    if (rd_kafka_conf_get(kc, "group.instance.id", w->instance_id, &len) !=
+        RD_KAFKA_CONF_OK)
+        w->instance_id[0] = '\0';
+    return 0;
+}
+
 static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
 {
     /* clang-format off */
@@ -865,6 +944,10 @@ static rd_kafka_t *consumer_new(worker_t *w, char *errstr, size_t n)
 
     if (kc == NULL)
         return NULL;
+    if (set_membership(w, kc, errstr, n) != 0) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
     warn_cooperative(kc);
     rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
     rd_kafka_conf_set_opaque(kc, w);

@@ -30,7 +30,9 @@ extern const size_t worker_noptions;
  * cfg must outlive the worker. NULL with errstr on failure. */
 worker_t *worker_new(const config_t *cfg, char *errstr, size_t n);
 /* Runs until worker_stop(): then finishes and commits the open batch and
- * leaves the group. 0 on a clean stop, -1 on a fatal consumer error. */
+ * leaves the group (a static member, --instance-id, stays in it until
+ * session.timeout.ms). 0 on a clean stop, -1 on a fatal consumer error,
+ * fencing by a newer member with the same --instance-id among them. */
 int worker_run(worker_t *w);
 void worker_stop(worker_t *w);    /* async-signal-safe: only sets a flag */
 void worker_destroy(worker_t *w); /* NULL is a no-op */
