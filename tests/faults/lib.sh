@@ -365,8 +365,19 @@ api_pid() { echo "${PROC_PID[${1:-api}]}"; }
 # api_metric NAME -> a value from couponq-api's /metrics (empty if none).
 api_metric() { metric_value "${API_ADMIN_PORT:-$API_PORT}" "$1"; }
 
-worker_start() { # worker_start NAME
-  proc_start "$1" "$FAULTS_BUILD/couponq-worker" ${WORKER_ARGS:-}
+# worker_start NAME -- couponq-worker NAME with WORKER_ARGS, a static group
+# member by default (--instance-id fault-NAME): NAME killed and restarted
+# takes its partitions back at once, with no rebalance, as scripts/run's
+# workers do. A static member that stops does not leave the group either:
+# its partitions wait session.timeout.ms (10 s) for it before the others get
+# them (no scenario stops one for good: 05_redis_flush restarts its two,
+# within those 10 s or after, and either way they take the partitions back).
+# WORKER_DYNAMIC: names (e.g. "w3") that join with dynamic membership
+# instead, or 1 for every worker.
+worker_start() {
+  local id=(--instance-id "fault-$1")
+  case " ${WORKER_DYNAMIC:-} " in *" 1 "* | *" $1 "*) id=() ;; esac
+  proc_start "$1" "$FAULTS_BUILD/couponq-worker" ${id[@]+"${id[@]}"} ${WORKER_ARGS:-}
 }
 ctl() { "$FAULTS_BUILD/couponqctl" "$@"; }
 
