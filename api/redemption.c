@@ -14,7 +14,7 @@
  * wait: at low load a batch holds one call. The script answers each call
  * as if alone, an invalid one with its own error element (it ran under its
  * own pcall and wrote nothing), so every call keeps its own answer. undo
- * and finish are single calls (the plain form).
+ * (redemption_undo.c) and finish are single calls (the plain form).
  *
  * With min_replicas set, one WAIT follows the batch's EVALSHA in the same
  * write (when a call in it wants one: not for get): the answers are
@@ -29,62 +29,12 @@
 
 #include "embedded.h"
 #include "fmt.h"
-#include "keys.h"
 #include "log.h"
-#include "redemption.h"
-#include "redis_conn.h"
-#include "script.h"
+#include "redemption_internal.h"
 #include "userec.h"
 
-#define NKEYS         8
-#define HEAD          (3 + NKEYS) /* EVALSHA sha 8 keys... */
-#define MAX_ARGS      (HEAD + 7)  /* ...and the op with its arguments */
-#define USE_BATCH_MAX 64          /* calls in one EVALSHA */
-#define OPEN_BATCHES  8           /* coupons with a batch open at once */
+#define USE_BATCH_MAX 64 /* calls in one EVALSHA */
 #define BATCH_ARGS    (HEAD + 1 + USE_BATCH_MAX * (1 + MAX_ARGS - HEAD))
-
-enum { K_CALL, K_UNDO, K_FINISH };
-
-typedef struct ubatch ubatch_t;
-
-struct redemption {
-    redis_conn_t *rc;
-    script_t use;
-    ubatch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
-    int nopen;
-    int min_replicas; /* WAIT for them after use.lua; 0: no */
-    int replica_timeout_ms;
-    unsigned finishing;
-    uint64_t finish_failures;
-    redemption_finished_fn finished; /* the last finish in flight answered */
-    void *finished_ud;
-};
-
-typedef struct ucall {
-    redemption_t *r;
-    int kind;
-    union {
-        redemption_fn call;
-        redemption_undo_fn undo;
-    } fn;
-    void *ud;
-    uint64_t tok;
-    use_op_t op;
-    use_answer_t *ans;
-    int64_t coupon_id, version; /* for the logs of finish */
-    int retried;
-    use_rc_t rc; /* its answer, once in: rc, err and *ans */
-    char err[160];
-    int argc;
-    const char *argv[MAX_ARGS];
-    size_t len[MAX_ARGS];
-    char keys[NKEYS][KEYS_MAX];
-    char rid[RID_LEN + 1], event_id[ULID_LEN + 1];
-    char num[3][24]; /* actor, user id, amounts, version */
-    char id[USE_ID_MAX + 1];
-    char prev_user[RID_LEN + 1];
-    char *prev; /* undo: owned copy */
-} ucall_t;
 
 /* The calls of one coupon sent as one EVALSHA batch (each call's own
  * arguments are argv[HEAD..argc) of its ucall). */
@@ -147,8 +97,8 @@ const char *redemption_code_name(use_code_t code)
 
 /* The call's argv[HEAD..): its op and arguments follow; the head is
  * named only when the call is sent (head()). */
-static ucall_t *ucall_new(redemption_t *r, int kind, int64_t coupon_id,
-                          const char *rid)
+ucall_t *redemption_ucall_new(redemption_t *r, int kind, int64_t coupon_id,
+                              const char *rid)
 {
     ucall_t *c = calloc(1, sizeof(*c));
     size_t n = strlen(rid);
@@ -190,12 +140,12 @@ static void head(ucall_t *c)
         c->argv[3 + i] = c->keys[i];
 }
 
-static void arg(ucall_t *c, const char *s)
+void redemption_arg(ucall_t *c, const char *s)
 {
     c->argv[c->argc++] = s;
 }
 
-static const char *num(ucall_t *c, int i, int64_t v)
+const char *redemption_num(ucall_t *c, int i, int64_t v)
 {
     fmt_t f;
 
@@ -208,26 +158,26 @@ static const char *num(ucall_t *c, int i, int64_t v)
 /* op rid [event_id] actor [op's own]: the script's ARGV. */
 static void call_args(ucall_t *c, const use_call_t *u)
 {
-    arg(c, op_names[u->op]);
-    arg(c, c->rid);
+    redemption_arg(c, op_names[u->op]);
+    redemption_arg(c, c->rid);
     if (u->op != USE_GET) {
         memcpy(c->event_id, u->event_id, sizeof(c->event_id));
-        arg(c, c->event_id);
+        redemption_arg(c, c->event_id);
     }
-    arg(c, num(c, 0, u->actor));
+    redemption_arg(c, redemption_num(c, 0, u->actor));
     if (u->op == USE_HOLD) {
-        arg(c, num(c, 1, u->user_id));
+        redemption_arg(c, redemption_num(c, 1, u->user_id));
         memcpy(c->id, u->order_id, sizeof(c->id));
-        arg(c, c->id);
-        arg(c, num(c, 2, u->order_amount));
+        redemption_arg(c, c->id);
+        redemption_arg(c, redemption_num(c, 2, u->order_amount));
     } else if (u->op == USE_REVERSE) {
         memcpy(c->id, u->reversal_id, sizeof(c->id));
-        arg(c, c->id);
-        arg(c, num(c, 2, u->amount));
+        redemption_arg(c, c->id);
+        redemption_arg(c, redemption_num(c, 2, u->amount));
     }
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *pd);
+static void on_finished(redisAsyncContext *ac, void *reply, void *pd);
 static void on_batch(redisAsyncContext *ac, void *reply, void *pd);
 static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
 
@@ -240,7 +190,7 @@ static int wants_wait(const ucall_t *c)
 }
 
 /* undo and finish: EVALSHA in the plain form. */
-static int ucall_send(ucall_t *c)
+int redemption_ucall_send(ucall_t *c, redisCallbackFn *fn)
 {
     redemption_t *r = c->r;
     int i;
@@ -248,7 +198,7 @@ static int ucall_send(ucall_t *c)
     head(c);
     for (i = 0; i < c->argc; i++)
         c->len[i] = strlen(c->argv[i]);
-    return redis_conn_command(r->rc, on_reply, c, c->argc, c->argv, c->len);
+    return redis_conn_command(r->rc, fn, c, c->argc, c->argv, c->len);
 }
 
 /* EVALSHA <sha> 8 <keys> batch, then per call its count and its op with
@@ -289,7 +239,7 @@ static int batch_send(ubatch_t *b)
     return 0; /* a WAIT not sent: the connection is gone, on_batch hears */
 }
 
-static void ucall_free(ucall_t *c)
+void redemption_ucall_free(ucall_t *c)
 {
     if (c == NULL)
         return;
@@ -297,7 +247,7 @@ static void ucall_free(ucall_t *c)
     free(c);
 }
 
-static int usable(redemption_t *r)
+int redemption_usable(redemption_t *r)
 {
     return script_usable(&r->use, r->rc) && redis_conn_up(r->rc);
 }
@@ -406,6 +356,7 @@ static int from_record(const redisReply *rec, int64_t coupon_id,
     a->reversed_amount = r.reversed;
     a->refunded_discount = r.refunded;
     a->version = r.version;
+    memcpy(a->event_id, r.event_id, sizeof(a->event_id));
     return 0;
 }
 
@@ -476,17 +427,6 @@ static void call_done(ucall_t *c)
     c->fn.call(c->ud, c->tok, c->rc, c->rc == USE_RC_OK ? NULL : c->err);
 }
 
-static void undo_done(ucall_t *c, const redisReply *rep)
-{
-    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
-        c->fn.undo(c->ud, c->tok, rep->integer == 1, NULL);
-    else
-        c->fn.undo(c->ud, c->tok, -1,
-                   rep == NULL                      ? "redis connection lost"
-                   : rep->type == REDIS_REPLY_ERROR ? rep->str
-                                                    : "unexpected reply");
-}
-
 static void finish_done(ucall_t *c, const redisReply *rep)
 {
     c->r->finishing--;
@@ -509,23 +449,19 @@ static void finish_done(ucall_t *c, const redisReply *rep)
                                          : "unexpected reply");
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *pd)
+static void on_finished(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
     ucall_t *c = pd;
 
     (void)ac;
     if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
-        ucall_send(c) == 0)
+        redemption_ucall_send(c, on_finished) == 0)
         return;
-    if (c->kind == K_UNDO) {
-        undo_done(c, rep);
-    } else {
-        finish_done(c, rep);
-        if (c->r->finishing == 0 && c->r->finished != NULL)
-            c->r->finished(c->r->finished_ud);
-    }
-    ucall_free(c);
+    finish_done(c, rep);
+    if (c->r->finishing == 0 && c->r->finished != NULL)
+        c->r->finished(c->r->finished_ud);
+    redemption_ucall_free(c);
 }
 
 /* Every call of b answered (in order), b freed. */
@@ -535,7 +471,7 @@ static void batch_done(ubatch_t *b)
 
     for (i = 0; i < b->n; i++) {
         call_done(b->c[i]);
-        ucall_free(b->c[i]);
+        redemption_ucall_free(b->c[i]);
     }
     free(b);
 }
@@ -653,7 +589,8 @@ int redemption_call(redemption_t *r, const use_call_t *u, use_answer_t *ans,
 {
     ucall_t *c;
 
-    if (!usable(r) || (c = ucall_new(r, K_CALL, u->coupon_id, u->rid)) == NULL)
+    if (!redemption_usable(r) ||
+        (c = redemption_ucall_new(r, K_CALL, u->coupon_id, u->rid)) == NULL)
         return -1;
     c->fn.call = fn;
     c->ud = ud;
@@ -662,34 +599,7 @@ int redemption_call(redemption_t *r, const use_call_t *u, use_answer_t *ans,
     c->ans = ans;
     call_args(c, u);
     if (batch_add(r, c) != 0) {
-        ucall_free(c);
-        return -1;
-    }
-    return 0;
-}
-
-int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *a,
-                    redemption_undo_fn fn, void *ud, uint64_t tok)
-{
-    ucall_t *c;
-
-    if (!usable(r) || (c = ucall_new(r, K_UNDO, coupon_id, a->rid)) == NULL)
-        return -1;
-    if ((c->prev = strdup(a->prev)) == NULL) {
-        ucall_free(c);
-        return -1;
-    }
-    c->fn.undo = fn;
-    c->ud = ud;
-    c->tok = tok;
-    memcpy(c->prev_user, a->prev_user, sizeof(c->prev_user));
-    arg(c, "undo");
-    arg(c, c->rid);
-    arg(c, num(c, 0, a->version));
-    arg(c, c->prev);
-    arg(c, c->prev_user);
-    if (ucall_send(c) != 0) {
-        ucall_free(c);
+        redemption_ucall_free(c);
         return -1;
     }
     return 0;
@@ -700,17 +610,18 @@ void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
 {
     ucall_t *c = NULL;
 
-    if (usable(r) && (c = ucall_new(r, K_FINISH, coupon_id, rid)) != NULL) {
+    if (redemption_usable(r) &&
+        (c = redemption_ucall_new(r, K_FINISH, coupon_id, rid)) != NULL) {
         c->version = version;
-        arg(c, "finish");
-        arg(c, c->rid);
-        arg(c, num(c, 0, version));
-        if (ucall_send(c) == 0) {
+        redemption_arg(c, "finish");
+        redemption_arg(c, c->rid);
+        redemption_arg(c, redemption_num(c, 0, version));
+        if (redemption_ucall_send(c, on_finished) == 0) {
             r->finishing++;
             return;
         }
     }
-    ucall_free(c);
+    redemption_ucall_free(c);
     r->finish_failures++;
     LOG(LL_ERROR,
         "msg=\"finish not sent: the budget stays held (a cancelled hold "
@@ -758,8 +669,11 @@ static void on_redis_state(void *ud, redis_conn_t *rc, int up)
 {
     redemption_t *r = ud;
 
-    if (up && script_load(&r->use, rc) != 0)
+    if (!up)
+        return;
+    if (script_load(&r->use, rc) != 0)
         LOG(LL_ERROR, "msg=\"SCRIPT LOAD of use.lua not sent\"");
+    redemption_resend_kept(r); /* pipelined after the load */
 }
 
 redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
@@ -771,6 +685,7 @@ redemption_t *redemption_new(uv_loop_t *loop, const char *redis_url,
         snprintf(errstr, n, "out of memory");
         return NULL;
     }
+    r->loop = loop;
     script_init(&r->use, embedded_use_lua);
     r->rc = redis_conn_new(loop, redis_url, on_redis_state, r, errstr, n);
     if (r->rc == NULL) {
@@ -788,5 +703,6 @@ void redemption_free(redemption_t *r)
     while (r->nopen > 0) /* taken, never sent */
         batch_fail(r->open[--r->nopen], "shutting down");
     redis_conn_free(r->rc); /* pending calls come back with NULL */
+    redemption_kept_free(r);
     free(r);
 }

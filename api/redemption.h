@@ -7,9 +7,12 @@
  * the event of the record it carries (the script answers the record, the
  * api builds the event);
  * redemption_undo takes a transition back (its event could not reach
- * Kafka); redemption_finish frees the budget a cancel or a give-back
- * reversal released, once its event is in Kafka. The script is loaded on
- * each (re)connection and again on NOSCRIPT (script.h).
+ * Kafka, or its writes not the replicas), scoped by the transition's
+ * version and event id, and keeps an undo whose outcome is unknown for the
+ * next connection (redemption_undo.c); redemption_finish frees the budget
+ * a cancel or a give-back reversal released, once its event is in Kafka.
+ * The script is loaded on each (re)connection and again on NOSCRIPT
+ * (script.h).
  *
  * redemption_call's calls of one coupon made in one loop iteration leave
  * as one EVALSHA in use.lua's batch form at the end of the iteration (the
@@ -118,7 +121,8 @@ typedef struct use_answer {
     char state[24]; /* the view state (expired applied) */
     int64_t expires_ms, reversed_amount, refunded_discount, refund_this;
     int64_t version;
-    char event[USE_EVENT_MAX]; /* "" = nothing to produce */
+    char event_id[ULID_LEN + 1]; /* of the record's latest transition (e) */
+    char event[USE_EVENT_MAX];   /* "" = nothing to produce */
     size_t event_len;
     char prev[USE_PREV_MAX + 1]; /* the record before the transition */
     char prev_user[RID_LEN + 1]; /* hold: for undo */
@@ -159,9 +163,28 @@ int redemption_call(redemption_t *r, const use_call_t *c, use_answer_t *ans,
  * handed out since: the state stands), -1 failed (err). */
 typedef void (*redemption_undo_fn)(void *ud, uint64_t tok, int undone,
                                    const char *err);
-/* The transition of ans (its coupon, rid, version, prev, prev_user). */
+/* The transition of ans (its coupon, rid, version, prev, prev_user, event
+ * id). fn runs on the first answer or failure; with min_replicas the undo
+ * is followed by a WAIT, which fn does not wait for. An undo whose outcome
+ * is unknown (the answer lost, a Redis error that is not the script's
+ * refusal, its WAIT short) is kept and sent again on every new connection
+ * until an answer came and, with min_replicas, reached the replicas: the
+ * primary may fail over to a replica that has the transition but not the
+ * undo. */
 int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *ans,
                     redemption_undo_fn fn, void *ud, uint64_t tok);
+
+/* Kept undos: at most 256, for 60 s (UNDO_KEPT_MAX, UNDO_KEPT_MS). kept:
+ * waiting for a new connection; resent: sent again and answered; retaken:
+ * re-sent ones that took a transition back (left by a failover); dropped:
+ * forgotten over the cap. */
+typedef struct redemption_kept {
+    unsigned kept;
+    uint64_t resent, retaken, dropped;
+} redemption_kept_t;
+void redemption_kept_stats(const redemption_t *r, redemption_kept_t *out);
+/* Forgets kept undos older than 60 s. Call it periodically. */
+void redemption_tick(redemption_t *r, uint64_t now_ms);
 
 /* Fire and forget: a failure is logged (the budget stays held: a cancelled
  * hold until its expiry, a given-back use until couponqctl reconcile

@@ -860,6 +860,8 @@ static void on_sweep(uv_timer_t *t)
         admission_tick(s->adm, now);
     if ((hung & 2) && s->red != NULL)
         redemption_reset(s->red, "replies overdue");
+    else if (s->red != NULL)
+        redemption_tick(s->red, now);
     rp_walk(s, now);
     if (s->draining)
         check_drained(s); /* the re-produce wait may be over */

@@ -98,10 +98,12 @@ struct service {
     admission_resettle_t rs_seen;
     metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
     /* redemptions (use_service.c): answers by op and code, registered on
-     * first use; undos; finish failures */
+     * first use; undos (and the kept ones); finish failures */
     metric_t *use_answers[USE_NOPS][USE_NCODES];
     metric_t *use_undone, *use_undo_failed, *use_finish_failed;
     metric_t *use_not_replicated;
+    metric_t *use_kept, *use_resent, *use_retaken, *use_kept_dropped;
+    redemption_kept_t use_kept_seen;
     uint64_t use_finish_failed_seen;
 };
 

@@ -24,7 +24,9 @@
  * use.lua's writes reached that many replicas (redemption.h): otherwise
  * the server may be a zombie primary whose writes are lost, so nothing is
  * produced, a transition is undone and the client gets 503 "not
- * replicated" (a replay too, with nothing to undo).
+ * replicated" (a replay too, with nothing to undo). The undo may not reach
+ * the replicas either: then the redemption module keeps it and sends it
+ * again to the next primary (redemption_undo.c).
  *
  * Identity: a user token acts for its sub (a hold body's user_id must be
  * absent or equal; on rid routes the script answers forbidden for another
@@ -85,6 +87,7 @@ static use_op_t op_of(route_id_t id)
 int use_register_metrics(service_t *s)
 {
 #define C(f, name, help) (s->f = metrics_counter(s->m, name, help, NULL))
+#define G(f, name, help) (s->f = metrics_gauge(s->m, name, help, NULL))
     if (!C(use_undone, "couponq_api_redemption_undos_total",
            "Redemption transitions taken back: Kafka did not write the "
            "event") ||
@@ -97,8 +100,19 @@ int use_register_metrics(service_t *s)
         !C(use_not_replicated, "couponq_api_redemption_not_replicated_total",
            "use.lua answers on fewer Redis replicas than "
            "--redis-min-replicas: 503, nothing produced, a transition "
-           "undone"))
+           "undone") ||
+        !G(use_kept, "couponq_api_redemption_undos_kept",
+           "Undos of unknown outcome or not on the replicas, sent again on "
+           "the next Redis connection") ||
+        !C(use_resent, "couponq_api_redemption_undos_resent_total",
+           "Kept undos sent again on a new Redis connection and answered") ||
+        !C(use_retaken, "couponq_api_redemption_undos_resent_undone_total",
+           "Re-sent undos that took a transition back (left by a "
+           "failover)") ||
+        !C(use_kept_dropped, "couponq_api_redemption_undos_dropped_total",
+           "Kept undos forgotten over the cap"))
         return -1;
+#undef G
 #undef C
     return 0;
 }
@@ -106,9 +120,18 @@ int use_register_metrics(service_t *s)
 void use_update_metrics(service_t *s)
 {
     uint64_t n = s->red != NULL ? redemption_finish_failures(s->red) : 0;
+    redemption_kept_t k = s->use_kept_seen;
 
     metric_add(s->use_finish_failed, (double)(n - s->use_finish_failed_seen));
     s->use_finish_failed_seen = n;
+    if (s->red != NULL)
+        redemption_kept_stats(s->red, &k);
+    metric_set(s->use_kept, k.kept);
+    metric_add(s->use_resent, (double)(k.resent - s->use_kept_seen.resent));
+    metric_add(s->use_retaken, (double)(k.retaken - s->use_kept_seen.retaken));
+    metric_add(s->use_kept_dropped,
+               (double)(k.dropped - s->use_kept_seen.dropped));
+    s->use_kept_seen = k;
 }
 
 /* use.lua's answers by operation and code; registered on first use. */
@@ -188,7 +211,9 @@ static void on_undone(void *ud, uint64_t tok, int undone, const char *err)
     service_slot_done(s, tok);
 }
 
-/* The 503 goes out when Redis answered the undo. */
+/* The 503 goes out when Redis answered the undo (or it failed): not
+ * after its WAIT, nor after a re-send of an undo kept because its outcome
+ * is unknown (redemption.h). */
 static void undo(service_t *s, slot_token_t tok, req_t *q, const char *why)
 {
     snprintf(q->why, sizeof(q->why), "%.*s", (int)sizeof(q->why) - 1, why);
@@ -251,16 +276,6 @@ static void not_replicated(service_t *s, slot_token_t tok, req_t *q)
     not_persisted(s, tok, q, "not replicated");
 }
 
-/* The event id of an event we produce, for the logs. */
-static void event_id_of(const use_answer_t *a, char out[ULID_LEN + 1])
-{
-    const char *p = strstr(a->event, "\"event_id\":\"");
-
-    out[0] = '\0';
-    if (p != NULL && ulid_valid(p + 12, ULID_LEN))
-        snprintf(out, ULID_LEN + 1, "%.*s", ULID_LEN, p + 12);
-}
-
 /* The event may be in Kafka: keep the state and produce it again until it
  * is acknowledged; over the cap the state is kept without a re-produce
  * (reconcile --repair publishes it). */
@@ -280,7 +295,7 @@ static void unknown(service_t *s, slot_token_t tok, req_t *q, const char *err)
         rp->use = r;
         rp->ev.coupon_id = q->coupon_id;
         rp->ev.user_id = u->ans.user_id;
-        event_id_of(&u->ans, rp->ev.event_id);
+        memcpy(rp->ev.event_id, u->ans.event_id, sizeof(rp->ev.event_id));
     }
     LOG(r != NULL ? LL_WARN : LL_ERROR,
         "msg=\"kafka outcome unknown: redemption kept, %s\" coupon_id=%" PRId64

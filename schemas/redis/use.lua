@@ -12,7 +12,7 @@
 --   cancel  rid event_id actor
 --   reverse rid event_id actor reversal_id amount
 --   get     rid actor
---   undo    rid version prev prev_user      -> 1 (undone) or 0
+--   undo    rid version prev prev_user event_id -> 1 (undone) or 0
 --   finish  rid version                     -> 1 (finished) or 0
 --   adjust  limit [expected]                -> confirmed + live holds
 -- hold..get answer {code, new, finish, rid, state, refund_this, rec, prev};
@@ -79,6 +79,13 @@
 --   Redis ahead of Kafka is the recoverable direction: events are full
 --   snapshots, a retry re-produces, reconcile --repair too. For the same
 --   reason undo of a transition whose finish already ran answers 0.
+-- * Undo names the transition by its event id too, not only its version:
+--   the api keeps an undo whose outcome it does not know (the connection
+--   dropped, its WAIT said fewer replicas) and sends it again to the next
+--   primary. Between the two, the first undo may have run and a retry of
+--   the request made a new transition of the same version (a new event id,
+--   acknowledged by Kafka); the re-sent undo must leave that one alone, and
+--   the record's `e` tells them apart.
 -- * Answers without a transition carry finish = the record's `p`: whoever
 --   re-produced the event may complete a finish that an earlier, killed api
 --   never ran (GET answers it too, for reconcile; the api does not act on
@@ -824,10 +831,11 @@ local function check_prev(p, r)
 end
 
 local function op_undo()
-  argc(5)
+  argc(6)
   local rid = rid_arg(ARG[2], 'rid')
   local version = int_arg(ARG[3], 1, MAXINT, 'version')
   local prev, prev_user = ARG[4], ARG[5]
+  local eid = ulid_arg(ARG[6], 'event id')
   local p
   if version == 1 then
     if prev ~= '' then
@@ -854,7 +862,7 @@ local function op_undo()
     return 0
   end
   local r = load_rec(rid)
-  if r == nil or r.v ~= version or r.ep == 1 or (frees(r) and r.p == 0) then
+  if r == nil or r.v ~= version or r.e ~= eid or r.ep == 1 or (frees(r) and r.p == 0) then
     return 0
   end
   if version == 1 then

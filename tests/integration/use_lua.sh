@@ -8,8 +8,10 @@
 # (a short hold counts while its score > now and never after; confirm after
 # it is hold_expired with new=1 once); a cancel counts until its finish;
 # undo of each transition restores exactly the previous record and
-# counters, only with the matching version; finish is idempotent; adjust
-# refuses below in-use and, given the expected limit, when it changed;
+# counters, only with the matching version and event id (a re-sent undo
+# after a later transition of the same version answers 0); finish is
+# idempotent; adjust refuses below in-use and, given the expected limit,
+# when it changed;
 # refunds exact at the 2^31-1 edge where a double division would be one
 # off; a full reversal's vendor lines sum to minus the confirm line;
 # fenced answers. Then use_lua_model.py drives a few thousand random
@@ -448,12 +450,12 @@ before=$(state "$U")
 use "$U" hold "$(new_rid "$U")" "$E" 0 1001 u-1 1000
 U1=${ANS[3]}
 assert_eq "$U0" "${ANS[16]}" "prev_user"
-use "$U" undo "$U1" 2 "$(rec "$U" "$U1")" ""
+use "$U" undo "$U1" 2 "$(rec "$U" "$U1")" "" "$E"
 assert_eq 0 "$(brief)" "undo with another version"
-use "$U" undo "$U1" 1 "" "$U0"
+use "$U" undo "$U1" 1 "" "$U0" "$E"
 assert_eq 1 "$(brief)" "undo the hold"
 assert_eq "$before" "$(state "$U")" "undo of a hold restores every key"
-use "$U" undo "$U1" 1 "" "$U0"
+use "$U" undo "$U1" 1 "" "$U0" "$E"
 assert_eq 0 "$(brief)" "undo twice"
 # a hold that expired before its undo, under a later hold of the same user:
 # undo of the later one must not point the user at the deleted one
@@ -468,9 +470,9 @@ done
 use "$U" hold "$(new_rid "$U")" "$E" 0 1002 u-7 1000
 U7=${ANS[3]}
 assert_eq "held $U6" "${ANS[0]} ${ANS[16]}" "a hold after an expired one"
-use "$U" undo "$U6" 1 "" ""
+use "$U" undo "$U6" 1 "" "" "$E"
 assert_eq "1 $U7" "$(brief) $(rcli HGET "$(ckey "$U" use:users)" 1002)" "undo of the expired hold leaves the user's latest"
-use "$U" undo "$U7" 1 "" "$U6"
+use "$U" undo "$U7" 1 "" "$U6" "$E"
 assert_eq "1 0" "$(brief) $(rcli HEXISTS "$(ckey "$U" use:users)" 1002)" "undo of the later one: prev_user is gone, so no entry"
 use "$U" hold "$(new_rid "$U")" "$E" 0 1002 u-2 1000
 U2=${ANS[3]}
@@ -480,30 +482,30 @@ use "$U" confirm "$U2" "$E" 0
 assert_eq "confirmed 1" "${ANS[0]} ${ANS[1]}" "confirm to undo"
 prev=${ANS[15]}
 assert_eq "$(echo "$before" | grep -F "$U2" | grep '"s":"held"' | cut -f2)" "$prev" "prev is the record before"
-use "$U" undo "$U2" 1 "" ""
+use "$U" undo "$U2" 1 "" "" "$E"
 assert_eq 0 "$(brief)" "undo with the version before"
-use "$U" undo "$U2" 3 "$prev" ""
+use "$U" undo "$U2" 3 "$prev" "" "$E"
 assert_eq 0 "$(brief)" "undo with a later version"
-use "$U" undo "$U2" 2 "$(rec "$U" "$U2")" ""
+use "$U" undo "$U2" 2 "$(rec "$U" "$U2")" "" "$E"
 assert_contains "$(brief)" "ERR couponq use: prev is not the record before version 2" "undo with the wrong prev"
-use "$U" undo "$U2" 2 "" ""
+use "$U" undo "$U2" 2 "" "" "$E"
 assert_contains "$(brief)" "ERR couponq use: prev is not a record" "undo without prev"
-use "$U" undo "$U2" 2 "$prev" "$U0"
+use "$U" undo "$U2" 2 "$prev" "$U0" "$E"
 assert_contains "$(brief)" "ERR couponq use: prev_user is only for the undo of a hold" "prev_user on a confirm"
-use "$U" undo "$U2" 2 "$prev" ""
+use "$U" undo "$U2" 2 "$prev" "" "$E"
 assert_eq 1 "$(brief)" "undo the confirm"
 assert_eq "$before" "$(state "$U")" "undo of a confirm: record, confirmed and the hold back"
 # cancel
 use "$U" cancel "$U2" "$E" 0
 prev=${ANS[15]}
-use "$U" undo "$U2" 2 "$prev" ""
+use "$U" undo "$U2" 2 "$prev" "" "$E"
 assert_eq 1 "$(brief)" "undo the cancel"
 assert_eq "$before" "$(state "$U")" "undo of a cancel"
 # a cancel whose finish ran cannot be undone
 use "$U" cancel "$U2" "$E" 0
 prev=${ANS[15]}
 use "$U" finish "$U2" 2
-use "$U" undo "$U2" 2 "$prev" ""
+use "$U" undo "$U2" 2 "$prev" "" "$E"
 assert_eq 0 "$(brief)" "undo after the finish"
 assert_eq released "$(rec "$U" "$U2" | json s)" "still released"
 # an event handed out (GET, a replay) cannot be undone
@@ -511,12 +513,12 @@ use "$U" hold "$(new_rid "$U")" "$E" 0 1003 u-3 1000
 U3=${ANS[3]}
 use "$U" get "$U3" 0
 assert_eq 1 "$(rec "$U" "$U3" | json ep)" "get marks the event handed out"
-use "$U" undo "$U3" 1 "" ""
+use "$U" undo "$U3" 1 "" "" "$E"
 assert_eq 0 "$(brief)" "undo of a hold another answer re-produced"
 use "$U" confirm "$U3" "$E" 0
 prev=${ANS[15]}
 use "$U" confirm "$U3" "$E" 0
-use "$U" undo "$U3" 2 "$prev" ""
+use "$U" undo "$U3" 2 "$prev" "" "$E"
 assert_eq 0 "$(brief)" "undo of a confirm a repeat re-produced"
 assert_eq confirmed "$(rec "$U" "$U3" | json s)" "still confirmed"
 # expired
@@ -531,7 +533,7 @@ done
 before=$(state "$U")
 use "$U" confirm "$U4" "$E" 0
 assert_eq "hold_expired 1" "${ANS[0]} ${ANS[1]}" "expired transition to undo"
-use "$U" undo "$U4" 2 "${ANS[15]}" ""
+use "$U" undo "$U4" 2 "${ANS[15]}" "" "$E"
 assert_eq 1 "$(brief)" "undo the expired transition"
 assert_eq "$before" "$(state "$U")" "undo of an expired transition"
 # reversals: a partial one and the give-back
@@ -540,14 +542,14 @@ U5=${ANS[3]}
 use "$U" confirm "$U5" "$E" 0
 before=$(state "$U")
 use "$U" reverse "$U5" "$E" 0 r-1 1000
-use "$U" undo "$U5" 3 "${ANS[15]}" ""
+use "$U" undo "$U5" 3 "${ANS[15]}" "" "$E"
 assert_eq 1 "$(brief)" "undo a partial reversal"
 assert_eq "$before" "$(state "$U")" "undo of a partial reversal (revs entry gone)"
 use "$U" reverse "$U5" "$E" 0 r-1 1000
 before=$(state "$U")
 use "$U" reverse "$U5" "$E" 0 r-2 2000
 assert_eq "reversed 1 1" "${ANS[0]} ${ANS[1]} ${ANS[2]}" "give-back reversal to undo"
-use "$U" undo "$U5" 4 "${ANS[15]}" ""
+use "$U" undo "$U5" 4 "${ANS[15]}" "" "$E"
 assert_eq 1 "$(brief)" "undo the give-back reversal"
 assert_eq "$before" "$(state "$U")" "undo of a full reversal"
 use "$U" reverse "$U5" "$E" 0 r-2 2000
@@ -556,8 +558,44 @@ use "$U" finish "$U5" 3
 assert_eq 0 "$(brief)" "finish with another version"
 use "$U" finish "$U5" 4
 assert_eq 1 "$(brief)" "finish the give-back"
-use "$U" undo "$U5" 4 "$prev" ""
+use "$U" undo "$U5" 4 "$prev" "" "$E"
 assert_eq 0 "$(brief)" "undo after its finish"
+
+log "undo: scoped by the transition's event id (a re-send never takes back a later transition)"
+W=$(new 5 600000 5000 0 7 5000 1)
+E1=$(new_ulid)
+E2=$(new_ulid)
+E3=$(new_ulid)
+use "$W" hold "$(new_rid "$W")" "$E1" 0 1001 w-1 1000
+W1=${ANS[3]}
+before=$(dump "$W")
+use "$W" undo "$W1" 1 "" "" "$E2"
+assert_eq 0 "$(brief)" "undo of the hold with another event id"
+assert_eq "$before" "$(dump "$W")" "undo with another event id changed nothing"
+use "$W" confirm "$W1" "$E2" 0
+assert_eq "confirmed 1" "${ANS[0]} ${ANS[1]}" "confirm to undo"
+prev=${ANS[15]}
+before=$(dump "$W")
+use "$W" undo "$W1" 2 "$prev" "" "$E1"
+assert_eq 0 "$(brief)" "undo of the confirm with the hold's event id"
+assert_eq "$before" "$(dump "$W")" "undo with the event id of an earlier transition changed nothing"
+use "$W" undo "$W1" 2 "$prev" "" "$E2"
+assert_eq 1 "$(brief)" "undo with the confirm's event id"
+assert_eq "held 1 $E1" "$(rec "$W" "$W1" | jq -r '"\(.s) \(.v) \(.e)"')" "back to the hold"
+# the client retries: a new confirm of the same version, a new event id (in
+# Kafka); the first undo, kept by an api that did not see it reach the
+# replicas, comes again (a new primary, or the same one after a reconnect)
+use "$W" confirm "$W1" "$E3" 0
+assert_eq "confirmed 1 $prev" "${ANS[0]} ${ANS[1]} ${ANS[15]}" "the retry: same version, same prev"
+before=$(dump "$W")
+use "$W" undo "$W1" 2 "$prev" "" "$E2"
+assert_eq 0 "$(brief)" "a re-sent undo after a later transition of the same version"
+assert_eq "$before" "$(dump "$W")" "the re-sent undo changed nothing"
+assert_eq "confirmed 2 $E3 1" "$(rec "$W" "$W1" | jq -r '"\(.s) \(.v) \(.e)"') $(field "$W" confirmed)" "the later confirm stands"
+use "$W" undo "$W1" 2 "$prev" "" "$E3"
+assert_eq 1 "$(brief)" "the retry's own undo still works"
+use "$W" undo "$W1" 1 "" "" "$E1"
+assert_eq "1 0 0" "$(brief) $(rcli HLEN "$(ckey "$W" use:recs)") $(field "$W" confirmed)" "then the hold's, by its event id"
 
 log "fenced: every operation, nothing written"
 F=$(new)
@@ -650,13 +688,15 @@ for bad in 0 -5 2147483648 x; do
 done
 for bad in 0 -1 x ""; do
   refuse "version '$bad'" "version must be an integer" finish "$B1" "$bad"
-  refuse "undo version '$bad'" "version must be an integer" undo "$B1" "$bad" "" ""
+  refuse "undo version '$bad'" "version must be an integer" undo "$B1" "$bad" "" "" "$E"
 done
-refuse "undo prev not JSON" "prev is not a record" undo "$B1" 2 "{nope" ""
-refuse "undo prev missing a field" "prev is not a record (ep)" undo "$B1" 2 "$(rec "$B" "$B1" | sed 's/,"ep":[01]//')" ""
-refuse "undo prev with a numeric user" "prev is not a record (u)" undo "$B1" 2 "$(rec "$B" "$B1" | sed 's/"u":"1001"/"u":1001/')" ""
-refuse "undo of a hold with a prev" "undo of version 1 (a hold) takes prev" undo "$B1" 1 "$(rec "$B" "$B1")" ""
-refuse "undo prev_user not a rid" "prev_user must be a ULID" undo "$B1" 1 "" "nope"
+refuse "undo prev not JSON" "prev is not a record" undo "$B1" 2 "{nope" "" "$E"
+refuse "undo prev missing a field" "prev is not a record (ep)" undo "$B1" 2 "$(rec "$B" "$B1" | sed 's/,"ep":[01]//')" "" "$E"
+refuse "undo prev with a numeric user" "prev is not a record (u)" undo "$B1" 2 "$(rec "$B" "$B1" | sed 's/"u":"1001"/"u":1001/')" "" "$E"
+refuse "undo of a hold with a prev" "undo of version 1 (a hold) takes prev" undo "$B1" 1 "$(rec "$B" "$B1")" "" "$E"
+refuse "undo prev_user not a rid" "prev_user must be a ULID" undo "$B1" 1 "" "nope" "$E"
+refuse "undo event id not a ULID" "event id must be a ULID" undo "$B1" 1 "" "" "nope"
+refuse "undo event id empty" "event id must be a ULID" undo "$B1" 1 "" "" ""
 refuse "adjust limit" "limit must be an integer -1..4294967295" adjust -2
 refuse "adjust limit x" "limit must be an integer" adjust x
 refuse "hold: 5 arguments" "hold expects 6 arguments" hold "$(new_rid "$B")" "$E" 0 1002 b-2
@@ -664,7 +704,8 @@ refuse "confirm: 4 arguments" "confirm expects 3 arguments" confirm "$B1" "$E" 0
 refuse "cancel: 2 arguments" "cancel expects 3 arguments" cancel "$B1" "$E"
 refuse "reverse: 4 arguments" "reverse expects 5 arguments" reverse "$B1" "$E" 0 r
 refuse "get: 1 argument" "get expects 2 arguments" get "$B1"
-refuse "undo: 3 arguments" "undo expects 4 arguments" undo "$B1" 2 ""
+refuse "undo: 3 arguments" "undo expects 5 arguments" undo "$B1" 2 ""
+refuse "undo: 4 arguments (the form before the event id)" "undo expects 5 arguments" undo "$B1" 1 "" ""
 refuse "finish: 1 argument" "finish expects 2 arguments" finish "$B1"
 refuse "adjust: none" "adjust expects 1 or 2 arguments" adjust
 refuse "adjust: 3 arguments" "adjust expects 1 or 2 arguments" adjust 5 5 5

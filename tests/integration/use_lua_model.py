@@ -358,7 +358,7 @@ class Run:
         self.red, self.sha, self.coupon, self.rng, self.log = red, sha, coupon, rng, log
         self.keys = ["couponq:{c%d}:%s" % (coupon, s) for s in SUFFIXES]
         self.m = Model(cfg)
-        self.undos = []  # (rid, version, prev, prev_user, model record before or None for a hold)
+        self.undos = []  # (rid, version, prev, prev_user, event id, model record before or None for a hold)
         self.finishes = []  # (rid, version)
         self.snap = red.call("SCRIPT", "LOAD", SNAPSHOT)
         self.nops = 0
@@ -525,12 +525,12 @@ class Run:
         if op == "hold":
             if got[15] != "":
                 self.fail("a new hold's prev is not empty", op, args, got[15])
-            self.undos.append((rid, 1, "", got[16], None))
+            self.undos.append((rid, 1, "", got[16], r["e"], None))
         else:
             prev = json.loads(got[15])
             if [prev[k] for k in REC_FIELDS] != [before[k] for k in REC_FIELDS]:
                 self.fail("prev is not the record before", op, args, got[15], before)
-            self.undos.append((rid, r["v"], got[15], "", before))
+            self.undos.append((rid, r["v"], got[15], "", r["e"], before))
         if got[2] == 1:
             self.finishes.append((rid, r["v"]))
 
@@ -551,7 +551,8 @@ class Run:
                     r["f"] = 1
                 r["p"] = 0
             return got
-        ok = r is not None and r["v"] == version and r["ep"] == 0 and not (frees(r) and r["p"] == 0)
+        ok = (r is not None and r["v"] == version and r["e"] == args[4] and r["ep"] == 0
+              and not (frees(r) and r["p"] == 0))
         if got != (1 if ok else 0):
             self.fail("undo", op, args[:2], got, 1 if ok else 0)
         if ok:
@@ -682,9 +683,14 @@ class Run:
             # mostly the latest transition (what the api does), else an
             # older one: its version no longer matches (answer 0)
             i = -1 if rng.random() < 0.7 else rng.randrange(len(self.undos))
-            rid, version, prev, prev_user, before = self.undos.pop(i)
+            rid, version, prev, prev_user, eid, before = self.undos.pop(i)
             self.undo_saved = before
-            return "undo", [rid, str(version), prev, prev_user]
+            y = rng.random()
+            if y < 0.1:  # another transition's event id: answers 0
+                eid = ulid(rng)
+            elif y < 0.3:  # sent again later, as the api re-sends a kept undo
+                self.undos.insert(0, (rid, version, prev, prev_user, eid, before))
+            return "undo", [rid, str(version), prev, prev_user, eid]
         if x < 0.93 and self.finishes:
             i = -1 if rng.random() < 0.8 else rng.randrange(len(self.finishes))
             rid, version = self.finishes.pop(i)
