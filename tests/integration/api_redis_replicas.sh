@@ -10,8 +10,10 @@
 #  - redemptions likewise (WAIT after use.lua): with the replica paused a
 #    hold and a confirm get 503 "not replicated", the transition is undone
 #    (the coupon's use keys DUMP the same before and after) and no event
-#    reaches the redemption topic; a replay gets 503 too; after SIGCONT the
-#    hold and the confirm succeed;
+#    reaches the redemption topic; a replay gets 503 too; the undos' own
+#    WAITs are short, so both undos are kept (api_redemption_undo_kept.sh
+#    sends them again at a failover); after SIGCONT the hold and the confirm
+#    succeed;
 #  - the option is refused when its timeout is not below --redis-timeout-ms.
 source "$(dirname "$0")/../lib.sh"
 
@@ -105,6 +107,8 @@ assert_contains "$(cat "$TEST_TMP/api.log")" 'redemption not on enough replicas:
 m=$(metrics "$MPORT")
 assert_metric "$m" couponq_api_redemption_not_replicated_total 3 "counted: hold, confirm, replay"
 assert_metric "$m" couponq_api_redemption_undos_total 2 "two transitions undone"
+# the undos' own WAITs found no replica either: kept for the next connection
+wait_eq "metric_value $MPORT couponq_api_redemption_undos_kept" 2 "both undos kept" 10
 
 log "replica back: hold and confirm succeed"
 resume
