@@ -255,6 +255,20 @@ sys.exit("free_port: no free port in %d..%d" % (lo, lo + n - 1))
 PY
 }
 
+# redis_private PORT [ARG...] -- a redis-server of the test's own on
+# 127.0.0.1:PORT, daemonized, no RDB saves (ARGs add to or override the
+# config: --replicaof, --appendonly...); its files in $TEST_TMP (dPORT.rdb,
+# rPORT.pid, rPORT.log). redis_private_stop PORT -- SHUTDOWN NOSAVE (a
+# SIGSTOPped one is continued first); quiet when it is not running.
+redis_private() {
+  redis-server --bind 127.0.0.1 --port "$1" --dir "$TEST_TMP" --dbfilename "d$1.rdb" --save '' \
+    --daemonize yes --pidfile "$TEST_TMP/r$1.pid" --logfile "$TEST_TMP/r$1.log" "${@:2}"
+}
+redis_private_stop() {
+  kill -CONT "$(cat "$TEST_TMP/r$1.pid" 2>/dev/null)" 2>/dev/null || true
+  redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
+}
+
 # proc_start NAME CMD... -- runs CMD in the background, output appended to
 # $TEST_TMP/NAME.log; stopped at exit. The pid is in $BG_PID and
 # PROC_PID[NAME] (a later proc_start NAME replaces the name's pid).

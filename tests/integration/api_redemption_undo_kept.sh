@@ -29,17 +29,14 @@ RA=$(free_port)
 RB=$(free_port)
 PR=$(free_port)
 PA=$(free_port)
-rs() { redis-server --bind 127.0.0.1 --port "$1" --dir "$TEST_TMP" --dbfilename "d$1.rdb" \
-  --save '' --daemonize yes --pidfile "$TEST_TMP/r$1.pid" --logfile "$TEST_TMP/r$1.log" "${@:2}"; }
-rstop() { redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true; }
-trap 'rstop $RB; rstop $RA; cleanup_lib' EXIT
+trap 'redis_private_stop $RB; redis_private_stop $RA; cleanup_lib' EXIT
 acli() { redis-cli -p "$RA" "$@"; }
 bcli() { redis-cli -p "$RB" "$@"; }
-rs "$RA"
+redis_private "$RA"
 start_bg repl_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PR" "$RA"
 REPL_PROXY=$BG_PID
 wait_log repl_proxy listening 10
-rs "$RB" --replicaof 127.0.0.1 "$PR"
+redis_private "$RB" --replicaof 127.0.0.1 "$PR"
 wait_for "bcli INFO replication | grep -q 'master_link_status:up'" 30 || fail "B did not sync with A through the proxy"
 echo "$RA" >"$TEST_TMP/target"
 start_bg api_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PA" "$RA" "$TEST_TMP/target"

@@ -19,12 +19,9 @@ source "$(dirname "$0")/../lib.sh"
 
 RP=$(free_port)
 RR=$(free_port)
-rs() { redis-server --bind 127.0.0.1 --port "$1" --dir "$TEST_TMP" --dbfilename "d$1.rdb" \
-  --save '' --daemonize yes --pidfile "$TEST_TMP/r$1.pid" --logfile "$TEST_TMP/r$1.log" "${@:2}"; }
-rstop() { kill -CONT "$(cat "$TEST_TMP/r$1.pid")" 2>/dev/null || true; redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true; }
-trap 'rstop $RR; rstop $RP; cleanup_lib' EXIT
-rs "$RP"
-rs "$RR" --replicaof 127.0.0.1 "$RP"
+trap 'redis_private_stop $RR; redis_private_stop $RP; cleanup_lib' EXIT
+redis_private "$RP"
+redis_private "$RR" --replicaof 127.0.0.1 "$RP"
 link_up() { redis-cli -p "$RR" INFO replication | grep -q 'master_link_status:up'; }
 wait_for "redis-cli -p $RP INFO replication | grep -q 'connected_slaves:1' && link_up" 10 || true
 link_up || fail "replica did not sync"

@@ -21,9 +21,7 @@ need couponqctl couponq-api couponq-worker
 # ---- 1. master_replid on restart and on promotion (private servers)
 P1=$(free_port)
 P2=$(free_port)
-rs() { redis-server --bind 127.0.0.1 --port "$1" --dir "$TEST_TMP" --dbfilename "d$1.rdb" \
-  --appendonly yes --appendfilename "a$1.aof" --appenddirname "aof$1" --save '' \
-  --daemonize yes --pidfile "$TEST_TMP/r$1.pid" --logfile "$TEST_TMP/r$1.log" "${@:2}"; }
+rs() { redis_private "$1" --appendonly yes --appendfilename "a$1.aof" --appenddirname "aof$1" "${@:2}"; }
 rid() { redis-cli -p "$1" INFO replication | tr -d '\r' | sed -n 's/^master_replid://p'; }
 rdown() { # shutdown, then wait until the process is gone
   local pid
