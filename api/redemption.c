@@ -177,7 +177,7 @@ static void call_args(ucall_t *c, const use_call_t *u)
     }
 }
 
-static void on_finished(redisAsyncContext *ac, void *reply, void *pd);
+static void on_finish_reply(redisAsyncContext *ac, void *reply, void *pd);
 static void on_batch(redisAsyncContext *ac, void *reply, void *pd);
 static void on_wait(redisAsyncContext *ac, void *reply, void *pd);
 
@@ -449,14 +449,14 @@ static void finish_done(ucall_t *c, const redisReply *rep)
                                          : "unexpected reply");
 }
 
-static void on_finished(redisAsyncContext *ac, void *reply, void *pd)
+static void on_finish_reply(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
     ucall_t *c = pd;
 
     (void)ac;
     if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
-        redemption_ucall_send(c, on_finished) == 0)
+        redemption_ucall_send(c, on_finish_reply) == 0)
         return;
     finish_done(c, rep);
     if (c->r->finishing == 0 && c->r->finished != NULL)
@@ -616,7 +616,7 @@ void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
         redemption_arg(c, "finish");
         redemption_arg(c, c->rid);
         redemption_arg(c, redemption_num(c, 0, version));
-        if (redemption_ucall_send(c, on_finished) == 0) {
+        if (redemption_ucall_send(c, on_finish_reply) == 0) {
             r->finishing++;
             return;
         }

@@ -170,7 +170,8 @@ typedef void (*redemption_undo_fn)(void *ud, uint64_t tok, int undone,
  * refusal, its WAIT short) is kept and sent again on every new connection
  * until an answer came and, with min_replicas, reached the replicas: the
  * primary may fail over to a replica that has the transition but not the
- * undo. */
+ * undo. -1: not sent now (not connected), fn never runs; the undo is kept
+ * for the next connection all the same (unless out of memory, logged). */
 int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *ans,
                     redemption_undo_fn fn, void *ud, uint64_t tok);
 

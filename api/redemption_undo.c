@@ -6,8 +6,9 @@
  * With --redis-min-replicas a WAIT follows the undo too. An undo whose
  * outcome is unknown -- the connection dropped before its answer, Redis
  * refused it (LOADING, READONLY...; a refusal of the script itself would
- * come again, so it is not kept), or its WAIT counted fewer replicas -- is
- * kept (on r->kept): the primary may be a zombie or fail over, and a
+ * come again, so it is not kept), or its WAIT counted fewer replicas --
+ * and an undo that could not be sent (not connected) are kept (on
+ * r->kept): the primary may be a zombie or fail over, and a
  * replica that has the transition but not the undo be promoted, which would
  * leave a transition with no event (a live hold eating budget until its
  * expiry, a confirmed use no event explains). Every new connection (a
@@ -190,13 +191,14 @@ static void on_undo_wait(redisAsyncContext *ac, void *reply, void *pd)
 int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *a,
                     redemption_undo_fn fn, void *ud, uint64_t tok)
 {
-    ucall_t *c;
+    ucall_t *c = redemption_ucall_new(r, K_UNDO, coupon_id, a->rid);
 
-    if (!redemption_usable(r) ||
-        (c = redemption_ucall_new(r, K_UNDO, coupon_id, a->rid)) == NULL)
-        return -1;
-    if ((c->prev = strdup(a->prev)) == NULL) {
+    if (c == NULL || (c->prev = strdup(a->prev)) == NULL) {
         redemption_ucall_free(c);
+        LOG(LL_ERROR,
+            "msg=\"undo not sent nor kept: out of memory\" coupon_id=%" PRId64
+            " redemption_id=%s version=%" PRId64,
+            coupon_id, a->rid, a->version);
         return -1;
     }
     c->fn.undo = fn;
@@ -211,8 +213,11 @@ int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *a,
     redemption_arg(c, c->prev);
     redemption_arg(c, c->prev_user);
     redemption_arg(c, c->event_id);
-    if (undo_send(c) != 0) {
-        redemption_ucall_free(c);
+    if (!redemption_usable(r) || undo_send(c) != 0) {
+        /* The transition may be on the replicas already: the next
+         * connection sends the undo. */
+        c->fn.undo = NULL;
+        kept_add(r, c);
         return -1;
     }
     return 0;
@@ -266,6 +271,12 @@ void redemption_kept_stats(const redemption_t *r, redemption_kept_t *out)
 
 void redemption_kept_free(redemption_t *r)
 {
+    if (r->kept != NULL)
+        LOG(LL_WARN,
+            "msg=\"exit with undos kept: not sent again (a failover since "
+            "may leave their transitions without events; couponqctl "
+            "reconcile --repair)\" undos=%u",
+            r->ks.kept);
     while (r->kept != NULL)
         kept_forget(r, NULL, r->kept);
 }

@@ -221,7 +221,9 @@ static void undo(service_t *s, slot_token_t tok, req_t *q, const char *why)
     q->answer_by_ms = q->start_ms + (uint64_t)s->o.timeout_ms;
     if (redemption_undo(s->red, q->coupon_id, &q->use->ans, on_undone, s,
                         tok) != 0)
-        on_undone(s, tok, -1, "redis unavailable");
+        on_undone(s, tok, -1,
+                  "redis unavailable: not sent now, kept for the next "
+                  "connection");
 }
 
 /* Certainly not written: a transition is taken back, a replay is not. */
