@@ -16,6 +16,7 @@
 # static workers killed (a run before that rule: 6 kills, none of w3) the
 # rows were in 0.0 s after the sale (25 s in all); mixed, 29 s (19 kills, 5
 # of w3; 56 s); all dynamic (WORKER_DYNAMIC=1), 126 s (61 kills; 154 s).
+WORKER_STATIC="w1 w2"
 WORKER_DYNAMIC="w3 ${WORKER_DYNAMIC:-}"
 source "$(dirname "$0")/lib.sh"
 need couponq-api couponq-worker
