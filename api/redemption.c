@@ -14,7 +14,8 @@
  * wait: at low load a batch holds one call. The script answers each call
  * as if alone, an invalid one with its own error element (it ran under its
  * own pcall and wrote nothing), so every call keeps its own answer. undo
- * (redemption_undo.c) and finish are single calls (the plain form).
+ * (redemption_undo.c) and finish are single calls (the plain form); those
+ * of unknown outcome are kept for the next connection (redemption_kept.c).
  *
  * With min_replicas set, one WAIT follows the batch's EVALSHA in the same
  * write (when a call in it wants one: not for get): the answers are
@@ -427,41 +428,55 @@ static void call_done(ucall_t *c)
     c->fn.call(c->ud, c->tok, c->rc, c->rc == USE_RC_OK ? NULL : c->err);
 }
 
+/* A finish's answer is in: logged; kept when its outcome is unknown (a
+ * first one's failure, a re-send's by redemption_kept_answered), else
+ * freed. */
 static void finish_done(ucall_t *c, const redisReply *rep)
 {
-    c->r->finishing--;
-    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
-        LOG(rep->integer == 1 ? LL_DEBUG : LL_INFO,
+    redemption_t *r = c->r;
+    const char *err;
+    int finished = redemption_kept_outcome(c, rep, &err);
+
+    if (c->resends > 0)
+        redemption_kept_answered(c, finished, err);
+    else if (finished >= 0)
+        LOG(finished == 1 ? LL_DEBUG : LL_INFO,
             "msg=\"finish\" coupon_id=%" PRId64 " redemption_id=%s "
-            "version=%" PRId64 " finished=%lld",
-            c->coupon_id, c->rid, c->version, rep->integer);
+            "version=%" PRId64 " finished=%d",
+            c->coupon_id, c->rid, c->version, finished);
+    else
+        LOG(c->fate == KEPT_UNKNOWN ? LL_WARN : LL_ERROR,
+            "msg=\"finish failed: %s\" coupon_id=%" PRId64
+            " redemption_id=%s version=%" PRId64 " err=\"%s\"",
+            c->fate == KEPT_UNKNOWN
+                ? "kept, sent again on the next redis connection"
+                : "refused by use.lua, the budget stays held (a cancelled "
+                  "hold until its expiry; a given-back use until "
+                  "couponqctl reconcile --repair)",
+            c->coupon_id, c->rid, c->version, err);
+    if (c->fate == KEPT_UNKNOWN) {
+        redemption_kept_add(r, c);
         return;
     }
-    c->r->finish_failures++;
-    LOG(LL_ERROR,
-        "msg=\"finish failed: the budget stays held (a cancelled hold "
-        "until its expiry; a given-back use until couponqctl reconcile "
-        "--repair)\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64
-        " err=\"%s\"",
-        c->coupon_id, c->rid, c->version,
-        rep == NULL                      ? "redis connection lost"
-        : rep->type == REDIS_REPLY_ERROR ? rep->str
-                                         : "unexpected reply");
+    if (c->fate == KEPT_REFUSED)
+        r->finish_failures++;
+    redemption_ucall_free(c);
 }
 
 static void on_finish_reply(redisAsyncContext *ac, void *reply, void *pd)
 {
     redisReply *rep = reply;
     ucall_t *c = pd;
+    redemption_t *r = c->r;
 
     (void)ac;
-    if (script_retry(&c->r->use, c->r->rc, rep, &c->retried) &&
+    if (script_retry(&r->use, r->rc, rep, &c->retried) &&
         redemption_ucall_send(c, on_finish_reply) == 0)
         return;
-    finish_done(c, rep);
-    if (c->r->finishing == 0 && c->r->finished != NULL)
-        c->r->finished(c->r->finished_ud);
-    redemption_ucall_free(c);
+    r->finishing--;
+    finish_done(c, rep); /* c kept or freed */
+    if (r->finishing == 0 && r->finished != NULL)
+        r->finished(r->finished_ud);
 }
 
 /* Every call of b answered (in order), b freed. */
@@ -605,29 +620,63 @@ int redemption_call(redemption_t *r, const use_call_t *u, use_answer_t *ans,
     return 0;
 }
 
+int redemption_finish_send(ucall_t *c)
+{
+    if (redemption_ucall_send(c, on_finish_reply) != 0)
+        return -1;
+    c->r->finishing++;
+    return 0;
+}
+
+/* No WAIT follows a finish, unlike an undo: a finish lost at a failover
+ * (answered by the old primary, not on the promoted replica) leaves the
+ * budget held, which never over-issues, and the new primary's new
+ * replication id fences the coupon until the fence guard has finished
+ * every record whose release event is in MySQL or the topic
+ * (schemas/redemption.md, finish): the guard gives that budget back, the
+ * WAIT would only make each cancel hold the connection's pipeline for a
+ * replica round trip. What a WAIT cannot help with, an answer lost or a
+ * Redis error with no failover, the kept finish covers. An undo lost at a
+ * failover is worse (a transition without its event), hence its WAIT.
+ *
+ * A re-send never frees twice nor touches a later transition: use.lua
+ * finishes only the record at that version whose p is 1, and sets p to 0
+ * (another run answers 0); any later transition has a higher version (an
+ * undo, which could bring the version back, refuses a record whose finish
+ * ran, and the api undoes only transitions whose event Kafka refused,
+ * never one it finishes). The one record of the same version a re-send
+ * may meet is a transition made again after the dataset lost it (a
+ * failover without --redis-min-replicas) that is again a release (p is 1
+ * only after a cancel or a full give-back reversal): the one use it holds
+ * is what its own finish would free, and Kafka has a release of that
+ * version already. */
 void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
                        int64_t version)
 {
-    ucall_t *c = NULL;
+    ucall_t *c = redemption_ucall_new(r, K_FINISH, coupon_id, rid);
 
-    if (redemption_usable(r) &&
-        (c = redemption_ucall_new(r, K_FINISH, coupon_id, rid)) != NULL) {
-        c->version = version;
-        redemption_arg(c, "finish");
-        redemption_arg(c, c->rid);
-        redemption_arg(c, redemption_num(c, 0, version));
-        if (redemption_ucall_send(c, on_finish_reply) == 0) {
-            r->finishing++;
-            return;
-        }
+    if (c == NULL) {
+        r->finish_failures++;
+        LOG(LL_ERROR,
+            "msg=\"finish not sent nor kept: out of memory; the budget "
+            "stays held (a cancelled hold until its expiry; a given-back "
+            "use until couponqctl reconcile --repair)\" coupon_id=%" PRId64
+            " redemption_id=%s version=%" PRId64,
+            coupon_id, rid, version);
+        return;
     }
-    redemption_ucall_free(c);
-    r->finish_failures++;
-    LOG(LL_ERROR,
-        "msg=\"finish not sent: the budget stays held (a cancelled hold "
-        "until its expiry; a given-back use until couponqctl reconcile "
-        "--repair)\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64,
+    c->version = version;
+    redemption_arg(c, "finish");
+    redemption_arg(c, c->rid);
+    redemption_arg(c, redemption_num(c, 0, version));
+    if (redemption_usable(r) && redemption_finish_send(c) == 0)
+        return;
+    LOG(LL_WARN,
+        "msg=\"finish not sent (redis unavailable): kept for the next "
+        "connection\" coupon_id=%" PRId64 " redemption_id=%s "
+        "version=%" PRId64,
         coupon_id, rid, version);
+    redemption_kept_add(r, c);
 }
 
 void redemption_on_finished(redemption_t *r, redemption_finished_fn fn,

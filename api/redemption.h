@@ -10,7 +10,9 @@
  * Kafka, or its writes not the replicas), scoped by the transition's
  * version and event id, and keeps an undo whose outcome is unknown for the
  * next connection (redemption_undo.c); redemption_finish frees the budget
- * a cancel or a give-back reversal released, once its event is in Kafka.
+ * a cancel or a give-back reversal released, once its event is in Kafka,
+ * and keeps a finish whose outcome is unknown the same way
+ * (redemption_kept.c).
  * The script is loaded on each (re)connection and again on NOSCRIPT
  * (script.h).
  *
@@ -175,25 +177,37 @@ typedef void (*redemption_undo_fn)(void *ud, uint64_t tok, int undone,
 int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *ans,
                     redemption_undo_fn fn, void *ud, uint64_t tok);
 
-/* Kept undos: at most 256, for 60 s (UNDO_KEPT_MAX, UNDO_KEPT_MS). kept:
- * waiting for a new connection; resent: sent again and answered; retaken:
- * re-sent ones that took a transition back (left by a failover); dropped:
- * forgotten over the cap. */
+/* Kept calls, undos and finishes alike: at most 256 of each kind, each for
+ * 60 s (USE_KEPT_MAX, USE_KEPT_MS). kept: waiting for a new connection;
+ * resent: sent again and answered; applied: re-sent ones answered 1 (an
+ * undo that took a transition back, left by a failover; a finish that
+ * freed the budget); dropped: forgotten over the cap. */
+enum { REDEMPTION_KEPT_UNDO, REDEMPTION_KEPT_FINISH, REDEMPTION_KEPT_KINDS };
 typedef struct redemption_kept {
     unsigned kept;
-    uint64_t resent, retaken, dropped;
+    uint64_t resent, applied, dropped;
 } redemption_kept_t;
-void redemption_kept_stats(const redemption_t *r, redemption_kept_t *out);
-/* Forgets kept undos older than 60 s. Call it periodically. */
+/* out[REDEMPTION_KEPT_UNDO], out[REDEMPTION_KEPT_FINISH]. */
+void redemption_kept_stats(const redemption_t *r,
+                           redemption_kept_t out[REDEMPTION_KEPT_KINDS]);
+/* Forgets kept calls older than 60 s. Call it periodically. */
 void redemption_tick(redemption_t *r, uint64_t now_ms);
 
-/* Fire and forget: a failure is logged (the budget stays held: a cancelled
- * hold until its expiry, a given-back use until couponqctl reconcile
- * --repair finishes it). */
+/* Frees the budget once the transition's event is acknowledged. Never
+ * waits for replicas (redemption.c says why). A finish whose outcome is
+ * unknown (the answer lost, a Redis error that is not the script's
+ * refusal) or that cannot be sent now (not connected) is kept, as an undo
+ * is, and sent again on every new connection until answered; use.lua
+ * finishes only the record at that version still waiting for it, so a
+ * re-send never frees twice. One refused by the script, or given up
+ * (over the cap, after 60 s, out of memory), is logged and counted: the
+ * budget stays held (a cancelled hold until its expiry, a given-back use
+ * until couponqctl reconcile --repair finishes it). */
 void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
                        int64_t version);
 
-/* finish calls sent and not answered yet; failed ones so far.
+/* finish calls sent (first or again) and not answered yet: a kept one is
+ * not in flight; finishes given up so far (above).
  * redemption_on_finished: fn(ud) runs each time the last finish in flight
  * was answered (redemption_finishing() back to 0), e.g. for a drain that
  * waits for them. */

@@ -1,7 +1,8 @@
 /* redemption_undo.c -- undo: take back a transition whose event could not
  * reach Kafka or whose writes did not reach the replicas (use.lua undo,
  * scoped by the transition's version and event id), and keep the undo for
- * the next primary when its outcome is unknown. See redemption_internal.h.
+ * the next primary when its outcome is unknown (on the list of
+ * redemption_kept.c, shared with finish). See redemption_internal.h.
  *
  * With --redis-min-replicas a WAIT follows the undo too. An undo whose
  * outcome is unknown -- the connection dropped before its answer, Redis
@@ -18,8 +19,8 @@
  * undo is idempotent and never takes back a later transition (a retry of
  * the request after the first undo ran makes a new one, with a new event
  * id). A kept undo is forgotten once one was answered (1 or 0) and, with
- * min_replicas, reached the replicas; after UNDO_KEPT_MS; or over
- * UNDO_KEPT_MAX (counted: dropped).
+ * min_replicas, reached the replicas; after USE_KEPT_MS; or over
+ * USE_KEPT_MAX (counted: dropped).
  *
  * The caller's callback runs once, on the first answer or failure: the
  * client's 503 never waits for the WAIT or a re-send. */
@@ -36,7 +37,7 @@ static void on_undo(redisAsyncContext *ac, void *reply, void *pd);
 static void on_undo_wait(redisAsyncContext *ac, void *reply, void *pd);
 
 /* The undo, and with min_replicas its WAIT in the same write. */
-static int undo_send(ucall_t *c)
+int redemption_undo_send(ucall_t *c)
 {
     redemption_t *r = c->r;
 
@@ -50,108 +51,18 @@ static int undo_send(ucall_t *c)
     return 0; /* a WAIT not sent: the connection is gone, on_undo hears */
 }
 
-/* Forgets the kept undo after prev (NULL: the head). */
-static void kept_forget(redemption_t *r, ucall_t *prev, ucall_t *c)
-{
-    if (prev == NULL)
-        r->kept = c->next;
-    else
-        prev->next = c->next;
-    r->ks.kept--;
-    redemption_ucall_free(c);
-}
-
-/* Over the cap: the undo kept first is forgotten (counted). */
-static void kept_drop_oldest(redemption_t *r)
-{
-    ucall_t *p, *prev = NULL, *oldest = r->kept, *oldest_prev = NULL;
-
-    if (oldest == NULL)
-        return;
-    for (p = r->kept; p != NULL; prev = p, p = p->next)
-        if (p->kept_ms < oldest->kept_ms)
-            oldest = p, oldest_prev = prev;
-    r->ks.dropped++;
-    LOG(LL_WARN,
-        "msg=\"kept undos over the cap: oldest forgotten, not sent again at "
-        "a failover (couponqctl reconcile --repair finds its "
-        "redemption)\" cap=%d coupon_id=%" PRId64
-        " redemption_id=%s version=%" PRId64 " event_id=%s",
-        UNDO_KEPT_MAX, oldest->coupon_id, oldest->rid, oldest->version,
-        oldest->event_id);
-    kept_forget(r, oldest_prev, oldest);
-}
-
-/* c's outcome is unknown or not on the replicas: kept for the next
- * connection. */
-static void kept_add(redemption_t *r, ucall_t *c)
-{
-    if (r->ks.kept >= UNDO_KEPT_MAX)
-        kept_drop_oldest(r);
-    if (c->kept_ms == 0)
-        c->kept_ms = uv_now(r->loop);
-    c->next = r->kept;
-    r->kept = c;
-    r->ks.kept++;
-}
-
 /* The undo's answer and (with min_replicas) its WAIT's are in. replicated:
  * 1 enough replicas, 0 fewer (or the WAIT's answer lost), -1 not asked. */
 static void undo_complete(ucall_t *c, int replicated)
 {
     redemption_t *r = c->r;
 
-    if (c->fate == UNDO_UNKNOWN ||
-        (c->fate == UNDO_ANSWERED && replicated == 0)) {
-        kept_add(r, c);
+    if (c->fate == KEPT_UNKNOWN ||
+        (c->fate == KEPT_ANSWERED && replicated == 0)) {
+        redemption_kept_add(r, c);
         return;
     }
     redemption_ucall_free(c);
-}
-
-/* 1 undone, 0 not, -1 failed (err), with c->fate. */
-static int undo_outcome(ucall_t *c, const redisReply *rep, const char **err)
-{
-    *err = NULL;
-    c->fate = UNDO_ANSWERED;
-    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
-        return rep->integer == 1;
-    c->fate = UNDO_REFUSED;
-    if (rep == NULL) {
-        *err = "redis connection lost";
-        c->fate = UNDO_UNKNOWN;
-    } else if (rep->type == REDIS_REPLY_ERROR) {
-        *err = rep->str;
-        if (strncmp(rep->str, "ERR couponq", 11) != 0)
-            c->fate = UNDO_UNKNOWN; /* LOADING, READONLY, BUSY... */
-    } else {
-        *err = "unexpected reply";
-    }
-    return -1;
-}
-
-/* A re-sent undo answered: counted and logged (the caller heard the first
- * one). */
-static void resent_answered(ucall_t *c, int undone, const char *err)
-{
-    redemption_t *r = c->r;
-
-    if (undone >= 0)
-        r->ks.resent++;
-    if (undone == 1)
-        r->ks.retaken++;
-    LOG(undone == 1   ? LL_WARN
-        : undone == 0 ? LL_INFO
-                      : LL_ERROR,
-        "msg=\"kept undo sent again: %s\" coupon_id=%" PRId64
-        " redemption_id=%s version=%" PRId64 " event_id=%s resends=%u "
-        "err=\"%s\"",
-        undone == 1   ? "took back a transition the previous primary undid"
-        : undone == 0 ? "nothing to take back"
-        : c->fate == UNDO_UNKNOWN ? "failed, kept"
-                                  : "refused by use.lua, forgotten",
-        c->coupon_id, c->rid, c->version, c->event_id, c->resends,
-        err != NULL ? err : "");
 }
 
 static void on_undo(redisAsyncContext *ac, void *reply, void *pd)
@@ -163,15 +74,16 @@ static void on_undo(redisAsyncContext *ac, void *reply, void *pd)
     int undone;
 
     (void)ac;
-    if (script_retry(&r->use, r->rc, rep, &c->retried) && undo_send(c) == 0)
+    if (script_retry(&r->use, r->rc, rep, &c->retried) &&
+        redemption_undo_send(c) == 0)
         return;
     c->replied = 1;
-    undone = undo_outcome(c, rep, &err);
+    undone = redemption_kept_outcome(c, rep, &err);
     if (c->fn.undo != NULL) {
         c->fn.undo(c->ud, c->tok, undone, err);
         c->fn.undo = NULL; /* a re-send has no caller */
     } else {
-        resent_answered(c, undone, err);
+        redemption_kept_answered(c, undone, err);
     }
     if (c->nwait > 0)
         return; /* the WAIT sent after it completes the undo */
@@ -213,70 +125,12 @@ int redemption_undo(redemption_t *r, int64_t coupon_id, const use_answer_t *a,
     redemption_arg(c, c->prev);
     redemption_arg(c, c->prev_user);
     redemption_arg(c, c->event_id);
-    if (!redemption_usable(r) || undo_send(c) != 0) {
+    if (!redemption_usable(r) || redemption_undo_send(c) != 0) {
         /* The transition may be on the replicas already: the next
          * connection sends the undo. */
         c->fn.undo = NULL;
-        kept_add(r, c);
+        redemption_kept_add(r, c);
         return -1;
     }
     return 0;
-}
-
-void redemption_resend_kept(redemption_t *r)
-{
-    ucall_t *c, *list = r->kept;
-
-    if (list == NULL)
-        return;
-    LOG(LL_WARN,
-        "msg=\"new redis connection: sending again the undos whose outcome "
-        "was unknown or that did not reach the replicas\" undos=%u",
-        r->ks.kept);
-    r->kept = NULL;
-    r->ks.kept = 0;
-    while ((c = list) != NULL) {
-        list = c->next;
-        c->next = NULL;
-        c->resends++;
-        c->retried = 0;
-        if (undo_send(c) != 0)
-            kept_add(r, c); /* the connection is gone again: the next one */
-    }
-}
-
-void redemption_tick(redemption_t *r, uint64_t now_ms)
-{
-    ucall_t *c = r->kept, *prev = NULL, *next;
-    unsigned n = 0;
-
-    for (; c != NULL; c = next) {
-        next = c->next;
-        if (now_ms - c->kept_ms < UNDO_KEPT_MS) {
-            prev = c;
-            continue;
-        }
-        kept_forget(r, prev, c);
-        n++;
-    }
-    if (n > 0)
-        LOG(LL_INFO, "msg=\"kept undos expired\" undos=%u kept=%u", n,
-            r->ks.kept);
-}
-
-void redemption_kept_stats(const redemption_t *r, redemption_kept_t *out)
-{
-    *out = r->ks;
-}
-
-void redemption_kept_free(redemption_t *r)
-{
-    if (r->kept != NULL)
-        LOG(LL_WARN,
-            "msg=\"exit with undos kept: not sent again (a failover since "
-            "may leave their transitions without events; couponqctl "
-            "reconcile --repair)\" undos=%u",
-            r->ks.kept);
-    while (r->kept != NULL)
-        kept_forget(r, NULL, r->kept);
 }

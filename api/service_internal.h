@@ -98,12 +98,16 @@ struct service {
     admission_resettle_t rs_seen;
     metric_t *unknown_outcomes, *reproduced, *rp_pending, *rp_overflow;
     /* redemptions (use_service.c): answers by op and code, registered on
-     * first use; undos (and the kept ones); finish failures */
+     * first use; undos, finish failures, and the kept undos and finishes */
     metric_t *use_answers[USE_NOPS][USE_NCODES];
     metric_t *use_undone, *use_undo_failed, *use_finish_failed;
     metric_t *use_not_replicated;
-    metric_t *use_kept, *use_resent, *use_retaken, *use_kept_dropped;
-    redemption_kept_t use_kept_seen;
+    /* the kept undos and finishes, by REDEMPTION_KEPT_* */
+    metric_t *use_kept[REDEMPTION_KEPT_KINDS],
+        *use_resent[REDEMPTION_KEPT_KINDS];
+    metric_t *use_applied[REDEMPTION_KEPT_KINDS];
+    metric_t *use_kept_dropped[REDEMPTION_KEPT_KINDS];
+    redemption_kept_t use_kept_seen[REDEMPTION_KEPT_KINDS];
     uint64_t use_finish_failed_seen;
 };
 

@@ -84,10 +84,64 @@ static use_op_t op_of(route_id_t id)
 
 /* ---- metrics ---- */
 
+/* The kept calls' series, by REDEMPTION_KEPT_*: kept (a gauge), resent,
+ * applied, dropped, each name then help (redemption_kept_t). */
+static const char *const kept_series[REDEMPTION_KEPT_KINDS][4][2] = {
+    [REDEMPTION_KEPT_UNDO] = { { "couponq_api_redemption_undos_kept",
+                                 "Undos of unknown outcome or not on the "
+                                 "replicas, sent again on "
+                                 "the next Redis connection" },
+                               { "couponq_api_redemption_undos_resent_total",
+                                 "Kept undos sent again on a new Redis "
+                                 "connection and answered" },
+                               { "couponq_api_redemption_undos_resent_undone_"
+                                 "total",
+                                 "Re-sent undos that took a transition back "
+                                 "(left by a failover)" },
+                               { "couponq_api_redemption_undos_dropped_total",
+                                 "Kept undos forgotten over the cap" } },
+    [REDEMPTION_KEPT_FINISH] = { { "couponq_api_redemption_finishes_kept",
+                                   "Finishes of unknown outcome or not sent, "
+                                   "sent again on the next "
+                                   "Redis connection" },
+                                 { "couponq_api_redemption_finishes_resent_"
+                                   "total",
+                                   "Kept finishes sent again on a new Redis "
+                                   "connection and answered" },
+                                 { "couponq_api_redemption_finishes_resent_"
+                                   "finished_total",
+                                   "Re-sent finishes that freed the budget "
+                                   "(the first one's answer "
+                                   "was lost or Redis refused it)" },
+                                 { "couponq_api_redemption_finishes_dropped_"
+                                   "total",
+                                   "Kept finishes forgotten over the cap "
+                                   "(counted as finish "
+                                   "failures too)" } },
+};
+
+static int register_kept(service_t *s)
+{
+    const char *const(*n)[2];
+    int k;
+
+    for (k = 0; k < REDEMPTION_KEPT_KINDS; k++) {
+        n = kept_series[k];
+        if (!(s->use_kept[k] = metrics_gauge(s->m, n[0][0], n[0][1], NULL)) ||
+            !(s->use_resent[k] =
+                  metrics_counter(s->m, n[1][0], n[1][1], NULL)) ||
+            !(s->use_applied[k] =
+                  metrics_counter(s->m, n[2][0], n[2][1], NULL)) ||
+            !(s->use_kept_dropped[k] =
+                  metrics_counter(s->m, n[3][0], n[3][1], NULL)))
+            return -1;
+    }
+    return 0;
+}
+
 int use_register_metrics(service_t *s)
 {
 #define C(f, name, help) (s->f = metrics_counter(s->m, name, help, NULL))
-#define G(f, name, help) (s->f = metrics_gauge(s->m, name, help, NULL))
     if (!C(use_undone, "couponq_api_redemption_undos_total",
            "Redemption transitions taken back: Kafka did not write the "
            "event") ||
@@ -95,43 +149,37 @@ int use_register_metrics(service_t *s)
            "Undos that failed or were refused (the state stands, a retry "
            "or reconcile --repair re-produces its event)") ||
         !C(use_finish_failed, "couponq_api_redemption_finish_failures_total",
-           "finish calls that failed (budget held until expiry or "
-           "reconcile --repair)") ||
+           "finish calls refused by use.lua or given up (not kept, or "
+           "forgotten over the cap or after 60 s: budget held until expiry "
+           "or reconcile --repair); a kept one is not counted") ||
         !C(use_not_replicated, "couponq_api_redemption_not_replicated_total",
            "use.lua answers on fewer Redis replicas than "
            "--redis-min-replicas: 503, nothing produced, a transition "
-           "undone") ||
-        !G(use_kept, "couponq_api_redemption_undos_kept",
-           "Undos of unknown outcome or not on the replicas, sent again on "
-           "the next Redis connection") ||
-        !C(use_resent, "couponq_api_redemption_undos_resent_total",
-           "Kept undos sent again on a new Redis connection and answered") ||
-        !C(use_retaken, "couponq_api_redemption_undos_resent_undone_total",
-           "Re-sent undos that took a transition back (left by a "
-           "failover)") ||
-        !C(use_kept_dropped, "couponq_api_redemption_undos_dropped_total",
-           "Kept undos forgotten over the cap"))
+           "undone"))
         return -1;
-#undef G
 #undef C
-    return 0;
+    return register_kept(s);
 }
 
 void use_update_metrics(service_t *s)
 {
     uint64_t n = s->red != NULL ? redemption_finish_failures(s->red) : 0;
-    redemption_kept_t k = s->use_kept_seen;
+    redemption_kept_t k[REDEMPTION_KEPT_KINDS], *seen = s->use_kept_seen;
+    int i;
 
     metric_add(s->use_finish_failed, (double)(n - s->use_finish_failed_seen));
     s->use_finish_failed_seen = n;
+    memcpy(k, seen, sizeof(k));
     if (s->red != NULL)
-        redemption_kept_stats(s->red, &k);
-    metric_set(s->use_kept, k.kept);
-    metric_add(s->use_resent, (double)(k.resent - s->use_kept_seen.resent));
-    metric_add(s->use_retaken, (double)(k.retaken - s->use_kept_seen.retaken));
-    metric_add(s->use_kept_dropped,
-               (double)(k.dropped - s->use_kept_seen.dropped));
-    s->use_kept_seen = k;
+        redemption_kept_stats(s->red, k);
+    for (i = 0; i < REDEMPTION_KEPT_KINDS; i++) {
+        metric_set(s->use_kept[i], k[i].kept);
+        metric_add(s->use_resent[i], (double)(k[i].resent - seen[i].resent));
+        metric_add(s->use_applied[i], (double)(k[i].applied - seen[i].applied));
+        metric_add(s->use_kept_dropped[i],
+                   (double)(k[i].dropped - seen[i].dropped));
+    }
+    memcpy(seen, k, sizeof(k));
 }
 
 /* use.lua's answers by operation and code; registered on first use. */

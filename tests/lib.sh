@@ -268,6 +268,21 @@ redis_private_stop() {
   kill -CONT "$(cat "$TEST_TMP/r$1.pid" 2>/dev/null)" 2>/dev/null || true
   redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
 }
+# private_use_coupon PORT -> a new coupon id, open for an hour with its
+# fence on the redis-server at PORT (redis_private), users 11 and 12 issued,
+# a use budget of 10 (10 min holds, discount 5000, reuse): Redis only.
+private_use_coupon() {
+  local id now fence
+  id=$(new_coupon_id)
+  now=$(date +%s%3N)
+  fence=$(redis-cli -p "$1" INFO replication | tr -d '\r' | sed -n 's/^master_replid://p')
+  redis-cli -p "$1" HSET "$(ckey "$id" meta)" total 10 start_ms $((now - 60000)) end_ms $((now + 3600000)) \
+    state open fence "$fence" >/dev/null
+  redis-cli -p "$1" SADD "$(ckey "$id" issued)" 11 12 >/dev/null
+  redis-cli -p "$1" HSET "$(ckey "$id" use)" limit 10 ttl_ms 600000 until_ms -1 discount 5000 min_amount 0 \
+    vendor 0 share_bps 10000 reuse 1 confirmed 0 >/dev/null
+  echo "$id"
+}
 
 # proc_start NAME CMD... -- runs CMD in the background, output appended to
 # $TEST_TMP/NAME.log; stopped at exit. The pid is in $BG_PID and

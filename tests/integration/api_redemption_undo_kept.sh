@@ -43,13 +43,7 @@ start_bg api_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PA"
 API_PROXY=$BG_PID
 wait_log api_proxy listening 10
 
-C=$(new_coupon_id)
-now=$(date +%s%3N)
-fence=$(acli INFO replication | tr -d '\r' | sed -n 's/^master_replid://p')
-acli HSET "$(ckey "$C" meta)" total 10 start_ms $((now - 60000)) end_ms $((now + 3600000)) state open fence "$fence" >/dev/null
-acli SADD "$(ckey "$C" issued)" 11 12 >/dev/null
-acli HSET "$(ckey "$C" use)" limit 10 ttl_ms 600000 until_ms -1 discount 5000 min_amount 0 \
-  vendor 0 share_bps 10000 reuse 1 confirmed 0 >/dev/null
+C=$(private_use_coupon "$RA")
 TOPIC=$(new_topic api_redemption_undo_kept)
 RTOPIC=$(new_topic api_redemption_undo_kept_use)
 API_ARGS=(--topic "$TOPIC" --redemption-topic "$RTOPIC" --redis "redis://127.0.0.1:$PA")
