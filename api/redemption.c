@@ -450,9 +450,7 @@ static void finish_done(ucall_t *c, const redisReply *rep)
             " redemption_id=%s version=%" PRId64 " err=\"%s\"",
             c->fate == KEPT_UNKNOWN
                 ? "kept, sent again on the next redis connection"
-                : "refused by use.lua, the budget stays held (a cancelled "
-                  "hold until its expiry; a given-back use until "
-                  "couponqctl reconcile --repair)",
+                : "refused by use.lua; " FINISH_LOST_WHY,
             c->coupon_id, c->rid, c->version, err);
     if (c->fate == KEPT_UNKNOWN) {
         redemption_kept_add(r, c);
@@ -658,10 +656,8 @@ void redemption_finish(redemption_t *r, int64_t coupon_id, const char *rid,
     if (c == NULL) {
         r->finish_failures++;
         LOG(LL_ERROR,
-            "msg=\"finish not sent nor kept: out of memory; the budget "
-            "stays held (a cancelled hold until its expiry; a given-back "
-            "use until couponqctl reconcile --repair)\" coupon_id=%" PRId64
-            " redemption_id=%s version=%" PRId64,
+            "msg=\"finish not sent nor kept: out of memory; " FINISH_LOST_WHY
+            "\" coupon_id=%" PRId64 " redemption_id=%s version=%" PRId64,
             coupon_id, rid, version);
         return;
     }

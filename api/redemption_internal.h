@@ -32,6 +32,13 @@
 #define USE_KEPT_MAX 256
 #define USE_KEPT_MS  60000
 
+/* What a finish that never ran leaves behind, for the three places that
+ * give one up (refused, out of memory, kept too long): one wording, so a
+ * grep of the logs finds them all. */
+#define FINISH_LOST_WHY                                                        \
+    "the budget stays held: a cancelled hold until its expiry, a "             \
+    "given-back use until couponqctl reconcile --repair"
+
 /* The kinds a call may be kept as index r->ks (redemption.h). */
 enum {
     K_UNDO = REDEMPTION_KEPT_UNDO,

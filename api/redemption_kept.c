@@ -41,8 +41,7 @@ static const struct {
                    "freed the budget the first one did not",
                    "nothing to finish (finished already, or the record moved "
                    "on)",
-                   "the budget stays held: a cancelled hold until its expiry, "
-                   "a given-back use until couponqctl reconcile --repair" },
+                   FINISH_LOST_WHY },
 };
 
 int redemption_kept_outcome(ucall_t *c, const redisReply *rep, const char **err)
