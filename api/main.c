@@ -169,6 +169,7 @@ static int build(app_t *a, char *err, size_t n)
                                o->redis_replica_timeout_ms);
     redemption_set_min_replicas(a->red, o->redis_min_replicas,
                                 o->redis_replica_timeout_ms);
+    redemption_set_inflight(a->red, o->redemption_inflight);
     if (o->kafka_sticky)
         kafka_producer_sticky(a->kp);
     if (o->redemption_grouped)
@@ -192,7 +193,8 @@ static void log_listening(const app_t *a)
     LOG(LL_INFO,
         "msg=\"listening\" addr=%s admin=%s auth=%s keys=%zu topic=%s "
         "redemption_topic=%s partitioning=%s redemption_partitioning=%s "
-        "linger_ms=%s redemption_linger_ms=%s message_timeout_ms=%d",
+        "linger_ms=%s redemption_linger_ms=%s redemption_inflight=%u "
+        "message_timeout_ms=%d",
         o->listen, o->admin_listen ? o->admin_listen : "off",
         o->auth.mode == AUTH_JWT   ? "jwt"
         : o->auth.mode == AUTH_OFF ? "off"
@@ -200,7 +202,8 @@ static void log_listening(const app_t *a)
         auth_keys(gate_auth(a->gate)), o->topic, o->redemption_topic,
         o->kafka_sticky ? "sticky" : "key",
         o->redemption_grouped ? "coupon" : "key", kafka_producer_linger(a->kp),
-        kafka_producer_linger(a->ukp), kafka_producer_message_timeout(a->kp));
+        kafka_producer_linger(a->ukp), o->redemption_inflight,
+        kafka_producer_message_timeout(a->kp));
 }
 
 /* ---- shutdown, in dependency order ---- */

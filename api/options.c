@@ -29,6 +29,11 @@ static const cfg_opt_t table[] = {
       "linger.ms of the redemption events' own producer (over -X): a few "
       "ms of batching that a checkout does not feel and a hot coupon's "
       "broker and api CPU do; the issuance producer keeps linger.ms=0" },
+    { "redemption-inflight", "COUPONQ_API_REDEMPTION_INFLIGHT", CFG_INT, 0, 64,
+      "2",
+      "use.lua batches sent to Redis and not answered yet, at most; the "
+      "calls made meanwhile wait and go together in the next batch (0: "
+      "no limit, a batch per loop iteration)" },
     { "listen", "COUPONQ_LISTEN", CFG_STR, 0, 0, "127.0.0.1:8080",
       "HTTP listen addresses, comma-separated: host:port, [IPv6]:port or "
       "unix:PATH (with --auth gateway every unix-socket client is a "
@@ -162,6 +167,7 @@ static void fill(options_t *o)
     o->redemption_grouped =
         strcmp(config_str(c, "redemption-partitioning"), "coupon") == 0;
     o->redemption_linger_ms = (int)config_int(c, "redemption-linger-ms");
+    o->redemption_inflight = (unsigned)config_int(c, "redemption-inflight");
     o->http.max_headers = (size_t)config_int(c, "max-headers");
     o->http.max_body = (size_t)config_int(c, "max-body");
     o->http.max_conns = (uint32_t)config_int(c, "max-conns");

@@ -22,6 +22,7 @@ typedef struct options {
     int kafka_sticky;       /* --kafka-partitioning sticky: issuance events */
     int redemption_grouped; /* --redemption-partitioning coupon */
     int redemption_linger_ms;
+    unsigned redemption_inflight; /* use.lua batches in flight; 0: any */
     /* WAIT after admit.lua and use.lua */
     int redis_min_replicas, redis_replica_timeout_ms;
 } options_t;

@@ -11,7 +11,17 @@
  * checkouts all run on the one Redis thread. As admission.c does for
  * admit.lua, the Redis connection's flush hook sends the open batches at
  * the end of the iteration, right before its write, so batching adds no
- * wait: at low load a batch holds one call. The script answers each call
+ * wait: at low load a batch holds one call. In flight: with
+ * redemption_set_inflight (the api's --redemption-inflight, 2), while that
+ * many batches are out, the flush hook leaves the open batches open and
+ * they take in every call made meanwhile; the answer of one asks for the
+ * flush again (a full batch, or one pushed out by OPEN_BATCHES other
+ * coupons, still leaves at once). Why: with a batch per loop iteration
+ * alone, half of a hot coupon's max rate made small batches (3-4 calls
+ * each, bench/ab-checkout RATE=4128 1024 16) whose fixed cost (about 70 us
+ * on that VM, 23 of it the top-level chunk) made Redis spend 184-200 us
+ * per checkout, more than at the full rate; with 2 out, 173 (README
+ * "Kafka batching" has the figures). The script answers each call
  * as if alone, an invalid one with its own error element (it ran under its
  * own pcall and wrote nothing), so every call keeps its own answer. undo
  * (redemption_undo.c) and finish are single calls (the plain form); those
@@ -46,6 +56,7 @@ struct ubatch {
     int retried;
     int nwait;   /* WAITs sent after its EVALSHA, not answered yet */
     int replied; /* the EVALSHA's reply is in: each call's rc and *ans */
+    int sent;    /* counted in r->sent */
     ucall_t *c[USE_BATCH_MAX];
 };
 
@@ -480,8 +491,14 @@ static void on_finish_reply(redisAsyncContext *ac, void *reply, void *pd)
 /* Every call of b answered (in order), b freed. */
 static void batch_done(ubatch_t *b)
 {
+    redemption_t *r = b->r;
     int i;
 
+    if (b->sent) {
+        r->sent--;
+        if (r->nopen > 0) /* held back while this one ran: they go now */
+            redis_conn_want_flush(r->rc);
+    }
     for (i = 0; i < b->n; i++) {
         call_done(b->c[i]);
         redemption_ucall_free(b->c[i]);
@@ -552,8 +569,12 @@ static void batch_fail(ubatch_t *b, const char *why)
  * were taken), every call in it is answered "unavailable" now. */
 static void batch_flush(ubatch_t *b)
 {
-    if (batch_send(b) != 0)
+    if (batch_send(b) != 0) {
         batch_fail(b, "redis connection lost");
+        return;
+    }
+    b->sent = 1;
+    b->r->sent++;
 }
 
 /* The flush hook: every open batch goes out in this iteration's write. */
@@ -561,6 +582,8 @@ static void flush_open(void *ud)
 {
     redemption_t *r = ud;
 
+    if (r->inflight > 0 && r->sent >= r->inflight)
+        return; /* held: batch_done asks again when one is answered */
     while (r->nopen > 0)
         batch_flush(r->open[--r->nopen]);
 }
@@ -690,6 +713,11 @@ unsigned redemption_finishing(const redemption_t *r)
 uint64_t redemption_finish_failures(const redemption_t *r)
 {
     return r->finish_failures;
+}
+
+void redemption_set_inflight(redemption_t *r, unsigned n)
+{
+    r->inflight = n;
 }
 
 void redemption_set_min_replicas(redemption_t *r, int n, int timeout_ms)

@@ -151,6 +151,16 @@ void redemption_free(redemption_t *r);
 /* WAIT n timeout_ms after each use.lua call but get; n 0: no WAIT. */
 void redemption_set_min_replicas(redemption_t *r, int n, int timeout_ms);
 
+/* At most n batches sent and not answered (0: no limit, a new handle's;
+ * the api sets its --redemption-inflight, 2):
+ * while n are out, the calls made wait in their open batch and leave when
+ * one is answered. Redis runs one script at a time, so a batch sent
+ * behind n others would only have queued there, while waiting in the api
+ * it takes in every call made meanwhile: under load fewer, larger batches,
+ * each paying the script's fixed cost once; with nothing out, a call
+ * leaves in its own loop iteration as before. */
+void redemption_set_inflight(redemption_t *r, unsigned n);
+
 /* Connected and use.lua loaded. */
 int redemption_ready(const redemption_t *r);
 

@@ -61,7 +61,9 @@ struct redemption {
     script_t use;
     ubatch_t *open[OPEN_BATCHES]; /* taken, not yet sent */
     int nopen;
-    int min_replicas; /* WAIT for them after use.lua; 0: no */
+    unsigned sent;     /* batches sent, not answered yet */
+    unsigned inflight; /* at most this many sent; 0: no limit */
+    int min_replicas;  /* WAIT for them after use.lua; 0: no */
     int replica_timeout_ms;
     unsigned finishing;       /* finishes sent, not answered yet */
     uint64_t finish_failures; /* refused, or given up (not kept, forgotten) */

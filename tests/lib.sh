@@ -284,6 +284,20 @@ private_use_coupon() {
   echo "$id"
 }
 
+# private_proxied -- a private redis-server A (port $RA, redis_private,
+# stopped at exit with the rest) reached through redis_proxy.py (port $PA,
+# pid $PROXY, log api_proxy), and acli, redis-cli on A.
+private_proxied() {
+  RA=$(free_port)
+  PA=$(free_port)
+  trap 'redis_private_stop $RA; cleanup_lib' EXIT
+  redis_private "$RA"
+  start_bg api_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PA" "$RA"
+  PROXY=$BG_PID
+  wait_log api_proxy listening 10
+}
+acli() { redis-cli -p "$RA" "$@"; }
+
 # proc_start NAME CMD... -- runs CMD in the background, output appended to
 # $TEST_TMP/NAME.log; stopped at exit. The pid is in $BG_PID and
 # PROC_PID[NAME] (a later proc_start NAME replaces the name's pid).

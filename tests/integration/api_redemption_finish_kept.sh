@@ -25,14 +25,7 @@
 # budget stays held" once and sent nothing again).
 source "$(dirname "$0")/../lib.sh"
 
-RA=$(free_port)
-PA=$(free_port)
-trap 'redis_private_stop $RA; cleanup_lib' EXIT
-acli() { redis-cli -p "$RA" "$@"; }
-redis_private "$RA"
-start_bg api_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PA" "$RA"
-API_PROXY=$BG_PID
-wait_log api_proxy listening 10
+private_proxied
 
 C=$(private_use_coupon "$RA")
 TOPIC=$(new_topic api_redemption_finish_kept)
@@ -47,12 +40,12 @@ rec() { acli HGET "$(ckey "$C" use:recs)" "$1"; }
 score() { acli ZSCORE "$(ckey "$C" use:holds)" "$1"; }
 # cancel RID: answered 200 while A refuses the finish that follows
 cancel_refused() {
-  kill -USR1 "$API_PROXY" # hold A's answers: the finish comes after them
+  kill -USR1 "$PROXY" # hold A's answers: the finish comes after them
   echo "$(post "/v1/redemptions/$1/cancel" '{}')" >"$TEST_TMP/cancel.out" &
   local pid=$!
   wait_for "rec $1 | grep -q '\"s\":\"released\"'" 30 || fail "A has no cancel of $1"
   acli CONFIG SET min-replicas-to-write 1 >/dev/null
-  kill -USR1 "$API_PROXY"
+  kill -USR1 "$PROXY"
   wait_for "! kill -0 $pid" 30 || fail "no answer to the cancel within 30 s"
   wait "$pid" || true
   assert_eq 200 "$(cut -d' ' -f1 "$TEST_TMP/cancel.out")" "cancel: $(cat "$TEST_TMP/cancel.out")"
