@@ -30,7 +30,7 @@ TOPIC=$(new_topic api_redemption_inflight)
 RTOPIC=$(new_topic api_redemption_inflight_use)
 evalsha() { acli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | grep . || echo 0; }
 holds() { acli ZCARD "$(ckey "$C" use:holds)"; }
-# hold USER ORDER -> writes "<status>" to $TEST_TMP/h.USER
+# hold_bg USER ORDER -- a hold in the background; its status goes to $TEST_TMP/h.USER
 hold_bg() {
   curl -s -m 60 -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
     --data "{\"user_id\":$1,\"order_id\":\"$2\",\"order_amount\":30000}" \

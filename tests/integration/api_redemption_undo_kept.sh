@@ -30,7 +30,6 @@ RB=$(free_port)
 PR=$(free_port)
 PA=$(free_port)
 trap 'redis_private_stop $RB; redis_private_stop $RA; cleanup_lib' EXIT
-acli() { redis-cli -p "$RA" "$@"; }
 bcli() { redis-cli -p "$RB" "$@"; }
 redis_private "$RA"
 start_bg repl_proxy python3 "$COUPONQ_SRC/tests/integration/redis_proxy.py" "$PR" "$RA"
