@@ -226,7 +226,10 @@ topic_count() {
 # COUPONQ_PORT_BASE set (a shared machine where each user owns a range), one
 # of BASE..BASE+999 not handed out before in this test ($TEST_TMP/.ports
 # remembers them, since callers bind later); else one of 20000..32767 the
-# same way.
+# same way, outside the ranges of the stacks the tests start (below): the
+# fault suite runs beside the other tests (CMakeLists.txt), kills and
+# restarts its servers on their ports, and takes its own ports from
+# COUPONQ_PORT_BASE=30000 (tests/faults/run).
 free_port() {
   python3 - "${COUPONQ_PORT_BASE:-}" "$TEST_TMP/.ports" <<'PY'
 import os, random, socket, sys
@@ -238,9 +241,16 @@ base, seen_file = sys.argv[1], sys.argv[2]
 # failed ci7's redis_sentinel: its killed primary, restarted on its port,
 # never came back as a replica).
 lo, n = (int(base), 1000) if base else (20000, 12768)
+# Not handed out without a base: the test stack (scripts/test), the
+# replicated stacks of stack_ha (27000), api_partitioning_ha (25000) and the
+# fault suite (28000, scripts/stack --ha takes BASE..BASE+399), the fault
+# suite's single stack (31xxx) and its own range (30000..30999).
+taken = {23306, 26379, 29092, 29093}
+def reserved(p):
+    return p in taken or any(b <= p < b + 500 for b in (25000, 27000, 28000)) or 30000 <= p < 31500
 seen = set(open(seen_file).read().split()) if os.path.exists(seen_file) else set()
 for p in random.sample(range(lo, lo + n), n):
-    if str(p) in seen:
+    if str(p) in seen or (not base and reserved(p)):
         continue
     s = socket.socket()
     try:
